@@ -1,0 +1,7 @@
+"""crmctl: CRM configuration as code (plan, apply, approvals, rollback, drift)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,5 @@
+"""`python -m crmctl`."""
+
+from crmctl.cli import run
+
+run()

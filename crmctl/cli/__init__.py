@@ -1,0 +1,97 @@
+"""The `crmctl` command line: parse arguments, call the library, render, exit.
+
+The root command is the only place errors are caught and rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from crmctl import __version__
+from crmctl.cli.context import CliContext
+from crmctl.errors import CrmctlError
+from crmctl.render.diagnostics import error_text
+from crmctl.render.style import use_colour
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-C",
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run as if started in this folder (the one holding environments/ and manifests/).",
+)
+@click.option("--no-color", is_flag=True, help="Never colour output (NO_COLOR=1 does the same).")
+@click.version_option(__version__, prog_name="crmctl")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: Path | None, no_color: bool) -> None:
+    """crmctl: CRM configuration as code.
+
+    Custom objects, fields, validation rules, roles, permission sets, users,
+    duplicate rules and retention policies live as YAML manifests in git.
+    `crmctl plan` compares them with the live CRM, `crmctl apply` carries the
+    plan out.
+
+    \b
+    Start here:
+      crmctl validate              check the manifests of the default environment (local)
+      crmctl schema CustomField    the JSON Schema of a kind, for editors
+    """
+    if project_dir is not None and not project_dir.is_dir():
+        raise CrmctlError(f"project folder {project_dir} does not exist")
+    ctx.obj = CliContext(
+        project_dir=(project_dir or Path.cwd()).resolve(),
+        colour=False if no_color else None,
+    )
+
+
+def _register() -> None:
+    from crmctl.cli import schema_cmd, validate_cmd
+
+    cli.add_command(validate_cmd.validate)
+    cli.add_command(schema_cmd.schema)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every known failure into a message and an exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="crmctl", standalone_mode=False)
+    except CrmctlError as exc:
+        click.echo(error_text(exc, use_colour(sys.stderr)), err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:  # a bug in crmctl: say so plainly, traceback only on request
+        if os.environ.get("CRMCTL_DEBUG"):
+            raise
+        click.echo(
+            f"Error: internal error: {type(exc).__name__}: {exc}\n"
+            "hint: this is a bug in crmctl; run again with CRMCTL_DEBUG=1 for the traceback and report it",
+            err=True,
+        )
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

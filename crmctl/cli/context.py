@@ -1,0 +1,49 @@
+"""What every command gets from the root command."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from crmctl.config.environment import DEFAULT_ENVIRONMENT, Environment, load_environment
+
+__all__ = ["CliContext", "env_option", "format_option"]
+
+
+@dataclass
+class CliContext:
+    project_dir: Path
+    colour: bool | None  # None: decide per stream
+
+    def environment(self, name: str | None) -> Environment:
+        return load_environment(
+            name or os.environ.get("CRMCTL_ENV") or DEFAULT_ENVIRONMENT, self.project_dir
+        )
+
+
+def env_option(func):
+    """`-e/--env NAME`: which environment file to use."""
+    return click.option(
+        "-e",
+        "--env",
+        "env_name",
+        metavar="NAME",
+        default=None,
+        help=f"Environment: a name under environments/ or a path to a file. "
+        f"Default: $CRMCTL_ENV, else '{DEFAULT_ENVIRONMENT}'.",
+    )(func)
+
+
+def format_option(*choices: str):
+    """`--format`: how to render the command's output."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )

@@ -1,0 +1,121 @@
+"""Environment files: `environments/<name>.yaml`, one per CRM environment."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crmctl.config.schema_check import schema_diagnostics
+from crmctl.config.yamlsource import SourceMap, read_yaml_file
+from crmctl.errors import Diagnostic, EnvironmentFileError, SourceLocation
+
+__all__ = ["Environment", "load_environment", "display_path", "DEFAULT_ENVIRONMENT"]
+
+DEFAULT_ENVIRONMENT = "local"
+
+
+def display_path(path: Path) -> str:
+    """A path as users should see it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+@dataclass
+class Environment:
+    """A validated environment file and the project it belongs to."""
+
+    name: str
+    file: Path
+    project_dir: Path
+    data: dict[str, Any]
+    source: SourceMap
+
+    @property
+    def provider(self) -> dict[str, Any]:
+        return self.data["provider"]
+
+    @property
+    def manifest_paths(self) -> list[Path]:
+        return [self.project_dir / p for p in self.data.get("manifests", ["manifests"])]
+
+    @property
+    def overrides(self) -> list[dict[str, Any]]:
+        return self.data.get("overrides", [])
+
+    @property
+    def protect(self) -> list[str]:
+        return self.data.get("protect", [])
+
+    @property
+    def approvals(self) -> dict[str, Any]:
+        return self.data.get("approvals", {})
+
+    @property
+    def history_path(self) -> Path:
+        return self.project_dir / self.data.get("history", {}).get("path", ".crmctl/history")
+
+    @property
+    def history_remote(self) -> str | None:
+        return self.data.get("history", {}).get("remote")
+
+    def location(self, *path: str | int) -> SourceLocation:
+        return self.source.location(path)
+
+
+def _available(project_dir: Path) -> list[str]:
+    folder = project_dir / "environments"
+    if not folder.is_dir():
+        return []
+    return sorted({p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml")})
+
+
+def _resolve(name: str, project_dir: Path) -> Path:
+    if name.endswith((".yaml", ".yml")) or os.sep in name or "/" in name:
+        return Path(name) if Path(name).is_absolute() else Path.cwd() / name
+    for suffix in (".yaml", ".yml"):
+        candidate = project_dir / "environments" / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    available = _available(project_dir)
+    close = difflib.get_close_matches(name, available, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint += f"available: {', '.join(available)}" if available else "create environments/<name>.yaml"
+    raise EnvironmentFileError(
+        f"no environment '{name}': {display_path(project_dir / 'environments' / (name + '.yaml'))} does not exist",
+        hint=hint,
+    )
+
+
+def load_environment(name: str, project_dir: Path | None = None) -> Environment:
+    """Read and validate an environment by name (`prod`) or path; raise with every problem."""
+    project_dir = (project_dir or Path.cwd()).resolve()
+    path = _resolve(name, project_dir)
+    shown = display_path(path)
+    if not path.is_file():
+        raise EnvironmentFileError(f"environment file {shown} does not exist")
+    docs, diagnostics = read_yaml_file(path, shown)
+    if not diagnostics:
+        if len(docs) != 1 or not isinstance(docs[0].data, dict):
+            where = docs[1].location if len(docs) > 1 else SourceLocation(shown, 1)
+            diagnostics = [
+                Diagnostic(
+                    "an environment file holds exactly one YAML mapping", where, code="environment"
+                )
+            ]
+        else:
+            diagnostics = schema_diagnostics("environment", docs[0].data, docs[0].source)
+    if diagnostics:
+        raise EnvironmentFileError(
+            f"environment file {shown} is invalid",
+            diagnostics=diagnostics,
+            location=diagnostics[0].location,
+        )
+    env_name = path.stem
+    # An environment file outside environments/ still belongs to the project it was given with.
+    return Environment(env_name, path, project_dir, docs[0].data, docs[0].source)

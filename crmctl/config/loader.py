@@ -1,0 +1,197 @@
+"""Load the manifests of an environment into a DesiredState, collecting every problem.
+
+Pipeline: find files -> parse YAML (with lines) -> check each document against
+its kind's schema -> find duplicate names -> apply the environment's
+overrides -> check references between resources.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+from crmctl.config.environment import Environment, display_path
+from crmctl.config.schema_check import schema_diagnostics
+from crmctl.config.yamlsource import read_yaml_file
+from crmctl.errors import Diagnostic, SourceLocation
+from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
+from crmctl.model import DesiredState, Resource, address_of
+
+__all__ = ["load_desired_state", "collect_files", "merge_patch"]
+
+API_VERSION = "crmctl/v1"
+
+
+def collect_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Every `*.yaml` / `*.yml` below the given folders (and the files given), sorted, once each."""
+    files: dict[Path, None] = {}
+    problems = []
+    for path in paths:
+        if path.is_dir():
+            for found in sorted(
+                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            ):
+                files.setdefault(found.resolve(), None)
+        elif path.is_file():
+            files.setdefault(path.resolve(), None)
+        else:
+            problems.append(
+                Diagnostic("no such file or folder", SourceLocation(display_path(path)), code="io")
+            )
+    return list(files), problems
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: mappings merge, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _document(doc) -> tuple[Resource | None, bool, list[Diagnostic]]:
+    """(resource, valid, problems) for one YAML document."""
+    data = doc.data
+    where = doc.location
+    if not isinstance(data, dict):
+        return (
+            None,
+            False,
+            [
+                Diagnostic(
+                    f"a manifest must be a mapping with apiVersion, kind, metadata and spec, not {type(data).__name__}",
+                    where,
+                    code="envelope",
+                )
+            ],
+        )
+    kind = data.get("kind")
+    name = data.get("metadata", {}).get("name") if isinstance(data.get("metadata"), dict) else None
+    if kind not in KINDS:
+        if kind is None:
+            message, loc = "missing required key 'kind'", where
+        else:
+            message, loc = f"unknown kind {kind!r}", doc.source.location(("kind",))
+        close = difflib.get_close_matches(str(kind), KINDS, n=1) if kind else []
+        hint = f"did you mean '{close[0]}'?" if close else f"kinds: {', '.join(KINDS)}"
+        return None, False, [Diagnostic(message, loc, hint=hint, code="envelope")]
+    address = address_of(kind, name) if isinstance(name, str) else None
+    problems = schema_diagnostics(kind, data, doc.source, address)
+    spec = data.get("spec")
+    if not isinstance(name, str) or not isinstance(spec, dict):
+        return None, False, problems
+    metadata = data.get("metadata") or {}
+    return Resource(kind, name, spec, metadata, doc.source), not problems, problems
+
+
+def _apply_overrides(
+    env: Environment, resources: dict[str, Resource], valid: set[str]
+) -> list[Diagnostic]:
+    problems = []
+    for i, override in enumerate(env.overrides):
+        target = override["target"]
+        resource = resources.get(target)
+        loc = env.location("overrides", i, "target")
+        if resource is None:
+            close = difflib.get_close_matches(target, list(resources), n=1)
+            problems.append(
+                Diagnostic(
+                    f"override target {target} is not declared in the manifests",
+                    loc,
+                    hint=f"did you mean {close[0]}?" if close else None,
+                    code="reference",
+                )
+            )
+            continue
+        patched = merge_patch(resource.spec, override["spec"])
+        if target in valid:
+            document = {
+                "apiVersion": API_VERSION,
+                "kind": resource.kind,
+                "metadata": resource.metadata,
+                "spec": patched,
+            }
+            errors = schema_diagnostics(resource.kind, document, env.source, target)
+            for err in errors:
+                problems.append(
+                    Diagnostic(
+                        f"after override: {err.message}",
+                        env.location("overrides", i, "spec"),
+                        address=target,
+                        hint=err.hint,
+                        code="schema",
+                    )
+                )
+            if errors:
+                valid.discard(target)
+        resource.spec = patched
+    return problems
+
+
+def load_desired_state(env: Environment, only: list[Path] | None = None) -> DesiredState:
+    """The desired state of `env`: its manifests, overrides applied, every problem collected.
+
+    With `only`, those files are loaded too and only their problems are
+    reported: the rest of the manifests are still read so that references
+    into them resolve (this is what a pre-commit hook on changed files needs).
+    """
+    files, problems = collect_files([*env.manifest_paths, *(only or [])])
+    state = DesiredState(files=files)
+    seen: dict[str, Resource] = {}
+    valid: set[str] = set()
+    for path in files:
+        shown = display_path(path)
+        docs, file_problems = read_yaml_file(path, shown)
+        problems.extend(file_problems)
+        if not docs and not file_problems:
+            problems.append(
+                Diagnostic(
+                    "file is empty: it holds no manifests", SourceLocation(shown), code="empty-file"
+                )
+            )
+        for doc in docs:
+            if doc.data is None:
+                continue  # an empty document between two `---` is harmless
+            resource, ok, doc_problems = _document(doc)
+            problems.extend(doc_problems)
+            if resource is None:
+                continue
+            first = seen.get(resource.address)
+            if first is not None:
+                problems.append(
+                    Diagnostic(
+                        f"declared twice: also at {first.location()}",
+                        resource.location(),
+                        address=resource.address,
+                        hint="a resource's kind and metadata.name must be unique; rename or remove one",
+                        code="duplicate",
+                    )
+                )
+                continue
+            seen[resource.address] = resource
+            if ok:
+                valid.add(resource.address)
+    problems.extend(_apply_overrides(env, seen, valid))
+    index = ConfigIndex(seen.values())
+    for kind in KINDS:
+        handler = HANDLERS[kind]
+        of_kind = [r for r in seen.values() if r.kind == kind and r.address in valid]
+        for resource in of_kind:
+            problems.extend(handler.check(resource, index))
+        problems.extend(handler.check_all(of_kind, index))
+    if only is not None:
+        wanted = {display_path(p) for p in collect_files(only)[0]}
+        problems = [
+            d for d in problems if d.code == "io" or d.location is None or d.location.file in wanted
+        ]
+    problems.sort(key=Diagnostic.sort_key)
+    state.resources = seen
+    state.diagnostics = problems
+    return state

@@ -1,0 +1,188 @@
+"""Turn jsonschema errors into diagnostics a CRM admin can act on.
+
+jsonschema speaks in JSON paths and schema keywords; users need the YAML line
+of the offending key and a sentence. Schemas may carry an `x-message` next to
+a keyword to say in the user's words what is expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from crmctl.config.yamlsource import SourceMap
+from crmctl.errors import Diagnostic
+from crmctl.schemas import validator_for
+
+__all__ = ["schema_diagnostics", "describe_path"]
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def describe_path(path: Iterable[Any]) -> str:
+    """`spec.values[2].label` for ("spec", "values", 2, "label")."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the document"
+
+
+def _type_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _suggest(word: str, options: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
+    """(message, hint, extra path) for one leaf error."""
+    path = tuple(error.absolute_path)
+    where = describe_path(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-message")
+    kw, inst = error.validator, error.instance
+    if kw == "propertyNames":
+        return f"{_short(inst)}: {custom}" if custom else error.message, None, ()
+    if "propertyNames" in error.absolute_schema_path:
+        # jsonschema reports the offending key itself as the instance.
+        return f"{where}: key {_short(inst)} {custom or 'is not allowed'}", None, (inst,)
+    if custom and kw in ("pattern", "not", "oneOf", "anyOf", "const", "enum", "type"):
+        if kw in ("not", "oneOf", "anyOf"):
+            return f"{where}: {custom}", None, ()
+        return f"{where}: {custom} (got {_short(inst)})", None, ()
+    if kw == "additionalProperties":
+        allowed = set(schema.get("properties", {}))
+        extras = sorted(k for k in inst if k not in allowed) if isinstance(inst, dict) else []
+        key = extras[0] if extras else "?"
+        hint = _suggest(key, allowed) or (
+            f"allowed keys: {', '.join(sorted(allowed))}" if allowed else None
+        )
+        return f"{where}: unknown key '{key}'", hint, (key,)
+    if kw == "required":
+        missing = error.validator_value
+        absent = [k for k in missing if isinstance(inst, dict) and k not in inst]
+        key = absent[0] if absent else missing[0]
+        return f"{where}: missing required key '{key}'", None, ()
+    if kw == "type":
+        expected = error.validator_value
+        expected = expected if isinstance(expected, list) else [expected]
+        names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        hint = None
+        if "string" in expected and isinstance(inst, bool | int | float):
+            hint = f"quote the value: '{str(inst).lower() if isinstance(inst, bool) else inst}'"
+        return f"{where} must be {names}, not {_type_of(inst)}", hint, ()
+    if kw == "enum":
+        options = error.validator_value
+        return (
+            f"{where} must be one of {', '.join(map(str, options))} (got {_short(inst)})",
+            _suggest(inst, options) if isinstance(inst, str) else None,
+            (),
+        )
+    if kw == "const":
+        return f"{where} must be {_short(error.validator_value)} (got {_short(inst)})", None, ()
+    if kw == "maxLength":
+        return (
+            f"{where} is {len(inst)} characters long; at most {error.validator_value} are allowed",
+            None,
+            (),
+        )
+    if kw == "minLength":
+        return (
+            f"{where} must not be empty" if error.validator_value == 1 else f"{where} is too short",
+            None,
+            (),
+        )
+    if kw in ("minimum", "exclusiveMinimum"):
+        return f"{where} must be at least {error.validator_value} (got {inst})", None, ()
+    if kw in ("maximum", "exclusiveMaximum"):
+        return f"{where} must be at most {error.validator_value} (got {inst})", None, ()
+    if kw == "minItems":
+        return f"{where} needs at least {error.validator_value} item(s)", None, ()
+    if kw == "maxItems":
+        return f"{where} has more than {error.validator_value} items", None, ()
+    if kw == "uniqueItems":
+        seen, dup = set(), None
+        for item in inst:
+            marker = repr(item)
+            if marker in seen:
+                dup = item
+                break
+            seen.add(marker)
+        return f"{where} lists {_short(dup)} more than once", None, ()
+    if kw == "pattern":
+        return f"{where} {_short(inst)} does not match {error.validator_value}", None, ()
+    if kw is False or error.validator == "false":
+        return f"{where} is not allowed here", None, ()
+    return f"{where}: {error.message}", None, ()
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.context and "x-message" not in schema:
+        return _leaf(best_match(error.context))
+    return error
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """One error per unknown key: jsonschema reports them all in one."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return [error]
+    allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+    extras = sorted(k for k in error.instance if k not in allowed)
+    return [
+        ValidationError(
+            error.message,
+            validator="additionalProperties",
+            path=error.absolute_path,
+            instance={key: None},
+            schema=error.schema,
+        )
+        for key in extras
+    ] or [error]
+
+
+def schema_diagnostics(
+    schema_name: str, data: Any, source: SourceMap, address: str | None = None
+) -> list[Diagnostic]:
+    """Every schema violation of `data`, located at its YAML line."""
+    diagnostics = []
+    for error in validator_for(schema_name).iter_errors(data):
+        for leaf in _leaves(_leaf(error)):
+            message, hint, extra = _message(leaf)
+            location = source.location((*leaf.absolute_path, *extra))
+            diagnostics.append(
+                Diagnostic(message, location, address=address, hint=hint, code="schema")
+            )
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return diagnostics

@@ -1,0 +1,296 @@
+"""Read YAML documents and remember where every key came from.
+
+Manifests are reviewed by people, so every error must name the file and the
+line of the offending key. PyYAML's composer gives us nodes with marks; we
+build the Python values ourselves from those nodes in one pass and record a
+line for every path on the way.
+
+Two deliberate departures from YAML 1.1, because they bite CRM admins:
+`yes`/`no`/`on`/`off` stay strings (picklist values "Yes" and "No" are
+common) and unquoted dates stay strings (the schemas decide what a date is).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crmctl.errors import Diagnostic, SourceLocation
+
+__all__ = ["YamlDocument", "SourceMap", "read_yaml_file", "parse_yaml_text", "MAX_FILE_BYTES"]
+
+#: Larger manifest files are refused: they are almost certainly not hand-written
+#: configuration, and parsing them would make `validate` slow for everyone.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+Path_ = tuple[str | int, ...]
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """SafeLoader with YAML 1.2-style booleans and no implicit timestamps."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAX_DEPTH = 64
+
+
+@dataclass
+class SourceMap:
+    """Where each path of one YAML document is: path -> (line, column), 1-based.
+
+    For a mapping key the position is the key's; for a scalar value the
+    position of the value itself is kept under `values` (formulas use it).
+    """
+
+    file: str
+    start_line: int
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Path_, tuple[int, int, str | None]] = field(default_factory=dict)
+
+    def location(self, path: Path_ = ()) -> SourceLocation:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.keys:
+                line, col = self.keys[path]
+                return SourceLocation(self.file, line, col)
+            path = path[:-1]
+        return SourceLocation(self.file, self.start_line)
+
+    def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
+        """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
+        path = tuple(path)
+        if path in self.values:
+            line, col, style = self.values[path]
+            return SourceLocation(self.file, line, col), style
+        return self.location(path), None
+
+
+@dataclass
+class YamlDocument:
+    """One YAML document of a file: its value, its index in the file and its source map."""
+
+    data: Any
+    index: int
+    source: SourceMap
+
+    @property
+    def location(self) -> SourceLocation:
+        return SourceLocation(self.source.file, self.source.start_line)
+
+
+class _BuildError(Exception):
+    def __init__(self, message: str, line: int, column: int, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column, self.hint = message, line, column, hint
+
+
+def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
+    tag, value = node.tag, node.value
+    if tag == _STR:
+        return value
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return value.lower() == "true"
+    if tag == _INT:
+        try:
+            return (
+                int(value.replace("_", ""), 0)
+                if value[:2].lower() in ("0x", "0o", "0b")
+                else int(value.replace("_", ""))
+            )
+        except ValueError:
+            return loader.construct_yaml_int(node)
+    if tag == _FLOAT:
+        return loader.construct_yaml_float(node)
+    mark = node.start_mark
+    raise _BuildError(
+        f"unsupported YAML tag {tag}",
+        mark.line + 1,
+        mark.column + 1,
+        "crmctl manifests use plain YAML: strings, numbers, booleans, lists and mappings",
+    )
+
+
+def _build(node: Any, path: Path_, smap: SourceMap, loader: Any, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        mark = node.start_mark
+        raise _BuildError("document is nested too deeply", mark.line + 1, mark.column + 1)
+    if isinstance(node, yaml.ScalarNode):
+        mark = node.start_mark
+        smap.values[path] = (mark.line + 1, mark.column + 1, node.style)
+        return _scalar(node, loader)
+    if isinstance(node, yaml.SequenceNode):
+        out = []
+        for i, item in enumerate(node.value):
+            child = (*path, i)
+            smap.keys.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
+            out.append(_build(item, child, smap, loader, depth + 1))
+        return out
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for src in sources:
+                    built = _build(src, path, smap, loader, depth + 1)
+                    if isinstance(built, dict):
+                        merged = {**built, **merged}
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                mark = key_node.start_mark
+                raise _BuildError(
+                    "mapping keys must be plain strings", mark.line + 1, mark.column + 1
+                )
+            key = str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value
+            mark = key_node.start_mark
+            child = (*path, key)
+            if key in result:
+                first = smap.keys.get(child, (0, 0))[0]
+                raise _BuildError(
+                    f"duplicate key '{key}' (first defined on line {first})",
+                    mark.line + 1,
+                    mark.column + 1,
+                    "YAML keeps only the last value of a repeated key; remove one of them",
+                )
+            smap.keys[child] = (mark.line + 1, mark.column + 1)
+            result[key] = _build(value_node, child, smap, loader, depth + 1)
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+    mark = node.start_mark
+    raise _BuildError("unsupported YAML node", mark.line + 1, mark.column + 1)
+
+
+def _syntax_diagnostic(file: str, text: str, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 0
+    column = mark.column + 1 if mark else 0
+    problem = exc.problem or "invalid YAML"
+    hint = None
+    bad_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    if "\t" in bad_line[: max(column, 1)] or "tab" in problem.lower():
+        problem = "a tab character cannot indent YAML"
+        hint = "indent with spaces"
+    elif exc.context:
+        problem = f"{problem} ({exc.context}"
+        if exc.context_mark and exc.context_mark is not mark:
+            problem += f" on line {exc.context_mark.line + 1}"
+        problem += ")"
+    return Diagnostic(
+        f"invalid YAML: {problem}",
+        SourceLocation(file, line, column),
+        hint=hint,
+        code="yaml-syntax",
+    )
+
+
+def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diagnostic]]:
+    """Parse every document of `text`; return the documents and any problems.
+
+    A syntax error stops the file at that point (YAML cannot be resumed), but
+    the documents read before it are still returned.
+    """
+    docs: list[YamlDocument] = []
+    loader = _Loader(text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                break
+            smap = SourceMap(file, node.start_mark.line + 1)
+            try:
+                data = _build(node, (), smap, loader)
+            except _BuildError as exc:
+                return docs, [
+                    Diagnostic(
+                        exc.message,
+                        SourceLocation(file, exc.line, exc.column),
+                        hint=exc.hint,
+                        code="yaml-syntax",
+                    )
+                ]
+            docs.append(YamlDocument(data, index, smap))
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        return docs, [_syntax_diagnostic(file, text, exc)]
+    except yaml.YAMLError as exc:  # reader errors: control characters and the like
+        return docs, [Diagnostic(f"invalid YAML: {exc}", SourceLocation(file), code="yaml-syntax")]
+    finally:
+        loader.dispose()
+    return docs, []
+
+
+def read_yaml_file(
+    path: Path, display: str | None = None
+) -> tuple[list[YamlDocument], list[Diagnostic]]:
+    """Read and parse one YAML file, turning every I/O or encoding problem into a diagnostic."""
+    file = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [], [
+                Diagnostic(
+                    f"file is {size / 1024 / 1024:.1f} MB; manifest files are limited to "
+                    f"{MAX_FILE_BYTES // 1024 // 1024} MB",
+                    SourceLocation(file),
+                    hint="split the resources over several files",
+                    code="file-too-large",
+                )
+            ]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [
+            Diagnostic(f"cannot read file: {exc.strerror or exc}", SourceLocation(file), code="io")
+        ]
+    if b"\x00" in raw:
+        return [], [
+            Diagnostic(
+                "not a text file (it contains NUL bytes)", SourceLocation(file), code="not-text"
+            )
+        ]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return [], [
+            Diagnostic(
+                f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                SourceLocation(file, line),
+                hint="save the file as UTF-8",
+                code="not-text",
+            )
+        ]
+    return parse_yaml_text(text, file)

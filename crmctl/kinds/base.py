@@ -1,0 +1,159 @@
+"""What every manifest kind provides, and the index cross-reference checks use.
+
+A kind module knows four things about its resources: their canonical form
+(so that equal configurations compare equal), the other resources they
+depend on (so plans order changes), and the checks a schema cannot express
+(references to other resources).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Any, ClassVar
+
+from crmctl.errors import Diagnostic
+from crmctl.kinds.standard import STANDARD_OBJECTS, STANDARD_RELATIONSHIPS, SYSTEM_FIELDS
+from crmctl.model import Resource, address_of
+from crmctl.schemas import kind_schema, schema_defaults
+
+__all__ = ["KindHandler", "ConfigIndex", "drop_none"]
+
+
+def drop_none(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec without keys whose value is null (absent and null mean the same)."""
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+@cache
+def _spec_defaults(kind: str) -> dict[str, Any]:
+    return schema_defaults(kind_schema(kind)["properties"]["spec"])
+
+
+class ConfigIndex:
+    """Lookups over a whole configuration: objects, fields, roles, permission sets.
+
+    API names are case-insensitive in CRMs, so lookups are too; they return
+    the name as declared.
+    """
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self.objects: dict[str, str] = {name.lower(): name for name in STANDARD_OBJECTS}
+        self.custom_objects: set[str] = set()
+        self.fields: dict[str, dict[str, tuple[str, str]]] = {}
+        self.field_resources: dict[str, Resource] = {}
+        self.relationships: dict[tuple[str, str], str] = {
+            (obj.lower(), rel.lower()): target
+            for (obj, rel), target in STANDARD_RELATIONSHIPS.items()
+        }
+        self.roles: dict[str, str] = {}
+        self.permission_sets: dict[str, str] = {}
+        for obj, fields in STANDARD_OBJECTS.items():
+            self._add_fields(obj, {**SYSTEM_FIELDS, **fields})
+        custom_fields = []
+        for res in resources:
+            if res.kind == "CustomObject":
+                self.objects[res.name.lower()] = res.name
+                self.custom_objects.add(res.name.lower())
+                self._add_fields(res.name, SYSTEM_FIELDS)
+            elif res.kind == "CustomField":
+                custom_fields.append(res)
+            elif res.kind == "Role":
+                self.roles[res.name.lower()] = res.name
+            elif res.kind == "PermissionSet":
+                self.permission_sets[res.name.lower()] = res.name
+        for res in custom_fields:
+            obj, _, field = res.name.partition(".")
+            ftype = res.spec.get("type", "Text")
+            self.fields.setdefault(obj.lower(), {})[field.lower()] = (field, ftype)
+            self.field_resources[res.name.lower()] = res
+            target = res.spec.get("referenceTo")
+            if ftype in ("Lookup", "MasterDetail") and isinstance(target, str):
+                rel = res.spec.get("relationshipName") or field.removesuffix("__c")
+                self.relationships[(obj.lower(), f"{rel}__r".lower())] = target
+
+    def _add_fields(self, obj: str, fields: dict[str, str]) -> None:
+        bucket = self.fields.setdefault(obj.lower(), {})
+        for name, ftype in fields.items():
+            bucket.setdefault(name.lower(), (name, ftype))
+
+    def has_object(self, name: str) -> bool:
+        return name.lower() in self.objects
+
+    def field(self, obj: str, field: str) -> tuple[str, str] | None:
+        """(declared name, type) of `obj.field`, or None."""
+        return self.fields.get(obj.lower(), {}).get(field.lower())
+
+    def field_type_path(self, obj: str, parts: tuple[str, ...]) -> str | None:
+        """The type a formula reference like `Account__r.Owner.Email` has on `obj`, or None."""
+        current = obj
+        for rel in parts[:-1]:
+            if ":" in rel:  # polymorphic: Owner:User.Name
+                rel, _, target = rel.partition(":")
+                current = target
+                continue
+            target = self.relationships.get(
+                (current.lower(), rel.lower())
+            ) or self.relationships.get(("*", rel.lower()))
+            if target is None:
+                return None
+            current = target
+        if current.lower() not in self.fields:
+            # An object we do not model (RecordType, Profile …): any field name goes.
+            return "Text" if current.lower() not in self.objects else None
+        found = self.field(current, parts[-1])
+        return found[1] if found else None
+
+
+class KindHandler:
+    """Base for one manifest kind; subclasses override what their kind needs."""
+
+    kind: ClassVar[str]
+
+    def canonical(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """The spec with schema defaults filled in and order-free lists sorted."""
+        out = copy.deepcopy(_spec_defaults(self.kind))
+        out.update(copy.deepcopy(drop_none(spec)))
+        return self.normalise(out)
+
+    def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return spec
+
+    def object_of(self, name: str) -> str | None:
+        """The object a resource of this kind belongs to, if any."""
+        return None
+
+    def dependencies(self, resource: Resource) -> set[str]:
+        """Addresses of the resources this one needs to exist first."""
+        return set()
+
+    def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
+        """Problems a schema cannot see, one resource at a time."""
+        return iter(())
+
+    def check_all(self, resources: list[Resource], index: ConfigIndex) -> Iterator[Diagnostic]:
+        """Problems that span resources of this kind (cycles and the like)."""
+        return iter(())
+
+    # Helpers shared by the kind modules.
+    def error(
+        self, resource: Resource, message: str, *path: str | int, hint: str | None = None
+    ) -> Diagnostic:
+        return Diagnostic(
+            message, resource.location(*path), address=resource.address, hint=hint, code="reference"
+        )
+
+
+def field_dependency(obj: str, field: str) -> str | None:
+    """The address of a custom field (standard fields have none to depend on)."""
+    if field.lower().endswith("__c"):
+        return address_of("CustomField", f"{obj}.{field}")
+    return None
+
+
+def object_dependency(obj: str) -> str | None:
+    """The address of a custom object (standard objects have none)."""
+    if obj.lower().endswith("__c"):
+        return address_of("CustomObject", obj)
+    return None

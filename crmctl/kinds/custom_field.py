@@ -1,0 +1,92 @@
+"""CustomField: a field of a standard or custom object (`Object.Field__c`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from crmctl.errors import Diagnostic
+from crmctl.kinds.base import ConfigIndex, KindHandler, object_dependency
+from crmctl.model import Resource
+
+__all__ = ["CustomFieldKind", "picklist_values"]
+
+_DEFAULT_LENGTH = {"Text": 255, "LongTextArea": 32768}
+_NUMERIC = ("Number", "Currency", "Percent")
+
+
+def picklist_values(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Picklist values in their full form: {value, label, default, active}."""
+    out = []
+    for item in spec.get("values") or []:
+        entry = {"value": item} if isinstance(item, str) else dict(item)
+        entry.setdefault("label", entry.get("value"))
+        entry.setdefault("default", False)
+        entry.setdefault("active", True)
+        out.append(entry)
+    return out
+
+
+class CustomFieldKind(KindHandler):
+    kind = "CustomField"
+
+    def object_of(self, name: str) -> str | None:
+        return name.partition(".")[0]
+
+    def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+        ftype = spec.get("type")
+        if ftype in _DEFAULT_LENGTH:
+            spec.setdefault("length", _DEFAULT_LENGTH[ftype])
+        if ftype in _NUMERIC:
+            spec.setdefault("precision", 18)
+            spec.setdefault("scale", 0)
+        if "values" in spec:
+            spec["values"] = picklist_values(spec)  # order matters: it is the order users see
+        return spec
+
+    def dependencies(self, resource: Resource) -> set[str]:
+        deps = {object_dependency(resource.name.partition(".")[0])}
+        target = resource.spec.get("referenceTo")
+        if isinstance(target, str):
+            deps.add(object_dependency(target))
+        deps.discard(None)
+        return deps  # type: ignore[return-value]
+
+    def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
+        obj = resource.name.partition(".")[0]
+        spec = resource.spec
+        if not index.has_object(obj):
+            yield self.error(
+                resource,
+                f"object '{obj}' is neither declared as a CustomObject nor a standard object",
+                hint="declare the CustomObject, or check the spelling of the object name",
+            )
+        target = spec.get("referenceTo")
+        if isinstance(target, str) and not index.has_object(target):
+            yield self.error(
+                resource, f"referenceTo names unknown object '{target}'", "referenceTo"
+            )
+        seen: dict[str, int] = {}
+        defaults = 0
+        for i, entry in enumerate(picklist_values(spec)):
+            value = str(entry["value"])
+            if value.lower() in seen:
+                yield self.error(
+                    resource,
+                    f"picklist value '{value}' is listed twice (values[{seen[value.lower()]}] and values[{i}])",
+                    "values",
+                    i,
+                )
+            seen.setdefault(value.lower(), i)
+            defaults += bool(entry["default"])
+        if spec.get("type") == "Picklist" and defaults > 1:
+            yield self.error(
+                resource,
+                f"a Picklist can have one default value; {defaults} are marked default",
+                "values",
+            )
+        scale, precision = spec.get("scale"), spec.get("precision")
+        if isinstance(scale, int) and isinstance(precision, int) and scale > precision:
+            yield self.error(
+                resource, f"scale ({scale}) cannot be larger than precision ({precision})", "scale"
+            )

@@ -1,0 +1,46 @@
+"""ValidationRule: rejects a record when its condition formula is true (`Object.Rule`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from crmctl.errors import Diagnostic
+from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
+from crmctl.kinds.formulas import formula_dependencies, formula_diagnostics
+from crmctl.model import Resource
+
+__all__ = ["ValidationRuleKind"]
+
+
+class ValidationRuleKind(KindHandler):
+    kind = "ValidationRule"
+
+    def object_of(self, name: str) -> str | None:
+        return name.partition(".")[0]
+
+    def dependencies(self, resource: Resource) -> set[str]:
+        obj = resource.name.partition(".")[0]
+        deps = formula_dependencies(resource.spec.get("condition"), obj)
+        error_field = resource.spec.get("errorField")
+        for dep in (
+            object_dependency(obj),
+            field_dependency(obj, error_field) if error_field else None,
+        ):
+            if dep:
+                deps.add(dep)
+        return deps
+
+    def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
+        obj = resource.name.partition(".")[0]
+        if not index.has_object(obj):
+            yield self.error(
+                resource,
+                f"object '{obj}' is neither declared as a CustomObject nor a standard object",
+            )
+            return
+        yield from formula_diagnostics(resource, ("condition",), obj, index)
+        error_field = resource.spec.get("errorField")
+        if isinstance(error_field, str) and index.field(obj, error_field) is None:
+            yield self.error(
+                resource, f"errorField '{error_field}' is not a field of {obj}", "errorField"
+            )

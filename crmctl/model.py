@@ -1,0 +1,62 @@
+"""The in-memory picture of configuration: resources and the desired state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmctl.config.yamlsource import SourceMap
+from crmctl.errors import Diagnostic, SourceLocation
+
+__all__ = ["Resource", "DesiredState", "address_of", "split_address"]
+
+
+def address_of(kind: str, name: str) -> str:
+    """The address users type and plans print: `Kind/name`."""
+    return f"{kind}/{name}"
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """`("CustomField", "Account.Region__c")` for `CustomField/Account.Region__c`."""
+    kind, sep, name = address.partition("/")
+    if not sep or not kind or not name:
+        raise ValueError(f"not a resource address (Kind/name): {address!r}")
+    return kind, name
+
+
+@dataclass
+class Resource:
+    """One configuration item: identity (kind, name), the CRM-facing spec and crmctl's metadata."""
+
+    kind: str
+    name: str
+    spec: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: SourceMap | None = None  # where it was declared; None for live resources
+
+    @property
+    def address(self) -> str:
+        return address_of(self.kind, self.name)
+
+    def location(self, *spec_path: str | int) -> SourceLocation | None:
+        """The source line of `spec.<path>` (or of the nearest ancestor)."""
+        if self.source is None:
+            return None
+        return self.source.location(("spec", *spec_path) if spec_path else ())
+
+
+@dataclass
+class DesiredState:
+    """What the manifests (plus the environment's overrides) say the CRM should be."""
+
+    resources: dict[str, Resource] = field(default_factory=dict)  # by address
+    files: list[Path] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity.value == "error"]
+
+    def of_kind(self, kind: str) -> list[Resource]:
+        return [r for r in self.resources.values() if r.kind == kind]

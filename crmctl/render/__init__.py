@@ -1,0 +1,1 @@
+"""All output crmctl shows: text (with colour), markdown, JSON. Fed by plain data."""
