@@ -53,9 +53,11 @@ def cli(ctx: click.Context, project_dir: Path | None, no_color: bool) -> None:
 
 
 def _register() -> None:
-    from crmctl.cli import schema_cmd, validate_cmd
+    from crmctl.cli import plan_cmd, schema_cmd, validate_cmd
 
     cli.add_command(validate_cmd.validate)
+    cli.add_command(plan_cmd.plan)
+    cli.add_command(plan_cmd.apply)
     cli.add_command(schema_cmd.schema)
 
 

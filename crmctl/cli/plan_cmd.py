@@ -1,0 +1,258 @@
+"""`crmctl plan` and `crmctl apply`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.errors import ApplyError, CrmctlError
+from crmctl.plan import Action, Plan
+from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
+from crmctl.render.plan_view import plan_markdown, plan_text
+from crmctl.render.style import paint, use_colour
+from crmctl.workspace import ApplyOutcome, Workspace
+
+_ADDRESS_HELP = "KIND/NAME; glob patterns allowed (PermissionSet/*). Repeatable."
+
+
+def _check_patterns(patterns: tuple[str, ...], option: str) -> list[str]:
+    for pattern in patterns:
+        kind, sep, name = pattern.partition("/")
+        if not sep or not kind or not name:
+            raise click.BadParameter(
+                f"{pattern!r} is not KIND/NAME (e.g. PermissionSet/Sales_Rep)", param_hint=option
+            )
+    return list(patterns)
+
+
+def selection_options(func: Callable) -> Callable:
+    func = click.option(
+        "--exclude",
+        multiple=True,
+        metavar="KIND/NAME",
+        help=f"Leave these resources out. {_ADDRESS_HELP}",
+    )(func)
+    return click.option(
+        "--target",
+        multiple=True,
+        metavar="KIND/NAME",
+        help=f"Plan only these resources. {_ADDRESS_HELP}",
+    )(func)
+
+
+def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
+    if output_format == "json":
+        return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
+    if output_format == "markdown":
+        return plan_markdown(plan)
+    return plan_text(plan, colour)
+
+
+@click.command()
+@env_option
+@format_option("text", "markdown", "json")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan to this file for `crmctl apply FILE`.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 none, 1 error)."
+)
+@selection_options
+@click.pass_obj
+def plan(
+    obj: CliContext,
+    env_name: str | None,
+    output_format: str,
+    out_file: Path | None,
+    detailed_exitcode: bool,
+    target: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> int:
+    """Show what apply would change in the CRM, field by field.
+
+    Reads the manifests, reads the live CRM and lists every resource to add
+    (+), change (~), destroy (-) or replace (±). Live resources that are not
+    in the manifests and that crmctl never managed are listed as unmanaged
+    and never deleted.
+
+    Exit status: 0 success, 1 error; with --detailed-exitcode, 2 when there
+    are changes.
+
+    \b
+    Examples:
+      crmctl plan
+      crmctl plan -e staging --out plan.json
+      crmctl plan --format markdown > plan.md
+      crmctl plan --target 'PermissionSet/Sales_Rep' --exclude 'User/*'
+    """
+    env = obj.environment(env_name)
+    workspace = Workspace(env)
+    try:
+        result = workspace.plan(
+            _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
+        )
+    finally:
+        workspace.close()
+    click.echo(render_plan(result, output_format, use_colour(force=obj.colour)))
+    if result.errors:
+        return 1
+    if out_file is not None:
+        write_plan(result, out_file)
+        click.echo(
+            f"Saved the plan to {out_file}. Apply exactly this plan with: crmctl apply {out_file}",
+            err=output_format != "text",
+        )
+    return 2 if detailed_exitcode and result.changes else 0
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise CrmctlError(
+            "apply needs a confirmation, but there is no terminal to ask on; nothing was applied",
+            hint="pass --auto-approve, or apply a saved plan: crmctl plan --out plan.json && crmctl apply plan.json",
+        )
+    answer = click.prompt(
+        "Do you want to apply these changes? Only 'yes' is accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise CrmctlError("apply cancelled; nothing was applied")
+
+
+def _result_lines(outcome: ApplyOutcome, colour: bool) -> list[str]:
+    rows = [(c, "applied", "green") for c in outcome.applied]
+    if outcome.failed is not None:
+        rows.append((outcome.failed, f"FAILED: {outcome.error}", "red"))
+    rows += [(c, "not applied", "yellow") for c in outcome.not_applied]
+    width = max(len(c.address) for c, _, _ in rows)
+    return [
+        paint(f"  {c.action.value} {c.address.ljust(width)}  {text}", col, colour)
+        for c, text, col in rows
+    ]
+
+
+def _apply_summary(outcome: ApplyOutcome) -> str:
+    add = sum(c.action in (Action.CREATE, Action.REPLACE) for c in outcome.applied)
+    change = sum(c.action is Action.UPDATE for c in outcome.applied)
+    destroy = sum(c.action in (Action.DELETE, Action.REPLACE) for c in outcome.applied)
+    return f"{add} added, {change} changed, {destroy} destroyed"
+
+
+@click.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@env_option
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@selection_options
+@click.pass_obj
+def apply(
+    obj: CliContext,
+    plan_file: Path | None,
+    env_name: str | None,
+    auto_approve: bool,
+    target: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> int:
+    """Make the CRM match the manifests.
+
+    Without PLAN_FILE: plans, shows the plan and asks for 'yes' (use
+    --auto-approve where nobody can answer). With PLAN_FILE (from `crmctl
+    plan --out`): applies exactly that plan, or refuses when the manifests or
+    any resource it touches changed since it was made.
+
+    Changes run in dependency order; at the first failure apply stops and
+    lists what was applied and what was not. Every apply is recorded as a
+    numbered version in the history (.crmctl/history by default).
+
+    \b
+    Examples:
+      crmctl apply
+      crmctl apply --auto-approve -e staging
+      crmctl plan --out plan.json && crmctl apply plan.json
+    """
+    colour = use_colour(force=obj.colour)
+    if plan_file is not None:
+        if target or exclude:
+            raise click.UsageError(
+                "--target and --exclude belong to the plan; they cannot be used with PLAN_FILE"
+            )
+        saved = read_plan(plan_file)
+        env = obj.environment(env_name or saved.environment)
+        workspace = Workspace(env)
+        try:
+            workspace.check_fresh(saved)
+            return _carry_out(workspace, saved, colour)
+        finally:
+            workspace.close()
+    env = obj.environment(env_name)
+    workspace = Workspace(env)
+    try:
+        fresh = workspace.plan(
+            _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
+        )
+        click.echo(plan_text(fresh, colour))
+        if fresh.errors:
+            return 1
+        if not fresh.changes:
+            return 0
+        _confirm(auto_approve)
+        return _carry_out(workspace, fresh, colour)
+    finally:
+        workspace.close()
+
+
+def _carry_out(workspace: Workspace, plan: Plan, colour: bool) -> int:
+    if not plan.changes:
+        click.echo("No changes. The CRM matches the manifests.")
+        return 0
+    show_bar = sys.stderr.isatty() and len(plan.changes) > 50
+    with (
+        click.progressbar(length=len(plan.changes), label="Applying", file=sys.stderr)
+        if show_bar
+        else _Null() as bar
+    ):
+        outcome = workspace.apply(
+            plan, progress=lambda done, total: bar.update(done - bar.pos) if show_bar else None
+        )
+    click.echo("")
+    click.echo("Result:")
+    for line in _result_lines(outcome, colour):
+        click.echo(line)
+    version = f"v{outcome.version}" if outcome.version else "no version"
+    if outcome.ok:
+        click.echo(
+            paint(
+                f"Apply complete: {_apply_summary(outcome)}. Recorded as {version} of {plan.environment}.",
+                "green",
+                colour,
+                bold=True,
+            )
+        )
+        return 0
+    raise ApplyError(
+        f"apply stopped at {outcome.failed.address}: {outcome.error}\n"
+        f"{len(outcome.applied)} change(s) applied ({_apply_summary(outcome)}), "
+        f"{1 + len(outcome.not_applied)} not applied. Recorded as {version} of {plan.environment} (failed, partial).",
+        hint="fix the cause and run crmctl plan again: it shows what is left to do",
+    )
+
+
+class _Null:
+    pos = 0
+
+    def __enter__(self) -> _Null:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        self.pos += n

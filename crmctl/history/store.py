@@ -1,0 +1,167 @@
+"""The history store: a git repository with one commit (and tag) per apply.
+
+Layout, per environment::
+
+    <env>/managed.json                  addresses crmctl manages (created or adopted)
+    <env>/versions/000012/meta.json     version, when, who, status, summary, crmctl version
+    <env>/versions/000012/plan.json     the plan that was applied
+    <env>/versions/000012/result.json   per-change result
+    <env>/versions/000012/before.json   live snapshot before (address -> spec)
+    <env>/versions/000012/after.json    live snapshot after
+
+Each version is tagged `<env>/v<N>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import git
+
+from crmctl.errors import HistoryError
+
+__all__ = ["HistoryStore", "Actor", "VersionRecord", "current_actor"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who applied: shown in history and used as the commit author."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return self.email
+
+
+def current_actor(project_dir: Path | None = None) -> Actor:
+    """$CRMCTL_ACTOR (an email or a name), else the project's git identity, else user@host."""
+    value = os.environ.get("CRMCTL_ACTOR")
+    if value:
+        return Actor(
+            value.split("@")[0], value if "@" in value else f"{value}@{socket.gethostname()}"
+        )
+    if project_dir is not None:
+        try:
+            reader = git.Repo(project_dir, search_parent_directories=True).config_reader()
+            email = reader.get_value("user", "email", "")
+            if email:
+                return Actor(str(reader.get_value("user", "name", email)), str(email))
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError, OSError, ValueError):
+            pass
+    user = os.environ.get("USER") or "crmctl"
+    return Actor(user, f"{user}@{socket.gethostname()}")
+
+
+@dataclass
+class VersionRecord:
+    """One recorded apply, as written into the history."""
+
+    environment: str
+    meta: dict[str, Any]
+    plan: dict[str, Any]
+    result: dict[str, Any]
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+class HistoryStore:
+    """Read and append the versions of environments in one git repository."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._repo: git.Repo | None = None
+
+    @property
+    def repo(self) -> git.Repo:
+        if self._repo is None:
+            try:
+                if (self.path / ".git").exists():
+                    self._repo = git.Repo(self.path)
+                else:
+                    self.path.mkdir(parents=True, exist_ok=True)
+                    self._repo = git.Repo.init(self.path, initial_branch="main")
+            except (git.GitError, OSError) as exc:
+                raise HistoryError(
+                    f"cannot open the history repository {self.path}: {exc}"
+                ) from None
+        return self._repo
+
+    def _env_dir(self, env: str) -> Path:
+        return self.path / env
+
+    def managed(self, env: str) -> set[str]:
+        """Addresses crmctl manages in `env` (empty before the first apply)."""
+        path = self._env_dir(env) / "managed.json"
+        if not path.exists():
+            return set()
+        try:
+            return set(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise HistoryError(f"history file {path} is unreadable: {exc}") from None
+
+    def latest_version(self, env: str) -> int:
+        folder = self._env_dir(env) / "versions"
+        if not folder.is_dir():
+            return 0
+        numbers = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
+        return max(numbers, default=0)
+
+    def record(self, record: VersionRecord, managed: set[str], actor: Actor, message: str) -> int:
+        """Write a new version and commit it; return its number."""
+        env = record.environment
+        number = self.latest_version(env) + 1
+        folder = self._env_dir(env) / "versions" / f"{number:06d}"
+        meta = {**record.meta, "version": number, "environment": env, "actor": actor.email}
+        files = {
+            "meta.json": meta,
+            "plan.json": record.plan,
+            "result.json": record.result,
+            "before.json": record.before,
+            "after.json": record.after,
+        }
+        repo = self.repo
+        try:
+            for name, data in files.items():
+                _dump(folder / name, data)
+            _dump(self._env_dir(env) / "managed.json", sorted(managed))
+            paths = [str((folder / n).relative_to(self.path)) for n in files]
+            paths.append(str((self._env_dir(env) / "managed.json").relative_to(self.path)))
+            repo.index.add(paths)
+            who = git.Actor(actor.name, actor.email)
+            repo.index.commit(f"{env} v{number}: {message}", author=who, committer=who)
+            repo.create_tag(f"{env}/v{number}")
+        except (git.GitError, OSError, ValueError) as exc:
+            raise HistoryError(
+                f"cannot record version {number} of {env} in {self.path}: {exc}"
+            ) from None
+        return number
+
+    def version(self, env: str, number: int) -> VersionRecord:
+        """Read a recorded version back."""
+        folder = self._env_dir(env) / "versions" / f"{number:06d}"
+        if not folder.is_dir():
+            raise HistoryError(
+                f"{env} has no version v{number}", hint="crmctl history lists the versions"
+            )
+        data = {}
+        for name in ("meta", "plan", "result", "before", "after"):
+            try:
+                data[name] = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise HistoryError(
+                    f"version v{number} of {env} is damaged: {name}.json: {exc}"
+                ) from None
+        return VersionRecord(env, **data)

@@ -1,0 +1,145 @@
+"""The saved plan (`plan --out`, `plan --format json`) and its one encode/decode step.
+
+The format is versioned (`formatVersion`) and described by `schemas/plan.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from crmctl.errors import Diagnostic, PlanError, Severity, SourceLocation
+from crmctl.plan.action import Action
+from crmctl.plan.diff import FieldDiff
+from crmctl.plan.model import Change, Plan
+from crmctl.schemas import validator_for
+
+__all__ = ["FORMAT_VERSION", "plan_to_dict", "plan_from_dict", "write_plan", "read_plan"]
+
+FORMAT_VERSION = 1
+
+
+def _change_to_dict(change: Change) -> dict[str, Any]:
+    return {
+        "address": change.address,
+        "kind": change.kind,
+        "name": change.name,
+        "action": change.action.word,
+        "symbol": change.action.value,
+        "reason": change.reason,
+        "before": change.before,
+        "after": change.after,
+        "diff": [d.to_dict() for d in change.diffs],
+        "liveFingerprint": change.live_fingerprint,
+        "source": f"{change.source}" if change.source else None,
+        "requires": list(change.requires),
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as plain JSON data (what `--format json` prints and `--out` saves)."""
+    return {
+        "formatVersion": FORMAT_VERSION,
+        "crmctlVersion": plan.crmctl_version,
+        "environment": plan.environment,
+        "provider": plan.provider,
+        "createdAt": plan.created_at,
+        "manifestsDigest": plan.manifests_digest,
+        "rollbackTo": plan.rollback_to,
+        "targets": plan.targets,
+        "excludes": plan.excludes,
+        "applicable": plan.applicable,
+        "summary": plan.counts(),
+        "changes": [_change_to_dict(c) for c in plan.changes],
+        "unmanaged": plan.unmanaged,
+        "diagnostics": [d.to_dict() for d in plan.diagnostics],
+    }
+
+
+def _location(text: str | None) -> SourceLocation | None:
+    if not text:
+        return None
+    file, _, line = text.rpartition(":")
+    return SourceLocation(file, int(line)) if file and line.isdigit() else SourceLocation(text)
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """Rebuild a Plan from its saved form (validated against schemas/plan.json first)."""
+    errors = sorted(validator_for("plan").iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(map(str, errors[0].absolute_path)) or "the document"
+        raise PlanError(f"not a crmctl plan file: {where}: {errors[0].message}")
+    plan = Plan(
+        environment=data["environment"],
+        manifests_digest=data["manifestsDigest"],
+        targets=data.get("targets", []),
+        excludes=data.get("excludes", []),
+        provider=data.get("provider", ""),
+        created_at=data.get("createdAt", ""),
+        crmctl_version=data.get("crmctlVersion", ""),
+        rollback_to=data.get("rollbackTo"),
+        unmanaged=data.get("unmanaged", []),
+    )
+    for c in data["changes"]:
+        plan.changes.append(
+            Change(
+                kind=c["kind"],
+                name=c["name"],
+                action=Action.from_word(c["action"]),
+                before=c["before"],
+                after=c["after"],
+                diffs=[
+                    FieldDiff(d["path"], d["before"], d["after"], d["change"]) for d in c["diff"]
+                ],
+                live_fingerprint=c["liveFingerprint"],
+                reason=c["reason"],
+                source=_location(c.get("source")),
+                requires=c.get("requires", []),
+            )
+        )
+    for d in data.get("diagnostics", []):
+        loc = SourceLocation(d["file"], d.get("line") or 0) if d.get("file") else None
+        plan.diagnostics.append(
+            Diagnostic(
+                d["message"],
+                loc,
+                d.get("address"),
+                d.get("hint"),
+                Severity(d["severity"]),
+                d.get("code", ""),
+            )
+        )
+    return plan
+
+
+def write_plan(plan: Plan, path: Path) -> None:
+    """Save a plan file (written to a temporary name first, so a crash leaves no half file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(
+        json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    tmp.replace(path)
+
+
+def read_plan(path: Path) -> Plan:
+    """Load a saved plan, with a clear error for a missing, unreadable or foreign file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"plan file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"cannot read plan file {path}: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(
+            f"plan file {path} is not valid JSON (line {exc.lineno}: {exc.msg})",
+            hint="create it with: crmctl plan --out FILE",
+        ) from None
+    if not isinstance(data, dict) or data.get("formatVersion") != FORMAT_VERSION:
+        raise PlanError(
+            f"plan file {path} is not a crmctl plan of format version {FORMAT_VERSION}",
+            hint="create it again with this version of crmctl: crmctl plan --out FILE",
+        )
+    return plan_from_dict(data)

@@ -1,0 +1,62 @@
+"""Apply order: what a change needs comes before it; deletes run in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from crmctl.kinds import HANDLERS, KINDS
+from crmctl.model import Resource
+from crmctl.plan.action import Action
+from crmctl.plan.model import Change
+
+__all__ = ["order_changes"]
+
+_KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
+
+
+def _topological(changes: list[Change], deps: dict[str, set[str]]) -> list[Change]:
+    """Stable topological order (kind order, then name, breaks ties); cycles keep kind order."""
+    by_address = {c.address: c for c in changes}
+    ordered: list[Change] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(address: str) -> None:
+        if state.get(address) == 2:
+            return
+        if state.get(address) == 1:
+            return  # a cycle (role parents): validation reports it; keep going
+        state[address] = 1
+        for dep in sorted(deps.get(address, ()), key=_sort_key):
+            if dep in by_address:
+                visit(dep)
+        state[address] = 2
+        ordered.append(by_address[address])
+
+    for change in sorted(changes, key=lambda c: _sort_key(c.address)):
+        visit(change.address)
+    return ordered
+
+
+def _sort_key(address: str) -> tuple[int, str]:
+    kind, _, name = address.partition("/")
+    return (_KIND_RANK.get(kind, len(KINDS)), name)
+
+
+def _deps(change: Change, spec: dict | None) -> set[str]:
+    if spec is None:
+        return set()
+    return HANDLERS[change.kind].dependencies(Resource(change.kind, change.name, spec))
+
+
+def order_changes(changes: Iterable[Change]) -> list[Change]:
+    """Creates, updates and replaces in dependency order, then deletes in reverse dependency order.
+
+    Deletes go last so that an update which stops using a resource (a
+    permission set dropping a field) runs before that resource is deleted.
+    """
+    changes = list(changes)
+    upserts = [c for c in changes if c.action is not Action.DELETE]
+    deletes = [c for c in changes if c.action is Action.DELETE]
+    forward = _topological(upserts, {c.address: _deps(c, c.after) for c in upserts})
+    backward = _topological(deletes, {c.address: _deps(c, c.before) for c in deletes})
+    return forward + list(reversed(backward))

@@ -1,0 +1,173 @@
+"""Make a plan: compare the desired state with the live one. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from crmctl.errors import Diagnostic, Severity, SourceLocation
+from crmctl.kinds import HANDLERS, KINDS
+from crmctl.model import Resource, address_of
+from crmctl.plan.action import Action
+from crmctl.plan.diff import diff_specs
+from crmctl.plan.model import Change, Plan, fingerprint
+from crmctl.plan.ordering import order_changes
+
+__all__ = ["PlanInputs", "make_plan", "matches_any", "canonical"]
+
+#: (kind, before, after) -> why the change cannot be made in place, or None.
+ReplaceRule = Callable[[str, dict[str, Any], dict[str, Any]], str | None]
+
+
+def canonical(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec in the form both sides are compared in."""
+    return HANDLERS[kind].canonical(spec)
+
+
+def matches_any(address: str, patterns: Iterable[str]) -> str | None:
+    """The first glob pattern (`CustomField/Account.*`) the address matches, or None."""
+    for pattern in patterns:
+        if (
+            fnmatchcase(address, pattern)
+            or fnmatchcase(address, f"{pattern}/*")
+            or address == pattern
+        ):
+            return pattern
+    return None
+
+
+@dataclass
+class PlanInputs:
+    """Everything a plan is computed from; gathered by the caller, so planning stays pure."""
+
+    environment: str
+    desired: Mapping[str, Resource]  # by address
+    live: Mapping[str, Resource]  # by address, as the provider read it
+    managed: set[str] = field(default_factory=set)
+    protect: list[tuple[str, SourceLocation | None]] = field(default_factory=list)
+    supported_kinds: tuple[str, ...] = KINDS
+    requires_replace: ReplaceRule | None = None
+    targets: list[str] = field(default_factory=list)
+    excludes: list[str] = field(default_factory=list)
+
+
+def _selected(address: str, inputs: PlanInputs) -> bool:
+    if inputs.targets and not matches_any(address, inputs.targets):
+        return False
+    return not (inputs.excludes and matches_any(address, inputs.excludes))
+
+
+def _protected(change: Change, inputs: PlanInputs) -> Diagnostic | None:
+    for pattern, location in inputs.protect:
+        if matches_any(change.address, [pattern]):
+            verb = "delete" if change.action is Action.DELETE else "replace (delete and re-create)"
+            return Diagnostic(
+                f"refusing to {verb} a protected resource (protect: {pattern})",
+                location,
+                address=change.address,
+                hint="remove it from the environment's protect list first, or keep it in the manifests",
+                code="protected",
+            )
+    return None
+
+
+def make_plan(inputs: PlanInputs) -> Plan:
+    """The changes that make the live CRM match the desired state, in apply order."""
+    plan = Plan(
+        environment=inputs.environment, targets=list(inputs.targets), excludes=list(inputs.excludes)
+    )
+    supported = set(inputs.supported_kinds)
+    unsupported: dict[str, int] = {}
+    changes: list[Change] = []
+    for address, resource in inputs.desired.items():
+        if resource.kind not in supported:
+            unsupported[resource.kind] = unsupported.get(resource.kind, 0) + 1
+            continue
+        if not _selected(address, inputs):
+            continue
+        after = canonical(resource.kind, resource.spec)
+        live = inputs.live.get(address)
+        source = resource.location()
+        if live is None:
+            changes.append(
+                Change(
+                    resource.kind,
+                    resource.name,
+                    Action.CREATE,
+                    None,
+                    after,
+                    diff_specs(None, after),
+                    None,
+                    "not in the CRM yet",
+                    source,
+                )
+            )
+            continue
+        before = canonical(live.kind, live.spec)
+        if before == after:
+            continue
+        why = (
+            inputs.requires_replace(resource.kind, before, after)
+            if inputs.requires_replace
+            else None
+        )
+        action, reason = (
+            (Action.REPLACE, why) if why else (Action.UPDATE, "the CRM differs from the manifests")
+        )
+        changes.append(
+            Change(
+                resource.kind,
+                resource.name,
+                action,
+                before,
+                after,
+                diff_specs(before, after),
+                fingerprint(before),
+                reason,
+                source,
+            )
+        )
+    for address, live in inputs.live.items():
+        if address in inputs.desired or live.kind not in supported:
+            continue
+        if address not in inputs.managed:
+            plan.unmanaged.append(address)
+            continue
+        if not _selected(address, inputs):
+            continue
+        before = canonical(live.kind, live.spec)
+        changes.append(
+            Change(
+                live.kind,
+                live.name,
+                Action.DELETE,
+                before,
+                None,
+                diff_specs(before, None),
+                fingerprint(before),
+                "removed from the manifests (crmctl manages it)",
+            )
+        )
+    for kind, count in sorted(unsupported.items()):
+        plan.diagnostics.append(
+            Diagnostic(
+                f"{kind}: {count} resource{'s' * (count != 1)} not planned: this provider does not support {kind}",
+                severity=Severity.WARNING,
+                code="unsupported-kind",
+            )
+        )
+    for change in changes:
+        if change.action in (Action.DELETE, Action.REPLACE):
+            problem = _protected(change, inputs)
+            if problem:
+                plan.diagnostics.append(problem)
+    plan.changes = order_changes(changes)
+    plan.unmanaged.sort()
+    return plan
+
+
+def live_index(resources: Iterable[Resource]) -> dict[str, Resource]:
+    """Live resources by address."""
+    return {address_of(r.kind, r.name): r for r in resources}

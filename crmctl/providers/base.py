@@ -1,0 +1,71 @@
+"""The provider protocol: what crmctl needs from a CRM, and nothing more.
+
+A provider reads the live configuration of the kinds it supports (through
+list endpoints, never one request per resource) and applies a batch of
+changes, returning what was applied and what failed: partial success is a
+normal result, not an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from crmctl.model import Resource
+from crmctl.plan.model import Change
+
+__all__ = ["Provider", "ApplyResult", "ChangeFailure"]
+
+
+@dataclass(frozen=True)
+class ChangeFailure:
+    """A change the CRM refused, with the CRM's reason."""
+
+    address: str
+    message: str
+
+
+@dataclass
+class ApplyResult:
+    """What a provider did with a batch: applied addresses in order, and failures."""
+
+    applied: list[str] = field(default_factory=list)
+    failed: list[ChangeFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class Provider(Protocol):
+    """One CRM behind the same small interface."""
+
+    #: Provider type as named in environment files (`sandbox`, `salesforce`).
+    type: str
+
+    def describe(self) -> str:
+        """Where this provider points, for display (never includes secrets)."""
+        ...
+
+    def supported_kinds(self) -> tuple[str, ...]:
+        """The manifest kinds this CRM has an equivalent for."""
+        ...
+
+    def read(self, kinds: Iterable[str]) -> list[Resource]:
+        """The live configuration of `kinds` (specs in crmctl's canonical shape)."""
+        ...
+
+    def apply(self, changes: list[Change]) -> ApplyResult:
+        """Carry out changes in the given order; stop at the first failure."""
+        ...
+
+    def requires_replace(
+        self, kind: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> str | None:
+        """Why a change cannot be made in place (so it must be a replace), or None."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,270 @@
+"""The one HTTP session every provider uses: timeouts, retries, backoff, redaction.
+
+Retries use urllib3's Retry (exponential backoff with jitter on 429, 502, 503
+and 504 and on connection errors, honouring Retry-After), extended with a cap
+on the total time spent retrying. A request whose outcome is unknown (the
+connection dropped after a POST was sent) is never repeated: the caller must
+find out what happened by reading the CRM.
+
+Secrets (tokens, passwords) are replaced by `***` in every message and log
+line this module produces.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from crmctl import __version__
+from crmctl.errors import AuthError, ProviderError, RateLimitError, TransportError
+
+__all__ = ["HttpClient", "RetryPolicy", "redact"]
+
+log = logging.getLogger("crmctl.http")
+
+_RETRY_STATUSES = (429, 502, 503, 504)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by `***`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+class RetryBudgetExhausted(Exception):
+    """The next wait would pass the cap on total retry time."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"next retry would wait {wait:.1f}s, past the retry time budget")
+        self.wait = wait
+
+
+class _BudgetRetry(Retry):
+    """urllib3 Retry that gives up once the time spent retrying would pass a budget."""
+
+    budget: float = 60.0
+    deadline: float | None = None
+
+    def new(self, **kw: Any) -> _BudgetRetry:
+        new = super().new(**kw)
+        new.budget, new.deadline = self.budget, self.deadline
+        return new
+
+    def increment(
+        self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any
+    ) -> _BudgetRetry:
+        error = kwargs.get("error")
+        if (
+            isinstance(error, ReadTimeoutError | ProtocolError)
+            and (method or "").upper() not in _IDEMPOTENT
+        ):
+            raise error  # the request may have been carried out: repeating it is not safe
+        new = super().increment(method, url, *args, **kwargs)
+        new.deadline = (
+            self.deadline if self.deadline is not None else time.monotonic() + self.budget
+        )
+        return new
+
+    def sleep(self, response: Any = None) -> None:
+        wait = None
+        if response is not None and self.respect_retry_after_header:
+            wait = self.get_retry_after(response)
+        if wait is None:
+            wait = self.get_backoff_time()
+        if self.deadline is not None and time.monotonic() + wait > self.deadline:
+            raise RetryBudgetExhausted(wait)
+        super().sleep(response)
+
+
+class RetryPolicy:
+    """How persistent a client is: attempts, backoff, and the cap on total retry time."""
+
+    def __init__(
+        self,
+        retries: int = 5,
+        backoff: float = 0.5,
+        backoff_max: float = 10.0,
+        budget: float = 60.0,
+    ) -> None:
+        self.retries, self.backoff, self.backoff_max, self.budget = (
+            retries,
+            backoff,
+            backoff_max,
+            budget,
+        )
+
+    def urllib3_retry(self) -> Retry:
+        retry = _BudgetRetry(
+            total=self.retries,
+            connect=self.retries,
+            read=self.retries,
+            status=self.retries,
+            other=0,
+            allowed_methods=None,  # POST too for 429/5xx: the server did not carry those out
+            status_forcelist=_RETRY_STATUSES,
+            backoff_factor=self.backoff,
+            backoff_max=self.backoff_max,
+            backoff_jitter=self.backoff / 2,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        retry.budget = self.budget
+        return retry
+
+
+def _error_message(response: requests.Response) -> tuple[str, str | None]:
+    """(message, code) from the CRM's error body, whatever its dialect."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return (text[:300] or response.reason or f"HTTP {response.status_code}"), None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):  # sandbox, Dataverse
+        err = body["error"]
+        return str(err.get("message") or err.get("code")), err.get("code")
+    if isinstance(body, dict) and "error_description" in body:  # OAuth
+        return str(body["error_description"]), body.get("error")
+    if isinstance(body, list) and body and isinstance(body[0], dict):  # Salesforce REST
+        return "; ".join(str(e.get("message")) for e in body), body[0].get("errorCode")
+    if isinstance(body, dict) and "message" in body:  # HubSpot
+        return str(body["message"]), body.get("category")
+    return f"HTTP {response.status_code}", None
+
+
+class HttpClient:
+    """A base URL, credentials and a retrying session; turns failures into crmctl errors."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        retry: RetryPolicy | None = None,
+        secrets: Iterable[str] = (),
+        session: requests.Session | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.secrets = [s for s in (token, *secrets) if s]
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(
+            max_retries=(retry or RetryPolicy()).urllib3_retry(),
+            pool_connections=pool_size,
+            pool_maxsize=pool_size,
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = f"crmctl/{__version__}"
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.requests_made = 0  # for benchmarks and tests
+        self.retry = retry or RetryPolicy()
+
+    def url(self, path: str) -> str:
+        return (
+            path
+            if path.startswith(("http://", "https://"))
+            else f"{self.base_url}/{path.lstrip('/')}"
+        )
+
+    def request(
+        self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs: Any
+    ) -> requests.Response:
+        """Send a request; return the response of a 2xx (or of a status in `accept`), raise otherwise."""
+        url = self.url(path)
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self._send(method, url, **kwargs)
+        except requests.exceptions.ChunkedEncodingError:
+            raise TransportError(
+                f"{method} {self._safe(url)}: the connection dropped while the CRM was answering; "
+                "the request may or may not have been carried out",
+                hint="run crmctl plan to see the CRM's state now",
+            ) from None
+        except RetryBudgetExhausted as exc:
+            raise RateLimitError(
+                f"{method} {self._safe(url)}: the CRM kept refusing; gave up ({exc})",
+                hint="try again later, or raise the retry budget",
+            ) from None
+        except requests.exceptions.Timeout:
+            raise TransportError(
+                f"{method} {self._safe(url)}: the CRM did not answer in time",
+                hint="check the CRM's status, or raise the provider's timeout",
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise TransportError(
+                f"{method} {self._safe(url)}: cannot reach the CRM ({self._safe(_reason(exc))})",
+                hint="check the URL and that the server is running",
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(f"{method} {self._safe(url)}: {self._safe(str(exc))}") from None
+        log.debug("%s %s -> %s", method, self._safe(url), response.status_code)
+        if response.status_code < 400 or response.status_code in accept:
+            return response
+        message, code = _error_message(response)
+        text = f"{method} {self._safe(url)}: {response.status_code} {self._safe(message)}"
+        if response.status_code in (401, 403):
+            raise AuthError(text, hint="check the credentials and that the user may do this")
+        if response.status_code == 429:
+            raise RateLimitError(text, hint="the CRM's rate limit was hit; try again later")
+        raise ProviderError(text) from None
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request; an answer cut off mid-body is asked again when that is safe (idempotent)."""
+        attempts = 1 + (self.retry.retries if method.upper() in _IDEMPOTENT else 0)
+        for attempt in range(attempts):
+            self.requests_made += 1
+            try:
+                return self.session.request(method, url, **kwargs)
+            except requests.exceptions.ChunkedEncodingError:
+                if attempt + 1 == attempts:
+                    raise
+                time.sleep(min(self.retry.backoff * 2**attempt, self.retry.backoff_max))
+        raise AssertionError("unreachable")
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """`request` and decode a JSON body (None for an empty body)."""
+        response = self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ProviderError(
+                f"{method} {self._safe(self.url(path))}: the CRM answered with invalid JSON"
+            ) from None
+
+    def _safe(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a connection error, without urllib3's object reprs."""
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "Connection reset",
+        "Connection aborted",
+        "Remote end closed connection",
+        "timed out",
+        "IncompleteRead",
+    ):
+        if marker in text:
+            return marker.lower()
+    return text[:200]

@@ -1,0 +1,137 @@
+"""The planner over in-memory states: no CRM involved (it is pure)."""
+
+from crmctl.errors import Severity, SourceLocation
+from crmctl.model import Resource
+from crmctl.plan import Action, PlanInputs, canonical, make_plan
+
+
+def res(kind, name, **spec):
+    return Resource(kind, name, spec)
+
+
+def by_address(*resources):
+    return {r.address: r for r in resources}
+
+
+OBJ = res("CustomObject", "Invoice__c", label="Invoice")
+FIELD = res("CustomField", "Invoice__c.Amount__c", type="Number", label="Amount")
+RULE = res("ValidationRule", "Invoice__c.Positive", condition="Amount__c <= 0", errorMessage="No")
+ROLE_CEO = res("Role", "CEO", label="CEO")
+ROLE_VP = res("Role", "VP", label="VP", parent="CEO")
+PS = res("PermissionSet", "Reader", label="Reader", fields={"Invoice__c.Amount__c": ["read"]})
+USER = res(
+    "User", "a@b.example", email="a@b.example", lastName="A", role="VP", permissionSets=["Reader"]
+)
+
+
+def plan_of(desired, live=(), **kw):
+    return make_plan(PlanInputs("test", by_address(*desired), by_address(*live), **kw))
+
+
+def test_creates_follow_dependencies_whatever_the_input_order():
+    plan = plan_of([USER, PS, RULE, FIELD, ROLE_VP, ROLE_CEO, OBJ])
+    assert [c.address for c in plan.changes] == [
+        "CustomObject/Invoice__c",
+        "CustomField/Invoice__c.Amount__c",
+        "ValidationRule/Invoice__c.Positive",
+        "Role/CEO",
+        "Role/VP",
+        "PermissionSet/Reader",
+        "User/a@b.example",
+    ]
+    assert {c.action for c in plan.changes} == {Action.CREATE}
+    assert plan.summary() == "Plan: 7 to add, 0 to change, 0 to destroy."
+
+
+def test_deletes_run_last_in_reverse_dependency_order():
+    live = [OBJ, FIELD, RULE]
+    plan = plan_of([], live, managed={r.address for r in live})
+    assert [(c.action, c.address) for c in plan.changes] == [
+        (Action.DELETE, "ValidationRule/Invoice__c.Positive"),
+        (Action.DELETE, "CustomField/Invoice__c.Amount__c"),
+        (Action.DELETE, "CustomObject/Invoice__c"),
+    ]
+
+
+def test_live_resources_not_managed_are_unmanaged_and_never_deleted():
+    plan = plan_of([OBJ], [OBJ, ROLE_CEO])
+    assert plan.changes == []
+    assert plan.unmanaged == ["Role/CEO"]
+    assert plan.summary() == "No changes. The CRM matches the manifests."
+
+
+def test_equal_after_canonicalisation_means_no_change():
+    live = Resource("PermissionSet", "Reader", canonical("PermissionSet", PS.spec))
+    desired = res(
+        "PermissionSet",
+        "Reader",
+        label="Reader",
+        fields={"Invoice__c.Amount__c": ["read"]},
+        objects={},
+    )
+    assert plan_of([desired], [live]).changes == []
+
+
+def test_update_carries_field_diff_and_live_fingerprint():
+    live = res("Role", "VP", label="Vice President", parent="CEO")
+    plan = plan_of([ROLE_VP], [live])
+    [change] = plan.changes
+    assert change.action is Action.UPDATE
+    assert [(d.path, d.before, d.after) for d in change.diffs] == [
+        ("label", "Vice President", "VP")
+    ]
+    assert change.live_fingerprint is not None and len(change.live_fingerprint) == 64
+
+
+def test_replace_when_the_provider_says_so():
+    live = res("CustomField", "Invoice__c.Amount__c", type="Text", label="Amount")
+
+    def rule(kind, before, after):
+        return "cannot convert" if before["type"] != after["type"] else None
+
+    [change] = plan_of([FIELD], [live], requires_replace=rule).changes
+    assert change.action is Action.REPLACE
+    assert change.reason == "cannot convert"
+    assert plan_of([FIELD], [live], requires_replace=rule).counts() == {
+        "add": 1,
+        "change": 0,
+        "destroy": 1,
+    }
+
+
+def test_deleting_a_protected_resource_is_an_error():
+    where = SourceLocation("environments/prod.yaml", 30)
+    plan = plan_of([], [OBJ], managed={OBJ.address}, protect=[("CustomObject/*", where)])
+    [error] = plan.errors
+    assert error.render() == (
+        "environments/prod.yaml:30: CustomObject/Invoice__c: refusing to delete a protected resource "
+        "(protect: CustomObject/*)"
+    )
+    assert not plan.applicable
+
+
+def test_target_and_exclude_select_changes_by_glob():
+    everything = [OBJ, FIELD, RULE, ROLE_CEO, ROLE_VP]
+    plan = plan_of(everything, targets=["CustomField/*", "Role/*"], excludes=["Role/VP"])
+    assert [c.address for c in plan.changes] == ["CustomField/Invoice__c.Amount__c", "Role/CEO"]
+
+
+def test_unsupported_kinds_are_reported_not_silently_skipped():
+    retention = res(
+        "RetentionPolicy",
+        "Old",
+        object="Lead",
+        dateField="CreatedDate",
+        retain="P1Y",
+        action="delete",
+        legalBasis="x",
+    )
+    plan = plan_of([OBJ, retention], supported_kinds=("CustomObject",))
+    assert [c.address for c in plan.changes] == ["CustomObject/Invoice__c"]
+    [warning] = plan.diagnostics
+    assert warning.severity is Severity.WARNING
+    assert (
+        warning.message
+        == "RetentionPolicy: 1 resource not planned: this provider does not support RetentionPolicy"
+    )
+    assert plan.applicable
