@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
-from crmctl.errors import ManifestError, PlanError
+from crmctl.errors import CrmctlError, ManifestError, PlanError
 from crmctl.history import HistoryStore, VersionRecord, current_actor
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource
@@ -29,7 +29,7 @@ from crmctl.plan import (
     matches_any,
 )
 from crmctl.plan.encode import plan_to_dict
-from crmctl.providers import Provider, create_provider
+from crmctl.providers import ApplyResult, ChangeFailure, Provider, create_provider
 
 __all__ = ["Workspace", "ApplyOutcome", "manifests_digest"]
 
@@ -181,7 +181,12 @@ class Workspace:
         done = 0
         for start in range(0, len(changes), CHUNK):
             chunk = changes[start : start + CHUNK]
-            result = self.provider.apply(chunk)
+            try:
+                result = self.provider.apply(chunk)
+            except (
+                CrmctlError
+            ) as exc:  # the whole request failed: nothing of this chunk is known applied
+                result = ApplyResult(failed=[ChangeFailure(chunk[0].address, str(exc))])
             applied = set(result.applied)
             outcome.applied.extend(c for c in chunk if c.address in applied)
             done += len(chunk)

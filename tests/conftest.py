@@ -53,3 +53,53 @@ def crmctl(monkeypatch: pytest.MonkeyPatch):
             return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
 
     return run
+
+
+@dataclass
+class SandboxServer:
+    """A sandbox CRM served over HTTP on 127.0.0.1 for one test."""
+
+    url: str
+    token: str
+    store: object
+    server: object
+
+
+@pytest.fixture
+def sandbox_server(tmp_path: Path):
+    """Start a sandbox server on a free port; stop it after the test."""
+    from crmctl.sandbox.server import start_server
+    from crmctl.sandbox.store import SandboxStore
+
+    store = SandboxStore.open(tmp_path / "server.db")
+    token = store.initialise()
+    running = start_server(store, port=0)
+    try:
+        yield SandboxServer(running.url, token, store, running)
+    finally:
+        running.stop()
+        store.close()
+
+
+HTTP_ENV = """\
+description: The test sandbox server over HTTP
+provider:
+  type: sandbox
+  url: {url}
+  tokenEnv: CRMCTL_TEST_TOKEN
+manifests: [manifests]
+protect: [{protect}]
+"""
+
+
+@pytest.fixture
+def http_project(
+    project: Path, sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The example project with `environments/e2e.yaml` pointing at a sandbox server; CRMCTL_ENV=e2e."""
+    (project / "environments" / "e2e.yaml").write_text(
+        HTTP_ENV.format(url=sandbox_server.url, protect="Role/CEO")
+    )
+    monkeypatch.setenv("CRMCTL_TEST_TOKEN", sandbox_server.token)
+    monkeypatch.setenv("CRMCTL_ENV", "e2e")
+    return project

@@ -31,6 +31,15 @@ def _spec_defaults(kind: str) -> dict[str, Any]:
     return schema_defaults(kind_schema(kind)["properties"]["spec"])
 
 
+@cache
+def _key_rank(kind: str) -> dict[str, int]:
+    """Spec keys in the schema's order, so plans list type and label before the details."""
+    return {
+        key: i
+        for i, key in enumerate(kind_schema(kind)["properties"]["spec"].get("properties", {}))
+    }
+
+
 class ConfigIndex:
     """Lookups over a whole configuration: objects, fields, roles, permission sets.
 
@@ -72,6 +81,54 @@ class ConfigIndex:
             if ftype in ("Lookup", "MasterDetail") and isinstance(target, str):
                 rel = res.spec.get("relationshipName") or field.removesuffix("__c")
                 self.relationships[(obj.lower(), f"{rel}__r".lower())] = target
+
+    def add(self, resource: Resource) -> None:
+        """Take a created or replaced resource into account (the sandbox keeps one index live)."""
+        self.remove(resource.kind, resource.name)
+        lower = resource.name.lower()
+        if resource.kind == "CustomObject":
+            self.objects[lower] = resource.name
+            self.custom_objects.add(lower)
+            self._add_fields(resource.name, SYSTEM_FIELDS)
+        elif resource.kind == "CustomField":
+            obj, _, field = resource.name.partition(".")
+            ftype = resource.spec.get("type", "Text")
+            self.fields.setdefault(obj.lower(), {})[field.lower()] = (field, ftype)
+            self.field_resources[lower] = resource
+            target = resource.spec.get("referenceTo")
+            if ftype in ("Lookup", "MasterDetail") and isinstance(target, str):
+                rel = resource.spec.get("relationshipName") or field.removesuffix("__c")
+                self.relationships[(obj.lower(), f"{rel}__r".lower())] = target
+        elif resource.kind == "Role":
+            self.roles[lower] = resource.name
+        elif resource.kind == "PermissionSet":
+            self.permission_sets[lower] = resource.name
+
+    def remove(self, kind: str, name: str) -> None:
+        """Forget a deleted resource; the index ends as if built without it."""
+        lower = name.lower()
+        if kind == "CustomObject" and lower in self.custom_objects:
+            del self.objects[lower]
+            self.custom_objects.discard(lower)
+            bucket = self.fields.get(lower, {})
+            for system in SYSTEM_FIELDS:
+                bucket.pop(system.lower(), None)
+            if not bucket:
+                self.fields.pop(lower, None)
+        elif kind == "CustomField" and lower in self.field_resources:
+            old = self.field_resources.pop(lower)
+            obj, _, field = name.partition(".")
+            bucket = self.fields.get(obj.lower(), {})
+            bucket.pop(field.lower(), None)
+            if not bucket:
+                self.fields.pop(obj.lower(), None)
+            if old.spec.get("type") in ("Lookup", "MasterDetail"):
+                rel = old.spec.get("relationshipName") or field.removesuffix("__c")
+                self.relationships.pop((obj.lower(), f"{rel}__r".lower()), None)
+        elif kind == "Role":
+            self.roles.pop(lower, None)
+        elif kind == "PermissionSet":
+            self.permission_sets.pop(lower, None)
 
     def _add_fields(self, obj: str, fields: dict[str, str]) -> None:
         bucket = self.fields.setdefault(obj.lower(), {})
@@ -115,7 +172,9 @@ class KindHandler:
         """The spec with schema defaults filled in and order-free lists sorted."""
         out = copy.deepcopy(_spec_defaults(self.kind))
         out.update(copy.deepcopy(drop_none(spec)))
-        return self.normalise(out)
+        out = self.normalise(out)
+        rank = _key_rank(self.kind)
+        return dict(sorted(out.items(), key=lambda item: rank.get(item[0], len(rank))))
 
     def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
         return spec

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -46,8 +47,14 @@ def _live(item: dict[str, Any]) -> Resource:
     return Resource(item["kind"], item["name"], item["spec"], meta)
 
 
+_BATCH_PREFIX = re.compile(r"^operations\[\d+\] \([^)]*\): ")
+
+
 class _Failed(Exception):
     def __init__(self, index: int | None, message: str) -> None:
+        message = _BATCH_PREFIX.sub(
+            "", message
+        )  # which operation failed is reported per change already
         super().__init__(message)
         self.index, self.message = index, message
 

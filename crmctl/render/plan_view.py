@@ -60,9 +60,10 @@ def plan_text(plan: Plan, colour: bool = False) -> str:
                 out.append(paint(f"      {symbol} {text}", _COLOURS[Action(symbol)], colour))
         out.append("")
     if plan.unmanaged:
+        n = len(plan.unmanaged)
         out.append(
-            f"Unmanaged: {len(plan.unmanaged)} resource{'s' * (len(plan.unmanaged) != 1)} in the CRM "
-            "are not in the manifests; crmctl leaves them alone:"
+            f"Unmanaged: {n} resource{'s' * (n != 1)} in the CRM {'is' if n == 1 else 'are'} "
+            "not in the manifests; crmctl leaves them alone:"
         )
         out.extend(f"  {a}" for a in plan.unmanaged)
         out.append("")
