@@ -13,6 +13,7 @@ line this module produces.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -23,7 +24,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from crmctl import __version__
-from crmctl.errors import AuthError, ProviderError, RateLimitError, TransportError
+from crmctl.errors import AuthError, CrmctlError, ProviderError, RateLimitError, TransportError
 
 __all__ = ["HttpClient", "RetryPolicy", "redact"]
 
@@ -103,6 +104,22 @@ class RetryPolicy:
             budget,
         )
 
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """The default policy, tuned by $CRMCTL_HTTP_RETRIES and $CRMCTL_HTTP_RETRY_BUDGET (seconds)."""
+        policy = cls()
+        for variable, attribute, kind in (
+            ("CRMCTL_HTTP_RETRIES", "retries", int),
+            ("CRMCTL_HTTP_RETRY_BUDGET", "budget", float),
+        ):
+            value = os.environ.get(variable)
+            if value:
+                try:
+                    setattr(policy, attribute, kind(value))
+                except ValueError:
+                    raise CrmctlError(f"{variable}={value!r} is not a number") from None
+        return policy
+
     def urllib3_retry(self) -> Retry:
         retry = _BudgetRetry(
             total=self.retries,
@@ -159,8 +176,9 @@ class HttpClient:
         self.timeout = timeout
         self.secrets = [s for s in (token, *secrets) if s]
         self.session = session or requests.Session()
+        self.retry = retry or RetryPolicy.from_env()
         adapter = HTTPAdapter(
-            max_retries=(retry or RetryPolicy()).urllib3_retry(),
+            max_retries=self.retry.urllib3_retry(),
             pool_connections=pool_size,
             pool_maxsize=pool_size,
         )
@@ -170,7 +188,6 @@ class HttpClient:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.requests_made = 0  # for benchmarks and tests
-        self.retry = retry or RetryPolicy()
 
     def url(self, path: str) -> str:
         return (

@@ -286,7 +286,8 @@ def test_exit_codes_for_errors(http_project, sandbox_server, crmctl, monkeypatch
     assert "wrong" not in bad_token.err.replace("wrong token", "")
 
 
-def test_unreachable_crm_is_a_clear_error(http_project, sandbox_server, crmctl):
+def test_unreachable_crm_is_a_clear_error(http_project, sandbox_server, crmctl, monkeypatch):
+    monkeypatch.setenv("CRMCTL_HTTP_RETRIES", "1")
     sandbox_server.server.stop()
     result = crmctl("plan")
     assert result.exit_code == 1
