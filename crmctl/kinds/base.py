@@ -170,13 +170,16 @@ class KindHandler:
 
     def canonical(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The spec with schema defaults filled in and order-free lists sorted."""
-        out = copy.deepcopy(_spec_defaults(self.kind))
-        out.update(copy.deepcopy(drop_none(spec)))
+        # Shallow on purpose: normalise() builds new containers for whatever it changes,
+        # so the input is never modified, and copying every nested value made plans slow.
+        out = {key: copy.copy(value) for key, value in _spec_defaults(self.kind).items()}
+        out.update(drop_none(spec))
         out = self.normalise(out)
         rank = _key_rank(self.kind)
         return dict(sorted(out.items(), key=lambda item: rank.get(item[0], len(rank))))
 
     def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Kind-specific canonical form; must not modify nested values of `spec` in place."""
         return spec
 
     def object_of(self, name: str) -> str | None:
