@@ -1,0 +1,170 @@
+"""The sandbox's SQLite database: connections, versioned migrations, and its error type.
+
+Every database records the migrations applied to it in `schema_version`; a
+database made by an older crmctl is brought up to date when it is opened,
+and one made by a newer crmctl is refused rather than misread.
+
+To change the schema, append a step to `MIGRATIONS`; never edit a step that
+has shipped (databases in the wild have already run it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crmctl.errors import CrmctlError
+
+__all__ = [
+    "SandboxError",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "connect",
+    "migrate",
+    "schema_version",
+    "iso_time",
+]
+
+#: How long a connection waits for another writer before giving up (milliseconds).
+BUSY_TIMEOUT_MS = 10_000
+
+
+@dataclass
+class SandboxError(CrmctlError):
+    """A request the sandbox CRM refuses; `status` is the HTTP status it answers with."""
+
+    status: int = 400
+    code: str = "BAD_REQUEST"
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON error body every endpoint answers with."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+def iso_time(moment: datetime) -> str:
+    """`2025-01-31T12:00:00.000000Z`: fixed width, so text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it commits first, and a migration must be all or nothing.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1_configuration(conn: sqlite3.Connection) -> None:
+    """Configuration items and their audit trail (crmctl 0.1)."""
+    _script(
+        conn,
+        """
+        CREATE TABLE config (
+            kind        TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            spec        TEXT NOT NULL,          -- JSON, canonical form
+            version     INTEGER NOT NULL,
+            updated_at  TEXT NOT NULL,
+            updated_by  TEXT NOT NULL,
+            PRIMARY KEY (kind, name)
+        );
+        CREATE TABLE audit (
+            seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+            at      TEXT NOT NULL,
+            actor   TEXT NOT NULL,
+            action  TEXT NOT NULL,
+            kind    TEXT NOT NULL,
+            name    TEXT NOT NULL,
+            before  TEXT,
+            after   TEXT
+        );
+        """,
+    )
+
+
+def _v2_auth(conn: sqlite3.Connection) -> None:
+    """Principals and tokens, a configuration generation counter, audit by time."""
+    _script(
+        conn,
+        """
+        CREATE TABLE admins (
+            username    TEXT PRIMARY KEY,
+            created_at  TEXT NOT NULL
+        );
+        CREATE TABLE tokens (
+            token_hash  TEXT PRIMARY KEY,       -- sha256 hex (the token itself is never stored)
+            username    TEXT NOT NULL,
+            created_at  TEXT NOT NULL
+        );
+        CREATE TABLE meta (
+            key    TEXT PRIMARY KEY,
+            value  INTEGER NOT NULL
+        );
+        INSERT INTO meta (key, value) VALUES ('config_generation', 0);
+        CREATE INDEX audit_at ON audit (at);
+        """,
+    )
+
+
+#: The schema's history: step i (0-based) brings a database to version i + 1.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_configuration, _v2_auth]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL and a busy timeout."""
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL with synchronous=NORMAL survives a killed process; only power loss can lose
+    # the last commits, which is fine for a sandbox.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version a database is at: 0 for an empty one."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database to `target` (default: current) in one transaction; the version reached."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise SandboxError(
+                f"the sandbox database is at schema version {version}; "
+                f"this crmctl knows versions up to {SCHEMA_VERSION}",
+                hint="upgrade crmctl, or use a database made by this version",
+                status=500,
+                code="SCHEMA_TOO_NEW",
+            )
+        for number in range(version + 1, target + 1):
+            MIGRATIONS[number - 1](conn)
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (number, iso_time(datetime.now(UTC))),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return max(version, target)

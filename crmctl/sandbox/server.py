@@ -1,0 +1,559 @@
+"""The sandbox CRM over HTTP: a thin JSON layer over `SandboxStore` under `/api/v1`.
+
+Routing is a table. A module adds endpoints with the `route` decorator (or
+`register_routes`) before the server starts::
+
+    from crmctl.sandbox.server import Request, route
+
+    @route("GET", "/api/v1/records/{object}/{id}")
+    def get_record(request: Request) -> tuple[int, object, dict[str, str]]:
+        with request.store.transaction() as conn:      # BEGIN IMMEDIATE … COMMIT
+            ...
+        return 200, {"id": request.params["id"]}, {}
+
+A handler receives a `Request` (principal, path params, query params, parsed
+JSON body, the store) and returns `(status, body, headers)`; a body of None
+sends no body, anything else is sent as JSON. Raise `SandboxError` to answer
+an error; any other exception is logged and answered 500 INTERNAL without
+details. Options: `auth=False` for public endpoints, `admin=True` for admin
+only, `faults=False` for endpoints that fault injection must never touch.
+
+Every error answer is `{"error": {"code", "message", "details"}}`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from crmctl.sandbox import auth
+from crmctl.sandbox.auth import Principal
+from crmctl.sandbox.db import SandboxError
+from crmctl.sandbox.faults import FaultDecision, FaultInjector
+from crmctl.sandbox.store import SandboxStore
+
+__all__ = [
+    "Request",
+    "Route",
+    "ROUTES",
+    "route",
+    "register_routes",
+    "RunningServer",
+    "start_server",
+    "serve_forever",
+    "make_server",
+]
+
+logger = logging.getLogger("crmctl.sandbox")
+
+Response = tuple[int, Any, dict[str, str]]
+Handler = Callable[["Request"], Response]
+
+#: Request bodies larger than this are refused (413) without being read.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Request:
+    """What a route handler gets: who is asking, for what, with which body."""
+
+    method: str
+    path: str
+    params: dict[str, str]  # from the path pattern, URL-decoded
+    query: dict[str, str]  # the last value of each query parameter
+    headers: Message
+    body: Any  # parsed JSON, or None when the request had no body
+    principal: Principal | None  # None only on routes with auth=False
+    store: SandboxStore
+    faults: FaultInjector
+
+    @property
+    def actor(self) -> str:
+        """The username recorded in the audit trail."""
+        return self.principal.username if self.principal else "anonymous"
+
+    def json_object(self) -> dict[str, Any]:
+        """The body, which must be a JSON object (400 BAD_REQUEST otherwise)."""
+        if not isinstance(self.body, dict):
+            raise SandboxError("the request body must be a JSON object", code="BAD_REQUEST")
+        return self.body
+
+    def query_int(self, name: str, default: int) -> int:
+        """An integer query parameter (400 BAD_REQUEST when it is not one)."""
+        text = self.query.get(name)
+        if text is None or text == "":
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            raise SandboxError(
+                f"query parameter {name} must be a whole number (got {text!r})",
+                code="BAD_REQUEST",
+                details={"parameter": name},
+            ) from None
+
+    def if_match(self) -> int | None:
+        """The version in an `If-Match: "3"` header, or None when there is none."""
+        text = self.headers.get("If-Match")
+        if text is None:
+            return None
+        value = text.strip().removeprefix("W/").strip('"')
+        if not value.isdigit():
+            raise SandboxError(
+                f'If-Match must be a version in quotes, like "3" (got {text!r})',
+                code="BAD_REQUEST",
+            )
+        return int(value)
+
+
+@dataclass
+class Route:
+    """One endpoint: method, path pattern (`{name}` segments) and handler."""
+
+    method: str
+    pattern: str
+    handler: Handler
+    auth: bool = True
+    admin: bool = False
+    faults: bool = True
+    regex: re.Pattern[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        source = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern)
+        self.regex = re.compile(f"^{source}$")
+
+
+#: Every endpoint the server answers; modules append theirs before starting a server.
+ROUTES: list[Route] = []
+
+
+def register_routes(*routes: Route) -> None:
+    """Add endpoints to the table (the records module's way in)."""
+    ROUTES.extend(routes)
+
+
+def route(
+    method: str, pattern: str, *, auth: bool = True, admin: bool = False, faults: bool = True
+) -> Callable[[Handler], Handler]:
+    """Decorator form of `register_routes`."""
+
+    def register(handler: Handler) -> Handler:
+        register_routes(Route(method.upper(), pattern, handler, auth, admin, faults))
+        return handler
+
+    return register
+
+
+def _match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+    """(route, path params, allowed methods of the path) for a request."""
+    allowed: list[str] = []
+    for candidate in ROUTES:
+        found = candidate.regex.match(path)
+        if not found:
+            continue
+        if candidate.method == method:
+            return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, []
+        allowed.append(candidate.method)
+    return None, {}, sorted(set(allowed))
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python accepts NaN and Infinity; JSON does not
+
+
+def _error(status: int, code: str, message: str, details: dict | None = None) -> Response:
+    return status, {"error": {"code": code, "message": message, "details": details or {}}}, {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a client session reuses its connection
+    disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+    timeout = 120  # seconds a kept-alive connection may sit idle before its thread lets go
+    server: SandboxHTTPServer
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s %s", self.address_string(), format % args)
+
+    def _handle(self) -> None:
+        decision = FaultDecision()
+        try:
+            raw = self._read_body()
+            path, _, query_text = self.path.partition("?")
+            found, params, allowed = _match(self.command, path)
+            if found is None or found.faults:
+                decision = self.server.faults.decide(self.command)
+            if decision.latency_ms:
+                time.sleep(decision.latency_ms / 1000)
+            if decision.status is not None and not decision.fail_after:
+                status, body, headers = _error(decision.status, decision.code, decision.message)
+                if decision.retry_after is not None:
+                    headers["Retry-After"] = str(decision.retry_after)
+            elif found is None:
+                status, body, headers = self._no_route(path, allowed)
+            else:
+                request = self._request(found, path, params, query_text, raw)
+                status, body, headers = found.handler(request)
+                if decision.fail_after:
+                    status, body, headers = _error(decision.status, decision.code, decision.message)
+        except SandboxError as err:
+            status, body, headers = err.status, err.to_body(), {}
+        except Exception:
+            logger.exception("internal error answering %s %s", self.command, self.path)
+            status, body, headers = _error(500, "INTERNAL", "internal error; see the server log")
+        self._send(status, body, headers, drop=decision.drop)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            raise SandboxError(
+                "chunked request bodies are not supported", status=411, code="LENGTH_REQUIRED"
+            )
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise SandboxError("invalid Content-Length", code="BAD_REQUEST")
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the body stays unread, so the connection is unusable
+            raise SandboxError(
+                f"request body too large (at most {MAX_BODY_BYTES} bytes)",
+                status=413,
+                code="PAYLOAD_TOO_LARGE",
+            )
+        return self.rfile.read(length) if length else b""
+
+    def _no_route(self, path: str, allowed: list[str]) -> Response:
+        if allowed:
+            status, body, headers = _error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"{self.command} is not allowed on {path}",
+                {"allowed": allowed},
+            )
+            headers["Allow"] = ", ".join(allowed)
+            return status, body, headers
+        return _error(404, "NOT_FOUND", f"no such endpoint: {path}")
+
+    def _request(
+        self, found: Route, path: str, params: dict[str, str], query_text: str, raw: bytes
+    ) -> Request:
+        principal = None
+        if found.auth:
+            principal = self._principal()
+            auth.require_active(principal)
+            if found.admin:
+                auth.require_admin(principal)
+        body = None
+        if raw:
+            try:
+                body = json.loads(raw, parse_constant=_no_constants)
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+                raise SandboxError(f"malformed JSON body: {exc}", code="BAD_REQUEST") from None
+        return Request(
+            method=self.command,
+            path=path,
+            params=params,
+            query=dict(parse_qsl(query_text, keep_blank_values=True)),
+            headers=self.headers,
+            body=body,
+            principal=principal,
+            store=self.server.store,
+            faults=self.server.faults,
+        )
+
+    def _principal(self) -> Principal:
+        scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise SandboxError(
+                "missing bearer token: send Authorization: Bearer <token>",
+                hint="crmctl sandbox init prints an admin token",
+                status=401,
+                code="UNAUTHORIZED",
+            )
+        return self.server.store.authenticate(token.strip())
+
+    def _send(self, status: int, body: Any, headers: dict[str, str], drop: bool) -> None:
+        headers = dict(headers)  # a handler may return a dict it keeps
+        data = b""
+        if body is not None and status != 204:
+            if isinstance(body, bytes):
+                data = body
+            else:
+                data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+                headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        if drop and len(data) < 2:
+            self._cut()  # nothing to cut in half: close before the status line
+            return
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data[: len(data) // 2] if drop else data)
+        except OSError:  # the client went away; nothing left to tell it
+            self.close_connection = True
+            return
+        if drop:
+            self._cut()
+
+    def _cut(self) -> None:
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may have gone first
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its store and fault injector."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], store: SandboxStore, faults: FaultInjector):
+        self.store = store
+        self.faults = faults
+        super().__init__(address, _Handler)
+
+
+@dataclass
+class RunningServer:
+    """A server answering in a background thread; `stop()` it when done."""
+
+    url: str  # http://host:port (the API is under /api/v1)
+    port: int
+    store: SandboxStore
+    faults: FaultInjector
+    _server: SandboxHTTPServer
+    _thread: threading.Thread
+    _owns_store: bool
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v1"
+
+    def stop(self) -> None:
+        """Stop answering, release the port, and close the store if the server opened it."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        if self._owns_store:
+            self.store.close()
+
+
+def _faults(faults: FaultInjector | dict[str, Any] | None) -> FaultInjector:
+    return faults if isinstance(faults, FaultInjector) else FaultInjector(faults)
+
+
+def make_server(
+    store_or_path: SandboxStore | str | Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: FaultInjector | dict[str, Any] | None = None,
+) -> tuple[SandboxHTTPServer, bool]:
+    """A bound (not yet serving) server, and whether it opened its store itself."""
+    owns = not isinstance(store_or_path, SandboxStore)
+    store = SandboxStore.open(store_or_path) if owns else store_or_path
+    try:
+        return SandboxHTTPServer((host, port), store, _faults(faults)), owns
+    except BaseException:
+        if owns:
+            store.close()
+        raise
+
+
+def start_server(
+    store_or_path: SandboxStore | str | Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: FaultInjector | dict[str, Any] | None = None,
+) -> RunningServer:
+    """Serve in a background thread (port 0: a free port); for tests and embedding."""
+    server, owns = make_server(store_or_path, host, port, faults)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},  # stop() waits up to one interval
+        name="crmctl-sandbox",
+        daemon=True,
+    )
+    thread.start()
+    bound_host, bound_port = server.server_address[:2]
+    return RunningServer(
+        url=f"http://{bound_host}:{bound_port}",
+        port=bound_port,
+        store=server.store,
+        faults=server.faults,
+        _server=server,
+        _thread=thread,
+        _owns_store=owns,
+    )
+
+
+def serve_forever(
+    store_or_path: SandboxStore | str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    faults: FaultInjector | dict[str, Any] | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve in this thread until interrupted (Ctrl-C); `ready(url)` once listening."""
+    server, owns = make_server(store_or_path, host, port, faults)
+    try:
+        if ready is not None:
+            bound_host, bound_port = server.server_address[:2]
+            ready(f"http://{bound_host}:{bound_port}")
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if owns:
+            server.store.close()
+
+
+# The built-in endpoints.
+
+_OPENAPI: bytes | None = None
+
+
+def openapi_document() -> bytes:
+    """The OpenAPI document shipped beside this module."""
+    global _OPENAPI
+    if _OPENAPI is None:
+        _OPENAPI = resources.files("crmctl.sandbox").joinpath("openapi.json").read_bytes()
+    return _OPENAPI
+
+
+@route("GET", "/api/v1/health", auth=False)
+def _health(request: Request) -> Response:
+    return 200, {"status": "ok"}, {}
+
+
+@route("GET", "/api/v1/openapi.json", auth=False)
+def _openapi(request: Request) -> Response:
+    return 200, openapi_document(), {"Content-Type": "application/json"}
+
+
+@route("GET", "/api/v1/whoami")
+def _whoami(request: Request) -> Response:
+    assert request.principal is not None
+    return 200, request.principal.to_dict(), {}
+
+
+def _etag(item: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": f'"{item["version"]}"'}
+
+
+def _page(request: Request, kinds: list[str] | None) -> Response:
+    limit = request.query_int("limit", 500)
+    cursor = request.query.get("cursor") or None
+    items, next_cursor = request.store.list_config_page(kinds, cursor, limit)
+    return 200, {"items": items, "nextCursor": next_cursor}, {}
+
+
+@route("GET", "/api/v1/config")
+def _list_all(request: Request) -> Response:
+    kinds = request.query.get("kinds")
+    return _page(request, [k for k in kinds.split(",") if k] if kinds else None)
+
+
+@route("GET", "/api/v1/config/{kind}")
+def _list(request: Request) -> Response:
+    return _page(request, [request.params["kind"]])
+
+
+@route("POST", "/api/v1/config/batch", admin=True)
+def _batch(request: Request) -> Response:
+    operations = request.json_object().get("operations")
+    if not isinstance(operations, list):
+        raise SandboxError('the body must be {"operations": [...]}', code="BAD_REQUEST")
+    return 200, {"results": request.store.batch(operations, request.actor)}, {}
+
+
+@route("GET", "/api/v1/config/{kind}/{name}")
+def _get(request: Request) -> Response:
+    kind, name = request.params["kind"], request.params["name"]
+    item = request.store.get_config(kind, name)
+    if item is None:
+        raise SandboxError(
+            f"{kind}/{name} does not exist",
+            status=404,
+            code="NOT_FOUND",
+            details={"kind": kind, "name": name},
+        )
+    return 200, item, _etag(item)
+
+
+@route("PUT", "/api/v1/config/{kind}/{name}", admin=True)
+def _put(request: Request) -> Response:
+    body = request.json_object()
+    if "spec" not in body:
+        raise SandboxError('the body must be {"spec": {...}}', code="BAD_REQUEST")
+    item, created = request.store.upsert_config(
+        request.params["kind"],
+        request.params["name"],
+        body["spec"],
+        request.actor,
+        request.if_match(),
+    )
+    return (201 if created else 200), item, _etag(item)
+
+
+@route("DELETE", "/api/v1/config/{kind}/{name}", admin=True)
+def _delete(request: Request) -> Response:
+    request.store.delete_config(
+        request.params["kind"], request.params["name"], request.actor, request.if_match()
+    )
+    return 204, None, {}
+
+
+@route("GET", "/api/v1/audit")
+def _audit(request: Request) -> Response:
+    limit = request.query_int("limit", 1000)
+    items = request.store.audit(request.query.get("since"), limit)
+    return 200, {"items": items}, {}
+
+
+@route("POST", "/api/v1/tokens", admin=True)
+def _tokens(request: Request) -> Response:
+    username = request.json_object().get("username")
+    if not isinstance(username, str) or not username:
+        raise SandboxError('the body must be {"username": "..."}', code="BAD_REQUEST")
+    return 201, {"username": username, "token": request.store.issue_token(username)}, {}
+
+
+@route("GET", "/api/v1/admin/faults", admin=True, faults=False)
+def _faults_state(request: Request) -> Response:
+    return 200, request.faults.state(), {}
+
+
+@route("POST", "/api/v1/admin/faults", admin=True, faults=False)
+def _faults_set(request: Request) -> Response:
+    return 200, request.faults.configure(request.json_object()), {}
+
+
+@route("DELETE", "/api/v1/admin/faults", admin=True, faults=False)
+def _faults_clear(request: Request) -> Response:
+    return 200, request.faults.clear(), {}

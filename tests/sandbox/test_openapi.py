@@ -1,0 +1,51 @@
+"""The OpenAPI document: served, valid, and in step with the routes and the kinds."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from openapi_spec_validator import validate
+
+from crmctl.kinds import KINDS
+from crmctl.sandbox.server import ROUTES
+from tests.sandbox.conftest import Sandbox
+
+DOCUMENT = json.loads(resources.files("crmctl.sandbox").joinpath("openapi.json").read_text())
+
+
+def test_the_document_is_served_without_a_token(sandbox: Sandbox) -> None:
+    response = sandbox.client(None).get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == DOCUMENT
+
+
+def test_the_document_is_valid_openapi() -> None:
+    validate(DOCUMENT)
+    assert DOCUMENT["openapi"] == "3.1.0"
+
+
+def test_every_route_is_documented_and_every_documented_operation_is_routed() -> None:
+    routed = {(r.method, r.pattern) for r in ROUTES if r.pattern.startswith("/api/v1/")}
+    documented = {
+        (method.upper(), path)
+        for path, item in DOCUMENT["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    assert routed == documented
+
+
+def test_public_operations_are_exactly_the_routes_without_auth() -> None:
+    public = {
+        path
+        for path, item in DOCUMENT["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters" and operation.get("security") == []
+    }
+    assert public == {r.pattern for r in ROUTES if not r.auth}
+
+
+def test_the_kinds_are_the_manifest_kinds() -> None:
+    assert DOCUMENT["components"]["schemas"]["Kind"]["enum"] == list(KINDS)
