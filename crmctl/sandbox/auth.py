@@ -25,6 +25,7 @@ __all__ = [
     "add_admin",
     "issue_token",
     "principal_for",
+    "principal_of",
     "require_active",
     "require_admin",
 ]
@@ -113,16 +114,23 @@ def principal_for(conn: sqlite3.Connection, token: str) -> Principal:
     ).fetchone()
     if row is None:
         raise SandboxError("unknown or revoked token", status=401, code="UNAUTHORIZED")
-    username = row[0]
+    principal = principal_of(conn, row[0])
+    if principal is None:
+        raise SandboxError(
+            f"the user of this token ('{row[0]}') no longer exists",
+            status=401,
+            code="UNAUTHORIZED",
+        )
+    return principal
+
+
+def principal_of(conn: sqlite3.Connection, username: str) -> Principal | None:
+    """The principal named `username` (the built-in admin or a User item), or None."""
     if _is_admin_row(conn, username):
         return Principal(username, is_admin=True, active=True)
     spec = _user_spec(conn, username)
     if spec is None:
-        raise SandboxError(
-            f"the user of this token ('{username}') no longer exists",
-            status=401,
-            code="UNAUTHORIZED",
-        )
+        return None
     is_admin = _holds_admin_permission(conn, spec.get("permissionSets", []))
     return Principal(username, is_admin=is_admin, active=bool(spec.get("active", True)))
 

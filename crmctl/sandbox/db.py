@@ -110,8 +110,99 @@ def _v2_auth(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_records(conn: sqlite3.Connection) -> None:
+    """Records (JSON documents, one table for every object), their archive, id and
+    auto-number sequences, custom objects' id prefixes, and the records audit trail."""
+    _script(
+        conn,
+        """
+        CREATE TABLE records (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,   -- insertion order: the query cursor
+            id        TEXT NOT NULL UNIQUE,
+            object    TEXT NOT NULL,                       -- lower-case object API name
+            owner_id  TEXT NOT NULL,
+            fields    TEXT NOT NULL                        -- JSON: declared field name -> value
+        );
+        CREATE INDEX records_by_object ON records (object, seq);
+        CREATE TABLE record_sequences (
+            object  TEXT NOT NULL,
+            kind    TEXT NOT NULL,                         -- 'id' or 'autonumber'
+            next    INTEGER NOT NULL,
+            PRIMARY KEY (object, kind)
+        );
+        CREATE TABLE object_prefixes (
+            object  TEXT PRIMARY KEY,                      -- lower-case custom object name
+            prefix  TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE archived_records (
+            id           TEXT PRIMARY KEY,
+            object       TEXT NOT NULL,
+            owner_id     TEXT NOT NULL,
+            fields       TEXT NOT NULL,
+            archived_at  TEXT NOT NULL,
+            policy       TEXT NOT NULL
+        );
+        CREATE INDEX archived_by_object ON archived_records (object, id);
+        CREATE TABLE records_audit (
+            seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+            at       TEXT NOT NULL,
+            actor    TEXT NOT NULL,
+            action   TEXT NOT NULL,                        -- e.g. 'retention.archive'
+            object   TEXT NOT NULL,
+            subject  TEXT NOT NULL,                        -- e.g. the retention policy's name
+            details  TEXT NOT NULL                         -- JSON: counts and record ids
+        );
+        """,
+    )
+
+
+def _v4_salesforce(conn: sqlite3.Connection) -> None:
+    """The Salesforce-compatible API (crmctl.sandbox.salesforce): connected apps, OAuth
+    sessions, the daily API usage counter, its settings, and asynchronous Metadata API jobs."""
+    _script(
+        conn,
+        """
+        CREATE TABLE sf_connected_apps (
+            name         TEXT PRIMARY KEY,
+            client_id    TEXT NOT NULL UNIQUE,
+            certificate  TEXT,                  -- PEM certificate or public key (JWT flow)
+            secret_hash  TEXT,                  -- sha256 hex of the consumer secret
+            run_as       TEXT,                  -- the client-credentials flow's user
+            created_at   TEXT NOT NULL
+        );
+        CREATE TABLE sf_sessions (
+            token_hash  TEXT PRIMARY KEY,       -- sha256 hex (the token itself is never stored)
+            username    TEXT NOT NULL,
+            client_id   TEXT NOT NULL,
+            issued_at   TEXT NOT NULL,
+            expires_at  TEXT NOT NULL
+        );
+        CREATE TABLE sf_api_usage (
+            day   TEXT PRIMARY KEY,             -- UTC date
+            used  INTEGER NOT NULL
+        );
+        CREATE TABLE sf_settings (
+            key    TEXT PRIMARY KEY,
+            value  TEXT NOT NULL                -- JSON
+        );
+        CREATE TABLE sf_async_jobs (
+            id          TEXT PRIMARY KEY,
+            operation   TEXT NOT NULL,          -- retrieve | deploy
+            created_at  TEXT NOT NULL,
+            polls       INTEGER NOT NULL,       -- status checks left before it reports done
+            result      TEXT NOT NULL           -- JSON
+        );
+        """,
+    )
+
+
 #: The schema's history: step i (0-based) brings a database to version i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_configuration, _v2_auth]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_configuration,
+    _v2_auth,
+    _v3_records,
+    _v4_salesforce,
+]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

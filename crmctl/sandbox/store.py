@@ -12,8 +12,9 @@ a write made by another process is noticed and the memory rebuilt; a rolled
 back transaction that touched the configuration discards it.
 
 Extension points (records): `transaction()` for writes of your own,
-`has_records` (pass one to `open`) so type changes consider the data, `now()`
-for the store's clock.
+`has_records` (records.has_records unless another is passed to `open`) so
+type changes consider the data, `now()` for the store's clock. An allowed
+type change converts the stored values (enforcement.convert_field_values).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from crmctl.config.schema_check import schema_diagnostics
 from crmctl.config.yamlsource import SourceMap
 from crmctl.kinds import HANDLERS, KINDS
 from crmctl.model import Resource, address_of
-from crmctl.sandbox import auth, rules
+from crmctl.sandbox import auth, records, rules
 from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SandboxError, connect, iso_time, migrate
+from crmctl.sandbox.enforcement import convert_field_values
 
 __all__ = ["SandboxStore", "MAX_PAGE", "MAX_AUDIT_PAGE"]
 
@@ -173,7 +175,7 @@ class SandboxStore:
         has_records: rules.HasRecords | None = None,
     ) -> None:
         self.path = path
-        self.has_records: rules.HasRecords = has_records or rules.no_records
+        self.has_records: rules.HasRecords = has_records or records.has_records
         self._clock = clock or (lambda: datetime.now(UTC))
         self._pool = _Pool(path)
         self._write_lock = threading.RLock()
@@ -445,7 +447,7 @@ class SandboxStore:
             obj, _, field = name.partition(".")
             refused = rules.type_change_refused(
                 old, new, lambda: self.has_records(conn, obj, field or None)
-            )
+            ) or convert_field_values(conn, old, new)  # stored values follow the new type
             if refused:
                 raise refused
         self._local.config_changed = True
