@@ -40,9 +40,9 @@ _COMMON_ID = "urn:crmctl:v1:common"
 
 
 def schema_dir() -> Path:
-    """The `schemas/` folder: beside the package in a checkout, inside it when installed."""
+    """The `schemas/` folder (`crmctl/_schemas` links to it, so installed wheels carry it)."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "schemas", here / "_schemas"):
+    for candidate in (here / "_schemas", here.parent / "schemas"):
         if (candidate / "common.json").is_file():
             return candidate
     raise FileNotFoundError("crmctl's schemas/ folder is missing from this installation")
@@ -113,3 +113,23 @@ def schema_defaults(schema: dict[str, Any]) -> dict[str, Any]:
         for key, prop in schema.get("properties", {}).items()
         if isinstance(prop, dict) and "default" in prop
     }
+
+
+@cache
+def _quick_validator(name: str) -> Any:
+    try:
+        import jsonschema_rs
+    except ImportError:  # the compiled validator is an optimisation, never a requirement
+        return None
+    return jsonschema_rs.validator_for(bundled_schema(name))
+
+
+def quick_is_valid(name: str, data: Any) -> bool | None:
+    """Whether `data` is valid, answered by the compiled validator (None when it is unavailable).
+
+    About a hundred times faster than jsonschema for the common case of a
+    valid document; invalid ones still go through `validator_for(name)`,
+    whose errors become the messages users read.
+    """
+    validator = _quick_validator(name)
+    return None if validator is None else bool(validator.is_valid(data))

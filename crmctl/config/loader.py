@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crmctl.config.environment import Environment, display_path
-from crmctl.config.schema_check import schema_diagnostics
+from crmctl.config.schema_check import schema_diagnostics, type_name
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
@@ -66,7 +66,7 @@ def _document(doc) -> tuple[Resource | None, bool, list[Diagnostic]]:
             False,
             [
                 Diagnostic(
-                    f"a manifest must be a mapping with apiVersion, kind, metadata and spec, not {type(data).__name__}",
+                    f"a manifest must be a mapping with apiVersion, kind, metadata and spec, not {type_name(data)}",
                     where,
                     code="envelope",
                 )

@@ -16,9 +16,9 @@ from jsonschema.exceptions import best_match
 
 from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import Diagnostic
-from crmctl.schemas import validator_for
+from crmctl.schemas import quick_is_valid, validator_for
 
-__all__ = ["schema_diagnostics", "describe_path"]
+__all__ = ["schema_diagnostics", "describe_path", "type_name"]
 
 _TYPE_NAMES = {
     "string": "a string",
@@ -39,7 +39,8 @@ def describe_path(path: Iterable[Any]) -> str:
     return text or "the document"
 
 
-def _type_of(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a user would name the type of a YAML value: `a list`, `a string`…"""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -101,7 +102,7 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
         hint = None
         if "string" in expected and isinstance(inst, bool | int | float):
             hint = f"quote the value: '{str(inst).lower() if isinstance(inst, bool) else inst}'"
-        return f"{where} must be {names}, not {_type_of(inst)}", hint, ()
+        return f"{where} must be {names}, not {type_name(inst)}", hint, ()
     if kw == "enum":
         options = error.validator_value
         return (
@@ -123,10 +124,14 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
             None,
             (),
         )
-    if kw in ("minimum", "exclusiveMinimum"):
+    if kw == "minimum":
         return f"{where} must be at least {error.validator_value} (got {inst})", None, ()
-    if kw in ("maximum", "exclusiveMaximum"):
+    if kw == "exclusiveMinimum":
+        return f"{where} must be more than {error.validator_value} (got {inst})", None, ()
+    if kw == "maximum":
         return f"{where} must be at most {error.validator_value} (got {inst})", None, ()
+    if kw == "exclusiveMaximum":
+        return f"{where} must be less than {error.validator_value} (got {inst})", None, ()
     if kw == "minItems":
         return f"{where} needs at least {error.validator_value} item(s)", None, ()
     if kw == "maxItems":
@@ -155,7 +160,24 @@ def _leaf(error: ValidationError) -> ValidationError:
 
 
 def _leaves(error: ValidationError) -> list[ValidationError]:
-    """One error per unknown key: jsonschema reports them all in one."""
+    """One error per unknown or missing key, each naming its key.
+
+    jsonschema reports all unknown keys in one error, and one error per
+    missing key without saying which key each is about.
+    """
+    if error.validator == "required" and isinstance(error.instance, dict):
+        absent = [k for k in error.validator_value if k not in error.instance]
+        return [
+            ValidationError(
+                f"{key!r} is a required property",
+                validator="required",
+                validator_value=[key],
+                path=error.absolute_path,
+                instance=error.instance,
+                schema=error.schema,
+            )
+            for key in absent
+        ] or [error]
     if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
         return [error]
     allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
@@ -176,11 +198,17 @@ def schema_diagnostics(
     schema_name: str, data: Any, source: SourceMap, address: str | None = None
 ) -> list[Diagnostic]:
     """Every schema violation of `data`, located at its YAML line."""
+    if quick_is_valid(schema_name, data):
+        return []
     diagnostics = []
+    seen = set()
     for error in validator_for(schema_name).iter_errors(data):
         for leaf in _leaves(_leaf(error)):
             message, hint, extra = _message(leaf)
             location = source.location((*leaf.absolute_path, *extra))
+            if (message, location) in seen:
+                continue  # e.g. every missing key's error, split per key, names them all
+            seen.add((message, location))
             diagnostics.append(
                 Diagnostic(message, location, address=address, hint=hint, code="schema")
             )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -59,6 +59,9 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAX_DEPTH = 64
+#: Aliases share one node, so a small file can expand exponentially ("billion
+#: laughs"); no hand-written manifest repeats anywhere near this many values.
+_MAX_ALIAS_VALUES = 100_000
 
 
 @dataclass
@@ -131,29 +134,71 @@ def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
             return loader.construct_yaml_int(node)
     if tag == _FLOAT:
         return loader.construct_yaml_float(node)
+    _unsupported_tag(node)
+
+
+def _unsupported_tag(node: Any) -> NoReturn:
     mark = node.start_mark
     raise _BuildError(
-        f"unsupported YAML tag {tag}",
+        f"unsupported YAML tag {node.tag}",
         mark.line + 1,
         mark.column + 1,
         "crmctl manifests use plain YAML: strings, numbers, booleans, lists and mappings",
     )
 
 
-def _build(node: Any, path: Path_, smap: SourceMap, loader: Any, depth: int = 0) -> Any:
+class _Expansion:
+    """The nodes of one document seen so far, and how many values aliases re-built."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.aliased = 0
+        self.site = SourceLocation("")
+
+    def visit(self, node: Any, aliased: bool, smap: SourceMap, path: Path_) -> bool:
+        """Whether `node` is being built again through an alias; refuse runaway expansion."""
+        if not aliased and id(node) in self.seen:
+            aliased = True
+            # Where the alias is used: an alias list item has only its anchor's position.
+            self.site = smap.location(path[:-1] if path and isinstance(path[-1], int) else path)
+        self.seen.add(id(node))
+        if aliased:
+            self.aliased += 1
+            if self.aliased > _MAX_ALIAS_VALUES:
+                raise _BuildError(
+                    f"YAML aliases expand this document to more than {_MAX_ALIAS_VALUES} values",
+                    self.site.line,
+                    self.site.column,
+                    "write the values out instead of nesting aliases of aliases",
+                )
+        return aliased
+
+
+def _build(
+    node: Any,
+    path: Path_,
+    smap: SourceMap,
+    loader: Any,
+    expansion: _Expansion,
+    depth: int = 0,
+    aliased: bool = False,
+) -> Any:
     if depth > _MAX_DEPTH:
         mark = node.start_mark
         raise _BuildError("document is nested too deeply", mark.line + 1, mark.column + 1)
+    aliased = expansion.visit(node, aliased, smap, path)
     if isinstance(node, yaml.ScalarNode):
         mark = node.start_mark
-        smap.values[path] = (mark.line + 1, mark.column + 1, node.style)
+        smap.values[path] = (mark.line + 1, mark.column + 1, node.style or None)
         return _scalar(node, loader)
+    if isinstance(node, yaml.SequenceNode | yaml.MappingNode) and node.tag not in (_SEQ, _MAP):
+        _unsupported_tag(node)
     if isinstance(node, yaml.SequenceNode):
         out = []
         for i, item in enumerate(node.value):
             child = (*path, i)
             smap.keys.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
-            out.append(_build(item, child, smap, loader, depth + 1))
+            out.append(_build(item, child, smap, loader, expansion, depth + 1, aliased))
         return out
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -164,7 +209,7 @@ def _build(node: Any, path: Path_, smap: SourceMap, loader: Any, depth: int = 0)
                     value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 )
                 for src in sources:
-                    built = _build(src, path, smap, loader, depth + 1)
+                    built = _build(src, path, smap, loader, expansion, depth + 1, aliased)
                     if isinstance(built, dict):
                         merged = {**built, **merged}
                 continue
@@ -185,7 +230,7 @@ def _build(node: Any, path: Path_, smap: SourceMap, loader: Any, depth: int = 0)
                     "YAML keeps only the last value of a repeated key; remove one of them",
                 )
             smap.keys[child] = (mark.line + 1, mark.column + 1)
-            result[key] = _build(value_node, child, smap, loader, depth + 1)
+            result[key] = _build(value_node, child, smap, loader, expansion, depth + 1, aliased)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
@@ -232,7 +277,7 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
                 break
             smap = SourceMap(file, node.start_mark.line + 1)
             try:
-                data = _build(node, (), smap, loader)
+                data = _build(node, (), smap, loader, _Expansion())
             except _BuildError as exc:
                 return docs, [
                     Diagnostic(
@@ -246,7 +291,18 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
             index += 1
     except yaml.MarkedYAMLError as exc:
         return docs, [_syntax_diagnostic(file, text, exc)]
-    except yaml.YAMLError as exc:  # reader errors: control characters and the like
+    except yaml.reader.ReaderError as exc:  # a control character; its position may be in bytes
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        line = text[: max(text.find(chr(code)), 0)].count("\n") + 1
+        return docs, [
+            Diagnostic(
+                f"invalid YAML: unacceptable character #x{code:04x}: {exc.reason}",
+                SourceLocation(file, line),
+                hint="delete it: YAML allows no control characters, not even in quotes",
+                code="yaml-syntax",
+            )
+        ]
+    except yaml.YAMLError as exc:
         return docs, [Diagnostic(f"invalid YAML: {exc}", SourceLocation(file), code="yaml-syntax")]
     finally:
         loader.dispose()

@@ -14,7 +14,12 @@ from functools import cache
 from typing import Any, ClassVar
 
 from crmctl.errors import Diagnostic
-from crmctl.kinds.standard import STANDARD_OBJECTS, STANDARD_RELATIONSHIPS, SYSTEM_FIELDS
+from crmctl.kinds.standard import (
+    ACTIVITY_OBJECTS,
+    STANDARD_OBJECTS,
+    STANDARD_RELATIONSHIPS,
+    SYSTEM_FIELDS,
+)
 from crmctl.model import Resource, address_of
 from crmctl.schemas import kind_schema, schema_defaults
 
@@ -24,6 +29,17 @@ __all__ = ["KindHandler", "ConfigIndex", "drop_none"]
 def drop_none(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec without keys whose value is null (absent and null mean the same)."""
     return {k: v for k, v in spec.items() if v is not None}
+
+
+def _carriers(obj: str) -> tuple[str, ...]:
+    """The objects a custom field of `obj` is on: an Activity field is on Task and Event too."""
+    return (obj, *ACTIVITY_OBJECTS) if obj.lower() == "activity" else (obj,)
+
+
+def _relationship_names(field: str, spec: dict[str, Any]) -> set[str]:
+    """Names a formula may traverse a lookup by: the field's own (`Account__r`, as in
+    Salesforce) and its relationshipName."""
+    return {field.removesuffix("__c"), spec.get("relationshipName") or field.removesuffix("__c")}
 
 
 @cache
@@ -73,14 +89,8 @@ class ConfigIndex:
             elif res.kind == "PermissionSet":
                 self.permission_sets[res.name.lower()] = res.name
         for res in custom_fields:
-            obj, _, field = res.name.partition(".")
-            ftype = res.spec.get("type", "Text")
-            self.fields.setdefault(obj.lower(), {})[field.lower()] = (field, ftype)
             self.field_resources[res.name.lower()] = res
-            target = res.spec.get("referenceTo")
-            if ftype in ("Lookup", "MasterDetail") and isinstance(target, str):
-                rel = res.spec.get("relationshipName") or field.removesuffix("__c")
-                self.relationships[(obj.lower(), f"{rel}__r".lower())] = target
+            self._add_custom_field(res)
 
     def add(self, resource: Resource) -> None:
         """Take a created or replaced resource into account (the sandbox keeps one index live)."""
@@ -91,14 +101,8 @@ class ConfigIndex:
             self.custom_objects.add(lower)
             self._add_fields(resource.name, SYSTEM_FIELDS)
         elif resource.kind == "CustomField":
-            obj, _, field = resource.name.partition(".")
-            ftype = resource.spec.get("type", "Text")
-            self.fields.setdefault(obj.lower(), {})[field.lower()] = (field, ftype)
             self.field_resources[lower] = resource
-            target = resource.spec.get("referenceTo")
-            if ftype in ("Lookup", "MasterDetail") and isinstance(target, str):
-                rel = resource.spec.get("relationshipName") or field.removesuffix("__c")
-                self.relationships[(obj.lower(), f"{rel}__r".lower())] = target
+            self._add_custom_field(resource)
         elif resource.kind == "Role":
             self.roles[lower] = resource.name
         elif resource.kind == "PermissionSet":
@@ -118,17 +122,28 @@ class ConfigIndex:
         elif kind == "CustomField" and lower in self.field_resources:
             old = self.field_resources.pop(lower)
             obj, _, field = name.partition(".")
-            bucket = self.fields.get(obj.lower(), {})
-            bucket.pop(field.lower(), None)
-            if not bucket:
-                self.fields.pop(obj.lower(), None)
-            if old.spec.get("type") in ("Lookup", "MasterDetail"):
-                rel = old.spec.get("relationshipName") or field.removesuffix("__c")
-                self.relationships.pop((obj.lower(), f"{rel}__r".lower()), None)
+            for carrier in _carriers(obj):
+                bucket = self.fields.get(carrier.lower(), {})
+                bucket.pop(field.lower(), None)
+                if not bucket:
+                    self.fields.pop(carrier.lower(), None)
+                if old.spec.get("type") in ("Lookup", "MasterDetail"):
+                    for rel in _relationship_names(field, old.spec):
+                        self.relationships.pop((carrier.lower(), f"{rel}__r".lower()), None)
         elif kind == "Role":
             self.roles.pop(lower, None)
         elif kind == "PermissionSet":
             self.permission_sets.pop(lower, None)
+
+    def _add_custom_field(self, res: Resource) -> None:
+        obj, _, field = res.name.partition(".")
+        ftype = res.spec.get("type", "Text")
+        target = res.spec.get("referenceTo")
+        for carrier in _carriers(obj):
+            self.fields.setdefault(carrier.lower(), {})[field.lower()] = (field, ftype)
+            if ftype in ("Lookup", "MasterDetail") and isinstance(target, str):
+                for rel in _relationship_names(field, res.spec):
+                    self.relationships[(carrier.lower(), f"{rel}__r".lower())] = target
 
     def _add_fields(self, obj: str, fields: dict[str, str]) -> None:
         bucket = self.fields.setdefault(obj.lower(), {})

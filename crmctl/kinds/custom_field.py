@@ -19,11 +19,15 @@ def picklist_values(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Picklist values in their full form: {value, label, default, active}."""
     out = []
     for item in spec.get("values") or []:
-        entry = {"value": item} if isinstance(item, str) else dict(item)
-        entry.setdefault("label", entry.get("value"))
-        entry.setdefault("default", False)
-        entry.setdefault("active", True)
-        out.append(entry)
+        given = {"value": item} if isinstance(item, str) else item
+        out.append(
+            {
+                "value": given.get("value"),
+                "label": given.get("label", given.get("value")),
+                "default": given.get("default", False),
+                "active": given.get("active", True),
+            }
+        )
     return out
 
 
@@ -42,6 +46,8 @@ class CustomFieldKind(KindHandler):
             spec.setdefault("scale", 0)
         if "values" in spec:
             spec["values"] = picklist_values(spec)  # order matters: it is the order users see
+        if ftype == "Checkbox" and spec.get("defaultValue") is False:
+            del spec["defaultValue"]  # a checkbox is unchecked unless its default says otherwise
         return spec
 
     def dependencies(self, resource: Resource) -> set[str]:

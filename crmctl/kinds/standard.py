@@ -6,7 +6,7 @@ give the relationship name formulas traverse (`Account.Name`).
 
 from __future__ import annotations
 
-__all__ = ["STANDARD_OBJECTS", "SYSTEM_FIELDS", "STANDARD_RELATIONSHIPS"]
+__all__ = ["STANDARD_OBJECTS", "SYSTEM_FIELDS", "STANDARD_RELATIONSHIPS", "ACTIVITY_OBJECTS"]
 
 #: Fields every object has, standard or custom.
 SYSTEM_FIELDS: dict[str, str] = {
@@ -217,7 +217,21 @@ STANDARD_OBJECTS: dict[str, dict[str, str]] = {
         "ShowAs": "Picklist",
         "Type": "Picklist",
     },
+    # Salesforce declares the custom fields that tasks and events share on Activity;
+    # ConfigIndex makes them fields of Task and Event too (ACTIVITY_OBJECTS).
+    "Activity": {
+        "Subject": "Text",
+        "ActivityDate": "Date",
+        "Description": "LongTextArea",
+        "WhoId": "Lookup",
+        "WhatId": "Lookup",
+        "IsClosed": "Checkbox",
+        "Type": "Picklist",
+    },
 }
+
+#: The objects whose records carry the custom fields declared on Activity.
+ACTIVITY_OBJECTS: tuple[str, ...] = ("Task", "Event")
 
 #: Relationship names that standard lookups give formulas: (object, relationship) -> target.
 STANDARD_RELATIONSHIPS: dict[tuple[str, str], str] = {
