@@ -22,7 +22,7 @@ Exception tree::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Severity",
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a diagnostic is: errors make a command fail, warnings do not."""
 
     ERROR = "error"

@@ -1,41 +1,45 @@
 """One environment opened for work: its manifests, its CRM and its history.
 
-This is the library behind `plan` and `apply`; the CLI only parses
-arguments, calls one method here and renders the result.
+This is the library behind `plan`, `apply`, `rollback` and `recover`; the
+CLI only parses arguments, calls one method here and renders the result.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import os
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
 from crmctl.errors import CrmctlError, ManifestError, PlanError
+from crmctl.executor import (
+    ApplyOutcome,
+    Progress,
+    journal_state,
+    managed_after,
+    reconcile,
+    resources_from_snapshot,
+    restore,
+    result_document,
+    run_plan,
+    snapshot,
+    towards,
+)
+from crmctl.governance.status import approvals_used
 from crmctl.history import HistoryStore, VersionRecord, current_actor
+from crmctl.history.journal import Journal, UnfinishedApplyError
+from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource
-from crmctl.plan import (
-    Action,
-    Change,
-    Plan,
-    PlanInputs,
-    canonical,
-    fingerprint,
-    make_plan,
-    matches_any,
-)
-from crmctl.plan.encode import plan_to_dict
-from crmctl.providers import ApplyResult, ChangeFailure, Provider, create_provider
+from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, matches_any
+from crmctl.plan.encode import plan_from_dict, plan_to_dict
+from crmctl.providers import Provider, create_provider
 
-__all__ = ["Workspace", "ApplyOutcome", "manifests_digest"]
-
-Progress = Callable[[int, int], None]
-#: Changes handed to the provider at a time (progress is reported between chunks).
-CHUNK = 200
+__all__ = ["Workspace", "ApplyOutcome", "manifests_digest", "parse_version"]
 
 
 def manifests_digest(env: Environment, files: Iterable) -> str:
@@ -51,32 +55,14 @@ def manifests_digest(env: Environment, files: Iterable) -> str:
     return digest.hexdigest()
 
 
-@dataclass
-class ApplyOutcome:
-    """What an apply did: each change applied, the one that failed, those never attempted."""
-
-    plan: Plan
-    applied: list[Change] = field(default_factory=list)
-    failed: Change | None = None
-    error: str | None = None
-    not_applied: list[Change] = field(default_factory=list)
-    version: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failed is None
-
-    @property
-    def status(self) -> str:
-        if not self.plan.changes:
-            return "no changes"
-        return "applied" if self.ok else "failed, partial"
-
-
-def _snapshot(resources: Iterable[Resource]) -> dict[str, dict]:
-    return {
-        r.address: canonical(r.kind, r.spec) for r in sorted(resources, key=lambda r: r.address)
-    }
+def parse_version(text: str) -> int:
+    """12 for `v12` or `12`."""
+    raw = text[1:] if text[:1] in "vV" else text
+    if not raw.isdigit() or int(raw) < 1:
+        raise CrmctlError(
+            f"{text!r} is not a version; versions look like v12", hint="crmctl history lists them"
+        )
+    return int(raw)
 
 
 class Workspace:
@@ -85,8 +71,11 @@ class Workspace:
     def __init__(self, env: Environment, provider: Provider | None = None) -> None:
         self.env = env
         self._provider = provider
-        self.history = HistoryStore(env.history_path)
+        self.history = HistoryStore(env.history_path, env.history_remote)
+        self.journal = Journal(self.history.state_dir / "journal", env.name)
+        self.actor = current_actor(env.project_dir)
         self._desired: DesiredState | None = None
+        self._synced = False
 
     @property
     def provider(self) -> Provider:
@@ -94,6 +83,7 @@ class Workspace:
             self._provider = create_provider(self.env)
         return self._provider
 
+    # --- reading -----------------------------------------------------------------
     def desired(self) -> DesiredState:
         """The validated desired state; raises ManifestError listing every problem."""
         if self._desired is None:
@@ -115,19 +105,51 @@ class Workspace:
         kinds = [k for k in KINDS if k in self.provider.supported_kinds()]
         return {r.address: r for r in self.provider.read(kinds)}
 
+    def sync_history(self) -> None:
+        """Pull the shared history (once per workspace) when the environment has a remote."""
+        if self.history.remote is not None and not self._synced:
+            self.history.remote.pull()
+            self._synced = True
+
+    def ensure_no_unfinished_apply(self) -> None:
+        """Refuse to work on an environment whose last apply was interrupted."""
+        state = self.journal.read()
+        if state is None:
+            return
+        if (
+            state.pid != os.getpid()
+            and state.host == os.uname().nodename
+            and process_alive(state.pid)
+        ):
+            raise UnfinishedApplyError(
+                f"{state.describe()} is still running", hint="wait for it to finish"
+            )
+        raise UnfinishedApplyError(
+            f"{state.describe()} did not finish: the CRM may be half-changed; nothing was done",
+            hint=f"run crmctl recover -e {self.env.name} to restore the state from before it "
+            f"(or --finish to complete it)",
+        )
+
+    # --- planning ----------------------------------------------------------------
+    def _stamp(self, plan: Plan, digest: str) -> Plan:
+        plan.manifests_digest = digest
+        plan.provider = self.provider.describe()
+        plan.created_at = datetime.now(UTC).isoformat(timespec="seconds")
+        plan.crmctl_version = __version__
+        return plan
+
     def plan(self, targets: Iterable[str] = (), excludes: Iterable[str] = ()) -> Plan:
         """Compare the manifests with the live CRM."""
+        self.ensure_no_unfinished_apply()
+        self.sync_history()
         desired = self.desired()
-        live = self.read_live()
         plan = make_plan(
             PlanInputs(
                 environment=self.env.name,
                 desired=desired.resources,
-                live=live,
+                live=self.read_live(),
                 managed=self.history.managed(self.env.name),
-                protect=[
-                    (p, self.env.location("protect", i)) for i, p in enumerate(self.env.protect)
-                ],
+                protect=self._protect(),
                 supported_kinds=self.provider.supported_kinds(),
                 requires_replace=self.provider.requires_replace,
                 targets=list(targets),
@@ -135,11 +157,33 @@ class Workspace:
             )
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
-        plan.manifests_digest = self.digest()
-        plan.provider = self.provider.describe()
-        plan.created_at = datetime.now(UTC).isoformat(timespec="seconds")
-        plan.crmctl_version = __version__
-        return plan
+        return self._stamp(plan, self.digest())
+
+    def _protect(self) -> list:
+        return [(p, self.env.location("protect", i)) for i, p in enumerate(self.env.protect)]
+
+    def rollback_plan(self, version: int) -> Plan:
+        """A plan whose desired state is what version N left (for the resources crmctl managed then)."""
+        self.ensure_no_unfinished_apply()
+        self.sync_history()
+        record = self.history.version(self.env.name, version)
+        managed_then = self.history.managed_at(self.env.name, version)
+        target = {
+            a: r for a, r in resources_from_snapshot(record.after).items() if a in managed_then
+        }
+        plan = make_plan(
+            PlanInputs(
+                environment=self.env.name,
+                desired=target,
+                live=self.read_live(),
+                managed=self.history.managed(self.env.name) | managed_then,
+                protect=self._protect(),
+                supported_kinds=self.provider.supported_kinds(),
+                requires_replace=self.provider.requires_replace,
+            )
+        )
+        plan.rollback_to = f"v{version}"
+        return self._stamp(plan, "")
 
     def check_fresh(self, plan: Plan) -> None:
         """Refuse a saved plan whose environment, manifests or live resources changed since."""
@@ -148,6 +192,8 @@ class Workspace:
                 f"the plan was made for environment {plan.environment}, not {self.env.name}",
                 hint=f"run: crmctl apply -e {plan.environment} PLANFILE",
             )
+        self.ensure_no_unfinished_apply()
+        self.sync_history()
         problems = []
         if plan.rollback_to is None and plan.manifests_digest != self.digest():
             problems.append("the manifests or the environment file changed since the plan was made")
@@ -169,52 +215,106 @@ class Workspace:
                 hint="make a new plan: crmctl plan --out FILE",
             )
 
-    def apply(self, plan: Plan, progress: Progress | None = None) -> ApplyOutcome:
-        """Carry out a plan in order, stop at the first failure, record the version."""
+    # --- applying ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, command: str) -> Iterator[EnvironmentLock]:
+        """Hold the environment's lock (and the remote one, with a history remote) for a command."""
+        lock = EnvironmentLock(
+            self.history.state_dir / "locks", self.env.name, self.actor.email, command
+        )
+        with lock:
+            if lock.taken_over is not None:
+                self.history.record_event(
+                    self.env.name,
+                    {"event": "stale-lock-taken-over", "held-by": lock.taken_over.__dict__},
+                    self.actor,
+                    f"took over a stale lock of {lock.taken_over.describe()}",
+                )
+            remote = self.history.remote
+            if remote is not None:
+                remote.lock(self.env.name, self.actor.email, command, os.getpid())
+            try:
+                yield lock
+            finally:
+                if remote is not None:
+                    remote.unlock(self.env.name)
+
+    def apply(
+        self, plan: Plan, progress: Progress | None = None, restore_on_failure: bool = True
+    ) -> ApplyOutcome:
+        """Carry out a plan (the caller holds the lock); record it as a new version."""
         if not plan.applicable:
             raise PlanError("the plan has errors and cannot be applied", diagnostics=plan.errors)
-        outcome = ApplyOutcome(plan)
+        self.ensure_no_unfinished_apply()
         if not plan.changes:
-            return outcome
-        before = self.read_live()
-        changes = plan.changes
-        done = 0
-        for start in range(0, len(changes), CHUNK):
-            chunk = changes[start : start + CHUNK]
-            try:
-                result = self.provider.apply(chunk)
-            except (
-                CrmctlError
-            ) as exc:  # the whole request failed: nothing of this chunk is known applied
-                result = ApplyResult(failed=[ChangeFailure(chunk[0].address, str(exc))])
-            applied = set(result.applied)
-            outcome.applied.extend(c for c in chunk if c.address in applied)
-            done += len(chunk)
-            if progress:
-                progress(min(done, len(changes)), len(changes))
-            if result.failed:
-                failure = result.failed[0]
-                outcome.failed = next(c for c in chunk if c.address == failure.address)
-                outcome.error = failure.message
-                outcome.not_applied = [
-                    c for c in changes if c not in outcome.applied and c is not outcome.failed
-                ]
-                break
-        after = self.read_live()
-        outcome.version = self._record(plan, outcome, before, after)
+            return ApplyOutcome(plan)
+        live_before = self.read_live()
+        before = snapshot(live_before.values())
+        state = journal_state(self.env.name, self.actor.email, plan, before)
+        self.journal.start(state)
+        outcome = run_plan(self.provider, plan, self.journal, state, progress)
+        if not outcome.ok:
+            reconcile(outcome, self.read_live())
+        if not outcome.ok and restore_on_failure:
+            # Everything sent may have landed (a dropped connection hides the answer).
+            outcome.restore = restore(
+                self.env.name, self.provider, live_before, set(state.sent), self.read_live
+            )
+        outcome.version = self._record(plan, outcome, before, snapshot(self.read_live().values()))
+        self.journal.clear()
+        return outcome
+
+    def recover(self, finish: bool = False) -> ApplyOutcome:
+        """After an interrupted apply: restore the state from before it, or finish it."""
+        state = self.journal.read()
+        if state is None:
+            raise CrmctlError(f"nothing to recover: no apply of {self.env.name} was interrupted")
+        if (
+            state.host == os.uname().nodename
+            and state.pid != os.getpid()
+            and process_alive(state.pid)
+        ):
+            raise UnfinishedApplyError(
+                f"{state.describe()} is still running; it cannot be recovered now"
+            )
+        original = plan_from_dict(state.plan)
+        scope = {c.address for c in original.changes}
+        if finish:
+            target = {
+                c.address: Resource(c.kind, c.name, c.after)
+                for c in original.changes
+                if c.after is not None
+            }
+        else:
+            target = resources_from_snapshot(state.before)
+        live_before = self.read_live()
+        plan = self._stamp(
+            towards(self.env.name, self.provider, target, live_before, scope),
+            original.manifests_digest,
+        )
+        plan.rollback_to = original.rollback_to
+        # Keep the original journal: if recovery is interrupted too, recovering again still
+        # aims at the state from before the first apply.
+        outcome = run_plan(self.provider, plan, self.journal, state)
+        outcome.note = (
+            ("interrupted, finished" if finish else "interrupted, restored")
+            if outcome.ok
+            else ("interrupted, recovery failed")
+        )
+        outcome.version = self._record(
+            plan, outcome, snapshot(live_before.values()), snapshot(self.read_live().values())
+        )
+        if outcome.ok:
+            self.journal.clear()
         return outcome
 
     def _record(self, plan: Plan, outcome: ApplyOutcome, before: dict, after: dict) -> int:
-        managed = self.history.managed(self.env.name)
-        for change in outcome.applied:
-            if change.action is Action.DELETE:
-                managed.discard(change.address)
-            else:
-                managed.add(change.address)
-        if outcome.ok:  # what already matched the manifests is adopted too
+        managed = managed_after(self.history.managed(self.env.name), outcome)
+        if outcome.ok and plan.rollback_to is None and self._desired is not None:
+            # What already matched the manifests is adopted too.
             selected = (
                 a
-                for a in self.desired().resources
+                for a in self._desired.resources
                 if (not plan.targets or matches_any(a, plan.targets))
                 and not (plan.excludes and matches_any(a, plan.excludes))
             )
@@ -227,34 +327,14 @@ class Workspace:
             "summary": counts,
             "rollbackTo": plan.rollback_to,
             "error": outcome.error,
-        }
-        result = {
-            "status": outcome.status,
-            "changes": [
-                {
-                    "address": c.address,
-                    "action": c.action.word,
-                    "result": r,
-                    **({"error": outcome.error} if r == "failed" else {}),
-                }
-                for c, r in (
-                    *((c, "applied") for c in outcome.applied),
-                    *(((outcome.failed, "failed"),) if outcome.failed else ()),
-                    *((c, "not applied") for c in outcome.not_applied),
-                )
-            ],
+            "approvals": approvals_used(plan),
         }
         label = f"rollback to {plan.rollback_to}" if plan.rollback_to else "apply"
-        message = f"{label} ({counts['add']} added, {counts['change']} changed, {counts['destroy']} destroyed), {outcome.status}"
+        message = f"{label} ({counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy), {outcome.status}"
         record = VersionRecord(
-            self.env.name,
-            meta,
-            plan_to_dict(plan),
-            result,
-            _snapshot(before.values()),
-            _snapshot(after.values()),
+            self.env.name, meta, plan_to_dict(plan), result_document(outcome), before, after
         )
-        return self.history.record(record, managed, current_actor(self.env.project_dir), message)
+        return self.history.record(record, managed, self.actor, message)
 
     def close(self) -> None:
         if self._provider is not None:

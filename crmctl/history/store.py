@@ -9,7 +9,11 @@ Layout, per environment::
     <env>/versions/000012/before.json   live snapshot before (address -> spec)
     <env>/versions/000012/after.json    live snapshot after
 
-Each version is tagged `<env>/v<N>`.
+    <env>/versions/000012/managed.json  what crmctl managed after it
+    <env>/events.jsonl                  lock take-overs and forced unlocks
+
+Each version is tagged `<env>/v<N>`. Local working state that must not be
+shared (locks, apply journals) lives in `.state/`, which git ignores.
 """
 
 from __future__ import annotations
@@ -80,9 +84,17 @@ def _dump(path: Path, data: Any) -> None:
 class HistoryStore:
     """Read and append the versions of environments in one git repository."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, remote: str | None = None) -> None:
         self.path = path
         self._repo: git.Repo | None = None
+        from crmctl.history.remote import RemoteHistory
+
+        self.remote = RemoteHistory(self, remote) if remote else None
+
+    @property
+    def state_dir(self) -> Path:
+        """Local, unshared working state: locks and journals."""
+        return self.path / ".state"
 
     @property
     def repo(self) -> git.Repo:
@@ -93,6 +105,9 @@ class HistoryStore:
                 else:
                     self.path.mkdir(parents=True, exist_ok=True)
                     self._repo = git.Repo.init(self.path, initial_branch="main")
+                    exclude = self.path / ".git" / "info" / "exclude"
+                    exclude.parent.mkdir(parents=True, exist_ok=True)
+                    exclude.write_text(".state/\n", encoding="utf-8")
             except (git.GitError, OSError) as exc:
                 raise HistoryError(
                     f"cannot open the history repository {self.path}: {exc}"
@@ -119,8 +134,64 @@ class HistoryStore:
         numbers = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
         return max(numbers, default=0)
 
+    def versions(self, env: str) -> list[dict[str, Any]]:
+        """The `meta` of every version of `env`, oldest first."""
+        folder = self._env_dir(env) / "versions"
+        if not folder.is_dir():
+            return []
+        out = []
+        for path in sorted(p for p in folder.iterdir() if p.name.isdigit()):
+            try:
+                out.append(json.loads((path / "meta.json").read_text(encoding="utf-8")))
+            except (OSError, ValueError) as exc:
+                raise HistoryError(
+                    f"version {int(path.name)} of {env} is damaged: meta.json: {exc}"
+                ) from None
+        return out
+
+    def approvals_used(self, env: str) -> set[str]:
+        """Approval records spent by versions that changed the CRM (approvals are single-use).
+
+        A failed apply that was restored changed nothing, so its approvals stay valid.
+        """
+        unchanged = {"no changes", "failed, restored", "interrupted, restored"}
+        return {
+            a["record"]
+            for meta in self.versions(env)
+            if meta.get("status") not in unchanged
+            for a in meta.get("approvals") or []
+            if a.get("record")
+        }
+
+    def managed_at(self, env: str, number: int) -> set[str]:
+        """What crmctl managed right after version `number`."""
+        path = self._env_dir(env) / "versions" / f"{number:06d}" / "managed.json"
+        try:
+            return set(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return set(self.version(env, number).after)
+        except (OSError, ValueError) as exc:
+            raise HistoryError(
+                f"version v{number} of {env} is damaged: managed.json: {exc}"
+            ) from None
+
+    def record_event(self, env: str, event: dict[str, Any], actor: Actor, message: str) -> None:
+        """Append an event (a forced unlock…) to the environment's event log and commit it."""
+        path = self._env_dir(env) / "events.jsonl"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({**event, "actor": actor.email}, sort_keys=True) + "\n")
+            self.repo.index.add([str(path.relative_to(self.path))])
+            who = git.Actor(actor.name, actor.email)
+            self.repo.index.commit(f"{env}: {message}", author=who, committer=who)
+        except (git.GitError, OSError, ValueError) as exc:
+            raise HistoryError(f"cannot record an event of {env} in {self.path}: {exc}") from None
+        if self.remote is not None:
+            self.remote.push_head()
+
     def record(self, record: VersionRecord, managed: set[str], actor: Actor, message: str) -> int:
-        """Write a new version and commit it; return its number."""
+        """Write a new version and commit it (and push it, with a remote); return its number."""
         env = record.environment
         number = self.latest_version(env) + 1
         folder = self._env_dir(env) / "versions" / f"{number:06d}"
@@ -131,6 +202,7 @@ class HistoryStore:
             "result.json": record.result,
             "before.json": record.before,
             "after.json": record.after,
+            "managed.json": sorted(managed),
         }
         repo = self.repo
         try:
@@ -147,6 +219,8 @@ class HistoryStore:
             raise HistoryError(
                 f"cannot record version {number} of {env} in {self.path}: {exc}"
             ) from None
+        if self.remote is not None:
+            self.remote.push(f"{env}/v{number}")
         return number
 
     def version(self, env: str, number: int) -> VersionRecord:
@@ -157,7 +231,7 @@ class HistoryStore:
                 f"{env} has no version v{number}", hint="crmctl history lists the versions"
             )
         data = {}
-        for name in ("meta", "plan", "result", "before", "after"):
+        for name in ("meta", "plan", "result", "before", "after"):  # managed.json: see managed_at
             try:
                 data[name] = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:

@@ -8,7 +8,7 @@ Settings (the body of `POST /api/v1/admin/faults`, which replaces them all)::
       "unavailable": {"count": 2, "retryAfter": 1},    # next 2 requests: 503 (+ Retry-After)
       "rateLimit": {"count": 3, "retryAfter": 2},      # next 3 requests: 429 + Retry-After
       "failNthWrite": {"n": 3, "status": 500, "repeat": false, "when": "before"},
-      "dropConnection": {"count": 1}         # next request: response cut off mid-body
+      "dropConnection": {"count": 1, "writesOnly": false}   # next request: response cut off mid-body
     }
 
 `count`-only objects may be written as a bare integer (`"rateLimit": 3`), and
@@ -29,6 +29,8 @@ and counts only towards the first that applies):
 5. `dropConnection`: the request is carried out, then the status line and
    headers (with the full Content-Length) and half the body are sent and the
    connection is closed. A response without a body is cut before its status.
+   With `writesOnly`, only write requests are cut (reads pass untouched):
+   the way to test a write whose outcome the client cannot know.
 
 The fault endpoints themselves (`/api/v1/admin/faults`) are never faulted.
 """
@@ -91,6 +93,7 @@ def _object(value: Any, name: str, shorthand: str, allowed: set[str]) -> dict[st
 class _Counter:
     remaining: int
     retry_after: int | None
+    writes_only: bool = False
 
     def state(self) -> dict[str, Any]:
         return {"remaining": self.remaining, "retryAfter": self.retry_after}
@@ -135,6 +138,17 @@ def _counter(value: Any, name: str, default_retry: int | None) -> _Counter | Non
     return _Counter(count, retry) if count else None
 
 
+def _drop_connection(value: Any) -> _Counter | None:
+    if value is None:
+        return None
+    spec = _object(value, "dropConnection", "count", {"count", "retryAfter", "writesOnly"})
+    count = _integer(spec.get("count", 1), "dropConnection.count", 0, 1_000_000)
+    writes_only = spec.get("writesOnly", False)
+    if not isinstance(writes_only, bool):
+        raise _bad(f"dropConnection.writesOnly must be true or false (got {writes_only!r})")
+    return _Counter(count, None, writes_only) if count else None
+
+
 def _fail_nth_write(value: Any) -> _FailNthWrite | None:
     if value is None:
         return None
@@ -164,7 +178,7 @@ def parse_settings(data: Any) -> _Settings:
         unavailable=_counter(data.get("unavailable"), "unavailable", None),
         rate_limit=_counter(data.get("rateLimit"), "rateLimit", 1),
         fail_nth_write=_fail_nth_write(data.get("failNthWrite")),
-        drop_connection=_counter(data.get("dropConnection"), "dropConnection", None),
+        drop_connection=_drop_connection(data.get("dropConnection")),
     )
 
 
@@ -199,7 +213,12 @@ class FaultInjector:
             "rateLimit": s.rate_limit.state() if s.rate_limit else None,
             "failNthWrite": s.fail_nth_write.state() if s.fail_nth_write else None,
             "dropConnection": (
-                {"remaining": s.drop_connection.remaining} if s.drop_connection else None
+                {
+                    "remaining": s.drop_connection.remaining,
+                    "writesOnly": s.drop_connection.writes_only,
+                }
+                if s.drop_connection
+                else None
             ),
             "injected": dict(s.injected),
         }
@@ -223,7 +242,9 @@ class FaultInjector:
                     decision.status, decision.code = rule.status, "INJECTED_FAILURE"
                     decision.message = f"write request failed (injected fault, {rule.when})"
                     decision.fail_after = rule.when == "after"
-            elif s.drop_connection:
+            elif s.drop_connection and (
+                not s.drop_connection.writes_only or method.upper() in WRITE_METHODS
+            ):
                 self._take(s, "drop_connection")
                 decision.drop = True
             return decision

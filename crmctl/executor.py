@@ -1,0 +1,274 @@
+"""Carrying out a plan: in order, journaled, stopping at the first failure, restoring after it.
+
+Library code behind `apply`, `rollback` and `recover`; it never prints.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from crmctl.errors import CrmctlError
+from crmctl.history.journal import Journal, JournalState
+from crmctl.model import Resource
+from crmctl.plan import Action, Change, Plan, PlanInputs, canonical, fingerprint, make_plan
+from crmctl.plan.encode import plan_to_dict
+from crmctl.providers import ApplyResult, ChangeFailure, Provider
+
+__all__ = ["ApplyOutcome", "RestoreOutcome", "run_plan", "restore", "snapshot", "chunk_size"]
+
+Progress = Callable[[int, int], None]
+
+
+def chunk_size() -> int:
+    """Changes handed to the provider at a time ($CRMCTL_APPLY_CHUNK, default 200).
+
+    Progress is reported and the journal written between chunks.
+    """
+    try:
+        return max(1, int(os.environ.get("CRMCTL_APPLY_CHUNK", "200")))
+    except ValueError:
+        raise CrmctlError(
+            f"CRMCTL_APPLY_CHUNK={os.environ['CRMCTL_APPLY_CHUNK']!r} is not a number"
+        ) from None
+
+
+def snapshot(resources: Iterable[Resource]) -> dict[str, dict]:
+    """Live resources as {address: canonical spec}, sorted."""
+    return {
+        r.address: canonical(r.kind, r.spec) for r in sorted(resources, key=lambda r: r.address)
+    }
+
+
+@dataclass
+class RestoreOutcome:
+    """What the automatic restore after a failure did, and whether the CRM is back as it was."""
+
+    changes: list[Change] = field(default_factory=list)
+    error: str | None = None
+    mismatched: list[str] = field(default_factory=list)  # addresses still different from before
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and not self.mismatched
+
+
+@dataclass
+class ApplyOutcome:
+    """What an apply did: each change applied, the one that failed, those never attempted."""
+
+    plan: Plan
+    applied: list[Change] = field(default_factory=list)
+    failed: Change | None = None
+    error: str | None = None
+    not_applied: list[Change] = field(default_factory=list)
+    restore: RestoreOutcome | None = None
+    version: int | None = None
+    note: str | None = None  # e.g. "interrupted, restored" for recover
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+    @property
+    def status(self) -> str:
+        if self.note:
+            return self.note
+        if not self.plan.changes:
+            return "no changes"
+        if self.ok:
+            return "applied"
+        if self.restore is None:
+            return "failed, partial"
+        return "failed, restored" if self.restore.complete else "failed, restore incomplete"
+
+
+def _apply_chunk(provider: Provider, chunk: list[Change]) -> ApplyResult:
+    try:
+        return provider.apply(chunk)
+    except CrmctlError as exc:  # the whole request failed: nothing of this chunk is known applied
+        return ApplyResult(failed=[ChangeFailure(chunk[0].address, str(exc))])
+
+
+def journal_state(env: str, actor: str, plan: Plan, before: dict[str, dict]) -> JournalState:
+    return JournalState(
+        environment=env,
+        actor=actor,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        started=datetime.now(UTC).isoformat(timespec="seconds"),
+        plan=plan_to_dict(plan),
+        before=before,
+        sent=[],
+        applied=[],
+    )
+
+
+def run_plan(
+    provider: Provider,
+    plan: Plan,
+    journal: Journal,
+    state: JournalState,
+    progress: Progress | None = None,
+) -> ApplyOutcome:
+    """Send the plan's changes chunk by chunk, journaling before and after each; stop at a failure."""
+    outcome = ApplyOutcome(plan)
+    changes = plan.changes
+    size = chunk_size()
+    for start in range(0, len(changes), size):
+        chunk = changes[start : start + size]
+        state.sent.extend(c.address for c in chunk)
+        journal.progress(state)
+        result = _apply_chunk(provider, chunk)
+        applied = set(result.applied)
+        outcome.applied.extend(c for c in chunk if c.address in applied)
+        state.applied.extend(c.address for c in chunk if c.address in applied)
+        journal.progress(state)
+        if progress:
+            progress(min(start + len(chunk), len(changes)), len(changes))
+        if result.failed:
+            failure = result.failed[0]
+            outcome.failed = next(c for c in chunk if c.address == failure.address)
+            outcome.error = failure.message
+            outcome.not_applied = [
+                c for c in changes if c not in outcome.applied and c is not outcome.failed
+            ]
+            break
+    return outcome
+
+
+def towards(
+    env: str,
+    provider: Provider,
+    target: dict[str, Resource],
+    live: dict[str, Resource],
+    scope: set[str],
+) -> Plan:
+    """A plan that makes the resources in `scope` equal `target` (absent from it: deleted)."""
+    return make_plan(
+        PlanInputs(
+            environment=env,
+            desired={a: r for a, r in target.items() if a in scope},
+            live={a: r for a, r in live.items() if a in scope},
+            managed=set(scope),
+            supported_kinds=provider.supported_kinds(),
+            requires_replace=provider.requires_replace,
+        )
+    )
+
+
+def restore(
+    env: str,
+    provider: Provider,
+    before: dict[str, Resource],
+    touched: set[str],
+    read_live: Callable[[], dict[str, Resource]],
+) -> RestoreOutcome:
+    """Put the touched resources back as they were before, then read the CRM again to verify."""
+    outcome = RestoreOutcome()
+    plan = towards(env, provider, before, read_live(), touched)
+    outcome.changes = plan.changes
+    if plan.changes:
+        result = _apply_chunk(provider, plan.changes)
+        if result.failed:
+            outcome.error = f"{result.failed[0].address}: {result.failed[0].message}"
+    live = read_live()
+    for address in sorted(touched):
+        want = before.get(address)
+        have = live.get(address)
+        want_fp = fingerprint(canonical(want.kind, want.spec)) if want else None
+        have_fp = fingerprint(canonical(have.kind, have.spec)) if have else None
+        if want_fp != have_fp:
+            outcome.mismatched.append(address)
+    return outcome
+
+
+def reconcile(outcome: ApplyOutcome, live: dict[str, Resource]) -> None:
+    """After a failure whose outcome may be unknown (a dropped connection), ask the CRM.
+
+    Changes reported as not applied (or failed) whose resource now looks
+    exactly as the plan wanted are moved to `applied`, so the report and
+    the managed set tell the truth.
+    """
+    if outcome.ok:
+        return
+
+    def landed(change: Change) -> bool:
+        have = live.get(change.address)
+        if change.after is None:
+            return have is None
+        return have is not None and canonical(have.kind, have.spec) == canonical(
+            change.kind, change.after
+        )
+
+    moved = [c for c in [outcome.failed, *outcome.not_applied] if c is not None and landed(c)]
+    if not moved:
+        return
+    order = {c.address: i for i, c in enumerate(outcome.plan.changes)}
+    outcome.applied = sorted([*outcome.applied, *moved], key=lambda c: order[c.address])
+    outcome.not_applied = [c for c in outcome.not_applied if c not in moved]
+    if outcome.failed in moved:
+        # The request failed, yet its changes landed; the apply still stopped there.
+        rest = outcome.not_applied
+        outcome.failed = rest[0] if rest else None
+        outcome.not_applied = rest[1:]
+        outcome.error = (
+            f"not attempted: the apply stopped because {outcome.error}" if rest else None
+        )
+
+
+def resources_from_snapshot(data: dict[str, dict]) -> dict[str, Resource]:
+    """A snapshot ({address: spec}) as live-like resources."""
+    out = {}
+    for address, spec in data.items():
+        kind, _, name = address.partition("/")
+        out[address] = Resource(kind, name, spec)
+    return out
+
+
+def result_document(outcome: ApplyOutcome) -> dict:
+    """The per-change result recorded in the history."""
+    rows = [
+        {"address": c.address, "action": c.action.word, "result": "applied"}
+        for c in outcome.applied
+    ]
+    if outcome.failed is not None:
+        rows.append(
+            {
+                "address": outcome.failed.address,
+                "action": outcome.failed.action.word,
+                "result": "failed",
+                "error": outcome.error,
+            }
+        )
+    rows += [
+        {"address": c.address, "action": c.action.word, "result": "not applied"}
+        for c in outcome.not_applied
+    ]
+    document: dict = {"status": outcome.status, "changes": rows}
+    if outcome.restore is not None:
+        document["restore"] = {
+            "complete": outcome.restore.complete,
+            "error": outcome.restore.error,
+            "mismatched": outcome.restore.mismatched,
+            "changes": [
+                {"address": c.address, "action": c.action.word} for c in outcome.restore.changes
+            ],
+        }
+    return document
+
+
+def managed_after(managed: set[str], outcome: ApplyOutcome) -> set[str]:
+    """The managed set after an apply: created and changed resources in, deleted ones out."""
+    managed = set(managed)
+    if outcome.restore is not None and outcome.restore.complete:
+        return managed  # back to how it was
+    for change in outcome.applied:
+        if change.action is Action.DELETE:
+            managed.discard(change.address)
+        else:
+            managed.add(change.address)
+    return managed

@@ -1,0 +1,163 @@
+"""Sharing one history between machines: pull before planning, push after applying,
+and a lock ref on the remote so two machines never apply to one environment at once.
+
+The lock is a commit pushed to `refs/crmctl-locks/<env>`. Pushing a new,
+unrelated commit to a ref that already exists is not a fast-forward, so
+the remote refuses it: whoever pushes first holds the lock. Releasing
+deletes the ref, but only if it still points at our commit.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import git
+
+from crmctl.errors import HistoryError
+from crmctl.history.lock import LockHeldError, LockInfo
+
+if TYPE_CHECKING:
+    from crmctl.history.store import HistoryStore
+
+__all__ = ["RemoteHistory"]
+
+REMOTE = "origin"
+BRANCH = "main"
+
+
+class RemoteHistory:
+    """The remote of a history repository."""
+
+    def __init__(self, store: HistoryStore, url: str) -> None:
+        self.store, self.url = store, url
+        self._lock_sha: str | None = None
+
+    @property
+    def repo(self) -> git.Repo:
+        repo = self.store.repo
+        names = [r.name for r in repo.remotes]
+        if REMOTE not in names:
+            repo.create_remote(REMOTE, self.url)
+        elif repo.remote(REMOTE).url != self.url:
+            repo.remote(REMOTE).set_url(self.url)
+        return repo
+
+    def _remote_has_branch(self) -> bool:
+        return bool(self.repo.git.ls_remote("--heads", REMOTE, BRANCH).strip())
+
+    def pull(self) -> None:
+        """Bring the local history up to date with the remote's."""
+        repo = self.repo
+        try:
+            if not self._remote_has_branch():
+                return
+            repo.git.fetch(REMOTE, BRANCH, "--tags")
+            if not repo.head.is_valid():
+                repo.git.checkout("-B", BRANCH, f"{REMOTE}/{BRANCH}")
+            else:
+                repo.git.rebase(f"{REMOTE}/{BRANCH}")
+        except git.GitCommandError as exc:
+            raise HistoryError(
+                f"cannot update the history from {self.url}: {exc.stderr.strip() or exc}",
+                hint="check the history remote; crmctl plans against a shared history only when it is current",
+            ) from None
+
+    def push(self, tag: str) -> None:
+        """Publish the new version (and its tag); rebase onto newer remote work first if needed."""
+        repo = self.repo
+        last = None
+        for _ in range(3):
+            try:
+                repo.git.push(REMOTE, f"HEAD:refs/heads/{BRANCH}", f"refs/tags/{tag}")
+                return
+            except git.GitCommandError as exc:
+                last = exc
+                self.pull()
+        raise HistoryError(
+            f"cannot push version {tag} to the history remote {self.url}: {last.stderr.strip() if last else ''}",
+            hint="the version is recorded locally; push the history repository by hand",
+        )
+
+    def push_head(self) -> None:
+        """Publish commits that carry no tag (events)."""
+        try:
+            self.repo.git.push(REMOTE, f"HEAD:refs/heads/{BRANCH}")
+        except git.GitCommandError:
+            self.pull()
+            self.repo.git.push(REMOTE, f"HEAD:refs/heads/{BRANCH}")
+
+    def lock(self, env: str, holder: str, command: str, pid: int) -> None:
+        """Take the remote lock of `env` or raise LockHeldError naming its holder."""
+        repo = self.repo
+        info = {
+            "holder": holder,
+            "host": socket.gethostname(),
+            "pid": pid,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command,
+            # Unique per attempt: two identical lock commits would make the second push a no-op "success".
+            "nonce": uuid.uuid4().hex,
+        }
+        try:
+            with _stdin(json.dumps(info)) as data:
+                blob = repo.git.hash_object("-w", "--stdin", istream=data)
+            with _stdin(f"100644 blob {blob}\tlock.json\n") as listing:
+                tree = repo.git.mktree(istream=listing)
+            sha = repo.git.commit_tree(tree, "-m", f"lock {env} for {holder}")
+        except git.GitCommandError as exc:
+            raise HistoryError(f"cannot prepare the remote lock: {exc.stderr.strip()}") from None
+        ref = f"refs/crmctl-locks/{env}"
+        try:
+            repo.git.push(REMOTE, f"{sha}:{ref}")
+        except git.GitCommandError as exc:
+            holder_info = self.holder(env)
+            if holder_info is None:
+                raise HistoryError(
+                    f"cannot take the remote lock of {env}: {exc.stderr.strip()}"
+                ) from None
+            raise LockHeldError(
+                f"environment {env} is locked on the history remote by {holder_info.describe()}",
+                hint=f"wait for it to finish; if it is gone, check and run: crmctl unlock -e {env} --force",
+            ) from None
+        self._lock_sha = sha
+
+    def holder(self, env: str) -> LockInfo | None:
+        """Who holds the remote lock of `env`, if anyone."""
+        repo = self.repo
+        ref = f"refs/crmctl-locks/{env}"
+        try:
+            if not repo.git.ls_remote(REMOTE, ref).strip():
+                return None
+            repo.git.fetch(REMOTE, f"+{ref}:refs/crmctl-remote-locks/{env}")
+            data = json.loads(repo.git.show(f"refs/crmctl-remote-locks/{env}:lock.json"))
+            data.pop("nonce", None)
+            return LockInfo(**data)
+        except (git.GitCommandError, ValueError, TypeError):
+            return LockInfo("unknown", "unknown", 0, "unknown", "unreadable remote lock")
+
+    def unlock(self, env: str, force: bool = False) -> None:
+        """Release our remote lock (or anyone's, with force)."""
+        ref = f"refs/crmctl-locks/{env}"
+        try:
+            if force:
+                self.repo.git.push(REMOTE, f":{ref}")
+            elif self._lock_sha:
+                self.repo.git.push(f"--force-with-lease={ref}:{self._lock_sha}", REMOTE, f":{ref}")
+        except git.GitCommandError as exc:
+            raise HistoryError(
+                f"cannot release the remote lock of {env}: {exc.stderr.strip()}"
+            ) from None
+        self._lock_sha = None
+
+
+def _stdin(text: str):
+    """A real file holding `text` (git reads standard input from a file descriptor)."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it (with-statement)
+    handle.write(text.encode())
+    handle.seek(0)
+    return handle
