@@ -1,0 +1,127 @@
+"""Which policy rules a change matches, and so which approvals it needs. Pure.
+
+Content criteria look at what the change *does*:
+
+- `classifications`: a CustomField whose classification before or after is
+  one of them; a PermissionSet change that grants (adds) a field permission
+  on a field with one of them.
+- `systemPermissions`: a PermissionSet change that grants one of them.
+- `objectPermissions`: a PermissionSet change that grants one of them on
+  any object.
+
+"Grants" means present after the change and not before it (everything a
+created permission set holds is granted). Field classifications come from
+the caller (the desired state and the live fields the plan saw).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from crmctl.governance.policy import POLICY_OWNERS_RULE, Policy, Rule
+from crmctl.plan import Change
+
+__all__ = ["Requirement", "requirements_for", "policy_requirements", "required_roles"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What one matched rule asks for: each of `roles`, and `min_approvers` distinct people."""
+
+    rule: str
+    roles: tuple[str, ...]
+    min_approvers: int = 1
+
+
+def _spec(spec: dict[str, Any] | None, key: str) -> Any:
+    return (spec or {}).get(key) or {}
+
+
+def _granted_fields(change: Change) -> set[str]:
+    before, after = _spec(change.before, "fields"), _spec(change.after, "fields")
+    return {
+        qualified
+        for qualified, perms in after.items()
+        if set(perms) - set(before.get(qualified, ()))
+    }
+
+
+def _granted_system(change: Change) -> set[str]:
+    return set(_spec(change.after, "system")) - set(_spec(change.before, "system"))
+
+
+def _granted_object_permissions(change: Change) -> set[str]:
+    before, after = _spec(change.before, "objects"), _spec(change.after, "objects")
+    granted: set[str] = set()
+    for obj, perms in after.items():
+        granted |= set(perms) - set(before.get(obj, ()))
+    return granted
+
+
+def _touches_classification(
+    change: Change, wanted: Iterable[str], classifications: Mapping[str, str]
+) -> bool:
+    wanted = set(wanted)
+    if change.kind == "CustomField":
+        return any(
+            (spec or {}).get("classification") in wanted for spec in (change.before, change.after)
+        )
+    if change.kind == "PermissionSet":
+        return any(classifications.get(f.lower()) in wanted for f in _granted_fields(change))
+    return False
+
+
+def _content_matches(rule: Rule, change: Change, classifications: Mapping[str, str]) -> bool:
+    if rule.classifications and _touches_classification(
+        change, rule.classifications, classifications
+    ):
+        return True
+    if change.kind != "PermissionSet":
+        return False
+    if rule.system_permissions and _granted_system(change) & set(rule.system_permissions):
+        return True
+    return bool(
+        rule.object_permissions
+        and _granted_object_permissions(change) & set(rule.object_permissions)
+    )
+
+
+def _name_matches(patterns: Iterable[str], change: Change) -> bool:
+    return any(fnmatchcase(change.address if "/" in p else change.name, p) for p in patterns)
+
+
+def rule_matches(rule: Rule, change: Change, classifications: Mapping[str, str]) -> bool:
+    """Whether `change` falls under `rule` (see the module docstring for content criteria)."""
+    if rule.kinds and change.kind not in rule.kinds:
+        return False
+    if rule.actions and change.action.word not in rule.actions:
+        return False
+    if rule.names and not _name_matches(rule.names, change):
+        return False
+    return not rule.has_content_criteria or _content_matches(rule, change, classifications)
+
+
+def requirements_for(
+    change: Change, policy: Policy, classifications: Mapping[str, str]
+) -> list[Requirement]:
+    """The requirements of every rule the change matches, in the policy's order."""
+    return [
+        Requirement(rule.name, rule.require, rule.min_approvers)
+        for rule in policy.rules
+        if rule_matches(rule, change, classifications)
+    ]
+
+
+def policy_requirements(owners: Policy) -> list[Requirement]:
+    """What a change of the approvals section needs: every policy-owner role of `owners`."""
+    if not owners.policy_owners:
+        return []
+    return [Requirement(POLICY_OWNERS_RULE, owners.policy_owners, 1)]
+
+
+def required_roles(requirements: Iterable[Requirement]) -> list[str]:
+    """Every role the requirements name, once, in order."""
+    return list(dict.fromkeys(role for req in requirements for role in req.roles))

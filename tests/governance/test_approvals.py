@@ -1,0 +1,415 @@
+"""Approvals end to end: real git repositories, the in-process sandbox, `gov` = a governed environment."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from crmctl.governance.records import ApprovedChange, write_approval
+from crmctl.plan import fingerprint
+from tests.e2e.helpers import replace_in
+from tests.governance.gitrepo import AUTHOR, commit, git
+
+TOMAS = "tomas.berg@northwind.example"  # security-officer
+SAM = "sam.oduya@northwind.example"  # security-officer
+AMARA = "amara.okafor@northwind.example"  # data-steward
+LENA = "lena.fischer@northwind.example"  # data-steward and legal-compliance
+JONAS = "jonas.lindqvist@northwind.example"  # legal-compliance
+PRIYA = "priya.shah@northwind.example"  # crm-admin
+PERMS = "manifests/access/permission-sets.yaml"
+HINT = (
+    "hint: crmctl approvals -e gov shows who approved what; an approver records one with: "
+    "crmctl approve -e gov --role ROLE --ticket ID\n"
+)
+
+
+def grant_tier_edit(root: Path, email: str = AUTHOR) -> None:
+    """The author lets sales reps edit the customer tier, and commits it."""
+    replace_in(
+        root / PERMS,
+        "    Account.Customer_Tier__c: [read]\n",
+        "    Account.Customer_Tier__c: [read, edit]\n",
+    )
+    commit(root, email, "Sales reps may edit the customer tier", PERMS)
+
+
+def approve(crmctl, who: str, role: str, *args: str) -> str:
+    """Record an approval as `who`; return the record's path (relative to the project)."""
+    result = crmctl("approve", "-e", "gov", "--role", role, *args, env={"CRMCTL_ACTOR": who})
+    assert result.exit_code == 0, result.output
+    return re.search(r" in (approvals/gov/\S+\.yaml)", result.out).group(1)
+
+
+def apply(crmctl, *args: str):
+    return crmctl("apply", "-e", "gov", "--auto-approve", *args)
+
+
+def refusal(*problems: str) -> str:
+    n = len(problems)
+    head = (
+        "1 required approval is missing or does not count"
+        if n == 1
+        else f"{n} required approvals are missing or do not count"
+    )
+    return f"Error: {head}; nothing was applied:\n" + "".join(f"  - {p}\n" for p in problems) + HINT
+
+
+def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
+    grant_tier_edit(governed)
+    planned = crmctl("plan", "-e", "gov")
+    assert planned.exit_code == 0, planned.output
+    assert planned.out == (
+        "crmctl will make these changes in gov (sandbox .crmctl/sandbox.db (in-process)):\n"
+        "\n"
+        "  ~ PermissionSet/Sales_Rep\n"
+        '      ~ fields.Account.Customer_Tier__c: ["read"] -> ["read", "edit"]\n'
+        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "        [ ] security-officer: missing\n"
+        "\n"
+        "Approvals: 1 change needs approvals: 0 approved, 1 waiting. "
+        "Apply refuses until they are complete (crmctl approvals -e gov).\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+    )
+    refused = apply(crmctl)
+    assert refused.exit_code == 1
+    assert refused.err == refusal("PermissionSet/Sales_Rep: security-officer: missing")
+
+    result = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", "--ticket", "CHG-1234",
+        env={"CRMCTL_ACTOR": TOMAS},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", result.out).group(1)
+    assert re.fullmatch(r"approvals/gov/\d{8}T\d{6}Z-tomas\.berg-security-officer\.yaml", record)
+    assert result.out == (
+        f"Recorded {TOMAS}'s approval as security-officer of 1 change in {record}:\n"
+        "  ~ PermissionSet/Sales_Rep\n"
+        "It counts once you commit it yourself:\n"
+        f'  git add {record} && git commit -m "Approve CHG-1234 as security-officer"\n'
+    )
+    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
+    data = yaml.safe_load((governed / record).read_text())
+    assert data == {
+        "apiVersion": "crmctl/v1",
+        "kind": "Approval",
+        "environment": "gov",
+        "approver": TOMAS,
+        "role": "security-officer",
+        "at": data["at"],
+        "ticket": "CHG-1234",
+        "comment": None,
+        "changes": [
+            {
+                "address": "PermissionSet/Sales_Rep",
+                "action": "update",
+                "desired": fingerprint(change["after"]),
+                "live": change["liveFingerprint"],
+            }
+        ],
+    }
+    sha = commit(governed, TOMAS, "Approve CHG-1234", record)
+
+    approved = crmctl("plan", "-e", "gov", "--format", "json")
+    state = json.loads(approved.out)["changes"][0]["approvals"]
+    assert state["satisfied"] is True
+    assert state["lines"] == [
+        {
+            "role": "security-officer",
+            "state": "approved",
+            "approver": TOMAS,
+            "ticket": "CHG-1234",
+            "record": record,
+            "commit": sha,
+            "detail": "",
+        }
+    ]
+    done = apply(crmctl)
+    assert done.exit_code == 0, done.output
+    assert "        [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n" in done.out
+    assert done.out.endswith(
+        "Apply complete: 0 added, 1 changed, 0 destroyed. Recorded as v1 of gov.\n"
+    )
+    assert crmctl("plan", "-e", "gov").out == "No changes. The CRM matches the manifests.\n"
+
+
+def test_the_markdown_plan_carries_an_approvals_checklist(governed, crmctl):
+    replace_in(governed / PERMS, "    Invoice__c.Status__c: [read]\n", "    Invoice__c.Status__c: [read]\n    Contact.Personal_Mobile__c: [read]\n")  # fmt: skip
+    commit(governed, AUTHOR, "Sales reps see personal mobiles", PERMS)
+    commit(
+        governed,
+        TOMAS,
+        "Approve",
+        approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-1234"),
+    )
+    markdown = crmctl("plan", "-e", "gov", "--format", "markdown")
+    assert markdown.exit_code == 0, markdown.output
+    assert (
+        "#### Approvals\n"
+        "\n"
+        "**~ `PermissionSet/Sales_Rep`** (author: maria.garcia@northwind.example)\n"
+        "\n"
+        "- [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n"
+        "- [ ] data-steward: missing\n"
+        "\n"
+        "Approvals: 1 change needs approvals: 0 approved, 1 waiting. "
+        "Apply refuses until they are complete (crmctl approvals -e gov).\n"
+    ) in markdown.out
+
+
+def test_a_missing_role_is_refused(governed, crmctl):
+    # Granting read on a PII field needs the security officer and the data steward.
+    replace_in(governed / PERMS, "    Invoice__c.Status__c: [read]\n", "    Invoice__c.Status__c: [read]\n    Contact.Personal_Mobile__c: [read]\n")  # fmt: skip
+    commit(governed, AUTHOR, "Sales reps see personal mobiles", PERMS)
+    commit(governed, TOMAS, "Approve", approve(crmctl, TOMAS, "security-officer"))
+    refused = apply(crmctl)
+    assert refused.exit_code == 1
+    assert refused.err == refusal("PermissionSet/Sales_Rep: data-steward: missing")
+    assert (
+        "      approvals required: security-officer, data-steward (author: maria.garcia@northwind.example)\n"
+        "        [x] security-officer: tomas.berg@northwind.example\n"
+        "        [ ] data-steward: missing\n"
+    ) in refused.out
+    commit(governed, AMARA, "Approve", approve(crmctl, AMARA, "data-steward"))
+    assert apply(crmctl).exit_code == 0
+
+
+def test_an_edit_after_the_approval_makes_it_stale(governed, crmctl):
+    grant_tier_edit(governed)
+    commit(
+        governed,
+        TOMAS,
+        "Approve",
+        approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-1234"),
+    )
+    replace_in(governed / PERMS, "label: Sales Representative", "label: Sales Rep")
+    commit(governed, AUTHOR, "Shorter label", PERMS)
+    refused = apply(crmctl)
+    assert refused.exit_code == 1
+    assert refused.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: stale: tomas.berg@northwind.example (CHG-1234) "
+        "approved an earlier version of the desired spec"
+    )
+
+
+def test_a_change_of_the_live_resource_makes_the_approval_stale(governed, crmctl):
+    from crmctl.sandbox.store import SandboxStore
+
+    grant_tier_edit(governed)
+    commit(governed, TOMAS, "Approve", approve(crmctl, TOMAS, "security-officer"))
+    store = SandboxStore.open(governed / ".crmctl" / "sandbox.db")
+    try:
+        spec = {
+            i["name"]: i["spec"] for i in store.list_all_config() if i["kind"] == "PermissionSet"
+        }
+        store.put_config(
+            "PermissionSet", "Sales_Rep", {**spec["Sales_Rep"], "label": "By hand"}, "x@y.z"
+        )
+    finally:
+        store.close()
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: stale: tomas.berg@northwind.example "
+        "approved it against a different live state"
+    )
+
+
+def test_self_approval_does_not_count_under_separation_of_duties(governed, crmctl):
+    grant_tier_edit(governed, email=TOMAS)  # a security officer authors the change
+    own = crmctl("approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS})
+    assert own.exit_code == 1
+    assert own.err == (
+        "Skipped PermissionSet/Sales_Rep: you authored it, and gov separates duties.\n"
+        "Error: nothing left to approve: you authored every change that needs security-officer\n"
+    )
+    # A record written by hand (or by an older crmctl) is refused at apply time.
+    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
+    entry = ApprovedChange(
+        change["address"], "update", fingerprint(change["after"]), change["liveFingerprint"]
+    )
+    path = write_approval(governed, "gov", TOMAS, "security-officer", [entry], "CHG-9")
+    record = path.relative_to(governed).as_posix()
+    commit(governed, TOMAS, "Approve my own change", record)
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-9) does not "
+        "count: tomas.berg@northwind.example authored this change, and gov separates duties "
+        f"(separationOfDuties) [{record}]"
+    )
+    commit(governed, SAM, "Approve", approve(crmctl, SAM, "security-officer"))
+    assert apply(crmctl).exit_code == 0
+
+
+def test_a_record_committed_by_someone_else_than_its_approver_does_not_count(governed, crmctl):
+    grant_tier_edit(governed)
+    record = approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-1234")
+    sha = commit(governed, AUTHOR, "Approved (honest)", record)  # the author commits it
+    refused = apply(crmctl)
+    assert refused.exit_code == 1
+    assert refused.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1234) does "
+        f"not count: the commit that added it ({sha}) was authored by maria.garcia@northwind.example, "
+        f"not by tomas.berg@northwind.example [{record}]"
+    )
+
+
+def test_a_record_changed_after_its_commit_does_not_count(governed, crmctl):
+    grant_tier_edit(governed)
+    record = approve(crmctl, TOMAS, "security-officer")
+    sha = commit(governed, TOMAS, "Approve", record)
+    replace_in(governed / record, "ticket: null", "ticket: CHG-1")
+    edited = apply(crmctl)
+    assert edited.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1) does not "
+        f"count: it was changed after commit {sha} added it (it has uncommitted changes) [{record}]"
+    )
+    later = commit(governed, AUTHOR, "Add the ticket", record)
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1) does not "
+        f"count: it was changed after commit {sha} added it (by commit {later} of "
+        f"maria.garcia@northwind.example) [{record}]"
+    )
+
+
+def test_an_uncommitted_record_does_not_count(governed, crmctl):
+    grant_tier_edit(governed)
+    record = approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-1234")
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1234) does "
+        "not count: not committed yet (commit it: git add approvals/ && git commit) "
+        f"[{record}]"
+    )
+    git(governed, "add", record, email=TOMAS)  # staged is not committed either
+    assert apply(crmctl).err == refused.err
+
+
+def test_an_approver_without_the_role_is_refused(governed, crmctl):
+    grant_tier_edit(governed)
+    refused = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": JONAS}
+    )
+    assert refused.exit_code == 1
+    assert refused.err == (
+        "Error: jonas.lindqvist@northwind.example does not hold the role security-officer in gov's "
+        "policy; nothing was recorded\n"
+        "hint: holders of security-officer: tomas.berg@northwind.example, sam.oduya@northwind.example\n"
+    )
+    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
+    entry = ApprovedChange(
+        change["address"], "update", fingerprint(change["after"]), change["liveFingerprint"]
+    )
+    record = write_approval(governed, "gov", JONAS, "security-officer", [entry])
+    rel = record.relative_to(governed).as_posix()
+    commit(governed, JONAS, "I approve", rel)
+    assert apply(crmctl).err == refusal(
+        "PermissionSet/Sales_Rep: security-officer: jonas.lindqvist@northwind.example does not "
+        "count: jonas.lindqvist@northwind.example does not hold the role security-officer in "
+        f"gov's policy [{rel}]"
+    )
+
+
+def test_min_approvers_needs_two_distinct_people(governed, crmctl):
+    policies = "manifests/retention/policies.yaml"
+    replace_in(governed / policies, "retain: P2Y", "retain: P3Y")
+    commit(governed, AUTHOR, "Keep leads three years", policies)
+    # Lena holds both roles the rule names, but one person is not two approvers.
+    commit(governed, LENA, "Approve", approve(crmctl, LENA, "legal-compliance"))
+    commit(governed, LENA, "Approve", approve(crmctl, LENA, "data-steward"))
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        "RetentionPolicy/Unconverted_Leads: rule retention: needs 2 distinct approvers "
+        "(legal-compliance, data-steward); 1 so far"
+    )
+    commit(governed, AMARA, "Approve", approve(crmctl, AMARA, "data-steward"))
+    done = apply(crmctl)
+    assert done.exit_code == 0, done.output
+    assert (
+        "  ~ RetentionPolicy/Unconverted_Leads\n"
+        '      ~ retain: "P2Y" -> "P3Y"\n'
+        "      approvals required: legal-compliance, data-steward (author: maria.garcia@northwind.example)\n"
+        "        [x] legal-compliance: lena.fischer@northwind.example\n"
+        "        [x] data-steward: amara.okafor@northwind.example\n"
+        "        [x] data-steward: lena.fischer@northwind.example\n"
+    ) in done.out
+
+
+def test_a_saved_plan_has_its_approvals_verified_again_at_apply_time(governed, crmctl):
+    grant_tier_edit(governed)
+    assert crmctl("plan", "-e", "gov", "--out", "early.json").exit_code == 0
+    record = approve(crmctl, TOMAS, "security-officer")
+    commit(governed, TOMAS, "Approve", record)
+    assert crmctl("plan", "-e", "gov", "--out", "approved.json").exit_code == 0
+    git(governed, "rm", "-q", record, email=TOMAS)
+    git(governed, "commit", "-q", "-m", "Withdraw my approval", email=TOMAS)
+    withdrawn = crmctl("apply", "approved.json")
+    assert withdrawn.exit_code == 1
+    assert withdrawn.err == refusal("PermissionSet/Sales_Rep: security-officer: missing")
+    commit(governed, SAM, "Approve", approve(crmctl, SAM, "security-officer"))
+    done = crmctl("apply", "early.json")  # made before any approval existed
+    assert done.exit_code == 0, done.output
+
+
+def test_a_delete_is_authored_by_the_latest_commit_to_the_manifests(governed, crmctl):
+    extra = governed / "manifests" / "access" / "auditor.yaml"
+    extra.write_text(
+        "apiVersion: crmctl/v1\nkind: Role\nmetadata: {name: Auditor, owner: security}\n"
+        "spec: {label: Auditor, parent: CEO}\n"
+    )
+    commit(governed, AUTHOR, "An auditor role", "manifests")
+    commit(governed, TOMAS, "Approve", approve(crmctl, TOMAS, "security-officer"))
+    assert apply(crmctl).exit_code == 0
+    extra.unlink()
+    uncommitted = crmctl("plan", "-e", "gov", env={"CRMCTL_ACTOR": PRIYA})
+    assert (
+        "  - Role/Auditor\n"
+        "      approvals required: security-officer, crm-admin (author: priya.shah@northwind.example)\n"
+    ) in uncommitted.out
+    commit(governed, JONAS, "No auditor after all", "manifests")
+    committed = crmctl("plan", "-e", "gov", env={"CRMCTL_ACTOR": PRIYA})
+    assert (
+        "      approvals required: security-officer, crm-admin (author: jonas.lindqvist@northwind.example)\n"
+        # Tomas's approval of the create was spent by the apply that created it.
+        "        [ ] security-officer: missing\n"
+        "        [ ] crm-admin: missing\n"
+    ) in committed.out
+
+
+def test_approvals_lists_who_approved_what(governed, crmctl):
+    grant_tier_edit(governed)
+    policies = "manifests/retention/policies.yaml"
+    replace_in(governed / policies, "retain: P2Y", "retain: P3Y")
+    commit(governed, AUTHOR, "Keep leads three years", policies)
+    commit(
+        governed, TOMAS, "Approve", approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-7")
+    )
+    record = approve(crmctl, JONAS, "legal-compliance", "--ticket", "CHG-7")
+    listed = crmctl("approvals", "-e", "gov")
+    assert listed.exit_code == 0, listed.output
+    assert listed.out == (
+        "Approvals for gov:\n"
+        "\n"
+        "  ~ RetentionPolicy/Unconverted_Leads\n"
+        "      approvals required: legal-compliance, data-steward (author: maria.garcia@northwind.example)\n"
+        "        [ ] legal-compliance: jonas.lindqvist@northwind.example (CHG-7) does not count: not "
+        f"committed yet (commit it: git add approvals/ && git commit) [{record}]\n"
+        "        [ ] data-steward: missing\n"
+        "        [ ] rule retention: needs 2 distinct approvers (legal-compliance, data-steward); 0 so far\n"
+        "  ~ PermissionSet/Sales_Rep\n"
+        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "        [x] security-officer: tomas.berg@northwind.example (CHG-7)\n"
+        "\n"
+        "Approvals: 2 changes need approvals: 1 approved, 1 waiting. "
+        "Apply refuses until they are complete (crmctl approvals -e gov).\n"
+    )
+
+
+def test_an_environment_without_rules_needs_no_approval(project, crmctl):
+    assert crmctl("apply", "--auto-approve").exit_code == 0
+    replace_in(project / PERMS, "label: Sales Representative", "label: Sales Rep")
+    done = crmctl("apply", "--auto-approve")
+    assert done.exit_code == 0, done.output
+    assert "approvals" not in done.out.lower()
