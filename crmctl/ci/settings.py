@@ -1,0 +1,59 @@
+"""What the generated CI needs to know: the environment, its secrets, how to install crmctl."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crmctl import __version__
+from crmctl.config.environment import Environment
+
+__all__ = ["CiSettings", "Secret", "ci_settings", "PLAN_MARKER"]
+
+#: First line of the plan comment on a pull request: how the job finds its comment to update it.
+PLAN_MARKER = "<!-- crmctl-plan -->"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """An environment variable the environment file names for a credential."""
+
+    name: str
+    is_file: bool = False  # the variable holds the path of a file (a private key)
+
+
+@dataclass
+class CiSettings:
+    """Everything the workflow templates are filled with."""
+
+    environment: str
+    secrets: list[Secret] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=lambda: ["manifests"])
+    install: str = f'pip install "crmctl=={__version__}"'
+    branch: str = "main"
+    python: str = "3.11"
+    drift_cron: str = "17 3 * * *"
+
+
+def _secrets(env: Environment) -> list[Secret]:
+    provider = env.provider
+    found = [Secret(provider["tokenEnv"])] if "tokenEnv" in provider else []
+    auth = provider.get("auth", {})
+    for key in ("clientIdEnv", "clientSecretEnv"):
+        if key in auth:
+            found.append(Secret(auth[key]))
+    if "keyFileEnv" in auth:
+        found.append(Secret(auth["keyFileEnv"], is_file=True))
+    return found
+
+
+def ci_settings(env: Environment, install: str | None = None, branch: str = "main") -> CiSettings:
+    """Settings for an environment: its credential variables and manifest folders."""
+    settings = CiSettings(
+        environment=env.name,
+        secrets=_secrets(env),
+        manifests=list(env.data.get("manifests", ["manifests"])),
+        branch=branch,
+    )
+    if install:
+        settings.install = install
+    return settings

@@ -1,0 +1,178 @@
+"""Classify how the live CRM departs from what crmctl last applied. Pure: no I/O.
+
+Three states of every resource are compared:
+
+- **baseline**: what crmctl last applied (the `after` snapshot of the latest
+  version, or of the version `--since-version` names); the manifests when
+  no apply is recorded yet;
+- **live**: what the CRM holds now;
+- **desired**: what the manifests say now.
+
+baseline -> live differences are *drift* (someone changed the CRM outside
+crmctl): modified, deleted or created out of band. baseline -> desired
+differences are *pending* (a manifest change not applied yet): reported
+apart, because an unmerged or unapplied change is not tampering. Drift the
+manifests now agree with (`crmctl import` adopted it) is *adopted*: reported,
+not counted, until the next recorded apply makes it part of the baseline.
+
+Only resources crmctl answers for can be modified or deleted out of band:
+those declared in the manifests or managed (created or adopted by an apply).
+A live resource is created out of band when it is of a kind crmctl manages,
+neither declared nor managed, and was not there at the baseline; resources
+that were already there and never adopted are listed as unmanaged, as
+`crmctl plan` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmctl.drift.attribution import attribute
+from crmctl.drift.ignore import path_rule, resource_rule
+from crmctl.drift.model import (
+    Baseline,
+    Drift,
+    DriftReport,
+    DriftType,
+    IgnoredDiff,
+    IgnoreRule,
+    PendingChange,
+)
+from crmctl.kinds import HANDLERS, KINDS
+from crmctl.model import Resource
+from crmctl.plan.action import Action
+from crmctl.plan.diff import diff_specs
+from crmctl.providers.base import ChangeLogEntry
+
+__all__ = ["DriftInputs", "classify_drift"]
+
+_KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
+
+
+@dataclass
+class DriftInputs:
+    """Everything drift is computed from; gathered by the caller so that classifying stays pure."""
+
+    environment: str
+    baseline_info: Baseline
+    desired: Mapping[str, Resource]  # by address, overrides applied
+    live: Mapping[str, Resource]  # by address, as the provider read it
+    baseline: Mapping[str, dict[str, Any]] | None = None  # address -> spec; None: the manifests
+    # The latest applied snapshot, which pending changes are measured against; None: `baseline`.
+    # It differs from `baseline` only when drift is measured since an older version.
+    applied: Mapping[str, dict[str, Any]] | None = None
+    managed: set[str] = field(default_factory=set)
+    ignore: list[IgnoreRule] = field(default_factory=list)
+    change_log: list[ChangeLogEntry] | None = None  # None: the CRM keeps no audit trail
+    crmctl_actors: set[str] = field(default_factory=set)  # whom crmctl's own writes are under
+    supported_kinds: tuple[str, ...] = KINDS
+
+
+def _sort_key(address: str) -> tuple[int, str]:
+    kind, _, name = address.partition("/")
+    return (_KIND_RANK.get(kind, len(KINDS)), name)
+
+
+def _canonical(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return HANDLERS[kind].canonical(spec)
+
+
+def _specs(resources: Mapping[str, Resource], kinds: set[str]) -> dict[str, dict[str, Any]]:
+    return {a: _canonical(r.kind, r.spec) for a, r in resources.items() if r.kind in kinds}
+
+
+def _snapshot(snapshot: Mapping[str, dict[str, Any]], kinds: set[str]) -> dict[str, dict[str, Any]]:
+    # Canonical again: a snapshot taken by an older crmctl may lack defaults added since.
+    return {
+        a: _canonical(a.partition("/")[0], spec)
+        for a, spec in snapshot.items()
+        if a.partition("/")[0] in kinds
+    }
+
+
+def _with_ignores(drift: Drift, rules: list[IgnoreRule]) -> Drift:
+    whole = resource_rule(drift.address, rules)
+    if whole is not None:
+        drift.ignored_by = whole
+        return drift
+    if drift.type is DriftType.MODIFIED:
+        kept = []
+        for diff in drift.diffs:
+            rule = path_rule(drift.address, diff, rules)
+            if rule is None:
+                kept.append(diff)
+            else:
+                drift.ignored.append(IgnoredDiff(diff, rule))
+        drift.diffs = kept
+    return drift
+
+
+def _pending(
+    address: str, desired: dict[str, Any] | None, base: dict[str, Any] | None, managed: bool
+) -> PendingChange | None:
+    kind, _, name = address.partition("/")
+    if desired is not None and base is None:
+        return PendingChange(kind, name, Action.CREATE, diff_specs(None, desired))
+    if desired is not None and base is not None and desired != base:
+        return PendingChange(kind, name, Action.UPDATE, diff_specs(base, desired))
+    if desired is None and base is not None and managed:
+        return PendingChange(kind, name, Action.DELETE, diff_specs(base, None))
+    return None
+
+
+def classify_drift(inputs: DriftInputs) -> DriftReport:
+    """Sort every difference into drift (modified, deleted, created), ignored, pending and in sync."""
+    kinds = set(inputs.supported_kinds)
+    desired = _specs(inputs.desired, kinds)
+    live = _specs(inputs.live, kinds)
+    from_history = inputs.baseline is not None
+    baseline = _snapshot(inputs.baseline, kinds) if inputs.baseline is not None else desired
+    applied = _snapshot(inputs.applied, kinds) if inputs.applied is not None else baseline
+    managed = {a for a in inputs.managed if a.partition("/")[0] in kinds}
+    answerable = set(desired) | managed
+    managed_kinds = {a.partition("/")[0] for a in answerable}
+    report = DriftReport(
+        inputs.environment, inputs.baseline_info, attribution=inputs.change_log is not None
+    )
+    since = inputs.baseline_info.applied_at if from_history else None
+
+    for address in sorted(set(baseline) | set(applied) | set(live) | answerable, key=_sort_key):
+        kind, _, name = address.partition("/")
+        base, now = baseline.get(address), live.get(address)
+        drift = None
+        if base is not None and now is not None:
+            if address in answerable and base != now:
+                drift = Drift(kind, name, DriftType.MODIFIED, base, now, diff_specs(base, now))
+            elif address in answerable:
+                report.in_sync.append(address)
+            else:
+                report.unmanaged.append(address)
+        elif base is not None and address in answerable:
+            drift = Drift(kind, name, DriftType.DELETED, base, None, diff_specs(base, None))
+        elif now is not None:
+            if kind in managed_kinds:
+                drift = Drift(kind, name, DriftType.CREATED, None, now, diff_specs(None, now))
+            else:
+                report.unmanaged.append(address)
+        adopted = (
+            drift is not None
+            and from_history
+            and desired.get(address) == now
+            and applied.get(address) != now  # else a later apply made it (--since-version)
+        )
+        if drift is not None:
+            drift.adopted = adopted
+            if inputs.change_log is not None:
+                drift.changed_by = attribute(
+                    address, inputs.change_log, since, inputs.crmctl_actors
+                )
+            report.drifts.append(_with_ignores(drift, inputs.ignore))
+        if from_history and not adopted:
+            pending = _pending(
+                address, desired.get(address), applied.get(address), address in managed
+            )
+            if pending is not None:
+                report.pending.append(pending)
+    return report
