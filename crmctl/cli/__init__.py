@@ -53,12 +53,40 @@ def cli(ctx: click.Context, project_dir: Path | None, no_color: bool) -> None:
 
 
 def _register() -> None:
-    from crmctl.cli import plan_cmd, schema_cmd, validate_cmd
+    from crmctl.cli import history_cmd, plan_cmd, sandbox_cmd, schema_cmd, validate_cmd
 
     cli.add_command(validate_cmd.validate)
     cli.add_command(plan_cmd.plan)
     cli.add_command(plan_cmd.apply)
     cli.add_command(schema_cmd.schema)
+    for command in (
+        history_cmd.history,
+        history_cmd.show,
+        history_cmd.diff,
+        history_cmd.rollback,
+        history_cmd.recover,
+        history_cmd.lock,
+        history_cmd.unlock,
+    ):
+        cli.add_command(command)
+    cli.add_command(sandbox_cmd.sandbox)
+
+    from crmctl.cli import sandbox_salesforce_cmd
+
+    sandbox_cmd.sandbox.add_command(sandbox_salesforce_cmd.connected_app)
+    sandbox_cmd.sandbox.add_command(sandbox_salesforce_cmd.api_limit)
+
+    from crmctl.cli import governance_cmd
+
+    cli.add_command(governance_cmd.approve)
+    cli.add_command(governance_cmd.approvals)
+    cli.add_command(governance_cmd.lint)
+
+    from crmctl.cli import ci_cmd, drift_cmd, import_cmd
+
+    cli.add_command(drift_cmd.drift)
+    cli.add_command(import_cmd.import_)
+    cli.add_command(ci_cmd.ci)
 
 
 _register()

@@ -10,12 +10,16 @@ from pathlib import Path
 import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.cli.governance_cmd import approval_gate, break_glass_flag, governed_plan, reverify
 from crmctl.errors import ApplyError, CrmctlError
+from crmctl.executor import ApplyOutcome
 from crmctl.plan import Action, Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
+from crmctl.providers.base import ChangeFailure
 from crmctl.render.plan_view import plan_markdown, plan_text
 from crmctl.render.style import paint, use_colour
-from crmctl.workspace import ApplyOutcome, Workspace
+from crmctl.render.validation_view import validation_text
+from crmctl.workspace import Workspace
 
 _ADDRESS_HELP = "KIND/NAME; glob patterns allowed (PermissionSet/*). Repeatable."
 
@@ -65,6 +69,12 @@ def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes (0 none, 1 error)."
 )
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="Also have the CRM check the changes without saving them (Salesforce: a check-only "
+    "deploy); exit 1 when it refuses any.",
+)
 @selection_options
 @click.pass_obj
 def plan(
@@ -73,6 +83,7 @@ def plan(
     output_format: str,
     out_file: Path | None,
     detailed_exitcode: bool,
+    validate: bool,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
@@ -92,17 +103,28 @@ def plan(
       crmctl plan -e staging --out plan.json
       crmctl plan --format markdown > plan.md
       crmctl plan --target 'PermissionSet/Sales_Rep' --exclude 'User/*'
+      crmctl plan -e prod --validate
     """
     env = obj.environment(env_name)
     workspace = Workspace(env)
+    failures = None
     try:
         result = workspace.plan(
             _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
         )
+        governed_plan(workspace, result)
+        provider_warnings(workspace, result)
+        if validate and result.changes and not result.errors:
+            failures = validate_changes(workspace, result)
     finally:
         workspace.close()
-    click.echo(render_plan(result, output_format, use_colour(force=obj.colour)))
-    if result.errors:
+    colour = use_colour(force=obj.colour)
+    click.echo(render_plan(result, output_format, colour))
+    if failures is not None:
+        click.echo(
+            validation_text(failures, len(result.changes), colour), err=output_format != "text"
+        )
+    if result.errors or failures:
         return 1
     if out_file is not None:
         write_plan(result, out_file)
@@ -113,7 +135,23 @@ def plan(
     return 2 if detailed_exitcode and result.changes else 0
 
 
-def _confirm(auto_approve: bool) -> None:
+def provider_warnings(workspace: Workspace, plan: Plan) -> None:
+    """Add what the provider warned about while reading (API limits, unsupported parts)."""
+    plan.diagnostics.extend(getattr(workspace.provider, "warnings", ()))
+
+
+def validate_changes(workspace: Workspace, plan: Plan) -> list[ChangeFailure]:
+    """The CRM's own check of the plan's changes, nothing saved (providers with `validate`)."""
+    check = getattr(workspace.provider, "validate", None)
+    if check is None:
+        raise CrmctlError(
+            f"the {workspace.provider.type} provider cannot check changes without applying them",
+            hint="run crmctl plan without --validate",
+        )
+    return check(plan.changes)
+
+
+def confirm(auto_approve: bool) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -133,11 +171,19 @@ def _result_lines(outcome: ApplyOutcome, colour: bool) -> list[str]:
     if outcome.failed is not None:
         rows.append((outcome.failed, f"FAILED: {outcome.error}", "red"))
     rows += [(c, "not applied", "yellow") for c in outcome.not_applied]
-    width = max(len(c.address) for c, _, _ in rows)
-    return [
+    undo = outcome.restore.changes if outcome.restore else []
+    width = max(len(c.address) for c in [*(row[0] for row in rows), *undo])
+    lines = [
         paint(f"  {c.action.value} {c.address.ljust(width)}  {text}", col, colour)
         for c, text, col in rows
     ]
+    if undo:
+        lines.append("Restored (undoing the changes above):")
+        lines += [
+            paint(f"  {c.action.value} {c.address.ljust(width)}  undone", "cyan", colour)
+            for c in undo
+        ]
+    return lines
 
 
 def _apply_summary(outcome: ApplyOutcome) -> str:
@@ -151,6 +197,21 @@ def _apply_summary(outcome: ApplyOutcome) -> str:
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @env_option
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--no-restore",
+    is_flag=True,
+    help="After a failed change, leave what was applied in place (recorded as 'failed, partial') "
+    "instead of restoring the state from before the apply.",
+)
+@click.option(
+    "--break-glass",
+    is_flag=True,
+    help="Emergency: apply without the missing approvals (break-glass role only); "
+    "the apply is flagged for review under approvals/<env>/break-glass/.",
+)
+@click.option(
+    "--reason", metavar="TEXT", help="Why the glass is broken (required with --break-glass)."
+)
 @selection_options
 @click.pass_obj
 def apply(
@@ -158,6 +219,9 @@ def apply(
     plan_file: Path | None,
     env_name: str | None,
     auto_approve: bool,
+    no_restore: bool,
+    break_glass: bool,
+    reason: str | None,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
@@ -168,9 +232,11 @@ def apply(
     plan --out`): applies exactly that plan, or refuses when the manifests or
     any resource it touches changed since it was made.
 
-    Changes run in dependency order; at the first failure apply stops and
-    lists what was applied and what was not. Every apply is recorded as a
-    numbered version in the history (.crmctl/history by default).
+    Changes run in dependency order under the environment's lock. At the
+    first failure apply stops and, unless --no-restore, undoes what it had
+    already changed and checks the CRM is back as it was. Every apply is
+    recorded as a numbered version in the history (.crmctl/history by
+    default).
 
     \b
     Examples:
@@ -179,37 +245,41 @@ def apply(
       crmctl plan --out plan.json && crmctl apply plan.json
     """
     colour = use_colour(force=obj.colour)
-    if plan_file is not None:
-        if target or exclude:
-            raise click.UsageError(
-                "--target and --exclude belong to the plan; they cannot be used with PLAN_FILE"
-            )
-        saved = read_plan(plan_file)
-        env = obj.environment(env_name or saved.environment)
-        workspace = Workspace(env)
-        try:
-            workspace.check_fresh(saved)
-            return _carry_out(workspace, saved, colour)
-        finally:
-            workspace.close()
-    env = obj.environment(env_name)
+    if plan_file is not None and (target or exclude):
+        raise click.UsageError(
+            "--target and --exclude belong to the plan; they cannot be used with PLAN_FILE"
+        )
+    saved = read_plan(plan_file) if plan_file is not None else None
+    env = obj.environment(env_name or (saved.environment if saved else None))
     workspace = Workspace(env)
     try:
-        fresh = workspace.plan(
-            _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
-        )
-        click.echo(plan_text(fresh, colour))
-        if fresh.errors:
-            return 1
-        if not fresh.changes:
-            return 0
-        _confirm(auto_approve)
-        return _carry_out(workspace, fresh, colour)
+        with workspace.locked("apply"):
+            if saved is not None:
+                workspace.check_fresh(saved)
+                reverify(workspace, saved)
+                missing = approval_gate(workspace, saved, break_glass, reason)
+                with break_glass_flag(workspace, saved, missing, reason):
+                    return carry_out(workspace, saved, colour, restore=not no_restore)
+            fresh = workspace.plan(
+                _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
+            )
+            governed_plan(workspace, fresh)
+            provider_warnings(workspace, fresh)
+            click.echo(plan_text(fresh, colour))
+            if fresh.errors:
+                return 1
+            if not fresh.changes:
+                return 0
+            missing = approval_gate(workspace, fresh, break_glass, reason)
+            confirm(auto_approve)
+            with break_glass_flag(workspace, fresh, missing, reason):
+                return carry_out(workspace, fresh, colour, restore=not no_restore)
     finally:
         workspace.close()
 
 
-def _carry_out(workspace: Workspace, plan: Plan, colour: bool) -> int:
+def carry_out(workspace: Workspace, plan: Plan, colour: bool, restore: bool = True) -> int:
+    """Apply a plan with a progress bar, print the per-change result, raise on failure."""
     if not plan.changes:
         click.echo("No changes. The CRM matches the manifests.")
         return 0
@@ -220,28 +290,53 @@ def _carry_out(workspace: Workspace, plan: Plan, colour: bool) -> int:
         else _Null() as bar
     ):
         outcome = workspace.apply(
-            plan, progress=lambda done, total: bar.update(done - bar.pos) if show_bar else None
+            plan,
+            progress=lambda done, total: bar.update(done - bar.pos) if show_bar else None,
+            restore_on_failure=restore,
         )
     click.echo("")
     click.echo("Result:")
     for line in _result_lines(outcome, colour):
         click.echo(line)
+    return report(outcome, colour)
+
+
+def report(outcome: ApplyOutcome, colour: bool) -> int:
+    """The closing line of an apply (or rollback, or recover); raises ApplyError after a failure."""
+    plan = outcome.plan
     version = f"v{outcome.version}" if outcome.version else "no version"
+    what = f"rollback to {plan.rollback_to}" if plan.rollback_to else "apply"
     if outcome.ok:
         click.echo(
             paint(
-                f"Apply complete: {_apply_summary(outcome)}. Recorded as {version} of {plan.environment}.",
+                f"{what.capitalize()} complete: {_apply_summary(outcome)}. Recorded as {version} of {plan.environment}"
+                + (f" ({outcome.note})." if outcome.note else "."),
                 "green",
                 colour,
                 bold=True,
             )
         )
         return 0
+    head = f"{what} stopped at {outcome.failed.address}: {outcome.error}\n"
+    applied = f"{len(outcome.applied)} change(s) applied ({_apply_summary(outcome)}), {1 + len(outcome.not_applied)} not applied."
+    restored = outcome.restore
+    if restored is None:
+        raise ApplyError(
+            f"{head}{applied} Recorded as {version} of {plan.environment} (failed, partial).",
+            hint="fix the cause and run crmctl plan again: it shows what is left to do",
+        )
+    if restored.complete:
+        raise ApplyError(
+            f"{head}{applied} They were undone ({len(restored.changes)} change(s)); the CRM is back as it was "
+            f"before the {what} (checked). Recorded as {version} of {plan.environment} (failed, restored).",
+            hint="fix the cause and apply again",
+        )
+    detail = f"restoring failed: {restored.error}. " if restored.error else ""
+    if restored.mismatched:
+        detail += f"Still different from before the {what}: {', '.join(restored.mismatched)}. "
     raise ApplyError(
-        f"apply stopped at {outcome.failed.address}: {outcome.error}\n"
-        f"{len(outcome.applied)} change(s) applied ({_apply_summary(outcome)}), "
-        f"{1 + len(outcome.not_applied)} not applied. Recorded as {version} of {plan.environment} (failed, partial).",
-        hint="fix the cause and run crmctl plan again: it shows what is left to do",
+        f"{head}{applied} {detail}Recorded as {version} of {plan.environment} (failed, restore incomplete).",
+        hint="inspect with crmctl plan; crmctl rollback --to an earlier version returns to a recorded state",
     )
 
 

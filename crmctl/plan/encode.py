@@ -11,6 +11,7 @@ from typing import Any
 
 from crmctl.errors import Diagnostic, PlanError, Severity, SourceLocation
 from crmctl.plan.action import Action
+from crmctl.plan.approval_state import ApprovalState
 from crmctl.plan.diff import FieldDiff
 from crmctl.plan.model import Change, Plan
 from crmctl.schemas import validator_for
@@ -34,6 +35,7 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
         "liveFingerprint": change.live_fingerprint,
         "source": f"{change.source}" if change.source else None,
         "requires": list(change.requires),
+        **({"approvals": change.approvals.to_dict()} if change.approvals else {}),
     }
 
 
@@ -54,6 +56,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "changes": [_change_to_dict(c) for c in plan.changes],
         "unmanaged": plan.unmanaged,
         "diagnostics": [d.to_dict() for d in plan.diagnostics],
+        **({"policyChange": _change_to_dict(plan.policy_change)} if plan.policy_change else {}),
     }
 
 
@@ -62,6 +65,22 @@ def _location(text: str | None) -> SourceLocation | None:
         return None
     file, _, line = text.rpartition(":")
     return SourceLocation(file, int(line)) if file and line.isdigit() else SourceLocation(text)
+
+
+def _change_from_dict(c: dict[str, Any]) -> Change:
+    return Change(
+        kind=c["kind"],
+        name=c["name"],
+        action=Action.from_word(c["action"]),
+        before=c["before"],
+        after=c["after"],
+        diffs=[FieldDiff(d["path"], d["before"], d["after"], d["change"]) for d in c["diff"]],
+        live_fingerprint=c["liveFingerprint"],
+        reason=c["reason"],
+        source=_location(c.get("source")),
+        requires=c.get("requires", []),
+        approvals=ApprovalState.from_dict(c["approvals"]) if c.get("approvals") else None,
+    )
 
 
 def plan_from_dict(data: dict[str, Any]) -> Plan:
@@ -81,23 +100,9 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         rollback_to=data.get("rollbackTo"),
         unmanaged=data.get("unmanaged", []),
     )
-    for c in data["changes"]:
-        plan.changes.append(
-            Change(
-                kind=c["kind"],
-                name=c["name"],
-                action=Action.from_word(c["action"]),
-                before=c["before"],
-                after=c["after"],
-                diffs=[
-                    FieldDiff(d["path"], d["before"], d["after"], d["change"]) for d in c["diff"]
-                ],
-                live_fingerprint=c["liveFingerprint"],
-                reason=c["reason"],
-                source=_location(c.get("source")),
-                requires=c.get("requires", []),
-            )
-        )
+    plan.changes = [_change_from_dict(c) for c in data["changes"]]
+    if data.get("policyChange"):
+        plan.policy_change = _change_from_dict(data["policyChange"])
     for d in data.get("diagnostics", []):
         loc = SourceLocation(d["file"], d.get("line") or 0) if d.get("file") else None
         plan.diagnostics.append(

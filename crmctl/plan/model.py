@@ -9,6 +9,7 @@ from typing import Any
 
 from crmctl.errors import Diagnostic, Severity, SourceLocation
 from crmctl.plan.action import Action
+from crmctl.plan.approval_state import ApprovalState
 from crmctl.plan.diff import FieldDiff
 
 __all__ = ["Change", "Plan", "fingerprint"]
@@ -42,6 +43,9 @@ class Change:
     reason: str
     source: SourceLocation | None = None  # where the manifest declares it (display only)
     requires: list[str] = field(default_factory=list)  # governance roles whose approval it needs
+    # What approvals it had when planned: display only, never for apply-time decisions
+    # (apply verifies approvals again).
+    approvals: ApprovalState | None = None
 
     @property
     def address(self) -> str:
@@ -63,6 +67,9 @@ class Plan:
     created_at: str = ""
     crmctl_version: str = ""
     rollback_to: str | None = None  # set when the plan returns to an earlier version
+    # The environment file's approvals section changed: the pseudo-change
+    # `Environment/<name>` and its approvals. Display only; not applied, not counted.
+    policy_change: Change | None = None
 
     @property
     def errors(self) -> list[Diagnostic]:

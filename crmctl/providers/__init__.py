@@ -37,6 +37,15 @@ def _sandbox(config: dict[str, Any], project_dir: Path) -> Provider:
 register_provider("sandbox", _sandbox)
 
 
+def _salesforce(config: dict[str, Any], project_dir: Path) -> Provider:
+    from crmctl.providers.salesforce import SalesforceProvider
+
+    return SalesforceProvider.from_config(config, project_dir)
+
+
+register_provider("salesforce", _salesforce)
+
+
 def create_provider(env: Environment) -> Provider:
     """The provider an environment names, connected and ready."""
     type_ = env.provider["type"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 
-__all__ = ["Provider", "ApplyResult", "ChangeFailure"]
+__all__ = ["Provider", "ApplyResult", "ChangeFailure", "ChangeLogEntry", "KeepsChangeLog"]
 
 
 @dataclass(frozen=True)
@@ -68,4 +68,32 @@ class Provider(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChangeLogEntry:
+    """One configuration change from the CRM's audit trail: who changed what, and when."""
+
+    address: str  # Kind/name
+    action: str  # create | update | delete
+    actor: str  # the CRM user who made it
+    at: str  # ISO-8601 time, as the CRM recorded it
+    seq: int | None = None  # the CRM's sequence number, where it has one
+
+
+@runtime_checkable
+class KeepsChangeLog(Protocol):
+    """Optional capability: a CRM with an audit trail of configuration changes.
+
+    Drift detection uses it to say who made an out-of-band change; providers
+    without it report drift without attribution.
+    """
+
+    def change_log(self, since: str | None = None) -> list[ChangeLogEntry]:
+        """Configuration changes in order, from ISO time `since` (everything when None)."""
+        ...
+
+    def change_log_actor(self) -> str | None:
+        """The CRM user this provider's own changes are recorded under, if known."""
         ...

@@ -15,7 +15,7 @@ from crmctl.kinds import KINDS
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
-from crmctl.providers.base import ApplyResult, ChangeFailure
+from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
 from crmctl.providers.http import HttpClient
 
 __all__ = ["SandboxProvider", "batch_operations", "actor_name"]
@@ -23,6 +23,7 @@ __all__ = ["SandboxProvider", "batch_operations", "actor_name"]
 #: Operations per batch request: large enough to be fast, small enough to report failures precisely.
 BATCH_SIZE = 500
 _PAGE = 2000
+_AUDIT_PAGE = 10_000
 _RELATIONSHIP = ("Lookup", "MasterDetail")
 
 
@@ -194,6 +195,33 @@ class SandboxProvider:
             (error.get("details") or {}).get("index"),
             error.get("message", f"HTTP {response.status_code}"),
         )
+
+    def change_log(self, since: str | None = None) -> list[ChangeLogEntry]:
+        """The sandbox's audit trail of configuration changes, from ISO time `since`."""
+        entries: list[dict[str, Any]] = []
+        cursor: str | None = since
+        while True:
+            if self.store is not None:
+                page = self.store.audit(cursor, _AUDIT_PAGE)
+            else:
+                assert self.client is not None
+                params = {"limit": _AUDIT_PAGE, **({"since": cursor} if cursor else {})}
+                page = self.client.json("GET", "/api/v1/audit", params=params)["items"]
+            entries.extend(page)
+            if len(page) < _AUDIT_PAGE:
+                break
+            cursor = str(page[-1]["seq"])  # the next page starts after the last sequence number
+        return [
+            ChangeLogEntry(f"{e['kind']}/{e['name']}", e["action"], e["actor"], e["at"], e["seq"])
+            for e in entries
+        ]
+
+    def change_log_actor(self) -> str | None:
+        """Whom the sandbox records crmctl's own changes under: the token's user, or the actor."""
+        if self.store is not None:
+            return self.actor
+        assert self.client is not None
+        return self.client.json("GET", "/api/v1/whoami").get("username")
 
     def close(self) -> None:
         if self.client is not None:

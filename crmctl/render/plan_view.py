@@ -8,9 +8,14 @@ from typing import Any
 from crmctl.errors import Severity
 from crmctl.plan import Action, Change, Plan
 from crmctl.render.diagnostics import diagnostic_lines
+from crmctl.render.governance_view import (
+    approval_checklist_markdown,
+    approval_lines,
+    approvals_summary,
+)
 from crmctl.render.style import paint
 
-__all__ = ["plan_text", "plan_markdown", "value_text"]
+__all__ = ["plan_text", "plan_markdown", "value_text", "changes_lines"]
 
 _COLOURS = {
     Action.CREATE: "green",
@@ -40,6 +45,21 @@ def _diff_lines(change: Change) -> list[tuple[str, str]]:
     return lines
 
 
+def changes_lines(changes: list[Change], colour: bool = False) -> list[str]:
+    """Each change's header line and its field-level lines."""
+    out = []
+    for change in changes:
+        head = f"  {change.action.value} {change.address}"
+        if change.action is Action.REPLACE:
+            head += f"  ({change.reason})"
+        out.append(paint(head, _COLOURS[change.action], colour, bold=True))
+        for symbol, text in _diff_lines(change):
+            out.append(paint(f"      {symbol} {text}", _COLOURS[Action(symbol)], colour))
+        if change.approvals is not None:
+            out.extend(approval_lines(change.approvals, colour))
+    return out
+
+
 def plan_text(plan: Plan, colour: bool = False) -> str:
     """The plan for a terminal: each change with its field-level lines, then the summary."""
     out = []
@@ -48,16 +68,19 @@ def plan_text(plan: Plan, colour: bool = False) -> str:
     if plan.diagnostics:
         out.append("")
     if plan.changes:
-        out.append(f"crmctl will make these changes in {plan.environment} ({plan.provider}):")
+        if plan.rollback_to:
+            out.append(
+                f"crmctl will make these changes to return {plan.environment} to {plan.rollback_to} ({plan.provider}):"
+            )
+        else:
+            out.append(f"crmctl will make these changes in {plan.environment} ({plan.provider}):")
         out.append("")
-        for change in plan.changes:
-            colour_name = _COLOURS[change.action]
-            head = f"  {change.action.value} {change.address}"
-            if change.action is Action.REPLACE:
-                head += f"  ({change.reason})"
-            out.append(paint(head, colour_name, colour, bold=True))
-            for symbol, text in _diff_lines(change):
-                out.append(paint(f"      {symbol} {text}", _COLOURS[Action(symbol)], colour))
+        out.extend(changes_lines(plan.changes, colour))
+        out.append("")
+    if plan.policy_change is not None:
+        out.append(f"Governance: {plan.policy_change.reason}; the policy owners approve it:")
+        out.append("")
+        out.extend(changes_lines([plan.policy_change], colour))
         out.append("")
     if plan.unmanaged:
         n = len(plan.unmanaged)
@@ -69,12 +92,39 @@ def plan_text(plan: Plan, colour: bool = False) -> str:
         out.append("")
     if plan.errors:
         out.append(paint("The plan has errors and cannot be applied.", "red", colour, bold=True))
+    approvals = approvals_summary(plan)
+    if approvals:
+        out.append(approvals)
     out.append(paint(plan.summary(), None, colour, bold=True))
     return "\n".join(out)
 
 
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _approvals_markdown(plan: Plan) -> list[str]:
+    """An approvals checklist per change that needs approvals (and for a changed policy)."""
+    governed = [c for c in plan.changes if c.approvals is not None]
+    if plan.policy_change is not None and plan.policy_change.approvals is not None:
+        governed.append(plan.policy_change)
+    if not governed:
+        return []
+    out = ["#### Approvals", ""]
+    for change in governed:
+        head = f"**{change.action.value} `{_md_escape(change.address)}`**"
+        if change is plan.policy_change:
+            head += f" ({_md_escape(change.reason)})"
+        if change.approvals.author:
+            head += f" (author: {_md_escape(change.approvals.author)})"
+        out += [
+            head,
+            "",
+            *(_md_escape(line) for line in approval_checklist_markdown(change.approvals)),
+            "",
+        ]
+    out += [_md_escape(approvals_summary(plan) or ""), ""]
+    return out
 
 
 def plan_markdown(plan: Plan) -> str:
@@ -116,6 +166,7 @@ def plan_markdown(plan: Plan) -> str:
             out.append("```")
             out.append("</details>")
             out.append("")
+    out.extend(_approvals_markdown(plan))
     if plan.unmanaged:
         out.append(
             f"<details><summary>{len(plan.unmanaged)} unmanaged resources (left alone)</summary>"

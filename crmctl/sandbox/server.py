@@ -16,9 +16,13 @@ JSON body, the store) and returns `(status, body, headers)`; a body of None
 sends no body, anything else is sent as JSON. Raise `SandboxError` to answer
 an error; any other exception is logged and answered 500 INTERNAL without
 details. Options: `auth=False` for public endpoints, `admin=True` for admin
-only, `faults=False` for endpoints that fault injection must never touch.
+only, `faults=False` for endpoints that fault injection must never touch,
+`json_body=False` for bodies that are not JSON (the handler reads
+`Request.raw`; a body of bytes is sent as it is).
 
-Every error answer is `{"error": {"code", "message", "details"}}`.
+Every error answer of the sandbox's own API (`/api/v1`) is
+`{"error": {"code", "message", "details"}}`. The Salesforce-compatible API
+under `/services` (crmctl.sandbox.salesforce) answers in Salesforce's shapes.
 """
 
 from __future__ import annotations
@@ -79,6 +83,10 @@ class Request:
     principal: Principal | None  # None only on routes with auth=False
     store: SandboxStore
     faults: FaultInjector
+    # Every value of each query parameter, for repeatable ones (?where=…&where=…).
+    query_lists: dict[str, list[str]] = field(default_factory=dict)
+    # The body as sent, for routes that read something other than JSON (json_body=False).
+    raw: bytes = b""
 
     @property
     def actor(self) -> str:
@@ -129,6 +137,7 @@ class Route:
     auth: bool = True
     admin: bool = False
     faults: bool = True
+    json_body: bool = True  # False: the body is not JSON; the handler reads `Request.raw`
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -264,21 +273,27 @@ class _Handler(BaseHTTPRequestHandler):
             if found.admin:
                 auth.require_admin(principal)
         body = None
-        if raw:
+        if raw and found.json_body:
             try:
                 body = json.loads(raw, parse_constant=_no_constants)
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise SandboxError(f"malformed JSON body: {exc}", code="BAD_REQUEST") from None
+        pairs = parse_qsl(query_text, keep_blank_values=True)
+        query_lists: dict[str, list[str]] = {}
+        for name, value in pairs:
+            query_lists.setdefault(name, []).append(value)
         return Request(
             method=self.command,
             path=path,
             params=params,
-            query=dict(parse_qsl(query_text, keep_blank_values=True)),
+            query=dict(pairs),
+            query_lists=query_lists,
             headers=self.headers,
             body=body,
             principal=principal,
             store=self.server.store,
             faults=self.server.faults,
+            raw=raw,
         )
 
     def _principal(self) -> Principal:
@@ -557,3 +572,14 @@ def _faults_set(request: Request) -> Response:
 @route("DELETE", "/api/v1/admin/faults", admin=True, faults=False)
 def _faults_clear(request: Request) -> Response:
     return 200, request.faults.clear(), {}
+
+
+# The record, retention and archive endpoints (crmctl.sandbox.records_api).
+from crmctl.sandbox.records_api import routes as _record_routes  # noqa: E402
+
+register_routes(*_record_routes())
+
+# The Salesforce-compatible API (crmctl.sandbox.salesforce): a separate API under /services.
+from crmctl.sandbox.salesforce import routes as _salesforce_routes  # noqa: E402
+
+register_routes(*_salesforce_routes())

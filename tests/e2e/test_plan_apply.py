@@ -322,6 +322,7 @@ def test_a_change_the_crm_refuses_stops_apply_and_reports(http_project, sandbox_
     replace_in(lead, "  errorField: Lead_Score__c\n", "")
     replace_in(perms, "label: Marketing\n", "label: Marketing Team\n")
 
+    before = live_specs(sandbox_server.store)
     result = crmctl("apply", "--auto-approve")
     assert result.exit_code == 1, result.output
     refusal = (
@@ -332,11 +333,24 @@ def test_a_change_the_crm_refuses_stops_apply_and_reports(http_project, sandbox_
         "  ~ ValidationRule/Lead.Score_Range  applied\n"
         "  ~ PermissionSet/Marketing          applied\n"
         f"  - CustomField/Lead.Lead_Score__c   FAILED: {refusal}\n"
+        "Restored (undoing the changes above):\n"
+        "  ~ ValidationRule/Lead.Score_Range  undone\n"
+        "  ~ PermissionSet/Marketing          undone\n"
     )
     assert result.err == (
         f"Error: apply stopped at CustomField/Lead.Lead_Score__c: {refusal}\n"
+        "2 change(s) applied (0 added, 2 changed, 0 destroyed), 1 not applied. They were undone (2 change(s)); "
+        "the CRM is back as it was before the apply (checked). Recorded as v2 of e2e (failed, restored).\n"
+        "hint: fix the cause and apply again\n"
+    )
+    assert live_specs(sandbox_server.store) == before
+
+    partial = crmctl("apply", "--auto-approve", "--no-restore")
+    assert partial.exit_code == 1
+    assert partial.err == (
+        f"Error: apply stopped at CustomField/Lead.Lead_Score__c: {refusal}\n"
         "2 change(s) applied (0 added, 2 changed, 0 destroyed), 1 not applied. "
-        "Recorded as v2 of e2e (failed, partial).\n"
+        "Recorded as v3 of e2e (failed, partial).\n"
         "hint: fix the cause and run crmctl plan again: it shows what is left to do\n"
     )
     live = live_specs(sandbox_server.store)

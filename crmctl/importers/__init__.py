@@ -1,0 +1,1 @@
+"""Importers: configuration from other tools, converted into crmctl manifests."""

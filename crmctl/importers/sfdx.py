@@ -1,0 +1,337 @@
+"""Salesforce DX source format -> crmctl manifests, with a report of what was left out.
+
+    result = import_sfdx(Path("force-app"))
+    write_manifests(result, Path("manifests"))
+    for line in result.report: print(line.render())
+
+What is converted (through `providers.salesforce.metadata_xml`, the same
+translation the Salesforce provider uses):
+
+- `objects/X/X.object-meta.xml`, `fields/*`, `validationRules/*` -> one file
+  per object (`objects/X.yaml`): its CustomObject, CustomFields, ValidationRules;
+- `permissionsets/*` -> `permission-sets/NAME.yaml`;
+- `profiles/*` -> a permission set `Profile_NAME` with the profile's object
+  and field permissions;
+- `roles/*` -> `roles.yaml`; `duplicateRules/*` (with their `matchingRules`)
+  -> `duplicate-rules.yaml`; `globalValueSets/*` are expanded into the
+  picklist values of the fields that use them.
+
+Everything else is listed in the report with its file and the reason:
+formula and roll-up fields, unsupported field types, record types,
+layouts, other metadata types, and anything that references what was not
+converted. The result is checked like `crmctl validate` checks manifests,
+and what would fail is left out and reported, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmctl.config.schema_check import schema_diagnostics
+from crmctl.config.yamlsource import SourceMap
+from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
+from crmctl.kinds.standard import STANDARD_OBJECTS
+from crmctl.model import Resource
+from crmctl.providers.salesforce import metadata_xml as mx
+from crmctl.schemas import kind_schema
+from crmctl.yamlwrite import to_yaml
+
+__all__ = ["import_sfdx", "write_manifests", "manifest_files", "ImportResult", "ReportLine"]
+
+_SUFFIX = re.compile(r"\.([A-Za-z]+)-meta\.xml$")
+_OBJECT_PARTS = ("fields", "validationRules")
+_NOT_CUSTOM = ("__mdt", "__e", "__b", "__x", "__Share", "__History", "__Feed", "__ChangeEvent")
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """Something of the source that is not (or not entirely) in the manifests."""
+
+    file: str  # relative to the imported folder
+    reason: str
+    component: str = ""  # Kind/name when it is about one component
+    partly: bool = False  # the component was converted, this part of it was not
+
+    def render(self) -> str:
+        what = f"{self.component}: " if self.component else ""
+        return f"{self.file}: {what}{self.reason}" + (" (the rest is converted)" if self.partly else "")
+
+
+@dataclass
+class ImportResult:
+    """Converted resources (manifest specs) and the report of what was left out."""
+
+    source: Path
+    resources: dict[str, Resource] = field(default_factory=dict)  # by address
+    report: list[ReportLine] = field(default_factory=list)
+    origin: dict[str, str] = field(default_factory=dict)  # address -> source file
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for resource in self.resources.values():
+            out[resource.kind] = out.get(resource.kind, 0) + 1
+        return out
+
+
+class _Importer:
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.result = ImportResult(source)
+        self.value_sets: dict[str, list[dict[str, Any]]] = {}
+        self.matching: dict[str, ET.Element] = {}  # Object.Rule -> <matchingRules>
+        self.objects: dict[str, dict[str, list[Path]]] = {}  # object -> part -> files
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.source).as_posix()
+
+    def note(self, path: Path, reason: str, component: str = "", partly: bool = False) -> None:
+        self.result.report.append(ReportLine(self.rel(path), reason, component, partly))
+
+    def parse(self, path: Path) -> ET.Element | None:
+        try:
+            return mx.parse(path.read_bytes())
+        except (ET.ParseError, OSError) as exc:
+            self.note(path, f"cannot be read: {exc}")
+            return None
+
+    def add(self, path: Path, kind: str, name: str, converted: mx.Converted) -> None:
+        address = f"{kind}/{name}"
+        for note in converted.notes:
+            self.note(path, note, address, partly=converted.spec is not None)
+        if converted.spec is None:
+            return
+        if address in self.result.resources:
+            self.note(path, f"declared again (first in {self.result.origin[address]}); this one is left out", address)
+            return
+        self.result.resources[address] = Resource(kind, name, converted.spec)
+        self.result.origin[address] = self.rel(path)
+
+    # --- walking ---------------------------------------------------------------------
+    def run(self) -> ImportResult:
+        files = sorted(p for p in self.source.rglob("*") if p.is_file())
+        by_type: dict[str, list[Path]] = {}
+        skipped: dict[str, list[Path]] = {}
+        for path in files:
+            found = _SUFFIX.search(path.name)
+            if not found:
+                continue  # licences, READMEs, Apex sources …: not metadata descriptions
+            kind = found.group(1)
+            if "objects" in path.parts and kind not in ("object", "field", "validationRule"):
+                skipped.setdefault(kind, []).append(path)
+                continue
+            by_type.setdefault(kind, []).append(path)
+        for path in by_type.get("globalValueSet", []):
+            root = self.parse(path)
+            if root is not None:
+                self.value_sets[path.name.split(".")[0]] = mx.value_set_values(root, "customValue")
+        for path in by_type.get("matchingRule", []):
+            root = self.parse(path)
+            obj = path.name.split(".")[0]
+            for name, rule in (mx.matching_rules(root) if root is not None else {}).items():
+                self.matching[f"{obj}.{name}"] = rule
+        for kind in ("object", "field", "validationRule"):
+            for path in by_type.get(kind, []):
+                if kind == "object":  # objects/X/X.object-meta.xml, or objects/X.object-meta.xml
+                    obj = path.name.split(".")[0] if path.parent.name == "objects" else path.parent.name
+                else:
+                    obj = path.parent.parent.name
+                self.objects.setdefault(obj, {}).setdefault(kind, []).append(path)
+        for obj in sorted(self.objects):
+            self.object(obj, self.objects[obj])
+        for path in by_type.get("permissionset", []):
+            root = self.parse(path)
+            if root is not None:
+                name = path.name.split(".")[0]
+                self.add(path, "PermissionSet", name, mx.permission_set_spec(root, label=name))
+        for path in by_type.get("profile", []):
+            self.profile(path)
+        for path in by_type.get("role", []):
+            root = self.parse(path)
+            if root is not None:
+                name = path.name.split(".")[0]
+                self.add(path, "Role", name, mx.role_spec(root, name))
+        for path in by_type.get("duplicateRule", []):
+            self.duplicate_rule(path)
+        handled = {"globalValueSet", "matchingRule", "object", "field", "validationRule",
+                   "permissionset", "profile", "role", "duplicateRule"}  # fmt: skip
+        for kind, paths in sorted({**skipped, **{k: v for k, v in by_type.items() if k not in handled}}.items()):
+            for path in paths:
+                self.note(path, f"{kind} metadata is not converted: crmctl has no equivalent")
+        _prune(self.result)
+        return self.result
+
+    def object(self, obj: str, parts: dict[str, list[Path]]) -> None:
+        object_files = parts.get("object", [])
+        part_files = [p for k in ("field", "validationRule") for p in parts.get(k, [])]
+        if obj.endswith(_NOT_CUSTOM):
+            for path in object_files + part_files:
+                self.note(path, f"{obj} is not a custom object (platform event, custom metadata type …); not converted")
+            return
+        custom = obj.endswith("__c")
+        if custom and not object_files:
+            for path in part_files:
+                self.note(path, f"object {obj} is not defined in this project; its fields and rules are not converted")
+            return
+        if not custom and obj not in STANDARD_OBJECTS:
+            for path in object_files + part_files:
+                self.note(path, f"standard object {obj} is not one crmctl knows; not converted")
+            return
+        for path in object_files:
+            root = self.parse(path)
+            if root is None:
+                continue
+            if custom:
+                converted = mx.object_spec(root)
+                self.add(path, "CustomObject", obj, converted)
+                if converted.spec is None:
+                    for part in part_files:
+                        self.note(part, f"object {obj} is not converted ({'; '.join(converted.notes)}); neither are its fields and rules")
+                    return
+            else:
+                self.note(path, f"the settings of standard object {obj} (sharing, actions, search) are not converted; its fields and rules are")
+        for path in parts.get("field", []):
+            root = self.parse(path)
+            if root is None:
+                continue
+            name = mx.text(root, "fullName") or path.name.split(".")[0]
+            if not name.endswith("__c"):
+                self.note(path, f"standard field {obj}.{name}: customisations of standard fields are not converted")
+                continue
+            self.add(path, "CustomField", f"{obj}.{name}", mx.field_spec(obj, root, self.value_sets, compact=True))
+        for path in parts.get("validationRule", []):
+            root = self.parse(path)
+            if root is not None:
+                name = mx.text(root, "fullName") or path.name.split(".")[0]
+                self.add(path, "ValidationRule", f"{obj}.{name}", mx.validation_rule_spec(root))
+
+    def profile(self, path: Path) -> None:
+        root = self.parse(path)
+        if root is None:
+            return
+        profile = path.name.split(".")[0]
+        name = "Profile_" + re.sub(r"[^A-Za-z0-9]+", "_", profile).strip("_")
+        converted = mx.permission_set_spec(root, profile=True, label=f"Profile: {profile}"[:80])
+        self.note(path, f"profile converted to permission set {name} (object and field permissions only)", f"PermissionSet/{name}", partly=True)
+        self.add(path, "PermissionSet", name, converted)
+
+    def duplicate_rule(self, path: Path) -> None:
+        root = self.parse(path)
+        if root is None:
+            return
+        full = path.name.removesuffix(".duplicateRule-meta.xml")
+        obj, _, rule = full.partition(".")
+        rules = {k.partition(".")[2]: v for k, v in self.matching.items() if k.startswith(obj + ".")}
+        self.add(path, "DuplicateRule", f"{obj}.{rule}", mx.duplicate_rule_spec(obj, root, rules))
+
+
+def _prune(result: ImportResult) -> None:
+    """Leave out what `crmctl validate` would refuse, until nothing is refused; report each."""
+    resources = result.resources
+
+    def drop(address: str, reason: str) -> None:
+        result.report.append(ReportLine(result.origin[address], reason, address))
+        del resources[address]
+
+    for address in list(resources):
+        res = resources[address]
+        document = {"apiVersion": "crmctl/v1", "kind": res.kind, "metadata": {"name": res.name}, "spec": res.spec}
+        problems = schema_diagnostics(res.kind, document, SourceMap(result.origin[address], 0), address)
+        if problems:
+            drop(address, "not valid for crmctl: " + "; ".join(d.message for d in problems))
+    while True:
+        index = ConfigIndex(resources.values())
+        _prune_permissions(result, index)
+        dropped = False
+        for kind in KINDS:
+            handler = HANDLERS[kind]
+            of_kind = [r for r in resources.values() if r.kind == kind]
+            problems: dict[str, list[str]] = {}
+            for res in of_kind:
+                for d in handler.check(res, index):
+                    problems.setdefault(res.address, []).append(d.message)
+            for d in handler.check_all(of_kind, index):
+                problems.setdefault(d.address or "", []).append(d.message)
+            for address, messages in problems.items():
+                if address in resources:
+                    drop(address, "left out: " + "; ".join(messages))
+                    dropped = True
+        if not dropped:
+            return
+
+
+def _prune_permissions(result: ImportResult, index: ConfigIndex) -> None:
+    """Permission-set entries on objects or fields that were not converted go, one by one."""
+    for res in [r for r in result.resources.values() if r.kind == "PermissionSet"]:
+        origin = result.origin[res.address]
+        for obj in [o for o in res.spec.get("objects", {}) if not index.has_object(o)]:
+            del res.spec["objects"][obj]
+            result.report.append(ReportLine(origin, f"permissions on object {obj} left out: the object is not converted", res.address, partly=True))
+        missing = [f for f in res.spec.get("fields", {}) if not index.has_object(f.partition(".")[0]) or index.field(*f.split(".", 1)) is None]
+        for qualified in missing:
+            del res.spec["fields"][qualified]
+        if missing:
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            result.report.append(ReportLine(origin, f"permissions on {len(missing)} field(s) left out, not converted: {shown}", res.address, partly=True))
+        for key in ("objects", "fields"):
+            if key in res.spec and not res.spec[key]:
+                del res.spec[key]
+
+
+def import_sfdx(source: Path) -> ImportResult:
+    """Convert a Salesforce DX project (or any folder of source-format metadata)."""
+    return _Importer(Path(source)).run()
+
+
+# --- writing manifests -----------------------------------------------------------------------
+
+
+def _ordered(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    order = list(kind_schema(kind)["properties"]["spec"].get("properties", {}))
+    return dict(sorted(spec.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def _documents(resources: Iterable[Resource], owner: str | None) -> str:
+    docs = []
+    for r in resources:
+        metadata = {"name": r.name, **({"owner": owner} if owner else {})}
+        document = {"apiVersion": "crmctl/v1", "kind": r.kind, "metadata": metadata,
+                    "spec": _ordered(r.kind, r.spec)}  # fmt: skip
+        docs.append(to_yaml(document))
+    return "---\n".join(docs)
+
+
+def _file_of(resource: Resource) -> str:
+    if resource.kind in ("CustomObject", "CustomField", "ValidationRule"):
+        return f"objects/{resource.name.partition('.')[0]}.yaml"
+    if resource.kind == "PermissionSet":
+        return f"permission-sets/{resource.name}.yaml"
+    if resource.kind == "Role":
+        return "roles.yaml"
+    return "duplicate-rules.yaml"
+
+
+def manifest_files(result: ImportResult) -> list[str]:
+    """The files (relative to the output folder) `write_manifests` writes."""
+    return sorted({_file_of(r) for r in result.resources.values()})
+
+
+def write_manifests(result: ImportResult, out: Path, owner: str | None = None) -> list[Path]:
+    """Write the manifests under `out` (one file per object, per permission set, …);
+    `owner` becomes every resource's metadata.owner."""
+    files: dict[str, list[Resource]] = {}
+    rank = {kind: i for i, kind in enumerate(KINDS)}
+    for resource in sorted(result.resources.values(), key=lambda r: (rank[r.kind], r.name)):
+        files.setdefault(_file_of(resource), []).append(resource)
+    written = []
+    for relative, resources in sorted(files.items()):
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = f"# Imported from Salesforce DX source ({result.source.name}) by crmctl import --from sfdx.\n"
+        path.write_text(header + _documents(resources, owner), encoding="utf-8")
+        written.append(path)
+    return written

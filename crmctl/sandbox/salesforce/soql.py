@@ -1,0 +1,298 @@
+"""A small SOQL: enough for configuration queries against the sandbox's Salesforce API.
+
+    SELECT Id, Username, UserRole.DeveloperName FROM User
+    WHERE IsActive = true AND (UserType = 'Standard' OR Username LIKE '%@example.com')
+    ORDER BY Username DESC LIMIT 10 OFFSET 5
+
+Supported: field lists with parent relationships (`UserRole.DeveloperName`),
+`COUNT()`, WHERE with = != <> < > <= >= LIKE IN NOT IN, AND, OR, NOT and
+parentheses; literals 'text', numbers, true, false, null; ORDER BY, LIMIT,
+OFFSET. Names are case-insensitive. Errors raise `SoqlError` with
+Salesforce's codes (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Query", "SoqlError", "parse", "run"]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<number>-?\d+(?:\.\d+)?)"
+    r"|(?P<op><=|>=|!=|<>|=|<|>)|(?P<punct>[(),])|(?P<name>[A-Za-z_][A-Za-z0-9_.]*))"
+)
+_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY",
+             "ASC", "DESC", "LIMIT", "OFFSET", "NULLS", "FIRST", "LAST", "TRUE", "FALSE", "NULL"}  # fmt: skip
+
+
+class SoqlError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass
+class Query:
+    fields: list[str]  # as written; "COUNT()" for a count
+    sobject: str
+    where: Any = None  # a condition tree, see _Parser.condition
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
+    limit: int | None = None
+    offset: int = 0
+
+    @property
+    def is_count(self) -> bool:
+        return self.fields == ["COUNT()"]
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        found = _TOKEN.match(text, pos)
+        if not found or found.end() == pos:
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token near: {text[pos:pos + 20]!r}")
+        kind = found.lastgroup or ""
+        value = found.group(kind)
+        if kind == "name" and value.upper() in _KEYWORDS:
+            kind, value = "keyword", value.upper()
+        out.append((kind, value))
+        pos = found.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.pos = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
+
+    def take(self, kind: str, value: str | None = None) -> str:
+        got = self.peek()
+        if got[0] != kind or (value is not None and got[1] != value):
+            wanted = value or kind
+            raise SoqlError("MALFORMED_QUERY", f"expected {wanted} but found {got[1] or 'end of query'!r}")
+        self.pos += 1
+        return got[1]
+
+    def accept(self, kind: str, value: str | None = None) -> bool:
+        got = self.peek()
+        if got[0] == kind and (value is None or got[1] == value):
+            self.pos += 1
+            return True
+        return False
+
+    def query(self) -> Query:
+        self.take("keyword", "SELECT")
+        fields = [self.field_item()]
+        while self.accept("punct", ","):
+            fields.append(self.field_item())
+        self.take("keyword", "FROM")
+        query = Query(fields, self.take("name"))
+        if self.accept("keyword", "WHERE"):
+            query.where = self.condition()
+        if self.accept("keyword", "ORDER"):
+            self.take("keyword", "BY")
+            while True:
+                name = self.take("name")
+                descending = self.accept("keyword", "DESC")
+                if not descending:
+                    self.accept("keyword", "ASC")
+                if self.accept("keyword", "NULLS"):
+                    self.accept("keyword", "FIRST") or self.take("keyword", "LAST")
+                query.order.append((name, descending))
+                if not self.accept("punct", ","):
+                    break
+        if self.accept("keyword", "LIMIT"):
+            query.limit = int(float(self.take("number")))
+        if self.accept("keyword", "OFFSET"):
+            query.offset = int(float(self.take("number")))
+        if self.peek()[0] != "end":
+            raise SoqlError("MALFORMED_QUERY", f"unexpected {self.peek()[1]!r}")
+        return query
+
+    def field_item(self) -> str:
+        name = self.take("name")
+        if name.upper() == "COUNT" and self.accept("punct", "("):
+            self.take("punct", ")")
+            return "COUNT()"
+        return name
+
+    def condition(self) -> Any:
+        node = self.conjunction()
+        while self.accept("keyword", "OR"):
+            node = ("or", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Any:
+        node = self.factor()
+        while self.accept("keyword", "AND"):
+            node = ("and", node, self.factor())
+        return node
+
+    def factor(self) -> Any:
+        if self.accept("keyword", "NOT"):
+            return ("not", self.factor())
+        if self.accept("punct", "("):
+            node = self.condition()
+            self.take("punct", ")")
+            return node
+        name = self.take("name")
+        if self.accept("keyword", "NOT"):
+            self.take("keyword", "IN")
+            return ("not", ("in", name, self.value_list()))
+        if self.accept("keyword", "IN"):
+            return ("in", name, self.value_list())
+        if self.accept("keyword", "LIKE"):
+            return ("like", name, self.value())
+        return ("cmp", self.take("op"), name, self.value())
+
+    def value_list(self) -> list[Any]:
+        self.take("punct", "(")
+        values = [self.value()]
+        while self.accept("punct", ","):
+            values.append(self.value())
+        self.take("punct", ")")
+        return values
+
+    def value(self) -> Any:
+        kind, text = self.peek()
+        self.pos += 1
+        if kind == "string":
+            return re.sub(r"\\(.)", r"\1", text[1:-1])
+        if kind == "number":
+            return float(text) if "." in text else int(text)
+        if kind == "keyword" and text in ("TRUE", "FALSE"):
+            return text == "TRUE"
+        if kind == "keyword" and text == "NULL":
+            return None
+        raise SoqlError("MALFORMED_QUERY", f"expected a value but found {text or 'end of query'!r}")
+
+
+def parse(text: str) -> Query:
+    return _Parser(text).query()
+
+
+# --- running ---------------------------------------------------------------------------
+
+#: An sObject's schema: field name -> None for a value, or the parent sObject's name.
+Schema = Mapping[str, Mapping[str, str | None]]
+
+
+def _resolve(schema: Schema, sobject: str, path: str) -> list[str]:
+    """The path with each name spelled as the schema does (INVALID_FIELD when unknown)."""
+    out, current = [], sobject
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        fields = {k.lower(): k for k in schema[current]}
+        name = fields.get(part.lower())
+        if name is None:
+            raise SoqlError(
+                "INVALID_FIELD", f"No such column '{part}' on entity '{current}'. If you are "
+                "attempting to use a custom field, be sure to append the '__c' after the custom "
+                "field name."
+            )
+        target = schema[current][name]
+        if i < len(parts) - 1 and target is None:
+            raise SoqlError("INVALID_FIELD", f"Didn't understand relationship '{part}' in field path")
+        out.append(name)
+        if target is not None:
+            current = target
+    return out
+
+
+def _get(record: Mapping[str, Any], path: list[str]) -> Any:
+    value: Any = record
+    for part in path:
+        if value is None:
+            return None
+        value = value.get(part)
+    return value
+
+
+def _like(value: Any, pattern: str) -> bool:
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return isinstance(value, str) and re.fullmatch(regex, value, re.I | re.S) is not None
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(left, str) and isinstance(right, str):
+        left, right = left.lower(), right.lower()
+    if op == "=":
+        return left == right
+    if op in ("!=", "<>"):
+        return left != right
+    if left is None or right is None:
+        return False
+    try:
+        return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    except TypeError:
+        return False
+
+
+def _matches(node: Any, record: Mapping[str, Any], paths: Callable[[str], list[str]]) -> bool:
+    tag = node[0]
+    if tag == "and":
+        return _matches(node[1], record, paths) and _matches(node[2], record, paths)
+    if tag == "or":
+        return _matches(node[1], record, paths) or _matches(node[2], record, paths)
+    if tag == "not":
+        return not _matches(node[1], record, paths)
+    if tag == "in":
+        value = _get(record, paths(node[1]))
+        return any(_compare("=", value, v) for v in node[2])
+    if tag == "like":
+        return _like(_get(record, paths(node[1])), str(node[2]))
+    return _compare(node[1], _get(record, paths(node[2])), node[3])
+
+
+def _conditions_fields(node: Any) -> list[str]:
+    if node is None:
+        return []
+    if node[0] in ("and", "or"):
+        return _conditions_fields(node[1]) + _conditions_fields(node[2])
+    if node[0] == "not":
+        return _conditions_fields(node[1])
+    return [node[2] if node[0] == "cmp" else node[1]]
+
+
+def run(
+    query: Query, schema: Schema, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """The matching rows (sorted, sliced) and the resolved paths of the selected fields."""
+    names = {k.lower(): k for k in schema}
+    sobject = names.get(query.sobject.lower())
+    if sobject is None:
+        raise SoqlError(
+            "INVALID_TYPE",
+            f"sObject type '{query.sobject}' is not supported. If you are attempting to use a "
+            "custom object, be sure to append the '__c' after the entity name.",
+        )
+    query.sobject = sobject
+    resolved: dict[str, list[str]] = {}
+
+    def paths(text: str) -> list[str]:
+        if text not in resolved:
+            resolved[text] = _resolve(schema, sobject, text)
+        return resolved[text]
+
+    selected = [] if query.is_count else [paths(f) for f in query.fields]
+    for name in _conditions_fields(query.where):
+        paths(name)
+    for name, _ in query.order:
+        paths(name)
+    found = [r for r in rows if query.where is None or _matches(query.where, r, paths)]
+    for name, descending in reversed(query.order):
+        path = paths(name)
+        found.sort(
+            key=lambda r, p=path: (_get(r, p) is None, str(_get(r, p)).lower()), reverse=descending
+        )
+    found = found[query.offset :]
+    if query.limit is not None:
+        found = found[: query.limit]
+    return found, selected
