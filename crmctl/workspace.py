@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -118,7 +119,7 @@ class Workspace:
             return
         if (
             state.pid != os.getpid()
-            and state.host == os.uname().nodename
+            and state.host == socket.gethostname()
             and process_alive(state.pid)
         ):
             raise UnfinishedApplyError(
@@ -270,7 +271,7 @@ class Workspace:
         if state is None:
             raise CrmctlError(f"nothing to recover: no apply of {self.env.name} was interrupted")
         if (
-            state.host == os.uname().nodename
+            state.host == socket.gethostname()
             and state.pid != os.getpid()
             and process_alive(state.pid)
         ):

@@ -8,7 +8,7 @@ import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.cli.governance_cmd import approval_gate, reverify
-from crmctl.cli.plan_cmd import _result_lines, carry_out, confirm, report
+from crmctl.cli.plan_cmd import carry_out, confirm, report, result_lines
 from crmctl.errors import CrmctlError
 from crmctl.executor import resources_from_snapshot
 from crmctl.history import HistoryStore, current_actor
@@ -196,7 +196,7 @@ def recover(obj: CliContext, env_name: str | None, finish: bool) -> int:
             outcome = workspace.recover(finish=finish)
             if outcome.plan.changes:
                 click.echo("Result:")
-                for line in _result_lines(outcome, colour):
+                for line in result_lines(outcome, colour):
                     click.echo(line)
             return report(outcome, colour)
     finally:

@@ -166,7 +166,7 @@ def confirm(auto_approve: bool) -> None:
         raise CrmctlError("apply cancelled; nothing was applied")
 
 
-def _result_lines(outcome: ApplyOutcome, colour: bool) -> list[str]:
+def result_lines(outcome: ApplyOutcome, colour: bool) -> list[str]:
     rows = [(c, "applied", "green") for c in outcome.applied]
     if outcome.failed is not None:
         rows.append((outcome.failed, f"FAILED: {outcome.error}", "red"))
@@ -296,7 +296,7 @@ def carry_out(workspace: Workspace, plan: Plan, colour: bool, restore: bool = Tr
         )
     click.echo("")
     click.echo("Result:")
-    for line in _result_lines(outcome, colour):
+    for line in result_lines(outcome, colour):
         click.echo(line)
     return report(outcome, colour)
 
