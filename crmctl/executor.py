@@ -39,7 +39,8 @@ def chunk_size() -> int:
 def snapshot(resources: Iterable[Resource]) -> dict[str, dict]:
     """Live resources as {address: canonical spec}, sorted."""
     return {
-        r.address: canonical(r.kind, r.spec) for r in sorted(resources, key=lambda r: r.address)
+        r.address: canonical(r.kind, r.spec, r.name)
+        for r in sorted(resources, key=lambda r: r.address)
     }
 
 
@@ -179,8 +180,8 @@ def restore(
     for address in sorted(touched):
         want = before.get(address)
         have = live.get(address)
-        want_fp = fingerprint(canonical(want.kind, want.spec)) if want else None
-        have_fp = fingerprint(canonical(have.kind, have.spec)) if have else None
+        want_fp = fingerprint(canonical(want.kind, want.spec, want.name)) if want else None
+        have_fp = fingerprint(canonical(have.kind, have.spec, have.name)) if have else None
         if want_fp != have_fp:
             outcome.mismatched.append(address)
     return outcome
@@ -200,8 +201,8 @@ def reconcile(outcome: ApplyOutcome, live: dict[str, Resource]) -> None:
         have = live.get(change.address)
         if change.after is None:
             return have is None
-        return have is not None and canonical(have.kind, have.spec) == canonical(
-            change.kind, change.after
+        return have is not None and canonical(have.kind, have.spec, have.name) == canonical(
+            change.kind, change.after, change.name
         )
 
     moved = [c for c in [outcome.failed, *outcome.not_applied] if c is not None and landed(c)]

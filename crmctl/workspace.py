@@ -201,7 +201,11 @@ class Workspace:
         live = self.read_live()
         for change in plan.changes:
             current = live.get(change.address)
-            now = fingerprint(canonical(current.kind, current.spec)) if current else None
+            now = (
+                fingerprint(canonical(current.kind, current.spec, current.name))
+                if current
+                else None
+            )
             if now != change.live_fingerprint:
                 state = (
                     "was deleted"

@@ -1,9 +1,9 @@
 """A sandbox server speaking Salesforce, with a connected app, for the Salesforce tests.
 
-    org = next(salesforce_org(tmp_path))     # or: yield from it in a fixture
-    org.url                                  # instanceUrl and loginUrl
-    org.write_env(project, "sf")             # environments/sf.yaml (type salesforce)
-    org.token()                              # an access token from the JWT flow
+org = next(salesforce_org(tmp_path))     # or: yield from it in a fixture
+org.url                                  # instanceUrl and loginUrl
+org.write_env(project, "sf")             # environments/sf.yaml (type salesforce)
+org.token()                              # an access token from the JWT flow
 """
 
 from __future__ import annotations

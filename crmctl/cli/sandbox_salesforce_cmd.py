@@ -87,7 +87,9 @@ def add(
         )
     finally:
         store.close()
-    flows = [f for f, on in (("jwt", app.certificate), ("client_credentials", app.secret_hash)) if on]
+    flows = [
+        f for f, on in (("jwt", app.certificate), ("client_credentials", app.secret_hash)) if on
+    ]
     click.echo(f"Connected app {name} ({client_id}) accepts: {', '.join(flows)}.")
     return 0
 
@@ -112,7 +114,9 @@ def list_apps(obj: CliContext, db: Path | None) -> int:
     if not apps:
         click.echo("No connected apps. Add one with: crmctl sandbox connected-app add")
     for app in apps:
-        flows = [f for f, on in (("jwt", app.certificate), ("client_credentials", app.secret_hash)) if on]
+        flows = [
+            f for f, on in (("jwt", app.certificate), ("client_credentials", app.secret_hash)) if on
+        ]
         run_as = f", runs as {app.run_as}" if app.run_as else ""
         click.echo(f"{app.name}  {app.client_id}  {', '.join(flows)}{run_as}")
     return 0
@@ -122,12 +126,14 @@ def list_apps(obj: CliContext, db: Path | None) -> int:
 @db_option
 @click.option("--max", "daily", type=click.IntRange(0), help="API calls allowed per day.")
 @click.option("--used", type=click.IntRange(0), help="Set today's usage counter.")
-@click.option(
-    "--session-seconds", type=click.IntRange(0), help="How long an access token lives."
-)
+@click.option("--session-seconds", type=click.IntRange(0), help="How long an access token lives.")
 @click.pass_obj
 def api_limit(
-    obj: CliContext, db: Path | None, daily: int | None, used: int | None, session_seconds: int | None
+    obj: CliContext,
+    db: Path | None,
+    daily: int | None,
+    used: int | None,
+    session_seconds: int | None,
 ) -> int:
     """Show or set the Salesforce API's daily limit and usage (Sforce-Limit-Info).
 

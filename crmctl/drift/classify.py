@@ -75,21 +75,18 @@ def _sort_key(address: str) -> tuple[int, str]:
     return (_KIND_RANK.get(kind, len(KINDS)), name)
 
 
-def _canonical(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return HANDLERS[kind].canonical(spec)
+def _canonical(address: str, spec: dict[str, Any]) -> dict[str, Any]:
+    kind, _, name = address.partition("/")
+    return HANDLERS[kind].canonical(spec, name)
 
 
 def _specs(resources: Mapping[str, Resource], kinds: set[str]) -> dict[str, dict[str, Any]]:
-    return {a: _canonical(r.kind, r.spec) for a, r in resources.items() if r.kind in kinds}
+    return {a: _canonical(a, r.spec) for a, r in resources.items() if r.kind in kinds}
 
 
 def _snapshot(snapshot: Mapping[str, dict[str, Any]], kinds: set[str]) -> dict[str, dict[str, Any]]:
     # Canonical again: a snapshot taken by an older crmctl may lack defaults added since.
-    return {
-        a: _canonical(a.partition("/")[0], spec)
-        for a, spec in snapshot.items()
-        if a.partition("/")[0] in kinds
-    }
+    return {a: _canonical(a, spec) for a, spec in snapshot.items() if a.partition("/")[0] in kinds}
 
 
 def _with_ignores(drift: Drift, rules: list[IgnoreRule]) -> Drift:

@@ -59,7 +59,9 @@ class ReportLine:
 
     def render(self) -> str:
         what = f"{self.component}: " if self.component else ""
-        return f"{self.file}: {what}{self.reason}" + (" (the rest is converted)" if self.partly else "")
+        return f"{self.file}: {what}{self.reason}" + (
+            " (the rest is converted)" if self.partly else ""
+        )
 
 
 @dataclass
@@ -84,6 +86,8 @@ class _Importer:
         self.result = ImportResult(source)
         self.value_sets: dict[str, list[dict[str, Any]]] = {}
         self.matching: dict[str, ET.Element] = {}  # Object.Rule -> <matchingRules>
+        self.matching_files: dict[str, Path] = {}  # Object.Rule -> the file it is in
+        self.used_matching: set[str] = set()  # matching rules inside converted duplicate rules
         self.objects: dict[str, dict[str, list[Path]]] = {}  # object -> part -> files
 
     def rel(self, path: Path) -> str:
@@ -106,7 +110,11 @@ class _Importer:
         if converted.spec is None:
             return
         if address in self.result.resources:
-            self.note(path, f"declared again (first in {self.result.origin[address]}); this one is left out", address)
+            self.note(
+                path,
+                f"declared again (first in {self.result.origin[address]}); this one is left out",
+                address,
+            )
             return
         self.result.resources[address] = Resource(kind, name, converted.spec)
         self.result.origin[address] = self.rel(path)
@@ -132,12 +140,20 @@ class _Importer:
         for path in by_type.get("matchingRule", []):
             root = self.parse(path)
             obj = path.name.split(".")[0]
-            for name, rule in (mx.matching_rules(root) if root is not None else {}).items():
+            found = mx.matching_rules(root) if root is not None else {}
+            if root is not None and not found:
+                self.note(path, "holds no matching rules")
+            for name, rule in found.items():
                 self.matching[f"{obj}.{name}"] = rule
+                self.matching_files[f"{obj}.{name}"] = path
         for kind in ("object", "field", "validationRule"):
             for path in by_type.get(kind, []):
                 if kind == "object":  # objects/X/X.object-meta.xml, or objects/X.object-meta.xml
-                    obj = path.name.split(".")[0] if path.parent.name == "objects" else path.parent.name
+                    obj = (
+                        path.name.split(".")[0]
+                        if path.parent.name == "objects"
+                        else path.parent.name
+                    )
                 else:
                     obj = path.parent.parent.name
                 self.objects.setdefault(obj, {}).setdefault(kind, []).append(path)
@@ -157,9 +173,15 @@ class _Importer:
                 self.add(path, "Role", name, mx.role_spec(root, name))
         for path in by_type.get("duplicateRule", []):
             self.duplicate_rule(path)
+        for key, path in sorted(self.matching_files.items()):
+            if key not in self.used_matching:
+                self.note(path, f"matching rule {key} is not converted: crmctl keeps a matching "
+                          "rule only inside the duplicate rule that uses it, and none does")  # fmt: skip
         handled = {"globalValueSet", "matchingRule", "object", "field", "validationRule",
                    "permissionset", "profile", "role", "duplicateRule"}  # fmt: skip
-        for kind, paths in sorted({**skipped, **{k: v for k, v in by_type.items() if k not in handled}}.items()):
+        for kind, paths in sorted(
+            {**skipped, **{k: v for k, v in by_type.items() if k not in handled}}.items()
+        ):
             for path in paths:
                 self.note(path, f"{kind} metadata is not converted: crmctl has no equivalent")
         _prune(self.result)
@@ -170,12 +192,18 @@ class _Importer:
         part_files = [p for k in ("field", "validationRule") for p in parts.get(k, [])]
         if obj.endswith(_NOT_CUSTOM):
             for path in object_files + part_files:
-                self.note(path, f"{obj} is not a custom object (platform event, custom metadata type …); not converted")
+                self.note(
+                    path,
+                    f"{obj} is not a custom object (platform event, custom metadata type …); not converted",
+                )
             return
         custom = obj.endswith("__c")
         if custom and not object_files:
             for path in part_files:
-                self.note(path, f"object {obj} is not defined in this project; its fields and rules are not converted")
+                self.note(
+                    path,
+                    f"object {obj} is not defined in this project; its fields and rules are not converted",
+                )
             return
         if not custom and obj not in STANDARD_OBJECTS:
             for path in object_files + part_files:
@@ -190,19 +218,33 @@ class _Importer:
                 self.add(path, "CustomObject", obj, converted)
                 if converted.spec is None:
                     for part in part_files:
-                        self.note(part, f"object {obj} is not converted ({'; '.join(converted.notes)}); neither are its fields and rules")
+                        self.note(
+                            part,
+                            f"object {obj} is not converted ({'; '.join(converted.notes)}); neither are its fields and rules",
+                        )
                     return
             else:
-                self.note(path, f"the settings of standard object {obj} (sharing, actions, search) are not converted; its fields and rules are")
+                self.note(
+                    path,
+                    f"the settings of standard object {obj} (sharing, actions, search) are not converted; its fields and rules are",
+                )
         for path in parts.get("field", []):
             root = self.parse(path)
             if root is None:
                 continue
             name = mx.text(root, "fullName") or path.name.split(".")[0]
             if not name.endswith("__c"):
-                self.note(path, f"standard field {obj}.{name}: customisations of standard fields are not converted")
+                self.note(
+                    path,
+                    f"standard field {obj}.{name}: customisations of standard fields are not converted",
+                )
                 continue
-            self.add(path, "CustomField", f"{obj}.{name}", mx.field_spec(obj, root, self.value_sets, compact=True))
+            self.add(
+                path,
+                "CustomField",
+                f"{obj}.{name}",
+                mx.field_spec(obj, root, self.value_sets, compact=True),
+            )
         for path in parts.get("validationRule", []):
             root = self.parse(path)
             if root is not None:
@@ -216,7 +258,12 @@ class _Importer:
         profile = path.name.split(".")[0]
         name = "Profile_" + re.sub(r"[^A-Za-z0-9]+", "_", profile).strip("_")
         converted = mx.permission_set_spec(root, profile=True, label=f"Profile: {profile}"[:80])
-        self.note(path, f"profile converted to permission set {name} (object and field permissions only)", f"PermissionSet/{name}", partly=True)
+        self.note(
+            path,
+            f"profile converted to permission set {name} (object and field permissions only)",
+            f"PermissionSet/{name}",
+            partly=True,
+        )
         self.add(path, "PermissionSet", name, converted)
 
     def duplicate_rule(self, path: Path) -> None:
@@ -225,8 +272,26 @@ class _Importer:
             return
         full = path.name.removesuffix(".duplicateRule-meta.xml")
         obj, _, rule = full.partition(".")
-        rules = {k.partition(".")[2]: v for k, v in self.matching.items() if k.startswith(obj + ".")}
-        self.add(path, "DuplicateRule", f"{obj}.{rule}", mx.duplicate_rule_spec(obj, root, rules))
+        rules = {
+            k.partition(".")[2]: v for k, v in self.matching.items() if k.startswith(obj + ".")
+        }
+        converted = mx.duplicate_rule_spec(obj, root, rules)
+        used = next(
+            (
+                mx.text(r, "matchingRule") or ""
+                for r in mx.children(root, "duplicateRuleMatchRules")
+                if (mx.text(r, "matchRuleSObjectType") or obj) == obj
+            ),
+            "",
+        )
+        if converted.spec is not None:
+            self.used_matching.add(f"{obj}.{used}")
+            if used != rule:
+                converted.notes.append(
+                    f"its matching rule {used} is kept in the rule; crmctl deploys it as the "
+                    f"matching rule {rule} (the duplicate rule's own name)"
+                )
+        self.add(path, "DuplicateRule", f"{obj}.{rule}", converted)
 
 
 def _prune(result: ImportResult) -> None:
@@ -239,8 +304,15 @@ def _prune(result: ImportResult) -> None:
 
     for address in list(resources):
         res = resources[address]
-        document = {"apiVersion": "crmctl/v1", "kind": res.kind, "metadata": {"name": res.name}, "spec": res.spec}
-        problems = schema_diagnostics(res.kind, document, SourceMap(result.origin[address], 0), address)
+        document = {
+            "apiVersion": "crmctl/v1",
+            "kind": res.kind,
+            "metadata": {"name": res.name},
+            "spec": res.spec,
+        }
+        problems = schema_diagnostics(
+            res.kind, document, SourceMap(result.origin[address], 0), address
+        )
         if problems:
             drop(address, "not valid for crmctl: " + "; ".join(d.message for d in problems))
     while True:
@@ -270,13 +342,33 @@ def _prune_permissions(result: ImportResult, index: ConfigIndex) -> None:
         origin = result.origin[res.address]
         for obj in [o for o in res.spec.get("objects", {}) if not index.has_object(o)]:
             del res.spec["objects"][obj]
-            result.report.append(ReportLine(origin, f"permissions on object {obj} left out: the object is not converted", res.address, partly=True))
-        missing = [f for f in res.spec.get("fields", {}) if not index.has_object(f.partition(".")[0]) or index.field(*f.split(".", 1)) is None]
+            result.report.append(
+                ReportLine(
+                    origin,
+                    f"permissions on object {obj} left out: the object is not converted",
+                    res.address,
+                    partly=True,
+                )
+            )
+        missing = [
+            f
+            for f in res.spec.get("fields", {})
+            if not index.has_object(f.partition(".")[0]) or index.field(*f.split(".", 1)) is None
+        ]
         for qualified in missing:
             del res.spec["fields"][qualified]
         if missing:
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            result.report.append(ReportLine(origin, f"permissions on {len(missing)} field(s) left out, not converted: {shown}", res.address, partly=True))
+            shown = ", ".join(missing[:5]) + (
+                f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            )
+            result.report.append(
+                ReportLine(
+                    origin,
+                    f"permissions on {len(missing)} field(s) left out, not converted: {shown}",
+                    res.address,
+                    partly=True,
+                )
+            )
         for key in ("objects", "fields"):
             if key in res.spec and not res.spec[key]:
                 del res.spec[key]
@@ -292,7 +384,9 @@ def import_sfdx(source: Path) -> ImportResult:
 
 def _ordered(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     order = list(kind_schema(kind)["properties"]["spec"].get("properties", {}))
-    return dict(sorted(spec.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+    return dict(
+        sorted(spec.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    )
 
 
 def _documents(resources: Iterable[Resource], owner: str | None) -> str:

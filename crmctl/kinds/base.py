@@ -183,18 +183,28 @@ class KindHandler:
 
     kind: ClassVar[str]
 
-    def canonical(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """The spec with schema defaults filled in and order-free lists sorted."""
+    def canonical(self, spec: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+        """The spec with schema defaults filled in and order-free lists sorted.
+
+        With the resource's `name`, defaults that depend on it are settled too
+        (a relationship field's default relationship name).
+        """
         # Shallow on purpose: normalise() builds new containers for whatever it changes,
         # so the input is never modified, and copying every nested value made plans slow.
         out = {key: copy.copy(value) for key, value in _spec_defaults(self.kind).items()}
         out.update(drop_none(spec))
         out = self.normalise(out)
+        if name is not None:
+            out = self.normalise_named(out, name)
         rank = _key_rank(self.kind)
         return dict(sorted(out.items(), key=lambda item: rank.get(item[0], len(rank))))
 
     def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Kind-specific canonical form; must not modify nested values of `spec` in place."""
+        return spec
+
+    def normalise_named(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
+        """Canonical form of what depends on the resource's name (same rules as normalise)."""
         return spec
 
     def object_of(self, name: str) -> str | None:

@@ -50,6 +50,14 @@ class CustomFieldKind(KindHandler):
             del spec["defaultValue"]  # a checkbox is unchecked unless its default says otherwise
         return spec
 
+    def normalise_named(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
+        # CRMs name a relationship after its field unless told otherwise, and read the
+        # default back as "none given": spelling the default out is the same field.
+        default = name.partition(".")[2].removesuffix("__c")
+        if spec.get("relationshipName") == default:
+            del spec["relationshipName"]
+        return spec
+
     def dependencies(self, resource: Resource) -> set[str]:
         deps = {object_dependency(resource.name.partition(".")[0])}
         target = resource.spec.get("referenceTo")

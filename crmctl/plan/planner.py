@@ -21,9 +21,9 @@ __all__ = ["PlanInputs", "make_plan", "matches_any", "canonical"]
 ReplaceRule = Callable[[str, dict[str, Any], dict[str, Any]], str | None]
 
 
-def canonical(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """A spec in the form both sides are compared in."""
-    return HANDLERS[kind].canonical(spec)
+def canonical(kind: str, spec: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+    """A spec in the form both sides are compared in (give the name wherever it is known)."""
+    return HANDLERS[kind].canonical(spec, name)
 
 
 def matches_any(address: str, patterns: Iterable[str]) -> str | None:
@@ -87,7 +87,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
             continue
         if not _selected(address, inputs):
             continue
-        after = canonical(resource.kind, resource.spec)
+        after = canonical(resource.kind, resource.spec, resource.name)
         live = inputs.live.get(address)
         source = resource.location()
         if live is None:
@@ -105,7 +105,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                 )
             )
             continue
-        before = canonical(live.kind, live.spec)
+        before = canonical(live.kind, live.spec, live.name)
         if before == after:
             continue
         why = (
@@ -137,7 +137,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
             continue
         if not _selected(address, inputs):
             continue
-        before = canonical(live.kind, live.spec)
+        before = canonical(live.kind, live.spec, live.name)
         changes.append(
             Change(
                 live.kind,

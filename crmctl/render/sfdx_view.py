@@ -18,11 +18,12 @@ def sfdx_import_text(
 ) -> str:
     """Files written with their resource counts, then every report line, then a summary."""
     counts = result.counts()
-    per_file = Counter(
-        str(p.relative_to(out_dir)) for p in written for _ in range(_documents(p))
-    )
+    per_file = Counter(str(p.relative_to(out_dir)) for p in written for _ in range(_documents(p)))
     lines = [f"Wrote {len(written)} file(s) to {display_path(out_dir)}:"]
-    lines += [f"  {name}  {count} resource{'s' * (count != 1)}" for name, count in sorted(per_file.items())]
+    lines += [
+        f"  {name}  {count} resource{'s' * (count != 1)}"
+        for name, count in sorted(per_file.items())
+    ]
     left_out = [r for r in result.report if not r.partly]
     partly = [r for r in result.report if r.partly]
     if left_out:

@@ -17,10 +17,22 @@ def validation_text(failures: list[ChangeFailure], total: int, colour: bool = Fa
             colour,
             bold=True,
         )
-    lines = [paint("Validation: the CRM would refuse (checked only, nothing saved):", "red", colour, bold=True)]
+    lines = [
+        paint(
+            "Validation: the CRM would refuse (checked only, nothing saved):",
+            "red",
+            colour,
+            bold=True,
+        )
+    ]
     lines += [paint(f"  {f.address}: {f.message}", "red", colour) for f in failures]
     refused = len({f.address for f in failures})
     lines.append(
-        paint(f"{refused} of {total} change(s) would fail; fix them before applying.", "red", colour, bold=True)
+        paint(
+            f"{refused} of {total} change(s) would fail; fix them before applying.",
+            "red",
+            colour,
+            bold=True,
+        )
     )
     return "\n".join(lines)

@@ -433,7 +433,7 @@ class SandboxStore:
         _check_schema(kind, name, spec)
         # Through JSON: canonical() may share nested values with the caller's spec, and
         # what the store keeps must not change when the caller reuses its dicts.
-        text = json.dumps(HANDLERS[kind].canonical(spec), separators=(",", ":"))
+        text = json.dumps(HANDLERS[kind].canonical(spec, name), separators=(",", ":"))
         canonical = json.loads(text)
         if row is not None and json.loads(row[2]) == canonical:
             return _item(row), False  # nothing changes: no new version, nothing to audit

@@ -20,9 +20,8 @@ def desired_specs(project: Path) -> dict[str, dict]:
     for path in sorted((project / "manifests").rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
-                out[f"{doc['kind']}/{doc['metadata']['name']}"] = HANDLERS[doc["kind"]].canonical(
-                    doc["spec"]
-                )
+                kind, name = doc["kind"], doc["metadata"]["name"]
+                out[f"{kind}/{name}"] = HANDLERS[kind].canonical(doc["spec"], name)
     return out
 
 

@@ -36,6 +36,8 @@ ORG_MANIFESTS = [
              system=["ApiEnabled"]),
     manifest("User", "rep@example.com", email="rep@example.com", firstName="Rita", lastName="Rep",
              role="Sales", permissionSets=["Invoice_Desk"]),
+    manifest("DuplicateRule", "Contact.Same_Email", match=[{"field": "Email"},
+             {"field": "LastName", "method": "fuzzy"}], action={"onCreate": "alert"}),
 ]  # fmt: skip
 
 
@@ -67,18 +69,25 @@ def test_jwt_login_plan_apply_then_no_changes(sf_project: Path, org: SalesforceO
     r = crmctl("plan", "-e", "sf")
     assert r.exit_code == 0, r.output
     assert f"crmctl will make these changes in sf (salesforce {org.url}):" in r.out
-    assert "Plan: 12 to add, 0 to change, 0 to destroy." in r.out
+    assert "Plan: 13 to add, 0 to change, 0 to destroy." in r.out
     r = crmctl("apply", "-e", "sf", "--auto-approve")
     assert r.exit_code == 0, r.output
-    assert "Apply complete: 12 added, 0 changed, 0 destroyed. Recorded as v1 of sf." in r.out
+    assert "Apply complete: 13 added, 0 changed, 0 destroyed. Recorded as v1 of sf." in r.out
     r = crmctl("plan", "-e", "sf", "--detailed-exitcode")
-    assert (r.exit_code, r.out.strip().splitlines()[-1]) == (0, "No changes. The CRM matches the manifests.")
+    assert (r.exit_code, r.out.strip().splitlines()[-1]) == (
+        0,
+        "No changes. The CRM matches the manifests.",
+    )
     # The sandbox's own API sees what the Salesforce API wrote: one store.
     live = live_specs(org.store)
     assert live["User/rep@example.com"]["permissionSets"] == ["Invoice_Desk"]
     assert live["User/rep@example.com"]["role"] == "Sales"
     assert live["CustomField/Contact.Nickname__c"]["classification"] == "PII"
     assert live["Role/Sales"] == {"label": "Sales", "parent": "CEO"}
+    assert live["DuplicateRule/Contact.Same_Email"]["match"][1] == {
+        "field": "LastName",
+        "method": "fuzzy",
+    }
 
 
 def test_client_credentials_login(sf_project: Path, org: SalesforceOrg, crmctl) -> None:
@@ -114,17 +123,22 @@ def test_a_key_the_app_does_not_know_is_refused_without_showing_it(
     monkeypatch.setenv("SF_JWT_KEY", str(tmp_path / "other.pem"))
     r = crmctl("plan", "-e", "sf")
     assert r.exit_code == 1
-    assert "Salesforce refused the jwt login" in r.err and "invalid_grant: invalid assertion" in r.err
+    assert (
+        "Salesforce refused the jwt login" in r.err and "invalid_grant: invalid assertion" in r.err
+    )
     body = other.decode().splitlines()[1]
     assert body not in r.output and key_pair()[0].splitlines()[1] not in r.output
 
 
-def test_plan_apply_update_delete_and_rollback(sf_project: Path, org: SalesforceOrg, crmctl) -> None:
+def test_plan_apply_update_delete_and_rollback(
+    sf_project: Path, org: SalesforceOrg, crmctl
+) -> None:
     _write(sf_project, *ORG_MANIFESTS)
     assert crmctl("apply", "-e", "sf", "--auto-approve").exit_code == 0
     v1 = live_specs(org.store)
     # Change a field, drop a validation rule, change access, move the user to another role.
     docs = copy.deepcopy([d for d in ORG_MANIFESTS if d["kind"] != "ValidationRule"])
+    docs[-1]["spec"]["action"] = {"onCreate": "block", "onEdit": "block"}
     by_name = {d["metadata"]["name"]: d["spec"] for d in docs}
     by_name["Invoice__c.Amount__c"]["label"] = "Invoice amount"
     by_name["Invoice_Desk"]["system"] = ["ApiEnabled", "ViewSetup"]
@@ -140,7 +154,7 @@ def test_plan_apply_update_delete_and_rollback(sf_project: Path, org: Salesforce
         '~ role: "Sales" -> "CEO"',
     ):
         assert line in r.out, r.out
-    assert "Plan: 0 to add, 3 to change, 1 to destroy." in r.out
+    assert "Plan: 0 to add, 4 to change, 1 to destroy." in r.out
     r = crmctl("apply", "-e", "sf", "--auto-approve")
     assert r.exit_code == 0, r.output
     live = live_specs(org.store)
@@ -150,7 +164,7 @@ def test_plan_apply_update_delete_and_rollback(sf_project: Path, org: Salesforce
     assert live["User/rep@example.com"]["role"] == "CEO"
     r = crmctl("rollback", "-e", "sf", "--to", "v1", "--auto-approve")
     assert r.exit_code == 0, r.output
-    assert "Rollback to v1 complete: 1 added, 3 changed, 0 destroyed." in r.out
+    assert "Rollback to v1 complete: 1 added, 4 changed, 0 destroyed." in r.out
     assert live_specs(org.store) == v1
 
 
@@ -174,11 +188,19 @@ def _in_use_org(project: Path, org: SalesforceOrg, crmctl) -> None:
            manifest("CustomField", "Account.Old_Region__c", type="Text", label="Old region"),
            manifest("Role", "Temp", label="Temporary"))  # fmt: skip
     assert crmctl("apply", "-e", "sf", "--auto-approve").exit_code == 0
-    org.store.put_config("ValidationRule", "Account.Needs_Region",
-                         {"condition": "ISBLANK(Old_Region__c)", "errorMessage": "Region!"}, "someone")
+    org.store.put_config(
+        "ValidationRule",
+        "Account.Needs_Region",
+        {"condition": "ISBLANK(Old_Region__c)", "errorMessage": "Region!"},
+        "someone",
+    )
     org.store.put_config("User", "temp@example.com",
                          {"email": "temp@example.com", "lastName": "Temp", "role": "Temp"}, "someone")  # fmt: skip
-    _write(project, *ORG_MANIFESTS[:4], manifest("CustomField", "Account.New__c", type="Text", label="New"))
+    _write(
+        project,
+        *ORG_MANIFESTS[:4],
+        manifest("CustomField", "Account.New__c", type="Text", label="New"),
+    )
 
 
 def test_a_failing_deploy_is_rolled_back_as_a_whole(
@@ -228,7 +250,7 @@ def test_plan_validate_accepts_a_good_plan_without_saving(
     _write(sf_project, *ORG_MANIFESTS)
     r = crmctl("plan", "-e", "sf", "--validate")
     assert r.exit_code == 0, r.output
-    assert "Validation: the CRM accepted all 12 change(s) (checked only, nothing saved)." in r.out
+    assert "Validation: the CRM accepted all 13 change(s) (checked only, nothing saved)." in r.out
     assert live_specs(org.store) == {}
 
 
@@ -244,10 +266,15 @@ def test_unsupported_kinds_are_reported(sf_project: Path, org: SalesforceOrg, cr
     _write(sf_project, ORG_MANIFESTS[0], retention)
     r = crmctl("plan", "-e", "sf")
     assert r.exit_code == 0, r.output
-    assert "RetentionPolicy: 1 resource not planned: this provider does not support RetentionPolicy [warning]" in r.out
+    assert (
+        "RetentionPolicy: 1 resource not planned: this provider does not support RetentionPolicy [warning]"
+        in r.out
+    )
 
 
-def test_api_usage_above_80_percent_is_a_warning(sf_project: Path, org: SalesforceOrg, crmctl) -> None:
+def test_api_usage_above_80_percent_is_a_warning(
+    sf_project: Path, org: SalesforceOrg, crmctl
+) -> None:
     state.configure(org.store, dailyApiLimit=1000)
     state.set_usage(org.store, 850)
     _write(sf_project, ORG_MANIFESTS[8])
@@ -275,7 +302,10 @@ def test_a_spent_api_limit_ends_in_a_rate_limit_error(
     state.set_usage(org.store, 100)
     r = crmctl("plan", "-e", "sf")
     assert r.exit_code == 1
-    assert "Salesforce kept answering REQUEST_LIMIT_EXCEEDED (API usage 100/100); gave up after 3 attempt(s)" in r.err
+    assert (
+        "Salesforce kept answering REQUEST_LIMIT_EXCEEDED (API usage 100/100); gave up after 3 attempt(s)"
+        in r.err
+    )
     assert "hint: the org's API limit is spent" in r.err
 
 

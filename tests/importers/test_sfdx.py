@@ -16,7 +16,9 @@ NAVIKT = SFDX / "navikt-crm-arbeidsgiver-base"
 DREAMHOUSE = SFDX / "dreamhouse-lwc"
 needs_data = pytest.mark.skipif(not SFDX.is_dir(), reason="../shared/data/sfdx is not present")
 
-LOCAL_ENV = "provider: {type: sandbox, path: .crmctl/sandbox.db}\nmanifests: [manifests]\n" + LINT_OFF
+LOCAL_ENV = (
+    "provider: {type: sandbox, path: .crmctl/sandbox.db}\nmanifests: [manifests]\n" + LINT_OFF
+)
 
 
 def _reasons(result, file_part: str) -> list[str]:
@@ -39,7 +41,10 @@ def test_navikt_converts_objects_fields_rules_and_permission_sets(navikt) -> Non
         "PermissionSet": 46,
     }
     spec = navikt.resources["CustomField/IACase__c.CaseStatus__c"].spec
-    assert spec["type"] == "Picklist" and spec["values"][:2] == ["NY", {"value": "IKKE_AKTIV", "label": "IKKE AKTIV"}]
+    assert spec["type"] == "Picklist" and spec["values"][:2] == [
+        "NY",
+        {"value": "IKKE_AKTIV", "label": "IKKE AKTIV"},
+    ]
     # A global value set is expanded into the field's values.
     skills = navikt.resources["CustomField/CustomOpportunity__c.BasicSkills__c"].spec
     assert skills["type"] == "MultiPicklist" and "Snakke norsk" in skills["values"]
@@ -130,6 +135,11 @@ def test_dreamhouse_roles_keep_their_hierarchy() -> None:
     assert roles["CFO"] == {"label": "CFO", "parent": "CEO", "description": "CFO"}
     assert "parent" not in roles["CEO"]
     assert any("opportunityAccessLevel Edit is not kept" in line.reason for line in result.report)
+    lines = [line.render() for line in result.report]
+    assert (
+        "force-app/main/default/matchingRules/Contact.matchingRule-meta.xml: holds no matching rules"
+        in lines
+    )
 
 
 def _xml(path: Path, text: str) -> None:
@@ -142,36 +152,55 @@ NS = 'xmlns="http://soap.sforce.com/2006/04/metadata"'
 
 def test_a_duplicate_rule_with_a_custom_matching_rule_converts(tmp_path: Path) -> None:
     base = tmp_path / "force-app" / "main" / "default"
-    _xml(base / "duplicateRules" / "Contact.Same_Email.duplicateRule-meta.xml", f"""
+    _xml(
+        base / "duplicateRules" / "Contact.Same_Email.duplicateRule-meta.xml",
+        f"""
 <DuplicateRule {NS}><actionOnInsert>Block</actionOnInsert><actionOnUpdate>Allow</actionOnUpdate>
 <duplicateRuleMatchRules><matchRuleSObjectType>Contact</matchRuleSObjectType>
 <matchingRule>Email_Match</matchingRule></duplicateRuleMatchRules><isActive>true</isActive>
-<masterLabel>Same email</masterLabel></DuplicateRule>""")
-    _xml(base / "matchingRules" / "Contact.matchingRule-meta.xml", f"""
+<masterLabel>Same email</masterLabel></DuplicateRule>""",
+    )
+    _xml(
+        base / "matchingRules" / "Contact.matchingRule-meta.xml",
+        f"""
 <MatchingRules {NS}><matchingRules><fullName>Email_Match</fullName><label>Email</label>
 <matchingRuleItems><blankValueBehavior>NullNotAllowed</blankValueBehavior><fieldName>Email</fieldName>
 <matchingMethod>Exact</matchingMethod></matchingRuleItems>
 <matchingRuleItems><fieldName>LastName</fieldName><matchingMethod>LastName</matchingMethod></matchingRuleItems>
-<ruleStatus>Active</ruleStatus></matchingRules></MatchingRules>""")
+<ruleStatus>Active</ruleStatus></matchingRules></MatchingRules>""",
+    )
     result = import_sfdx(tmp_path)
     assert result.resources["DuplicateRule/Contact.Same_Email"].spec == {
         "active": True,
         "match": [{"field": "Email", "method": "exact"}, {"field": "LastName", "method": "fuzzy"}],
         "action": {"onCreate": "block", "onEdit": "alert"},
     }
+    assert [line.render() for line in result.report] == [
+        "force-app/main/default/duplicateRules/Contact.Same_Email.duplicateRule-meta.xml: "
+        "DuplicateRule/Contact.Same_Email: its matching rule Email_Match is kept in the rule; crmctl "
+        "deploys it as the matching rule Same_Email (the duplicate rule's own name) (the rest is converted)"
+    ]
     written = write_manifests(result, tmp_path / "out")
     assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == ["duplicate-rules.yaml"]
 
 
 def test_a_profile_becomes_a_permission_set_of_its_object_and_field_access(tmp_path: Path) -> None:
     base = tmp_path / "src"
-    _xml(base / "objects" / "Ticket__c" / "Ticket__c.object-meta.xml", f"""
+    _xml(
+        base / "objects" / "Ticket__c" / "Ticket__c.object-meta.xml",
+        f"""
 <CustomObject {NS}><label>Ticket</label><pluralLabel>Tickets</pluralLabel>
 <nameField><label>Ticket Number</label><type>AutoNumber</type><displayFormat>T-{{0000}}</displayFormat></nameField>
-<sharingModel>Private</sharingModel><deploymentStatus>Deployed</deploymentStatus></CustomObject>""")
-    _xml(base / "objects" / "Ticket__c" / "fields" / "Note__c.field-meta.xml", f"""
-<CustomField {NS}><fullName>Note__c</fullName><label>Note</label><type>Text</type><length>80</length></CustomField>""")
-    _xml(base / "profiles" / "Support Agent.profile-meta.xml", f"""
+<sharingModel>Private</sharingModel><deploymentStatus>Deployed</deploymentStatus></CustomObject>""",
+    )
+    _xml(
+        base / "objects" / "Ticket__c" / "fields" / "Note__c.field-meta.xml",
+        f"""
+<CustomField {NS}><fullName>Note__c</fullName><label>Note</label><type>Text</type><length>80</length></CustomField>""",
+    )
+    _xml(
+        base / "profiles" / "Support Agent.profile-meta.xml",
+        f"""
 <Profile {NS}><custom>true</custom>
 <fieldPermissions><editable>true</editable><field>Ticket__c.Note__c</field><readable>true</readable></fieldPermissions>
 <layoutAssignments><layout>Ticket__c-Ticket Layout</layout></layoutAssignments>
@@ -179,7 +208,8 @@ def test_a_profile_becomes_a_permission_set_of_its_object_and_field_access(tmp_p
 <allowRead>true</allowRead><modifyAllRecords>false</modifyAllRecords><object>Ticket__c</object>
 <viewAllRecords>false</viewAllRecords></objectPermissions>
 <userPermissions><enabled>true</enabled><name>ApiEnabled</name></userPermissions>
-<userLicense>Salesforce</userLicense></Profile>""")
+<userLicense>Salesforce</userLicense></Profile>""",
+    )
     _xml(base / "layouts" / "Ticket__c-Ticket Layout.layout-meta.xml", f"<Layout {NS}/>")
     result = import_sfdx(base)
     assert result.resources["PermissionSet/Profile_Support_Agent"].spec == {
@@ -188,7 +218,10 @@ def test_a_profile_becomes_a_permission_set_of_its_object_and_field_access(tmp_p
         "fields": {"Ticket__c.Note__c": ["read", "edit"]},
     }
     lines = [line.render() for line in result.report]
-    assert "layouts/Ticket__c-Ticket Layout.layout-meta.xml: layout metadata is not converted: crmctl has no equivalent" in lines
+    assert (
+        "layouts/Ticket__c-Ticket Layout.layout-meta.xml: layout metadata is not converted: crmctl has no equivalent"
+        in lines
+    )
     assert (
         "profiles/Support Agent.profile-meta.xml: PermissionSet/Profile_Support_Agent: "
         "1 system permissions of the profile are not kept (the rest is converted)"
@@ -205,7 +238,9 @@ def test_the_command_prints_the_report_and_refuses_to_overwrite(tmp_path: Path, 
     r = crmctl("import", "--from", "sfdx", str(base), "--out", str(out))
     assert r.exit_code == 0, r.output
     assert "  roles.yaml  1 resource" in r.out
-    assert "Not converted (1):\n  flows/Hello.flow-meta.xml: flow metadata is not converted" in r.out
+    assert (
+        "Not converted (1):\n  flows/Hello.flow-meta.xml: flow metadata is not converted" in r.out
+    )
     assert "Imported 1 resources (1 Role)" in r.out
     docs = list(yaml.safe_load_all((out / "roles.yaml").read_text()))
     assert docs == [{"apiVersion": "crmctl/v1", "kind": "Role", "metadata": {"name": "CEO"},
@@ -213,6 +248,8 @@ def test_the_command_prints_the_report_and_refuses_to_overwrite(tmp_path: Path, 
     r = crmctl("import", "--from", "sfdx", str(base), "--out", str(out))
     assert r.exit_code == 1
     assert "1 file(s) to write already exist" in r.err and "--force" in r.err
-    assert crmctl("import", "--from", "sfdx", str(base), "--out", str(out), "--force").exit_code == 0
+    assert (
+        crmctl("import", "--from", "sfdx", str(base), "--out", str(out), "--force").exit_code == 0
+    )
     r = crmctl("import", "--from", "sfdx", str(base), "--all")
     assert r.exit_code == 2 and "--from imports a project" in r.err

@@ -135,3 +135,35 @@ def test_unsupported_kinds_are_reported_not_silently_skipped():
         == "RetentionPolicy: 1 resource not planned: this provider does not support RetentionPolicy"
     )
     assert plan.applicable
+
+
+def test_a_relationship_name_spelled_as_the_default_is_the_same_field():
+    spelled = res(
+        "CustomField",
+        "Invoice__c.Account__c",
+        type="Lookup",
+        label="Account",
+        referenceTo="Account",
+        relationshipName="Account",
+    )
+    implied = res(
+        "CustomField",
+        "Invoice__c.Account__c",
+        type="Lookup",
+        label="Account",
+        referenceTo="Account",
+    )
+    assert plan_of([spelled], [implied]).changes == []
+    assert plan_of([implied], [spelled]).changes == []
+    other = res(
+        "CustomField",
+        "Invoice__c.Account__c",
+        type="Lookup",
+        label="Account",
+        referenceTo="Account",
+        relationshipName="Customer",
+    )
+    [change] = plan_of([other], [implied]).changes
+    assert [(d.path, d.before, d.after) for d in change.diffs] == [
+        ("relationshipName", None, "Customer")
+    ]

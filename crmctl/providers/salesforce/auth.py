@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import jwt
 
 from crmctl.errors import AuthError
 from crmctl.providers.http import HttpClient
 
-__all__ = ["Credentials", "Session", "login", "jwt_assertion", "DEFAULT_LOGIN_URL"]
+__all__ = ["Credentials", "Session", "login", "jwt_assertion", "audience", "DEFAULT_LOGIN_URL"]
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 _GRANT_JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -81,13 +82,24 @@ def _variable(name: str, what: str) -> str:
     return value
 
 
+def audience(login_url: str) -> str:
+    """The JWT's `aud`: login.salesforce.com, or test.salesforce.com for a sandbox org; any
+    other host (an Experience Cloud site, the crmctl sandbox) is its own audience."""
+    host = urlparse(login_url).hostname or ""
+    if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
+        return "https://test.salesforce.com"
+    if host.endswith(".salesforce.com"):  # login.salesforce.com and My Domain hosts
+        return DEFAULT_LOGIN_URL
+    return login_url
+
+
 def jwt_assertion(credentials: Credentials, now: float | None = None) -> str:
     """The RS256-signed JWT of the bearer flow: iss, sub, aud, exp."""
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": credentials.client_id,
         "sub": credentials.username,
-        "aud": credentials.login_url,
+        "aud": audience(credentials.login_url),
         "exp": issued + _ASSERTION_LIFETIME,
     }
     try:

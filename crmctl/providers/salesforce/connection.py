@@ -26,7 +26,7 @@ from typing import Any
 import requests
 
 from crmctl.errors import AuthError, ProviderError, RateLimitError
-from crmctl.providers.http import HttpClient
+from crmctl.providers.http import HttpClient, redact
 from crmctl.providers.salesforce import auth
 from crmctl.providers.salesforce import metadata_xml as mx
 
@@ -193,7 +193,7 @@ class Connection:
             )
 
     def _safe(self, text: str) -> str:
-        return self.http._safe(text)
+        return redact(text, self.http.secrets)
 
 
 def _retry_after(response: requests.Response) -> float | None:

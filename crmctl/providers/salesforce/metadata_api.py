@@ -83,8 +83,10 @@ class MetadataClient:
             )
             response = self.connection.soap(
                 "listMetadata",
-                lambda q=queries: f"<met:listMetadata>{q}<met:asOfVersion>{self.version}"
-                "</met:asOfVersion></met:listMetadata>",
+                lambda q=queries: (
+                    f"<met:listMetadata>{q}<met:asOfVersion>{self.version}"
+                    "</met:asOfVersion></met:listMetadata>"
+                ),
             )
             for result in mx.children(response, "result"):
                 type_name, full_name = mx.text(result, "type"), mx.text(result, "fullName")
@@ -103,18 +105,22 @@ class MetadataClient:
         )
         response = self.connection.soap(
             "retrieve",
-            lambda: "<met:retrieve><met:retrieveRequest>"
-            f"<met:apiVersion>{self.version}</met:apiVersion>"
-            "<met:singlePackage>true</met:singlePackage>"
-            f"<met:unpackaged>{types}<met:version>{self.version}</met:version></met:unpackaged>"
-            "</met:retrieveRequest></met:retrieve>",
+            lambda: (
+                "<met:retrieve><met:retrieveRequest>"
+                f"<met:apiVersion>{self.version}</met:apiVersion>"
+                "<met:singlePackage>true</met:singlePackage>"
+                f"<met:unpackaged>{types}<met:version>{self.version}</met:version></met:unpackaged>"
+                "</met:retrieveRequest></met:retrieve>"
+            ),
         )
         process = _async_id(response, "retrieve")
         result = self._poll(
             "checkRetrieveStatus",
-            lambda: "<met:checkRetrieveStatus>"
-            f"<met:asyncProcessId>{escape(process)}</met:asyncProcessId>"
-            "<met:includeZip>true</met:includeZip></met:checkRetrieveStatus>",
+            lambda: (
+                "<met:checkRetrieveStatus>"
+                f"<met:asyncProcessId>{escape(process)}</met:asyncProcessId>"
+                "<met:includeZip>true</met:includeZip></met:checkRetrieveStatus>"
+            ),
         )
         if mx.text(result, "status") != "Succeeded":
             message = mx.text(result, "errorMessage") or mx.text(result, "status")
@@ -132,24 +138,28 @@ class MetadataClient:
         flag = {True: "true", False: "false"}
         response = self.connection.soap(
             "deploy",
-            lambda: f"<met:deploy><met:ZipFile>{encoded}</met:ZipFile><met:DeployOptions>"
-            "<met:allowMissingFiles>false</met:allowMissingFiles>"
-            "<met:autoUpdatePackage>false</met:autoUpdatePackage>"
-            f"<met:checkOnly>{flag[check_only]}</met:checkOnly>"
-            "<met:ignoreWarnings>false</met:ignoreWarnings>"
-            "<met:performRetrieve>false</met:performRetrieve>"
-            "<met:purgeOnDelete>false</met:purgeOnDelete>"
-            f"<met:rollbackOnError>{flag[rollback_on_error]}</met:rollbackOnError>"
-            "<met:singlePackage>true</met:singlePackage>"
-            "<met:testLevel>NoTestRun</met:testLevel>"
-            "</met:DeployOptions></met:deploy>",
+            lambda: (
+                f"<met:deploy><met:ZipFile>{encoded}</met:ZipFile><met:DeployOptions>"
+                "<met:allowMissingFiles>false</met:allowMissingFiles>"
+                "<met:autoUpdatePackage>false</met:autoUpdatePackage>"
+                f"<met:checkOnly>{flag[check_only]}</met:checkOnly>"
+                "<met:ignoreWarnings>false</met:ignoreWarnings>"
+                "<met:performRetrieve>false</met:performRetrieve>"
+                "<met:purgeOnDelete>false</met:purgeOnDelete>"
+                f"<met:rollbackOnError>{flag[rollback_on_error]}</met:rollbackOnError>"
+                "<met:singlePackage>true</met:singlePackage>"
+                "<met:testLevel>NoTestRun</met:testLevel>"
+                "</met:DeployOptions></met:deploy>"
+            ),
         )
         process = _async_id(response, "deploy")
         result = self._poll(
             "checkDeployStatus",
-            lambda: "<met:checkDeployStatus>"
-            f"<met:asyncProcessId>{escape(process)}</met:asyncProcessId>"
-            "<met:includeDetails>true</met:includeDetails></met:checkDeployStatus>",
+            lambda: (
+                "<met:checkDeployStatus>"
+                f"<met:asyncProcessId>{escape(process)}</met:asyncProcessId>"
+                "<met:includeDetails>true</met:includeDetails></met:checkDeployStatus>"
+            ),
         )
         failures = []
         details = mx.child(result, "details")

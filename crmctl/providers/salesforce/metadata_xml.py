@@ -561,7 +561,9 @@ def validation_rule_spec(element: ET.Element) -> Converted:
     return Converted(spec)
 
 
-def validation_rule_xml(name: str, spec: dict[str, Any], tag: str = "validationRules") -> ET.Element:
+def validation_rule_xml(
+    name: str, spec: dict[str, Any], tag: str = "validationRules"
+) -> ET.Element:
     element = ET.Element(tag)
     _add(element, "fullName", name)
     _add(element, "active", spec.get("active", True))
@@ -612,7 +614,9 @@ def permission_set_spec(element: ET.Element, profile: bool = False, label: str =
         spec["system"] = sorted(system)
     elif system:
         notes.append(f"{len(system)} system permissions of the profile are not kept")
-    known = _PERMISSION_SET_KNOWN | _PERMISSION_SET_NOISE | ({"userPermissions"} if profile else set())
+    known = (
+        _PERMISSION_SET_KNOWN | _PERMISSION_SET_NOISE | ({"userPermissions"} if profile else set())
+    )
     leftover = _unknown(element, known)
     if leftover:
         notes.append(f"not kept: {', '.join(leftover)}")
@@ -724,7 +728,9 @@ def matching_rule_items(rule: ET.Element) -> Converted:
     return Converted({"match": match} if match else None, [] if match else ["it has no items"])
 
 
-def duplicate_rule_spec(obj: str, element: ET.Element, rules: Mapping[str, ET.Element]) -> Converted:
+def duplicate_rule_spec(
+    obj: str, element: ET.Element, rules: Mapping[str, ET.Element]
+) -> Converted:
     """A DuplicateRule, its `match` taken from its matching rule on the same object."""
     notes: list[str] = []
     own = [
@@ -733,9 +739,17 @@ def duplicate_rule_spec(obj: str, element: ET.Element, rules: Mapping[str, ET.El
         if (text(r, "matchRuleSObjectType") or obj) == obj
     ]
     if not own:
-        others = sorted({text(r, "matchRuleSObjectType") or "" for r in children(element, "duplicateRuleMatchRules")})
+        others = sorted(
+            {
+                text(r, "matchRuleSObjectType") or ""
+                for r in children(element, "duplicateRuleMatchRules")
+            }
+        )
         return Converted(
-            None, [f"it matches {obj} records against {', '.join(others)} records only, which crmctl cannot express"]
+            None,
+            [
+                f"it matches {obj} records against {', '.join(others)} records only, which crmctl cannot express"
+            ],
         )
     rule_name = text(own[0], "matchingRule") or ""
     others = len(children(element, "duplicateRuleMatchRules")) - 1
@@ -769,7 +783,9 @@ def duplicate_rule_spec(obj: str, element: ET.Element, rules: Mapping[str, ET.El
     return Converted(spec, notes)
 
 
-def duplicate_rule_xml(rule: str, obj: str, spec: dict[str, Any], sort_order: int = 1) -> ET.Element:
+def duplicate_rule_xml(
+    rule: str, obj: str, spec: dict[str, Any], sort_order: int = 1
+) -> ET.Element:
     """A DuplicateRule whose matching rule is the MatchingRule named `rule` on `obj`."""
     element = ET.Element("DuplicateRule")
     element.set("xmlns:xsi", XSI)
@@ -808,7 +824,9 @@ def matching_rule_xml(rule: str, spec: dict[str, Any]) -> ET.Element:
         _add(entry, "blankValueBehavior", "NullNotAllowed")
         _add(entry, "fieldName", item["field"])
         method = item.get("method", "exact")
-        _add(entry, "matchingMethod", "Exact" if method == "exact" else _fuzzy_method(item["field"]))
+        _add(
+            entry, "matchingMethod", "Exact" if method == "exact" else _fuzzy_method(item["field"])
+        )
     _add(element, "ruleStatus", "Active" if spec.get("active", True) else "Inactive")
     return element
 

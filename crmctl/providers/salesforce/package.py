@@ -36,6 +36,8 @@ __all__ = [
     "retrieve_zip",
     "read_zip",
     "ZipContents",
+    "KIND_OF",
+    "zip_files",
 ]
 
 #: crmctl kind -> the Metadata API types that hold it.
@@ -47,7 +49,8 @@ MetadataTypes: dict[str, tuple[str, ...]] = {
     "Role": ("Role",),
     "DuplicateRule": ("DuplicateRule", "MatchingRule"),
 }
-_KIND_OF = {"CustomObject": "CustomObject", "CustomField": "CustomField",
+#: Metadata API type -> the crmctl kind it belongs to.
+KIND_OF = {"CustomObject": "CustomObject", "CustomField": "CustomField",
             "ValidationRule": "ValidationRule", "PermissionSet": "PermissionSet",
             "Role": "Role", "DuplicateRule": "DuplicateRule", "MatchingRule": "DuplicateRule"}  # fmt: skip
 _MAX_UNZIPPED = 400 * 1024 * 1024  # a retrieve is at most 39 MB zipped; refuse zip bombs
@@ -64,7 +67,7 @@ class Component:
 
     @property
     def kind(self) -> str:
-        return _KIND_OF[self.type]
+        return KIND_OF[self.type]
 
 
 @dataclass
@@ -133,7 +136,8 @@ def _files(resources: Iterable[Resource], sort_orders: Mapping[str, int]) -> dic
     return files
 
 
-def _zip(files: Mapping[str, bytes]) -> bytes:
+def zip_files(files: Mapping[str, bytes]) -> bytes:
+    """A zip of {name: content}."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
@@ -167,7 +171,7 @@ def deploy_zip(
         pairs = [pair for kind, name in deletes for pair in members_of(kind, name)]
         if pairs:
             files[file_name] = mx.package_xml(_types(pairs), None)
-    return _zip(files)
+    return zip_files(files)
 
 
 def retrieve_zip(
@@ -189,7 +193,7 @@ def retrieve_zip(
         files[f"globalValueSets/{name}.globalValueSet"] = mx.to_bytes(root)
     members = [pair for r in resources for pair in members_of(r.kind, r.name)]
     files["package.xml"] = mx.package_xml(_types(members), version)
-    return _zip(files)
+    return zip_files(files)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -207,9 +211,7 @@ def _open(data: bytes) -> dict[str, bytes]:
         }
 
 
-def read_zip(
-    data: bytes, matching_fallback: Mapping[str, ET.Element] | None = None
-) -> ZipContents:
+def read_zip(data: bytes, matching_fallback: Mapping[str, ET.Element] | None = None) -> ZipContents:
     """Every component of a retrieve or deploy zip, translated to crmctl specs.
 
     `matching_fallback` are matching rules (by `Object.Name`) already in the
@@ -280,6 +282,8 @@ def _object_components(
     for element in mx.children(root, "validationRules"):
         rule = mx.text(element, "fullName") or ""
         found.append(
-            Component("ValidationRule", f"{obj}.{rule}", file_name, mx.validation_rule_spec(element))
+            Component(
+                "ValidationRule", f"{obj}.{rule}", file_name, mx.validation_rule_spec(element)
+            )
         )
     return found

@@ -182,12 +182,13 @@ class SalesforceProvider:
 
     def _deploy(self, changes: list[Change], check_only: bool = False) -> ApplyResult:
         upserts = [Resource(c.kind, c.name, c.after) for c in changes if c.after is not None]
+        counts = dict(self._rule_counts)  # a new duplicate rule goes after its object's others
         sort_orders = {}
         for c in changes:
             if c.kind == "DuplicateRule" and c.action is Action.CREATE:
                 obj = c.name.partition(".")[0]
-                self._rule_counts[obj] = self._rule_counts.get(obj, 0) + 1
-                sort_orders[c.name] = self._rule_counts[obj]
+                counts[obj] = counts.get(obj, 0) + 1
+                sort_orders[c.name] = counts[obj]
         zip_bytes = package.deploy_zip(
             upserts,
             delete_pre=[(c.kind, c.name) for c in changes if c.action is Action.REPLACE],
@@ -196,6 +197,8 @@ class SalesforceProvider:
             sort_orders=sort_orders,
         )
         deployed = self.metadata.deploy(zip_bytes, check_only=check_only, rollback_on_error=True)
+        if deployed.success and not check_only:
+            self._rule_counts = counts
         if deployed.success:
             return ApplyResult(applied=[] if check_only else [c.address for c in changes])
         return ApplyResult(failed=_failures(changes, deployed))
@@ -217,9 +220,7 @@ class SalesforceProvider:
             ]
             if missing:
                 failures.append(
-                    ChangeFailure(
-                        change.address, f"{', '.join(missing)} will not exist in the org"
-                    )
+                    ChangeFailure(change.address, f"{', '.join(missing)} will not exist in the org")
                 )
         return failures
 
@@ -232,7 +233,9 @@ class SalesforceProvider:
         if (old in _LOOKUPS) != (new in _LOOKUPS):
             return f"Salesforce cannot convert a {old} field to {new}; it is deleted and re-created (its data is lost)"
         if old in _LOOKUPS and before.get("referenceTo") != after.get("referenceTo"):
-            return "a relationship field cannot point at another object; it is deleted and re-created"
+            return (
+                "a relationship field cannot point at another object; it is deleted and re-created"
+            )
         return None
 
     def close(self) -> None:
@@ -266,7 +269,7 @@ def _chunks(members: dict[str, list[str]], size: int) -> list[dict[str, list[str
 
 def _owner(changes: list[Change], component_type: str, full_name: str, file_name: str) -> Change:
     """The change a refused component belongs to."""
-    kind = package._KIND_OF.get(component_type)
+    kind = package.KIND_OF.get(component_type)
     for change in changes:
         if change.kind == kind and change.name == full_name:
             return change

@@ -116,7 +116,7 @@ class UserAccess:
             item.error = _missing(item.change, roles, sets)
             if item.error:
                 return _result(work)  # nothing written yet
-        if not self.assignment_ids and any(c.action is not Action.CREATE for c in changes):
+        if not self.user_ids and any(c.action is not Action.CREATE for c in changes):
             self.read()
         creates = [w for w in work if w.change.action is Action.CREATE]
         if creates:

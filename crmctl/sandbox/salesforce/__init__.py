@@ -11,8 +11,12 @@ sandbox's openapi.json:
     ...  /services/data/vNN.0/composite/sobjects  collections of up to 200
     POST /services/Soap/m/NN.0                    listMetadata, retrieve, deploy (+ status)
 
-Set-up (connected apps, the API limit, session lifetime) is in `state`, and
-on the command line: `crmctl sandbox connected-app add`, `crmctl sandbox api-limit`.
+Modules: `oauth` (token endpoint), `api` (sessions, limits, error shapes),
+`soql` and `sobjects` (queries, reads), `writes` (sObject and collection
+writes), `metadata` (the SOAP operations) and `deploy` (a deploy against the
+store). Set-up (connected apps, the API limit, session lifetime) is in
+`state`, and on the command line: `crmctl sandbox connected-app add`,
+`crmctl sandbox api-limit`.
 """
 
 from __future__ import annotations

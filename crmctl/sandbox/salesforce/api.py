@@ -116,7 +116,10 @@ def rest(method: str, pattern: str, handler: RestHandler) -> Route:
         except SalesforceFault as fault:
             return fault.status, fault.rest_body(), {**headers, **fault.headers}
         except SandboxError as err:
-            code = "MALFORMED_QUERY" if err.code == "BAD_REQUEST" else err.code
+            code = "JSON_PARSER_ERROR" if err.code == "BAD_REQUEST" else err.code
             return err.status, [{"message": err.message, "errorCode": code, "fields": []}], headers
 
-    return Route(method, pattern, answer, auth=False)
+    route = Route(method, pattern, answer, auth=False)
+    # Salesforce accepts a trailing slash (…/query/?q=, …/sobjects/User/), and clients send it.
+    route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
+    return route

@@ -128,7 +128,7 @@ def _plan(contents: package.ZipContents, live: dict[tuple[str, str], dict]) -> _
             work.entries.append(entry)
             index = len(work.entries) - 1
             component = found.get((type_name, name))
-            if type_name not in package._KIND_OF:
+            if type_name not in package.KIND_OF:
                 entry.problem = f"the sandbox does not support the {type_name} metadata type"
                 continue
             if component is None:
@@ -156,7 +156,9 @@ def _plan(contents: package.ZipContents, live: dict[tuple[str, str], dict]) -> _
                 spec = {**current["spec"], "match": spec["match"]}
             entry.created = current is None
             before = current["spec"] if current else None
-            work.main.append((_change(kind, current["name"] if current else name, before, spec), index))
+            work.main.append(
+                (_change(kind, current["name"] if current else name, before, spec), index)
+            )
     for manifest, target in ((contents.delete_pre, work.pre), (contents.delete_post, work.post)):
         for type_name, names in manifest.items():
             for name in names:
@@ -170,7 +172,7 @@ def _delete(
     entry = _Entry(type_name, name, "destructiveChanges.xml", deleted=True)
     work.entries.append(entry)
     index = len(work.entries) - 1
-    kind = package._KIND_OF.get(type_name)
+    kind = package.KIND_OF.get(type_name)
     if kind is None:
         entry.problem = f"the sandbox does not support the {type_name} metadata type"
         return
@@ -186,9 +188,11 @@ def _delete(
         taken = {c.address.lower() for c, _ in target}
         for (child_kind, child_name), item in live.items():
             address = f"{child_kind}/{item['name']}".lower()
-            if child_kind in ("CustomField", "ValidationRule", "DuplicateRule") and child_name.startswith(
-                prefix
-            ) and address not in taken:
+            if (
+                child_kind in ("CustomField", "ValidationRule", "DuplicateRule")
+                and child_name.startswith(prefix)
+                and address not in taken
+            ):
                 target.append((_change(child_kind, item["name"], item["spec"], None), index))
 
 

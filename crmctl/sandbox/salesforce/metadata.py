@@ -44,7 +44,9 @@ def _add(parent: ET.Element, tag: str, value: Any = None) -> ET.Element:
     return element
 
 
-def _envelope(body: ET.Element | None, caller: Caller | None, fault: SalesforceFault | None = None) -> bytes:
+def _envelope(
+    body: ET.Element | None, caller: Caller | None, fault: SalesforceFault | None = None
+) -> bytes:
     header = ""
     if caller is not None:
         header = (
@@ -64,7 +66,7 @@ def _envelope(body: ET.Element | None, caller: Caller | None, fault: SalesforceF
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<soapenv:Envelope xmlns:soapenv="{_SOAP}" xmlns="{mx.NS}" xmlns:sf="{mx.NS}" '
         f'xmlns:xsi="{_XSI}">{header}<soapenv:Body>{content}</soapenv:Body></soapenv:Envelope>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def _soap(request: Request) -> Response:
@@ -75,13 +77,17 @@ def _soap(request: Request) -> Response:
         try:
             root = mx.parse(request.raw)
         except ET.ParseError:
-            raise SalesforceFault(500, "INVALID_XML", "the request is not well-formed XML") from None
+            raise SalesforceFault(
+                500, "INVALID_XML", "the request is not well-formed XML"
+            ) from None
         session = root.find("Header/SessionHeader/sessionId")
         body = root.find("Body")
         operation = body[0] if body is not None and len(body) else None
         if operation is None or operation.tag not in _OPERATIONS:
             name = operation.tag if operation is not None else "(none)"
-            raise SalesforceFault(500, "INVALID_OPERATION", f"No operation available for request {name}")
+            raise SalesforceFault(
+                500, "INVALID_OPERATION", f"No operation available for request {name}"
+            )
         caller = authorise(request, session.text if session is not None else None)
         headers["Sforce-Limit-Info"] = f"api-usage={caller.used}/{caller.limit}"
         response = _OPERATIONS[operation.tag](request, caller, operation)
@@ -96,7 +102,7 @@ def _soap(request: Request) -> Response:
 
 def _listed(items: list[dict[str, Any]], type_name: str) -> list[tuple[str, str, dict | None]]:
     """(fullName, fileName, store item) of every component of a type."""
-    kind = package._KIND_OF.get(type_name)
+    kind = package.KIND_OF.get(type_name)
     out: list[tuple[str, str, dict | None]] = []
     if type_name == "CustomObject":
         out += [(o, f"objects/{o}.object", None) for o in STANDARD_OBJECTS]
@@ -152,7 +158,11 @@ def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Ele
     retrieve = mx.child(operation, "retrieveRequest")
     unpackaged = mx.child(retrieve, "unpackaged") if retrieve is not None else None
     if unpackaged is None:
-        raise SalesforceFault(500, "INVALID_CROSS_REFERENCE_KEY", "retrieve needs an unpackaged package (packageNames are not supported)")
+        raise SalesforceFault(
+            500,
+            "INVALID_CROSS_REFERENCE_KEY",
+            "retrieve needs an unpackaged package (packageNames are not supported)",
+        )
     members = mx.package_members(unpackaged)
     items = request.store.list_all_config()
     chosen: dict[str, Resource] = {}
@@ -170,11 +180,15 @@ def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Ele
             if entry is None and obj in STANDARD_OBJECTS and not rest.endswith("__c"):
                 continue  # a standard object or field: Salesforce's own, not kept by the sandbox
             if entry is None:
-                messages.append(("package.xml", f"Entity of type '{type_name}' named '{name}' cannot be found"))
+                messages.append(
+                    ("package.xml", f"Entity of type '{type_name}' named '{name}' cannot be found")
+                )
                 continue
             if entry[2] is not None:
                 item = entry[2]
-                chosen[f"{item['kind']}/{item['name']}"] = Resource(item["kind"], item["name"], item["spec"])
+                chosen[f"{item['kind']}/{item['name']}"] = Resource(
+                    item["kind"], item["name"], item["spec"]
+                )
                 properties.append((type_name, entry))
     zip_bytes = package.retrieve_zip(chosen.values(), version=request.params["version"])
     result = {
@@ -236,7 +250,11 @@ def _check_retrieve(request: Request, caller: Caller, operation: ET.Element) -> 
 def _deploy(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
     caller.require_admin("the Metadata API")
     options = mx.child(operation, "DeployOptions")
-    flag = (lambda tag, default: (mx.text(options, tag) or str(default)).lower() == "true") if options is not None else (lambda tag, default: default)
+    flag = (
+        (lambda tag, default: (mx.text(options, tag) or str(default)).lower() == "true")
+        if options is not None
+        else (lambda tag, default: default)
+    )
     try:
         data = base64.b64decode(mx.text(operation, "ZipFile") or "", validate=True)
     except (binascii.Error, ValueError):
@@ -258,7 +276,13 @@ def _check_deploy(request: Request, caller: Caller, operation: ET.Element) -> ET
     response = ET.Element("checkDeployStatusResponse")
     result = _add(response, "result")
     if not found:
-        for tag, value in (("checkOnly", False), ("done", False), ("id", job), ("status", "InProgress"), ("success", False)):
+        for tag, value in (
+            ("checkOnly", False),
+            ("done", False),
+            ("id", job),
+            ("status", "InProgress"),
+            ("success", False),
+        ):
             _add(result, tag, value)
         return response
     _add(result, "checkOnly", found["checkOnly"])
@@ -303,4 +327,3 @@ _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
 
 def routes() -> list[Route]:
     return [Route("POST", "/services/Soap/m/{version}", _soap, auth=False, json_body=False)]
-

@@ -54,7 +54,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         found = _TOKEN.match(text, pos)
         if not found or found.end() == pos:
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token near: {text[pos:pos + 20]!r}")
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token near: {text[pos : pos + 20]!r}")
         kind = found.lastgroup or ""
         value = found.group(kind)
         if kind == "name" and value.upper() in _KEYWORDS:
@@ -76,7 +76,9 @@ class _Parser:
         got = self.peek()
         if got[0] != kind or (value is not None and got[1] != value):
             wanted = value or kind
-            raise SoqlError("MALFORMED_QUERY", f"expected {wanted} but found {got[1] or 'end of query'!r}")
+            raise SoqlError(
+                "MALFORMED_QUERY", f"expected {wanted} but found {got[1] or 'end of query'!r}"
+            )
         self.pos += 1
         return got[1]
 
@@ -193,13 +195,16 @@ def _resolve(schema: Schema, sobject: str, path: str) -> list[str]:
         name = fields.get(part.lower())
         if name is None:
             raise SoqlError(
-                "INVALID_FIELD", f"No such column '{part}' on entity '{current}'. If you are "
+                "INVALID_FIELD",
+                f"No such column '{part}' on entity '{current}'. If you are "
                 "attempting to use a custom field, be sure to append the '__c' after the custom "
-                "field name."
+                "field name.",
             )
         target = schema[current][name]
         if i < len(parts) - 1 and target is None:
-            raise SoqlError("INVALID_FIELD", f"Didn't understand relationship '{part}' in field path")
+            raise SoqlError(
+                "INVALID_FIELD", f"Didn't understand relationship '{part}' in field path"
+            )
         out.append(name)
         if target is not None:
             current = target

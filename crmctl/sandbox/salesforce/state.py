@@ -154,7 +154,13 @@ def issue_session(
     conn.execute(
         "INSERT INTO sf_sessions (token_hash, username, client_id, issued_at, expires_at)"
         " VALUES (?, ?, ?, ?, ?)",
-        (_hash(token), username, client_id, iso_time(now), iso_time(now + timedelta(seconds=seconds))),
+        (
+            _hash(token),
+            username,
+            client_id,
+            iso_time(now),
+            iso_time(now + timedelta(seconds=seconds)),
+        ),
     )
     return token
 

@@ -16,7 +16,14 @@ from crmctl.providers.salesforce import package
 from tests.sandbox.conftest import ORG, RECORDS_ORG
 
 REPO = Path(__file__).resolve().parents[3]
-_SUPPORTED = ("CustomObject", "CustomField", "ValidationRule", "DuplicateRule", "Role", "PermissionSet")
+_SUPPORTED = (
+    "CustomObject",
+    "CustomField",
+    "ValidationRule",
+    "DuplicateRule",
+    "Role",
+    "PermissionSet",
+)
 
 
 def _example_resources() -> list[Resource]:
@@ -27,7 +34,9 @@ def _example_resources() -> list[Resource]:
     for path in sorted((REPO / "manifests").rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc["kind"] in _SUPPORTED:
-                r = Resource(doc["kind"], doc["metadata"]["name"], canonical(doc["kind"], doc["spec"]))
+                r = Resource(
+                    doc["kind"], doc["metadata"]["name"], canonical(doc["kind"], doc["spec"])
+                )
                 found[r.address] = r
     return list(found.values())
 
@@ -92,7 +101,9 @@ def test_a_checkbox_always_gets_a_default_and_false_reads_as_none() -> None:
 
 
 def test_a_default_formula_is_reported_not_kept() -> None:
-    converted = _field("<fullName>D__c</fullName><label>D</label><type>Date</type><defaultValue>TODAY()</defaultValue>")
+    converted = _field(
+        "<fullName>D__c</fullName><label>D</label><type>Date</type><defaultValue>TODAY()</defaultValue>"
+    )
     assert converted.spec == {"type": "Date", "label": "D"}
     assert converted.notes == ["defaultValue formula 'TODAY()' cannot be expressed; left out"]
 
@@ -100,10 +111,22 @@ def test_a_default_formula_is_reported_not_kept() -> None:
 @pytest.mark.parametrize(
     ("xml", "note"),
     [
-        ("<fullName>F__c</fullName><type>Text</type><formula>Name</formula>", "a formula field (Text) has no crmctl equivalent"),
-        ("<fullName>S__c</fullName><type>Summary</type><summaryOperation>count</summaryOperation>", "a roll-up summary field has no crmctl equivalent"),
-        ("<fullName>H__c</fullName><type>Html</type>", "field type Html is not supported by crmctl"),
-        ("<fullName>P__c</fullName><type>Picklist</type><valueSet><valueSetName>Missing</valueSetName></valueSet>", "global value set Missing is not available"),
+        (
+            "<fullName>F__c</fullName><type>Text</type><formula>Name</formula>",
+            "a formula field (Text) has no crmctl equivalent",
+        ),
+        (
+            "<fullName>S__c</fullName><type>Summary</type><summaryOperation>count</summaryOperation>",
+            "a roll-up summary field has no crmctl equivalent",
+        ),
+        (
+            "<fullName>H__c</fullName><type>Html</type>",
+            "field type Html is not supported by crmctl",
+        ),
+        (
+            "<fullName>P__c</fullName><type>Picklist</type><valueSet><valueSetName>Missing</valueSetName></valueSet>",
+            "global value set Missing is not available",
+        ),
     ],
 )
 def test_what_has_no_equivalent_is_a_note_and_no_spec(xml: str, note: str) -> None:
@@ -123,15 +146,19 @@ def test_a_global_value_set_is_expanded() -> None:
     values = [{"value": "X", "label": "Ex", "default": False, "active": True}]
     converted = mx.field_spec(
         "Account",
-        mx.parse("<fields><fullName>G__c</fullName><label>G</label><type>MultiselectPicklist</type>"
-                 "<valueSet><valueSetName>Shared</valueSetName></valueSet></fields>"),  # fmt: skip
+        mx.parse(
+            "<fields><fullName>G__c</fullName><label>G</label><type>MultiselectPicklist</type>"
+            "<valueSet><valueSetName>Shared</valueSetName></valueSet></fields>"
+        ),  # fmt: skip
         {"Shared": values},
     )
     assert converted.spec == {"type": "MultiPicklist", "label": "G", "values": values}
 
 
 def test_lookups_get_salesforce_required_elements() -> None:
-    element = mx.field_xml("Owner_Account__c", {"type": "Lookup", "label": "Acct", "referenceTo": "Account"})
+    element = mx.field_xml(
+        "Owner_Account__c", {"type": "Lookup", "label": "Acct", "referenceTo": "Account"}
+    )
     assert mx.text(element, "relationshipName") == "Owner_Account"
     assert mx.text(element, "deleteConstraint") == "SetNull"
     master = mx.field_xml("Parent__c", {"type": "MasterDetail", "label": "P", "referenceTo": "X__c",
@@ -146,7 +173,10 @@ def test_a_duplicate_rule_needs_an_expressible_matching_rule() -> None:
         "<matchingRules><fullName>Same</fullName><booleanFilter>1 OR 2</booleanFilter></matchingRules>"
     )
     converted = mx.duplicate_rule_spec("Lead", mx.parse(mx.to_bytes(rule)), {"Same": with_filter})
-    assert (converted.spec, converted.notes) == (None, ["matching rule Same: its filter logic (1 OR 2) cannot be expressed"])
+    assert (converted.spec, converted.notes) == (
+        None,
+        ["matching rule Same: its filter logic (1 OR 2) cannot be expressed"],
+    )
     missing = mx.duplicate_rule_spec("Lead", mx.parse(mx.to_bytes(rule)), {})
     assert missing.spec is None and "its matching rule Same is not available" in missing.notes[0]
 
@@ -155,7 +185,10 @@ def test_fuzzy_methods_read_back_as_fuzzy() -> None:
     spec = canonical("DuplicateRule", {"match": [{"field": "FirstName", "method": "fuzzy"},
                                                  {"field": "Custom__c", "method": "fuzzy"}]})  # fmt: skip
     rule = mx.matching_rule_xml("R", spec)
-    assert [mx.text(i, "matchingMethod") for i in rule.iter("matchingRuleItems")] == ["FirstName", "CompanyName"]
+    assert [mx.text(i, "matchingMethod") for i in rule.iter("matchingRuleItems")] == [
+        "FirstName",
+        "CompanyName",
+    ]
     assert mx.matching_rule_items(rule).spec["match"] == spec["match"]
 
 

@@ -13,7 +13,7 @@ from crmctl.errors import AuthError
 from crmctl.model import Resource
 from crmctl.plan import PlanInputs, make_plan
 from crmctl.providers.salesforce import SalesforceProvider, package, rest
-from crmctl.providers.salesforce.auth import Credentials, jwt_assertion
+from crmctl.providers.salesforce.auth import Credentials, audience, jwt_assertion
 from crmctl.sandbox.salesforce import state
 from tests.salesforce_org import ADMIN, CLIENT_ID, SalesforceOrg, key_pair, salesforce_org
 
@@ -45,7 +45,11 @@ def provider(org: SalesforceOrg, tmp_path: Path) -> Iterator[SalesforceProvider]
 def _apply(provider: SalesforceProvider, *resources: Resource) -> None:
     live = {r.address: r for r in provider.read(provider.supported_kinds())}
     desired = {r.address: r for r in resources}
-    plan = make_plan(PlanInputs("t", desired, live, managed=set(live), supported_kinds=provider.supported_kinds()))
+    plan = make_plan(
+        PlanInputs(
+            "t", desired, live, managed=set(live), supported_kinds=provider.supported_kinds()
+        )
+    )
     result = provider.apply(plan.changes)
     assert result.ok, result.failed
 
@@ -57,6 +61,20 @@ def test_the_jwt_assertion_carries_iss_sub_aud_exp() -> None:
     assert claims == {"iss": CLIENT_ID, "sub": ADMIN, "aud": "https://login.example", "exp": 1180}
 
 
+@pytest.mark.parametrize(
+    ("login_url", "aud"),
+    [
+        ("https://login.salesforce.com", "https://login.salesforce.com"),
+        ("https://northwind.my.salesforce.com", "https://login.salesforce.com"),
+        ("https://test.salesforce.com", "https://test.salesforce.com"),
+        ("https://northwind--uat.sandbox.my.salesforce.com", "https://test.salesforce.com"),
+        ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+    ],
+)
+def test_the_audience_follows_the_login_url(login_url: str, aud: str) -> None:
+    assert audience(login_url) == aud
+
+
 def test_a_missing_variable_is_named(org: SalesforceOrg, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SF_JWT_KEY")
     with pytest.raises(AuthError, match="environment variable SF_JWT_KEY is not set"):
@@ -64,14 +82,18 @@ def test_a_missing_variable_is_named(org: SalesforceOrg, monkeypatch: pytest.Mon
 
 
 def test_a_key_that_is_not_a_key_is_refused_without_quoting_it(tmp_path: Path) -> None:
-    credentials = Credentials("jwt", "https://x", CLIENT_ID, ADMIN, "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n")
+    credentials = Credentials(
+        "jwt", "https://x", CLIENT_ID, ADMIN, "-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n"
+    )
     with pytest.raises(AuthError) as caught:
         jwt_assertion(credentials)
     assert "c2VjcmV0" not in str(caught.value)
     assert caught.value.message == "the JWT private key is not a usable RSA private key (PEM)"
 
 
-def test_an_expired_token_is_refreshed_once(provider: SalesforceProvider, org: SalesforceOrg) -> None:
+def test_an_expired_token_is_refreshed_once(
+    provider: SalesforceProvider, org: SalesforceOrg
+) -> None:
     _apply(provider, Resource("Role", "CEO", {"label": "CEO"}))
     assert provider.connection.logins == 1
     assert state.expire_sessions(org.store) >= 1
@@ -92,13 +114,20 @@ def _soap_calls(provider: SalesforceProvider) -> dict[str, int]:
     return {k: v for k, v in provider.connection.calls.items() if k.startswith("soap:")}
 
 
-def test_reads_take_a_constant_number_of_metadata_calls(provider: SalesforceProvider, org: SalesforceOrg) -> None:
+def test_reads_take_a_constant_number_of_metadata_calls(
+    provider: SalesforceProvider, org: SalesforceOrg
+) -> None:
     provider.read(provider.supported_kinds())
     small = _soap_calls(provider)
     provider.connection.calls.clear()
     operations = [{"op": "put", "kind": "CustomObject", "name": "Big__c", "spec": {"label": "Big"}}]
     operations += [
-        {"op": "put", "kind": "CustomField", "name": f"Big__c.F{i}__c", "spec": {"type": "Text", "label": f"F{i}"}}
+        {
+            "op": "put",
+            "kind": "CustomField",
+            "name": f"Big__c.F{i}__c",
+            "spec": {"type": "Text", "label": f"F{i}"},
+        }
         for i in range(300)
     ]
     org.store.batch(operations, "tests")
@@ -121,8 +150,11 @@ def test_users_go_in_collections_of_200_and_queries_page(
 
     monkeypatch.setattr(provider.connection, "rest", spy)
     users = [
-        Resource("User", f"u{i}@example.com", {"email": f"u{i}@example.com", "lastName": f"U{i}",
-                                               "permissionSets": ["Reader"]})  # fmt: skip
+        Resource(
+            "User",
+            f"u{i}@example.com",
+            {"email": f"u{i}@example.com", "lastName": f"U{i}", "permissionSets": ["Reader"]},
+        )  # fmt: skip
         for i in range(250)
     ]
     _apply(provider, Resource("PermissionSet", "Reader", {"label": "Reader"}), *users)
@@ -139,11 +171,13 @@ def test_what_crmctl_cannot_manage_becomes_a_warning(
     provider: SalesforceProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     formula = Resource("CustomField", "Account.Score__c", {"type": "Number", "label": "S"})
-    data = package.deploy_zip([formula]).replace(b"", b"")
+    data = package.deploy_zip([formula])
     zipped = package.read_zip(data)
     zipped.components[0].converted.spec = None
     zipped.components[0].converted.notes.append("a formula field (Number) has no crmctl equivalent")
-    monkeypatch.setattr(provider.metadata, "list_metadata", lambda types: {"CustomField": ["Account.Score__c"]})
+    monkeypatch.setattr(
+        provider.metadata, "list_metadata", lambda types: {"CustomField": ["Account.Score__c"]}
+    )
     monkeypatch.setattr(provider.metadata, "retrieve", lambda members: data)
     monkeypatch.setattr(package, "read_zip", lambda _data, *a: zipped)
     assert provider.read(["CustomField"]) == []
@@ -168,8 +202,16 @@ def test_usage_above_80_percent_is_one_warning(provider: SalesforceProvider) -> 
     [
         ({"type": "Text"}, {"type": "LongTextArea"}, False),
         ({"type": "Text"}, {"type": "Lookup", "referenceTo": "Account"}, True),
-        ({"type": "Lookup", "referenceTo": "Account"}, {"type": "Lookup", "referenceTo": "Contact"}, True),
-        ({"type": "MasterDetail", "referenceTo": "Account"}, {"type": "Lookup", "referenceTo": "Account"}, False),
+        (
+            {"type": "Lookup", "referenceTo": "Account"},
+            {"type": "Lookup", "referenceTo": "Contact"},
+            True,
+        ),
+        (
+            {"type": "MasterDetail", "referenceTo": "Account"},
+            {"type": "Lookup", "referenceTo": "Account"},
+            False,
+        ),
     ],
 )
 def test_requires_replace(provider: SalesforceProvider, before, after, replace: bool) -> None:
@@ -184,3 +226,12 @@ def test_a_slow_deploy_is_polled_until_done(
     _apply(provider, Resource("Role", "CEO", {"label": "CEO"}))
     assert provider.connection.calls["soap:checkDeployStatus"] == 4
     assert time.monotonic() - started < 5
+
+
+def test_a_session_refused_right_after_logging_in_is_an_auth_error(
+    provider: SalesforceProvider, org: SalesforceOrg
+) -> None:
+    state.configure(org.store, sessionSeconds=0)  # every token is born expired
+    with pytest.raises(AuthError, match="the session was refused again right after logging in"):
+        provider.read(["Role"])
+    assert provider.connection.logins == 2  # one refresh, no loop
