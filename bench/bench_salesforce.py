@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from crmctl.config.environment import load_environment
-from crmctl.importers.sfdx import import_sfdx, write_manifests
+from crmctl.importer.sfdx import import_sfdx, write_manifests
 from crmctl.sandbox.salesforce import state
 from crmctl.sandbox.store import SandboxStore
 from crmctl.workspace import Workspace

@@ -8,7 +8,7 @@ import click
 
 from crmctl.config.environment import display_path
 from crmctl.errors import CrmctlError
-from crmctl.importers.sfdx import import_sfdx, manifest_files, write_manifests
+from crmctl.importer.sfdx import import_sfdx, manifest_files, write_manifests
 from crmctl.render.sfdx_view import sfdx_import_text
 
 __all__ = ["import_from_sfdx"]

@@ -1,4 +1,5 @@
-"""`crmctl import`: manifests written from the live CRM (whole org, or selected resources)."""
+"""`crmctl import`: manifests written from the live CRM (whole org, or selected resources),
+or converted from another tool's format (`sfdx`: a Salesforce DX project)."""
 
 from __future__ import annotations
 

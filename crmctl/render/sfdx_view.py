@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from crmctl.config.environment import display_path
-from crmctl.importers.sfdx import ImportResult
+from crmctl.importer.sfdx import ImportResult
 from crmctl.kinds import KINDS
 from crmctl.render.style import paint
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crmctl.importers.sfdx import import_sfdx, write_manifests
+from crmctl.importer.sfdx import import_sfdx, write_manifests
 from tests.salesforce_org import LINT_OFF, SalesforceOrg, salesforce_org
 
 SFDX = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sfdx"

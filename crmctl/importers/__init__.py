@@ -1,1 +1,0 @@
-"""Importers: configuration from other tools, converted into crmctl manifests."""
