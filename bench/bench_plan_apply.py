@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,29 +24,11 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_org import generate  # noqa: E402
+from sandbox_process import sandbox_server  # noqa: E402
 
 from crmctl.config.environment import load_environment  # noqa: E402
 from crmctl.sandbox.store import SandboxStore  # noqa: E402
 from crmctl.workspace import Workspace  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float = 20) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/v1/health", timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not start")
 
 
 def extra_fields(root: Path, count: int) -> None:
@@ -91,26 +72,7 @@ def main() -> int:
         store = SandboxStore.open(db)
         token = store.initialise()
         store.close()
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "crmctl",
-                "sandbox",
-                "serve",
-                "--db",
-                str(db),
-                "--port",
-                str(port),
-                "--quiet",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_for(url)
+        with sandbox_server(db) as url:
             env_file = root / "environments" / "bench.yaml"
             env_file.write_text(
                 f"provider: {{type: sandbox, url: '{url}', tokenEnv: BENCH_TOKEN}}\nmanifests: [manifests]\n"
@@ -165,9 +127,6 @@ def main() -> int:
                 f"targets: plan < 3 s and <= 20 requests -> {seconds:.2f} s, {requests_made} requests; "
                 f"apply 1,000 creates < 10 s -> {apply_seconds:.2f} s"
             )
-        finally:
-            server.terminate()
-            server.wait(10)
     return 0
 
 

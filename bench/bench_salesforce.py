@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +29,9 @@ from crmctl.sandbox.salesforce import state
 from crmctl.sandbox.store import SandboxStore
 from crmctl.workspace import Workspace
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sandbox_process import sandbox_server  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 NAVIKT = REPO.parent / "shared" / "data" / "sfdx" / "navikt-crm-arbeidsgiver-base"
 LINT_OFF = ", ".join(
@@ -38,25 +39,6 @@ LINT_OFF = ", ".join(
     for rule in ("owner-required", "pii-description", "pii-retention", "powerful-access-justified",
                  "validation-message", "user-role", "user-permission-sets", "external-pii-access")
 )  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float = 20) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{url}/api/v1/health", timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise SystemExit(f"server at {url} did not start")
 
 
 def soap_calls(workspace: Workspace) -> dict[str, int]:
@@ -106,33 +88,14 @@ def main() -> None:
     state.add_connected_app(store, "bench", "BENCH_KEY", certificate=public)
     state.configure(store, asyncPolls=0)
     store.close()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    (root / "environments").mkdir()
-    (root / "environments" / "sf.yaml").write_text(
-        f"provider:\n  type: salesforce\n  instanceUrl: {url}\n  loginUrl: {url}\n  auth:\n"
-        "    method: jwt\n    clientIdEnv: BENCH_CLIENT_ID\n    username: admin@sandbox.local\n"
-        f"    keyFileEnv: BENCH_KEY_FILE\nmanifests: [manifests]\nlint:\n  rules: {{{LINT_OFF}}}\n"
-    )
-    os.environ.update(BENCH_CLIENT_ID="BENCH_KEY", BENCH_KEY_FILE=str(root / "key.pem"))
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crmctl",
-            "sandbox",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--quiet",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for(url)
+    with sandbox_server(db) as url:
+        (root / "environments").mkdir()
+        (root / "environments" / "sf.yaml").write_text(
+            f"provider:\n  type: salesforce\n  instanceUrl: {url}\n  loginUrl: {url}\n  auth:\n"
+            "    method: jwt\n    clientIdEnv: BENCH_CLIENT_ID\n    username: admin@sandbox.local\n"
+            f"    keyFileEnv: BENCH_KEY_FILE\nmanifests: [manifests]\nlint:\n  rules: {{{LINT_OFF}}}\n"
+        )
+        os.environ.update(BENCH_CLIENT_ID="BENCH_KEY", BENCH_KEY_FILE=str(root / "key.pem"))
         print(f"org: navikt-crm-arbeidsgiver-base, {len(imported.resources)} components imported")
         workspace = Workspace(load_environment("sf", root))
         try:
@@ -164,9 +127,6 @@ def main() -> None:
         verdict = "PASS" if seconds < 5 and calls == calls2 else "FAIL"
         print(f"{verdict}: plan < 5 s ({seconds:.2f} s) and Metadata API calls constant ({sum(calls.values())} "
               f"for {live} and {sum(calls2.values())} for {live2} components)")  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

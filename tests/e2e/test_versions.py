@@ -244,30 +244,34 @@ def test_two_applies_at_once_exactly_one_runs(http_project, sandbox_server, monk
     assert live_specs(sandbox_server.store) == desired_specs(http_project)
 
 
-def test_kill_9_mid_apply_then_recover_restores_the_snapshot(http_project, sandbox_server, crmctl):
-    apply_ok(crmctl, "--target", "Role/*")
-    before = live_specs(sandbox_server.store)
-    faults(sandbox_server, latencyMs=300)
+def kill_apply_midway(project: Path, server, after: int) -> Path:
+    """Start `crmctl apply` in a process, SIGKILL it once `after` changes landed; its journal."""
+    faults(server, latencyMs=300)
     env = {**os.environ, "CRMCTL_APPLY_CHUNK": "5", "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "crmctl", "apply", "--auto-approve"],
-        cwd=http_project,
+        cwd=project,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    journal = http_project / ".crmctl" / "history" / ".state" / "journal" / "e2e.json"
+    journal = project / ".crmctl" / "history" / ".state" / "journal" / "e2e.json"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if journal.exists() and len(json.loads(journal.read_text())["applied"]) >= 10:
-            break
+    while not (journal.exists() and len(json.loads(journal.read_text())["applied"]) >= after):
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the apply never got going")
         time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("the apply never got going")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-    faults(sandbox_server)
+    faults(server)
+    return journal
+
+
+def test_kill_9_mid_apply_then_recover_restores_the_snapshot(http_project, sandbox_server, crmctl):
+    apply_ok(crmctl, "--target", "Role/*")
+    before = live_specs(sandbox_server.store)
+    journal = kill_apply_midway(http_project, sandbox_server, after=10)
     assert live_specs(sandbox_server.store) != before  # half-changed
 
     refused = crmctl("plan")
@@ -293,23 +297,7 @@ def test_kill_9_mid_apply_then_recover_restores_the_snapshot(http_project, sandb
 
 
 def test_recover_finish_completes_the_interrupted_apply(http_project, sandbox_server, crmctl):
-    faults(sandbox_server, latencyMs=300)
-    env = {**os.environ, "CRMCTL_APPLY_CHUNK": "5", "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "crmctl", "apply", "--auto-approve"],
-        cwd=http_project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    journal = http_project / ".crmctl" / "history" / ".state" / "journal" / "e2e.json"
-    deadline = time.monotonic() + 60
-    while not (journal.exists() and len(json.loads(journal.read_text())["applied"]) >= 5):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
-    faults(sandbox_server)
+    kill_apply_midway(http_project, sandbox_server, after=5)
     finished = crmctl("recover", "--finish")
     assert finished.exit_code == 0, finished.output
     assert finished.out.splitlines()[-1].endswith("(interrupted, finished).")
