@@ -34,16 +34,35 @@ class Resource:
     spec: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
     source: SourceMap | None = None  # where it was declared; None for live resources
+    # Environment overrides applied to the spec: (patch, the environment file's map, index).
+    overrides: list[tuple[dict[str, Any], SourceMap, int]] = field(default_factory=list)
 
     @property
     def address(self) -> str:
         return address_of(self.kind, self.name)
 
     def location(self, *spec_path: str | int) -> SourceLocation | None:
-        """The source line of `spec.<path>` (or of the nearest ancestor)."""
+        """The source line of `spec.<path>` (or of the nearest ancestor).
+
+        A value an environment override set is located in the environment file.
+        """
+        for patch, env_source, index in reversed(self.overrides):
+            if spec_path and _patched(patch, spec_path):
+                return env_source.location(("overrides", index, "spec", *spec_path))
         if self.source is None:
             return None
         return self.source.location(("spec", *spec_path) if spec_path else ())
+
+
+def _patched(patch: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether a merge patch sets `path` (or one of its ancestors) to a value."""
+    for part in path:
+        if not isinstance(patch, dict) or part not in patch:
+            return False
+        patch = patch[part]
+        if not isinstance(patch, dict):
+            return patch is not None
+    return True
 
 
 @dataclass

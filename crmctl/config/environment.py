@@ -111,10 +111,9 @@ def load_environment(name: str, project_dir: Path | None = None) -> Environment:
         else:
             diagnostics = schema_diagnostics("environment", docs[0].data, docs[0].source)
     if diagnostics:
+        count = len(diagnostics)
         raise EnvironmentFileError(
-            f"environment file {shown} is invalid",
-            diagnostics=diagnostics,
-            location=diagnostics[0].location,
+            f"environment file {shown} has {count} problem{'s' * (count != 1)}", diagnostics=diagnostics
         )
     env_name = path.stem
     # An environment file outside environments/ still belongs to the project it was given with.
