@@ -113,7 +113,8 @@ def load_environment(name: str, project_dir: Path | None = None) -> Environment:
     if diagnostics:
         count = len(diagnostics)
         raise EnvironmentFileError(
-            f"environment file {shown} has {count} problem{'s' * (count != 1)}", diagnostics=diagnostics
+            f"environment file {shown} has {count} problem{'s' * (count != 1)}",
+            diagnostics=diagnostics,
         )
     env_name = path.stem
     # An environment file outside environments/ still belongs to the project it was given with.

@@ -254,7 +254,9 @@ def test_reference_problem_introduced_by_an_override_points_at_the_override(
     assert r.exit_code == 1
     assert r.out.splitlines()[0] == (
         "environments/test.yaml:LINE: Role/Operations: parent role 'Board' is not declared"
-    ).replace("LINE", str(_line_of(project / "environments" / "test.yaml", "spec: {parent: Board}")))
+    ).replace(
+        "LINE", str(_line_of(project / "environments" / "test.yaml", "spec: {parent: Board}"))
+    )
 
 
 def test_merge_patch_merges_mappings_replaces_lists_and_removes_nulls() -> None:
