@@ -9,20 +9,12 @@ from typing import Any
 from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import Diagnostic, SourceLocation
 
-__all__ = ["Resource", "DesiredState", "address_of", "split_address"]
+__all__ = ["Resource", "DesiredState", "address_of"]
 
 
 def address_of(kind: str, name: str) -> str:
     """The address users type and plans print: `Kind/name`."""
     return f"{kind}/{name}"
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """`("CustomField", "Account.Region__c")` for `CustomField/Account.Region__c`."""
-    kind, sep, name = address.partition("/")
-    if not sep or not kind or not name:
-        raise ValueError(f"not a resource address (Kind/name): {address!r}")
-    return kind, name
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 from crmctl.errors import Diagnostic, Severity, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS
-from crmctl.model import Resource, address_of
+from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.diff import diff_specs
 from crmctl.plan.model import Change, Plan, fingerprint
@@ -166,8 +166,3 @@ def make_plan(inputs: PlanInputs) -> Plan:
     plan.changes = order_changes(changes)
     plan.unmanaged.sort()
     return plan
-
-
-def live_index(resources: Iterable[Resource]) -> dict[str, Resource]:
-    """Live resources by address."""
-    return {address_of(r.kind, r.name): r for r in resources}

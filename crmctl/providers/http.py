@@ -120,6 +120,10 @@ class RetryPolicy:
                     raise CrmctlError(f"{variable}={value!r} is not a number") from None
         return policy
 
+    def backoff_wait(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (0-based), for retries done by hand."""
+        return min(self.backoff * 2**attempt, self.backoff_max)
+
     def urllib3_retry(self) -> Retry:
         retry = _BudgetRetry(
             total=self.retries,
@@ -248,7 +252,7 @@ class HttpClient:
             except requests.exceptions.ChunkedEncodingError:
                 if attempt + 1 == attempts:
                     raise
-                time.sleep(min(self.retry.backoff * 2**attempt, self.retry.backoff_max))
+                time.sleep(self.retry.backoff_wait(attempt))
         raise AssertionError("unreachable")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:

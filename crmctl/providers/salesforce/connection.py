@@ -169,7 +169,7 @@ class Connection:
                     continue
                 wait = refused.retry_after
                 if wait is None:
-                    wait = min(policy.backoff * 2**attempt, policy.backoff_max)
+                    wait = policy.backoff_wait(attempt)
                 attempt += 1
                 if attempt > policy.retries or time.monotonic() + wait > deadline:
                     usage = f" (API usage {self.usage[0]}/{self.usage[1]})" if self.usage else ""
