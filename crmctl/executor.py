@@ -166,11 +166,12 @@ def restore(
     provider: Provider,
     before: dict[str, Resource],
     touched: set[str],
+    live: dict[str, Resource],
     read_live: Callable[[], dict[str, Resource]],
 ) -> RestoreOutcome:
-    """Put the touched resources back as they were before, then read the CRM again to verify."""
+    """Put the touched resources back as they were before (`live`: the CRM now), then verify."""
     outcome = RestoreOutcome()
-    plan = towards(env, provider, before, read_live(), touched)
+    plan = towards(env, provider, before, live, touched)
     outcome.changes = plan.changes
     if plan.changes:
         result = _apply_chunk(provider, plan.changes)

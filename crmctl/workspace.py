@@ -259,12 +259,18 @@ class Workspace:
         self.journal.start(state)
         outcome = run_plan(self.provider, plan, self.journal, state, progress)
         if not outcome.ok:
-            reconcile(outcome, self.read_live())
-        if not outcome.ok and restore_on_failure:
-            # Everything sent may have landed (a dropped connection hides the answer).
-            outcome.restore = restore(
-                self.env.name, self.provider, live_before, set(state.sent), self.read_live
-            )
+            live_now = self.read_live()
+            reconcile(outcome, live_now)
+            if restore_on_failure:
+                # Everything sent may have landed (a dropped connection hides the answer).
+                outcome.restore = restore(
+                    self.env.name,
+                    self.provider,
+                    live_before,
+                    set(state.sent),
+                    live_now,
+                    self.read_live,
+                )
         outcome.version = self._record(plan, outcome, before, snapshot(self.read_live().values()))
         self.journal.clear()
         return outcome
