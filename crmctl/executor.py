@@ -7,18 +7,29 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from crmctl.errors import CrmctlError
-from crmctl.history.journal import Journal, JournalState
+from crmctl.history.journal import Journal, JournalState, Write
 from crmctl.model import Resource
 from crmctl.plan import Action, Change, Plan, PlanInputs, canonical, fingerprint, make_plan
 from crmctl.plan.encode import plan_to_dict
 from crmctl.providers import ApplyResult, ChangeFailure, Provider
+from crmctl.providers.base import ResolvesWrites
 
-__all__ = ["ApplyOutcome", "RestoreOutcome", "run_plan", "restore", "snapshot", "chunk_size"]
+__all__ = [
+    "ApplyOutcome",
+    "RestoreOutcome",
+    "StopRequest",
+    "run_plan",
+    "restore",
+    "resolve_writes",
+    "snapshot",
+    "chunk_size",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -54,7 +65,8 @@ class RestoreOutcome:
 
     @property
     def complete(self) -> bool:
-        return self.error is None and not self.mismatched
+        """The CRM, read after the last write, equals the snapshot from before (errors or not)."""
+        return not self.mismatched
 
 
 @dataclass
@@ -69,10 +81,12 @@ class ApplyOutcome:
     restore: RestoreOutcome | None = None
     version: int | None = None
     note: str | None = None  # e.g. "interrupted, restored" for recover
+    interrupted: bool = False  # stopped on request (Ctrl-C) between two chunks
+    recorded_only: bool = False  # recover only finished recording an apply that was over
 
     @property
     def ok(self) -> bool:
-        return self.failed is None
+        return self.failed is None and not self.interrupted
 
     @property
     def status(self) -> str:
@@ -82,13 +96,16 @@ class ApplyOutcome:
             return "no changes"
         if self.ok:
             return "applied"
+        how = "interrupted" if self.interrupted and self.failed is None else "failed"
         if self.restore is None:
-            return "failed, partial"
-        return "failed, restored" if self.restore.complete else "failed, restore incomplete"
+            return f"{how}, partial"
+        return f"{how}, restored" if self.restore.complete else f"{how}, restore incomplete"
 
 
-def _apply_chunk(provider: Provider, chunk: list[Change]) -> ApplyResult:
+def _apply_chunk(provider: Provider, chunk: list[Change], write_id: str | None) -> ApplyResult:
     try:
+        if write_id is not None and isinstance(provider, ResolvesWrites):
+            return provider.apply_write(chunk, write_id)
         return provider.apply(chunk)
     except CrmctlError as exc:  # the whole request failed: nothing of this chunk is known applied
         return ApplyResult(failed=[ChangeFailure(chunk[0].address, str(exc))])
@@ -103,9 +120,29 @@ def journal_state(env: str, actor: str, plan: Plan, before: dict[str, dict]) -> 
         started=datetime.now(UTC).isoformat(timespec="seconds"),
         plan=plan_to_dict(plan),
         before=before,
-        sent=[],
-        applied=[],
     )
+
+
+def send(
+    provider: Provider, chunk: list[Change], journal: Journal, state: JournalState
+) -> ApplyResult:
+    """One write: journaled under a fresh write id before it goes out, its answer after."""
+    write = Write(uuid.uuid4().hex, [c.address for c in chunk])
+    journal.sent(state, write)
+    result = _apply_chunk(provider, chunk, write.write_id)
+    applied = set(result.applied)
+    journal.answered(state, write, [c.address for c in chunk if c.address in applied])
+    return result
+
+
+class StopRequest:
+    """Set from outside (a first Ctrl-C) to stop an apply after the chunk in flight."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def set(self) -> None:
+        self.requested = True
 
 
 def run_plan(
@@ -114,20 +151,25 @@ def run_plan(
     journal: Journal,
     state: JournalState,
     progress: Progress | None = None,
+    stop: StopRequest | None = None,
 ) -> ApplyOutcome:
-    """Send the plan's changes chunk by chunk, journaling before and after each; stop at a failure."""
+    """Send the plan's changes chunk by chunk, journaling before and after each; stop at a failure.
+
+    Each chunk is a write with its own id, journaled before it is sent, so that
+    a crash leaves enough behind to ask the CRM what became of it.
+    """
     outcome = ApplyOutcome(plan)
     changes = plan.changes
     size = chunk_size()
     for start in range(0, len(changes), size):
+        if stop is not None and stop.requested:
+            outcome.interrupted = True
+            outcome.not_applied = changes[start:]
+            break
         chunk = changes[start : start + size]
-        state.sent.extend(c.address for c in chunk)
-        journal.progress(state)
-        result = _apply_chunk(provider, chunk)
+        result = send(provider, chunk, journal, state)
         applied = set(result.applied)
         outcome.applied.extend(c for c in chunk if c.address in applied)
-        state.applied.extend(c.address for c in chunk if c.address in applied)
-        journal.progress(state)
         if progress:
             progress(min(start + len(chunk), len(changes)), len(changes))
         if result.failed:
@@ -139,6 +181,17 @@ def run_plan(
             ]
             break
     return outcome
+
+
+def resolve_writes(provider: Provider, write_ids: Iterable[str]) -> None:
+    """Settle writes whose answer was lost, so that nothing of them can land after a read.
+
+    Providers without the capability cannot promise it: their next read is the best
+    there is.
+    """
+    if isinstance(provider, ResolvesWrites):
+        for write_id in write_ids:
+            provider.resolve_write(write_id)
 
 
 def towards(
@@ -168,24 +221,39 @@ def restore(
     touched: set[str],
     live: dict[str, Resource],
     read_live: Callable[[], dict[str, Resource]],
-) -> RestoreOutcome:
-    """Put the touched resources back as they were before (`live`: the CRM now), then verify."""
+    journal: Journal,
+    state: JournalState,
+) -> tuple[RestoreOutcome, dict[str, Resource]]:
+    """Put the touched resources back as they were before (`live`: the CRM now), then verify.
+
+    Returns the outcome and the CRM as read after the last write: whether the
+    restore is complete is decided by that read alone, not by what the requests
+    answered.
+    """
     outcome = RestoreOutcome()
     plan = towards(env, provider, before, live, touched)
     outcome.changes = plan.changes
     if plan.changes:
-        result = _apply_chunk(provider, plan.changes)
+        result = send(provider, plan.changes, journal, state)
         if result.failed:
             outcome.error = f"{result.failed[0].address}: {result.failed[0].message}"
+            resolve_writes(provider, state.unanswered_or_failed())
     live = read_live()
-    for address in sorted(touched):
-        want = before.get(address)
-        have = live.get(address)
-        want_fp = fingerprint(canonical(want.kind, want.spec, want.name)) if want else None
-        have_fp = fingerprint(canonical(have.kind, have.spec, have.name)) if have else None
-        if want_fp != have_fp:
-            outcome.mismatched.append(address)
-    return outcome
+    outcome.mismatched = differing(before, live, touched)
+    return outcome, live
+
+
+def differing(
+    want: dict[str, Resource], have: dict[str, Resource], addresses: Iterable[str]
+) -> list[str]:
+    """The addresses among `addresses` whose resource differs between `want` and `have`."""
+
+    def print_of(resource: Resource | None) -> str | None:
+        if resource is None:
+            return None
+        return fingerprint(canonical(resource.kind, resource.spec, resource.name))
+
+    return [a for a in sorted(addresses) if print_of(want.get(a)) != print_of(have.get(a))]
 
 
 def reconcile(outcome: ApplyOutcome, live: dict[str, Resource]) -> None:

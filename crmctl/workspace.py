@@ -16,13 +16,15 @@ from datetime import UTC, datetime
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
-from crmctl.errors import CrmctlError, ManifestError, PlanError
+from crmctl.errors import ApplyError, CrmctlError, ManifestError, PlanError
 from crmctl.executor import (
     ApplyOutcome,
     Progress,
+    StopRequest,
     journal_state,
     managed_after,
     reconcile,
+    resolve_writes,
     resources_from_snapshot,
     restore,
     result_document,
@@ -32,7 +34,12 @@ from crmctl.executor import (
 )
 from crmctl.governance.status import approvals_used
 from crmctl.history import HistoryStore, VersionRecord, current_actor
-from crmctl.history.journal import Journal, UnfinishedApplyError
+from crmctl.history.journal import (
+    Journal,
+    JournalDamagedError,
+    JournalState,
+    UnfinishedApplyError,
+)
 from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource
@@ -245,39 +252,85 @@ class Workspace:
                     remote.unlock(self.env.name)
 
     def apply(
-        self, plan: Plan, progress: Progress | None = None, restore_on_failure: bool = True
+        self,
+        plan: Plan,
+        progress: Progress | None = None,
+        restore_on_failure: bool = True,
+        stop: StopRequest | None = None,
     ) -> ApplyOutcome:
-        """Carry out a plan (the caller holds the lock); record it as a new version."""
+        """Carry out a plan (the caller holds the lock); record it as a new version.
+
+        The outcome reported and recorded is the CRM's, as read after the last
+        write: a failure whose changes all landed is an apply, and a restore is
+        complete exactly when that read equals the snapshot from before.
+        """
         if not plan.applicable:
             raise PlanError("the plan has errors and cannot be applied", diagnostics=plan.errors)
         self.ensure_no_unfinished_apply()
         if not plan.changes:
             return ApplyOutcome(plan)
+        number = self.history.preflight(self.env.name)
         live_before = self.read_live()
         before = snapshot(live_before.values())
         state = journal_state(self.env.name, self.actor.email, plan, before)
         self.journal.start(state)
-        outcome = run_plan(self.provider, plan, self.journal, state, progress)
-        if not outcome.ok:
-            live_now = self.read_live()
-            reconcile(outcome, live_now)
-            if restore_on_failure:
-                # Everything sent may have landed (a dropped connection hides the answer).
-                outcome.restore = restore(
-                    self.env.name,
-                    self.provider,
-                    live_before,
-                    set(state.sent),
-                    live_now,
-                    self.read_live,
-                )
-        outcome.version = self._record(plan, outcome, before, snapshot(self.read_live().values()))
+        outcome = run_plan(self.provider, plan, self.journal, state, progress, stop)
+        try:
+            live_after = self._settle(outcome, state, live_before, restore_on_failure)
+        except CrmctlError as exc:
+            # Without the CRM's word the outcome is unknown: keep the journal for recover.
+            raise ApplyError(
+                f"the apply {'stopped' if not outcome.ok else 'ended'}"
+                f"{f' ({outcome.error})' if outcome.error else ''}, and then crmctl could not "
+                f"find out what the CRM holds: {exc}. The journal is kept; nothing is recorded",
+                hint=f"run crmctl recover -e {self.env.name} once the CRM answers again",
+            ) from None
+        after = snapshot(live_after.values())
+        outcome.version = self._record(plan, outcome, before, after, number, state)
         self.journal.clear()
         return outcome
 
-    def recover(self, finish: bool = False) -> ApplyOutcome:
-        """After an interrupted apply: restore the state from before it, or finish it."""
-        state = self.journal.read()
+    def _settle(
+        self,
+        outcome: ApplyOutcome,
+        state: JournalState,
+        live_before: dict[str, Resource],
+        restore_on_failure: bool,
+    ) -> dict[str, Resource]:
+        """After the changes went out: the CRM as read after the last write, restored if need be."""
+        if outcome.ok:
+            return self.read_live()
+        # Nothing of the write that failed may land after this read.
+        resolve_writes(self.provider, state.unanswered_or_failed())
+        live_after = self.read_live()
+        reconcile(outcome, live_after)
+        if not outcome.ok and restore_on_failure:
+            # Everything sent may have landed (a dropped connection hides the answer).
+            outcome.restore, live_after = restore(
+                self.env.name,
+                self.provider,
+                live_before,
+                set(state.sent),
+                live_after,
+                self.read_live,
+                self.journal,
+                state,
+            )
+        return live_after
+
+    def recover(self, finish: bool = False, from_snapshot: bool = False) -> ApplyOutcome:
+        """After an interrupted apply: restore the state from before it, or finish it.
+
+        Writes the interrupted apply left in flight are settled first, so the CRM
+        read that recovery plans from is final. With `from_snapshot`, a journal
+        that cannot be read is replaced by the last snapshot crmctl has.
+        """
+        try:
+            state = self.journal.read()
+        except JournalDamagedError:
+            if not from_snapshot:
+                raise
+            return self._recover_from_snapshot()
         if state is None:
             raise CrmctlError(f"nothing to recover: no apply of {self.env.name} was interrupted")
         if (
@@ -288,7 +341,17 @@ class Workspace:
             raise UnfinishedApplyError(
                 f"{state.describe()} is still running; it cannot be recovered now"
             )
-        original = plan_from_dict(state.plan)
+        if from_snapshot:
+            return self._recover_from_snapshot(state)
+        if state.recording is not None:
+            return self._finish_recording(state)
+        try:
+            original = plan_from_dict(state.plan)
+        except (KeyError, TypeError, ValueError, AttributeError, CrmctlError) as exc:
+            raise JournalDamagedError(
+                f"the apply journal of {self.env.name} holds a plan crmctl cannot read ({exc})",
+                hint=f"run crmctl recover -e {self.env.name} --from-snapshot",
+            ) from None
         scope = {c.address for c in original.changes}
         if finish:
             target = {
@@ -298,28 +361,112 @@ class Workspace:
             }
         else:
             target = resources_from_snapshot(state.before)
+        resolve_writes(self.provider, state.unanswered_or_failed())
+        return self._recover_towards(
+            target,
+            scope,
+            state,
+            original,
+            "finished" if finish else "restored",
+        )
+
+    def _recover_towards(
+        self,
+        target: dict[str, Resource],
+        scope: set[str],
+        state: JournalState,
+        original: Plan | None,
+        how: str,
+    ) -> ApplyOutcome:
         live_before = self.read_live()
         plan = self._stamp(
             towards(self.env.name, self.provider, target, live_before, scope),
-            original.manifests_digest,
+            original.manifests_digest if original else "",
         )
-        plan.rollback_to = original.rollback_to
+        plan.rollback_to = original.rollback_to if original else None
+        number = self.history.preflight(self.env.name)
         # Keep the original journal: if recovery is interrupted too, recovering again still
         # aims at the state from before the first apply.
         outcome = run_plan(self.provider, plan, self.journal, state)
-        outcome.note = (
-            ("interrupted, finished" if finish else "interrupted, restored")
-            if outcome.ok
-            else ("interrupted, recovery failed")
-        )
+        if not outcome.ok:
+            resolve_writes(self.provider, state.unanswered_or_failed())
+        live_after = self.read_live()
+        reconcile(outcome, live_after)
+        outcome.note = f"interrupted, {how}" if outcome.ok else "interrupted, recovery failed"
         outcome.version = self._record(
-            plan, outcome, snapshot(live_before.values()), snapshot(self.read_live().values())
+            plan,
+            outcome,
+            snapshot(live_before.values()),
+            snapshot(live_after.values()),
+            number,
+            state,
         )
         if outcome.ok:
             self.journal.clear()
         return outcome
 
-    def _record(self, plan: Plan, outcome: ApplyOutcome, before: dict, after: dict) -> int:
+    def _recover_from_snapshot(self, state: JournalState | None = None) -> ApplyOutcome:
+        """Restore what crmctl manages to the journal's snapshot, else the last version's."""
+        env = self.env.name
+        for write_id in self.journal.write_ids_anyhow():
+            resolve_writes(self.provider, [write_id])
+        if state is not None:
+            target = resources_from_snapshot(state.before)
+            changes = state.plan.get("changes")
+            scope = set(target) | {
+                c["address"]
+                for c in (changes if isinstance(changes, list) else [])
+                if isinstance(c, dict) and isinstance(c.get("address"), str)
+            }
+            how = "restored from the journal's snapshot"
+        else:
+            latest = self.history.latest_version(env)
+            while latest and not self.history.committed(env, latest):
+                latest -= 1  # a version whose recording was cut off is no snapshot
+            after = self.history.version(env, latest).after if latest else {}
+            target = resources_from_snapshot(after)
+            scope = set(target) | self.history.managed(env)
+            how = f"restored to the snapshot of v{latest}" if latest else "nothing to restore"
+            state = journal_state(env, self.actor.email, Plan(env), {})
+            self.journal.start(state)
+        return self._recover_towards(target, scope, state, None, how)
+
+    def _finish_recording(self, state: JournalState) -> ApplyOutcome:
+        """The CRM work was over when the apply stopped: write the version it was recording."""
+        assert state.recording is not None
+        pending = self.journal.pending_record()
+        if pending is None:
+            raise JournalDamagedError(
+                f"the apply journal of {self.env.name} says version v{state.recording} was being "
+                "recorded, but the version's data is missing",
+                hint=f"run crmctl recover -e {self.env.name} --from-snapshot",
+            )
+        record = VersionRecord(
+            self.env.name,
+            pending["meta"],
+            pending["plan"],
+            pending["result"],
+            pending["before"],
+            pending["after"],
+        )
+        outcome = ApplyOutcome(plan_from_dict(pending["plan"]))
+        outcome.note = f"{pending['meta'].get('status')}; recording finished by recover"
+        outcome.recorded_only = True
+        outcome.version = self.history.record(
+            record, set(pending["managed"]), self.actor, pending["message"], state.recording
+        )
+        self.journal.clear()
+        return outcome
+
+    def _record(
+        self,
+        plan: Plan,
+        outcome: ApplyOutcome,
+        before: dict,
+        after: dict,
+        number: int,
+        state: JournalState,
+    ) -> int:
         managed = managed_after(self.history.managed(self.env.name), outcome)
         if outcome.ok and plan.rollback_to is None and self._desired is not None:
             # What already matched the manifests is adopted too.
@@ -345,7 +492,13 @@ class Workspace:
         record = VersionRecord(
             self.env.name, meta, plan_to_dict(plan), result_document(outcome), before, after
         )
-        return self.history.record(record, managed, self.actor, message)
+        # If the process dies from here on, recover finishes this recording.
+        self.journal.recording(
+            state,
+            number,
+            {**record.__dict__, "managed": sorted(managed), "message": message},
+        )
+        return self.history.record(record, managed, self.actor, message, number)
 
     def close(self) -> None:
         if self._provider is not None:

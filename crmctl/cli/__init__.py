@@ -99,7 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     except CrmctlError as exc:
         click.echo(error_text(exc, use_colour(sys.stderr)), err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; an apply's second Ctrl-C carries what to do next.
+        cause = exc.__cause__
+        if isinstance(cause, KeyboardInterrupt):
+            click.echo(str(cause) or "Interrupted.", err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except click.ClickException as exc:
@@ -107,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+    except KeyboardInterrupt as exc:
+        click.echo(str(exc) or "Interrupted.", err=True)
         return 130
     except Exception as exc:  # a bug in crmctl: say so plainly, traceback only on request
         if os.environ.get("CRMCTL_DEBUG"):

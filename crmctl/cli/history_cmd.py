@@ -176,24 +176,42 @@ def rollback(
 @click.option(
     "--finish", is_flag=True, help="Complete the interrupted apply instead of undoing it."
 )
+@click.option(
+    "--from-snapshot",
+    is_flag=True,
+    help="When the journal is damaged: restore what crmctl manages to the journal's snapshot "
+    "from before the apply, or else to the snapshot of the last version.",
+)
 @click.pass_obj
-def recover(obj: CliContext, env_name: str | None, finish: bool) -> int:
+def recover(obj: CliContext, env_name: str | None, finish: bool, from_snapshot: bool) -> int:
     """Recover from an apply that was interrupted (killed, crashed, lost power).
 
-    By default restores the state from before the interrupted apply (as
-    recorded in its journal); with --finish, completes its remaining changes
-    instead. Either way the result is recorded as a new version.
+    First settles the writes the interrupted apply left in flight, so that
+    none of them can land later. Then, by default, restores the state from
+    before the interrupted apply (as recorded in its journal); with --finish,
+    completes its remaining changes instead. If the apply was only recording
+    its version when it stopped, recover finishes the recording. Either way
+    the result is recorded as a version.
 
     \b
     Examples:
       crmctl recover -e prod
       crmctl recover -e prod --finish
+      crmctl recover -e prod --from-snapshot    # the journal cannot be read
     """
+    if finish and from_snapshot:
+        raise click.UsageError("--finish and --from-snapshot cannot be used together")
     colour = use_colour(force=obj.colour)
     workspace = Workspace(obj.environment(env_name))
     try:
         with workspace.locked("recover"):
-            outcome = workspace.recover(finish=finish)
+            outcome = workspace.recover(finish=finish, from_snapshot=from_snapshot)
+            if outcome.recorded_only:
+                click.echo(
+                    f"The interrupted apply had finished its changes; recorded it as "
+                    f"v{outcome.version} of {workspace.env.name} ({outcome.note})."
+                )
+                return 0
             if outcome.plan.changes:
                 click.echo("Result:")
                 for line in result_lines(outcome, colour):

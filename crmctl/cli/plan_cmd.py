@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -12,7 +15,7 @@ import click
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.cli.governance_cmd import approval_gate, break_glass_flag, governed_plan, reverify
 from crmctl.errors import ApplyError, CrmctlError
-from crmctl.executor import ApplyOutcome
+from crmctl.executor import ApplyOutcome, StopRequest
 from crmctl.plan import Action, Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
 from crmctl.providers.base import ChangeFailure
@@ -287,18 +290,52 @@ def carry_out(workspace: Workspace, plan: Plan, colour: bool, restore: bool = Tr
     with (
         click.progressbar(length=len(plan.changes), label="Applying", file=sys.stderr)
         if show_bar
-        else _Null() as bar
+        else _Null() as bar,
+        interrupts(workspace.env.name) as stop,
     ):
         outcome = workspace.apply(
             plan,
             progress=lambda done, total: bar.update(done - bar.pos) if show_bar else None,
             restore_on_failure=restore,
+            stop=stop,
         )
     click.echo("")
     click.echo("Result:")
     for line in result_lines(outcome, colour):
         click.echo(line)
     return report(outcome, colour)
+
+
+@contextlib.contextmanager
+def interrupts(env: str) -> Iterator[StopRequest]:
+    """Ctrl-C during an apply: the first stops it after the chunk in flight (then it restores and
+    reports as after any failure); a second stops at once and leaves the journal for recover."""
+    stop = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def on_interrupt(signum: int, frame: object) -> None:
+        if stop.requested:
+            # Not a CrmctlError: nothing on the way up may treat it as a failed request.
+            raise KeyboardInterrupt(
+                "Error: apply stopped at once by a second Ctrl-C; the journal is kept and the "
+                "CRM may be half-changed\n"
+                f"hint: run crmctl recover -e {env} to restore the state from before it "
+                "(or --finish to complete it)"
+            )
+        stop.set()
+        click.echo(
+            "\nInterrupted: finishing the changes in flight, then undoing the apply "
+            "(press Ctrl-C again to stop at once)...",
+            err=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def report(outcome: ApplyOutcome, colour: bool) -> int:
@@ -317,25 +354,30 @@ def report(outcome: ApplyOutcome, colour: bool) -> int:
             )
         )
         return 0
-    head = f"{what} stopped at {outcome.failed.address}: {outcome.error}\n"
-    applied = f"{len(outcome.applied)} change(s) applied ({_apply_summary(outcome)}), {1 + len(outcome.not_applied)} not applied."
+    if outcome.failed is not None:
+        head = f"{what} stopped at {outcome.failed.address}: {outcome.error}\n"
+    else:
+        head = f"{what} interrupted (Ctrl-C) before {len(outcome.not_applied)} change(s)\n"
+    not_applied = len(outcome.not_applied) + (outcome.failed is not None)
+    applied = f"{len(outcome.applied)} change(s) applied ({_apply_summary(outcome)}), {not_applied} not applied."
+    status = outcome.status
     restored = outcome.restore
     if restored is None:
         raise ApplyError(
-            f"{head}{applied} Recorded as {version} of {plan.environment} (failed, partial).",
+            f"{head}{applied} Recorded as {version} of {plan.environment} ({status}).",
             hint="fix the cause and run crmctl plan again: it shows what is left to do",
         )
     if restored.complete:
         raise ApplyError(
             f"{head}{applied} They were undone ({len(restored.changes)} change(s)); the CRM is back as it was "
-            f"before the {what} (checked). Recorded as {version} of {plan.environment} (failed, restored).",
+            f"before the {what} (checked). Recorded as {version} of {plan.environment} ({status}).",
             hint="fix the cause and apply again",
         )
     detail = f"restoring failed: {restored.error}. " if restored.error else ""
     if restored.mismatched:
         detail += f"Still different from before the {what}: {', '.join(restored.mismatched)}. "
     raise ApplyError(
-        f"{head}{applied} {detail}Recorded as {version} of {plan.environment} (failed, restore incomplete).",
+        f"{head}{applied} {detail}Recorded as {version} of {plan.environment} ({status}).",
         hint="inspect with crmctl plan; crmctl rollback --to an earlier version returns to a recorded state",
     )
 

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import json
 import os
+import shutil
 import socket
 import uuid
 from dataclasses import asdict, dataclass
@@ -23,15 +24,34 @@ from pathlib import Path
 
 from crmctl.errors import CrmctlError
 
-__all__ = ["LockInfo", "EnvironmentLock", "LockHeldError", "process_alive"]
+__all__ = ["LockInfo", "EnvironmentLock", "LockHeldError", "parse_lock_info", "process_alive"]
 
 
 class LockHeldError(CrmctlError):
     """Someone else is applying to this environment."""
 
 
+#: A lock file is a few hundred bytes; anything much larger is not one crmctl wrote.
+_MAX_LOCK_BYTES = 64 * 1024
+_FIELDS = {"holder": str, "host": str, "pid": int, "since": str, "command": str}
+
+
+def parse_lock_info(data: object) -> LockInfo | None:
+    """A lock file's content, checked; None when it is not what crmctl writes."""
+    if not isinstance(data, dict) or set(data) != set(_FIELDS):
+        return None
+    for key, kind in _FIELDS.items():
+        if not isinstance(data[key], kind) or isinstance(data[key], bool):
+            return None
+    if not 0 < data["pid"] < 2**31:
+        return None
+    return LockInfo(**data)
+
+
 def process_alive(pid: int) -> bool:
     """Whether a process with this id exists on this host."""
+    if not 0 < pid < 2**31:
+        return False  # 0 and negative ids name process groups, not a process
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -52,6 +72,8 @@ class LockInfo:
     command: str
 
     def describe(self) -> str:
+        if self.pid == 0:  # a lock file that could not be read: its command says which
+            return self.command
         return (
             f"{self.holder} ({self.command}, process {self.pid} on {self.host}, since {self.since})"
         )
@@ -73,13 +95,20 @@ class EnvironmentLock:
 
     def read(self) -> LockInfo | None:
         """The current holder, or None when the environment is not locked."""
+        if not (self.path.exists() or self.path.is_symlink()):
+            return None
+        # A lock file we cannot read is still a lock: never assume it away.
+        unreadable = LockInfo(
+            "unknown", "unknown", 0, "unknown", f"a lock file crmctl cannot read ({self.path})"
+        )
         try:
-            return LockInfo(**json.loads(self.path.read_text(encoding="utf-8")))
+            if not self.path.is_file() or self.path.stat().st_size > _MAX_LOCK_BYTES:
+                return unreadable
+            return parse_lock_info(json.loads(self.path.read_text(encoding="utf-8"))) or unreadable
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, TypeError):
-            # A lock file we cannot read is still a lock: never assume it away.
-            return LockInfo("unknown", "unknown", 0, "unknown", "unreadable lock file")
+        except (OSError, ValueError):
+            return unreadable
 
     def acquire(self) -> None:
         """Take the lock or raise LockHeldError naming the holder; take over a stale one."""
@@ -127,8 +156,8 @@ class EnvironmentLock:
         except OSError as exc:
             return exc.errno == errno.ENOENT  # someone else moved it: try to create ours
         try:
-            moved = LockInfo(**json.loads(aside.read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            moved = parse_lock_info(json.loads(aside.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
             moved = None
         if moved != stale:  # we moved a fresh lock that replaced the stale one: put it back
             with contextlib.suppress(OSError):
@@ -146,7 +175,10 @@ class EnvironmentLock:
     def force_release(self) -> LockInfo | None:
         """Remove the lock whoever holds it (for `crmctl unlock --force`); return who held it."""
         current = self.read()
-        self.path.unlink(missing_ok=True)
+        if self.path.is_dir() and not self.path.is_symlink():
+            shutil.rmtree(self.path)  # not a lock crmctl made, but in crmctl's own folder
+        else:
+            self.path.unlink(missing_ok=True)
         return current
 
     def __enter__(self) -> EnvironmentLock:

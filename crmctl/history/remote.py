@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import git
 
 from crmctl.errors import HistoryError
-from crmctl.history.lock import LockHeldError, LockInfo
+from crmctl.history.lock import LockHeldError, LockInfo, parse_lock_info
 
 if TYPE_CHECKING:
     from crmctl.history.store import HistoryStore
@@ -135,10 +135,12 @@ class RemoteHistory:
                 return None
             repo.git.fetch(REMOTE, f"+{ref}:refs/crmctl-remote-locks/{env}")
             data = json.loads(repo.git.show(f"refs/crmctl-remote-locks/{env}:lock.json"))
-            data.pop("nonce", None)
-            return LockInfo(**data)
-        except (git.GitCommandError, ValueError, TypeError):
-            return LockInfo("unknown", "unknown", 0, "unknown", "unreadable remote lock")
+            if isinstance(data, dict):
+                data.pop("nonce", None)
+            info = parse_lock_info(data)
+        except (git.GitCommandError, ValueError):
+            info = None
+        return info or LockInfo("unknown", "unknown", 0, "unknown", "an unreadable remote lock")
 
     def unlock(self, env: str, force: bool = False) -> None:
         """Release our remote lock (or anyone's, with force)."""

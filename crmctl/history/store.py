@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,39 @@ import git
 from crmctl.errors import HistoryError
 
 __all__ = ["HistoryStore", "Actor", "VersionRecord", "current_actor"]
+
+#: Below this much free disk, an apply is refused before it starts (its version might not fit).
+MIN_FREE_BYTES = 64 << 20
+
+
+#: The largest history file read back (a snapshot of a very large org stays well below).
+MAX_HISTORY_FILE_BYTES = 1 << 30
+
+_REPAIR = "restore it from the history's git log (git -C <history> checkout -- <file>)"
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file crmctl wrote into the history, read defensively (regular files only)."""
+    try:
+        if not path.is_file():
+            raise HistoryError(f"{what} {path} is not a regular file", hint=_REPAIR)
+        if path.stat().st_size > MAX_HISTORY_FILE_BYTES:
+            raise HistoryError(f"{what} {path} is larger than any file crmctl writes", hint=_REPAIR)
+        return json.loads(path.read_text(encoding="utf-8"))
+    except HistoryError:
+        raise
+    except (OSError, ValueError, RecursionError) as exc:
+        raise HistoryError(f"{what} {path} is unreadable: {exc}", hint=_REPAIR) from None
+
+
+def _address_set(path: Path) -> set[str]:
+    """A history file holding a list of addresses, checked."""
+    data = read_json(path, "history file")
+    if not isinstance(data, list) or not all(isinstance(a, str) for a in data):
+        raise HistoryError(
+            f"history file {path} is damaged: it should hold a list of addresses", hint=_REPAIR
+        )
+    return set(data)
 
 
 @dataclass(frozen=True)
@@ -108,6 +142,13 @@ class HistoryStore:
                     exclude = self.path / ".git" / "info" / "exclude"
                     exclude.parent.mkdir(parents=True, exist_ok=True)
                     exclude.write_text(".state/\n", encoding="utf-8")
+            except git.InvalidGitRepositoryError:
+                raise HistoryError(
+                    f"cannot open the history repository {self.path}: its .git folder is "
+                    "damaged (HEAD or its objects cannot be read)",
+                    hint=f"repair it with git (git -C {self.path} status), or clone it again "
+                    "from the history remote",
+                ) from None
             except (git.GitError, OSError) as exc:
                 raise HistoryError(
                     f"cannot open the history repository {self.path}: {exc}"
@@ -120,12 +161,9 @@ class HistoryStore:
     def managed(self, env: str) -> set[str]:
         """Addresses crmctl manages in `env` (empty before the first apply)."""
         path = self._env_dir(env) / "managed.json"
-        if not path.exists():
+        if not (path.exists() or path.is_symlink()):
             return set()
-        try:
-            return set(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            raise HistoryError(f"history file {path} is unreadable: {exc}") from None
+        return _address_set(path)
 
     def latest_version(self, env: str) -> int:
         folder = self._env_dir(env) / "versions"
@@ -140,13 +178,22 @@ class HistoryStore:
         if not folder.is_dir():
             return []
         out = []
+        committed = self._committed_numbers(env)
         for path in sorted(p for p in folder.iterdir() if p.name.isdigit()):
-            try:
-                out.append(json.loads((path / "meta.json").read_text(encoding="utf-8")))
-            except (OSError, ValueError) as exc:
+            if int(path.name) not in committed:
+                continue  # files a recording left without a commit are not a version (yet)
+            meta = read_json(path / "meta.json", f"version {int(path.name)} of {env}:")
+            if (
+                not isinstance(meta, dict)
+                or meta.get("version") != int(path.name)
+                or not isinstance(meta.get("status"), str)
+            ):
                 raise HistoryError(
-                    f"version {int(path.name)} of {env} is damaged: meta.json: {exc}"
-                ) from None
+                    f"version {int(path.name)} of {env} is damaged: {path / 'meta.json'} is not "
+                    "the version's record",
+                    hint=_REPAIR,
+                )
+            out.append(meta)
         return out
 
     def approvals_used(self, env: str) -> set[str]:
@@ -166,14 +213,9 @@ class HistoryStore:
     def managed_at(self, env: str, number: int) -> set[str]:
         """What crmctl managed right after version `number`."""
         path = self._env_dir(env) / "versions" / f"{number:06d}" / "managed.json"
-        try:
-            return set(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
+        if not path.exists():
             return set(self.version(env, number).after)
-        except (OSError, ValueError) as exc:
-            raise HistoryError(
-                f"version v{number} of {env} is damaged: managed.json: {exc}"
-            ) from None
+        return _address_set(path)
 
     def record_event(self, env: str, event: dict[str, Any], actor: Actor, message: str) -> None:
         """Append an event (a forced unlock…) to the environment's event log and commit it."""
@@ -182,6 +224,7 @@ class HistoryStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as out:
                 out.write(json.dumps({**event, "actor": actor.email}, sort_keys=True) + "\n")
+            self._reset_index()  # what an interrupted commit staged is not this event's
             self.repo.index.add([str(path.relative_to(self.path))])
             who = git.Actor(actor.name, actor.email)
             self.repo.index.commit(f"{env}: {message}", author=who, committer=who)
@@ -190,10 +233,112 @@ class HistoryStore:
         if self.remote is not None:
             self.remote.push_head()
 
-    def record(self, record: VersionRecord, managed: set[str], actor: Actor, message: str) -> int:
-        """Write a new version and commit it (and push it, with a remote); return its number."""
+    def _reset_index(self) -> None:
+        """Unstage anything an interrupted commit left staged (the working tree is untouched)."""
+        repo = self.repo
+        if repo.head.is_valid():
+            repo.index.reset(commit="HEAD")
+
+    def committed(self, env: str, number: int) -> bool:
+        """Whether version `number` of `env` is in a commit (its files may exist without one)."""
+        return number in self._committed_numbers(env)
+
+    def _committed_numbers(self, env: str) -> set[int]:
+        """The versions of `env` that HEAD's commit holds."""
+        repo = self.repo
+        try:
+            if not repo.head.is_valid():
+                return set()
+            folder = repo.head.commit.tree / f"{env}/versions"
+        except KeyError:
+            return set()
+        except (git.GitError, ValueError) as exc:
+            raise HistoryError(f"cannot read the history repository {self.path}: {exc}") from None
+        return {
+            int(entry.name)
+            for entry in folder.trees
+            if entry.name.isdigit() and "meta.json" in {b.name for b in entry.blobs}
+        }
+
+    def preflight(self, env: str) -> int:
+        """Check, before the CRM is touched, that the next version can be recorded; its number.
+
+        Refuses a history a version could not be written to: unreadable, a stale
+        `index.lock` of a crashed git, a damaged HEAD, the next version's tag taken,
+        files of a version no commit holds, or a nearly full disk.
+        """
+        where = f"the history repository {self.path}"
+        try:
+            repo = self.repo
+            if (Path(repo.git_dir) / "index.lock").exists():
+                raise HistoryError(
+                    f"{where} is locked by {Path(repo.git_dir) / 'index.lock'} (a git command "
+                    "crashed or is still running); nothing was applied",
+                    hint="if no git command is running, remove that file and apply again",
+                )
+            if not repo.head.is_valid() and any(repo.iter_commits("--all", max_count=1)):
+                raise HistoryError(
+                    f"{where} has a damaged HEAD; nothing was applied",
+                    hint=f"repair it with git (git -C {self.path} status), then apply again",
+                )
+            number = self.latest_version(env) + 1
+            if number > 1 and not self.committed(env, number - 1):
+                stray = self._env_dir(env) / "versions" / f"{number - 1:06d}"
+                raise HistoryError(
+                    f"version v{number - 1} of {env} was being recorded when crmctl stopped; "
+                    "nothing was applied",
+                    hint=f"run crmctl recover -e {env} to finish recording it (if it says there "
+                    f"is nothing to recover, no commit holds {stray}: remove that folder)",
+                )
+            tag = f"{env}/v{number}"
+            if tag in {t.name for t in repo.tags}:
+                raise HistoryError(
+                    f"{where} already has a tag {tag}, which the next version would need; "
+                    "nothing was applied",
+                    hint=f"remove the stray tag (git -C {self.path} tag -d {tag}) if no version "
+                    "holds it, then apply again",
+                )
+        except HistoryError:
+            raise
+        except (git.GitError, OSError, ValueError) as exc:
+            raise HistoryError(f"{where} cannot be used: {exc}; nothing was applied") from None
+        free = shutil.disk_usage(self.path).free
+        if free < MIN_FREE_BYTES:
+            raise HistoryError(
+                f"only {free // (1 << 20)} MiB free where {where} is; nothing was applied",
+                hint="free some disk space, then apply again",
+            )
+        return number
+
+    def record(
+        self,
+        record: VersionRecord,
+        managed: set[str],
+        actor: Actor,
+        message: str,
+        number: int | None = None,
+    ) -> int:
+        """Write a new version and commit it (and push it, with a remote); return its number.
+
+        `number` finishes a version an interrupted apply was recording: files it left
+        are replaced, and a commit that was made but not tagged is tagged.
+        """
         env = record.environment
-        number = self.latest_version(env) + 1
+        if number is not None and self.committed(env, number):
+            tag = f"{env}/v{number}"
+            meta_path = f"{env}/versions/{number:06d}/meta.json"
+            try:
+                if tag not in {t.name for t in self.repo.tags}:
+                    # The commit that added the version, not HEAD (an event may have come since).
+                    added = next(self.repo.iter_commits(paths=meta_path, max_count=1))
+                    self.repo.create_tag(tag, ref=added)
+            except (git.GitError, OSError, ValueError) as exc:
+                raise HistoryError(f"cannot tag version {number} of {env}: {exc}") from None
+            if self.remote is not None:
+                self.remote.push(tag)
+            return number
+        if number is None:
+            number = self.latest_version(env) + 1
         folder = self._env_dir(env) / "versions" / f"{number:06d}"
         meta = {**record.meta, "version": number, "environment": env, "actor": actor.email}
         files = {
@@ -206,6 +351,9 @@ class HistoryStore:
         }
         repo = self.repo
         try:
+            self._reset_index()
+            if folder.exists():
+                shutil.rmtree(folder)  # left by a recording that was interrupted
             for name, data in files.items():
                 _dump(folder / name, data)
             _dump(self._env_dir(env) / "managed.json", sorted(managed))
@@ -232,10 +380,17 @@ class HistoryStore:
             )
         data = {}
         for name in ("meta", "plan", "result", "before", "after"):  # managed.json: see managed_at
-            try:
-                data[name] = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+            data[name] = read_json(folder / f"{name}.json", f"version v{number} of {env}:")
+            if not isinstance(data[name], dict):
                 raise HistoryError(
-                    f"version v{number} of {env} is damaged: {name}.json: {exc}"
-                ) from None
+                    f"version v{number} of {env} is damaged: {folder / name}.json holds no object",
+                    hint=_REPAIR,
+                )
+        for name in ("before", "after"):
+            if not all(isinstance(v, dict) and "/" in a for a, v in data[name].items()):
+                raise HistoryError(
+                    f"version v{number} of {env} is damaged: {folder / name}.json is not a "
+                    "snapshot",
+                    hint=_REPAIR,
+                )
         return VersionRecord(env, **data)

@@ -15,7 +15,14 @@ from typing import Any, Protocol, runtime_checkable
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 
-__all__ = ["Provider", "ApplyResult", "ChangeFailure", "ChangeLogEntry", "KeepsChangeLog"]
+__all__ = [
+    "Provider",
+    "ApplyResult",
+    "ChangeFailure",
+    "ChangeLogEntry",
+    "KeepsChangeLog",
+    "ResolvesWrites",
+]
 
 
 @dataclass(frozen=True)
@@ -96,4 +103,23 @@ class KeepsChangeLog(Protocol):
 
     def change_log_actor(self) -> str | None:
         """The CRM user this provider's own changes are recorded under, if known."""
+        ...
+
+
+@runtime_checkable
+class ResolvesWrites(Protocol):
+    """Optional capability: writes carry an id the CRM remembers, so a lost answer can be settled.
+
+    The executor gives each chunk of changes a write id and journals it before
+    sending. After a crash or a dropped connection, `resolve_write` asks the
+    CRM whether that write landed and makes sure nothing of it can land later
+    (a request still in flight is refused), so the next read of the CRM is final.
+    """
+
+    def apply_write(self, changes: list[Change], write_id: str) -> ApplyResult:
+        """`apply`, with every request of it carrying idempotency keys derived from `write_id`."""
+        ...
+
+    def resolve_write(self, write_id: str) -> bool:
+        """Whether any request of write `write_id` landed; none can land after this returns."""
         ...

@@ -3,8 +3,9 @@
 Retries use urllib3's Retry (exponential backoff with jitter on 429, 502, 503
 and 504 and on connection errors, honouring Retry-After), extended with a cap
 on the total time spent retrying. A request whose outcome is unknown (the
-connection dropped after a POST was sent) is never repeated: the caller must
-find out what happened by reading the CRM.
+connection dropped after a POST was sent) is repeated only when the caller says
+it is idempotent (a POST the CRM de-duplicates by its idempotency key, or one that
+only asks); otherwise the caller must find out what happened by asking the CRM.
 
 Secrets (tokens, passwords) are replaced by `***` in every message and log
 line this module produces.
@@ -201,13 +202,23 @@ class HttpClient:
         )
 
     def request(
-        self, method: str, path: str, *, accept: tuple[int, ...] = (), **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        accept: tuple[int, ...] = (),
+        idempotent: bool = False,
+        **kwargs: Any,
     ) -> requests.Response:
-        """Send a request; return the response of a 2xx (or of a status in `accept`), raise otherwise."""
+        """Send a request; return the response of a 2xx (or of a status in `accept`), raise otherwise.
+
+        `idempotent`: the request may be repeated when its answer is lost (a POST
+        that only asks, or one the CRM de-duplicates); GET, PUT and DELETE always may.
+        """
         url = self.url(path)
         kwargs.setdefault("timeout", self.timeout)
         try:
-            response = self._send(method, url, **kwargs)
+            response = self._send(method, url, idempotent, **kwargs)
         except requests.exceptions.ChunkedEncodingError:
             raise TransportError(
                 f"{method} {self._safe(url)}: the connection dropped while the CRM was answering; "
@@ -242,9 +253,10 @@ class HttpClient:
             raise RateLimitError(text, hint="the CRM's rate limit was hit; try again later")
         raise ProviderError(text) from None
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, idempotent: bool, **kwargs: Any) -> requests.Response:
         """One request; an answer cut off mid-body is asked again when that is safe (idempotent)."""
-        attempts = 1 + (self.retry.retries if method.upper() in _IDEMPOTENT else 0)
+        safe = idempotent or method.upper() in _IDEMPOTENT
+        attempts = 1 + (self.retry.retries if safe else 0)
         for attempt in range(attempts):
             self.requests_made += 1
             try:

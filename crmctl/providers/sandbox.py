@@ -147,6 +147,11 @@ class SandboxProvider:
         return None
 
     def apply(self, changes: list[Change]) -> ApplyResult:
+        return self.apply_write(changes, None)
+
+    def apply_write(self, changes: list[Change], write_id: str | None) -> ApplyResult:
+        """Apply in all-or-nothing batches; with a write id, each batch carries an idempotency key."""
+        keys = (f"{write_id}:{n}" for n in range(1_000_000)) if write_id else None
         result = ApplyResult()
         for start in range(0, len(changes), BATCH_SIZE):
             chunk = changes[start : start + BATCH_SIZE]
@@ -156,7 +161,7 @@ class SandboxProvider:
                     ops.append(op)
                     owner.append(i)
             try:
-                self._batch(ops)
+                self._batch(ops, next(keys) if keys else None)
             except _Failed as failure:
                 bad = (
                     owner[failure.index]
@@ -165,19 +170,30 @@ class SandboxProvider:
                 )
                 # The batch was all-or-nothing: apply what came before the failing change again.
                 if bad:
-                    self._batch([op for op, i in zip(ops, owner, strict=True) if i < bad])
+                    self._batch(
+                        [op for op, i in zip(ops, owner, strict=True) if i < bad],
+                        next(keys) if keys else None,
+                    )
                     result.applied.extend(c.address for c in chunk[:bad])
                 result.failed.append(ChangeFailure(chunk[bad].address, failure.message))
                 return result
             result.applied.extend(c.address for c in chunk)
         return result
 
-    def _batch(self, ops: list[dict[str, Any]]) -> None:
+    def resolve_write(self, write_id: str) -> bool:
+        """Whether write `write_id` landed; the sandbox fences it so nothing of it lands later."""
+        if self.store is not None:
+            return bool(self.store.resolve_write(write_id)["landed"])
+        assert self.client is not None
+        answer = self.client.json("POST", f"/api/v1/writes/{write_id}/resolve", idempotent=True)
+        return bool(answer["landed"])
+
+    def _batch(self, ops: list[dict[str, Any]], key: str | None = None) -> None:
         if self.store is not None:
             from crmctl.sandbox.store import SandboxError
 
             try:
-                self.store.batch(ops, self.actor)
+                self.store.batch(ops, self.actor, key)
             except SandboxError as exc:
                 raise _Failed((exc.details or {}).get("index"), exc.message) from None
             return
@@ -186,6 +202,8 @@ class SandboxProvider:
             "POST",
             "/api/v1/config/batch",
             json={"operations": ops},
+            headers={"Idempotency-Key": key} if key else None,
+            idempotent=key is not None,  # the sandbox answers a repeated key with the first outcome
             accept=(400, 404, 409, 412, 422),
         )
         if response.status_code < 400:

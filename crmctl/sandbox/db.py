@@ -196,12 +196,38 @@ def _v4_salesforce(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v5_write_keys(conn: sqlite3.Connection) -> None:
+    """Idempotency keys of configuration writes, and the write ids a client has fenced off.
+
+    A key is `<write id>:<n>`. A write whose key was seen answers with its stored
+    result instead of running again; once a client resolves a write id (after a
+    crash, before it reads the CRM), later requests under that id are refused, so
+    a request still in flight can no longer land behind the client's back."""
+    _script(
+        conn,
+        """
+        CREATE TABLE write_keys (
+            key       TEXT PRIMARY KEY,
+            write_id  TEXT NOT NULL,
+            results   TEXT NOT NULL,            -- JSON: what the write answered
+            at        TEXT NOT NULL
+        );
+        CREATE INDEX write_keys_by_write ON write_keys (write_id);
+        CREATE TABLE write_fences (
+            write_id  TEXT PRIMARY KEY,
+            at        TEXT NOT NULL
+        );
+        """,
+    )
+
+
 #: The schema's history: step i (0-based) brings a database to version i + 1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_configuration,
     _v2_auth,
     _v3_records,
     _v4_salesforce,
+    _v5_write_keys,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,7 +25,8 @@ and counts only towards the first that applies):
    count down from `n`; the nth fails with `status` (default 500). `when`
    "before" fails it without doing anything; "after" carries the write out
    (committed) and then answers the error, as a server that crashes while
-   replying would. With `repeat`, every nth write fails; without, only one.
+   replying would; "drop" carries it out and cuts the answer off, as
+   `dropConnection` does. With `repeat`, every nth write fails; without, only one.
 5. `dropConnection`: the request is carried out, then the status line and
    headers (with the full Content-Length) and half the body are sent and the
    connection is closed. A response without a body is cut before its status.
@@ -159,8 +160,8 @@ def _fail_nth_write(value: Any) -> _FailNthWrite | None:
     when = spec.get("when", "before")
     if not isinstance(repeat, bool):
         raise _bad(f"failNthWrite.repeat must be true or false (got {repeat!r})")
-    if when not in ("before", "after"):
-        raise _bad(f"failNthWrite.when must be 'before' or 'after' (got {when!r})")
+    if when not in ("before", "after", "drop"):
+        raise _bad(f"failNthWrite.when must be 'before', 'after' or 'drop' (got {when!r})")
     return _FailNthWrite(n, status, repeat, when, n)
 
 
@@ -238,7 +239,9 @@ class FaultInjector:
                 decision.message = "too many requests (injected fault)"
             elif s.fail_nth_write and method.upper() in WRITE_METHODS:
                 rule = self._count_write(s)
-                if rule is not None:
+                if rule is not None and rule.when == "drop":
+                    decision.drop = True
+                elif rule is not None:
                     decision.status, decision.code = rule.status, "INJECTED_FAILURE"
                     decision.message = f"write request failed (injected fault, {rule.when})"
                     decision.fail_after = rule.when == "after"

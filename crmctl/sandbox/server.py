@@ -504,7 +504,14 @@ def _batch(request: Request) -> Response:
     operations = request.json_object().get("operations")
     if not isinstance(operations, list):
         raise SandboxError('the body must be {"operations": [...]}', code="BAD_REQUEST")
-    return 200, {"results": request.store.batch(operations, request.actor)}, {}
+    key = request.headers.get("Idempotency-Key")
+    return 200, {"results": request.store.batch(operations, request.actor, key)}, {}
+
+
+@route("POST", "/api/v1/writes/{write_id}/resolve", admin=True)
+def _resolve_write(request: Request) -> Response:
+    """Which requests of a write landed; fences the write id so no later one can."""
+    return 200, request.store.resolve_write(request.params["write_id"]), {}
 
 
 @route("GET", "/api/v1/config/{kind}/{name}")

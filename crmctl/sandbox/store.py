@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -396,26 +397,82 @@ class SandboxStore:
         with self.transaction() as conn:
             self._delete(conn, kind, name, actor, if_match)
 
-    def batch(self, operations: list[dict[str, Any]], actor: str) -> list[dict[str, Any]]:
-        """Apply put/delete operations in order in one transaction: all of them or none."""
+    def batch(
+        self, operations: list[dict[str, Any]], actor: str, key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Apply put/delete operations in order in one transaction: all of them or none.
+
+        With an idempotency `key` (`<write id>:<n>`), a key already committed answers
+        its stored results without running again, and a key whose write id was
+        resolved (fenced) is refused: see `resolve_write`.
+        """
         for index, op in enumerate(operations):
             _check_operation(index, op)
-        results = []
+        write_id = _check_key(key) if key is not None else None
         with self.transaction() as conn:
-            for index, op in enumerate(operations):
-                kind, name = op["kind"], op["name"]
-                try:
-                    if op["op"] == "put":
-                        item, _ = self._put(conn, kind, name, op["spec"], actor, op.get("ifMatch"))
-                        results.append(item)
-                    else:
-                        self._delete(conn, kind, name, actor, op.get("ifMatch"))
-                        results.append({"kind": kind, "name": name, "deleted": True})
-                except SandboxError as err:
-                    err.message = f"operations[{index}] ({op['op']} {kind}/{name}): {err.message}"
-                    err.args = (err.message,)
-                    err.details = {"index": index, "kind": kind, "name": name, **err.details}
-                    raise
+            if key is not None:
+                done = conn.execute(
+                    "SELECT results FROM write_keys WHERE key = ?", (key,)
+                ).fetchone()
+                if done is not None:
+                    return json.loads(done[0])
+                if conn.execute(
+                    "SELECT 1 FROM write_fences WHERE write_id = ?", (write_id,)
+                ).fetchone():
+                    raise SandboxError(
+                        f"write {write_id} was resolved as not landed; this request arrived "
+                        "too late and was not carried out",
+                        status=409,
+                        code="WRITE_FENCED",
+                        details={"writeId": write_id},
+                    )
+            results = self._run_operations(conn, operations, actor)
+            if key is not None:
+                conn.execute(
+                    "INSERT INTO write_keys (key, write_id, results, at) VALUES (?, ?, ?, ?)",
+                    (key, write_id, json.dumps(results), self._now_text()),
+                )
+        return results
+
+    def resolve_write(self, write_id: str) -> dict[str, Any]:
+        """Settle a write whose answer a client lost: which of its requests landed.
+
+        Fences the write id first, in the same transaction that reads its keys, so a
+        request of that write still in flight is refused when it arrives: after this
+        call, reading the configuration shows everything the write will ever do.
+        """
+        _check_key(f"{write_id}:0")
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO write_fences (write_id, at) VALUES (?, ?)",
+                (write_id, self._now_text()),
+            )
+            keys = [
+                k
+                for (k,) in conn.execute(
+                    "SELECT key FROM write_keys WHERE write_id = ? ORDER BY key", (write_id,)
+                )
+            ]
+        return {"writeId": write_id, "landed": bool(keys), "keys": keys}
+
+    def _run_operations(
+        self, conn: sqlite3.Connection, operations: list[dict[str, Any]], actor: str
+    ) -> list[dict[str, Any]]:
+        results = []
+        for index, op in enumerate(operations):
+            kind, name = op["kind"], op["name"]
+            try:
+                if op["op"] == "put":
+                    item, _ = self._put(conn, kind, name, op["spec"], actor, op.get("ifMatch"))
+                    results.append(item)
+                else:
+                    self._delete(conn, kind, name, actor, op.get("ifMatch"))
+                    results.append({"kind": kind, "name": name, "deleted": True})
+            except SandboxError as err:
+                err.message = f"operations[{index}] ({op['op']} {kind}/{name}): {err.message}"
+                err.args = (err.message,)
+                err.details = {"index": index, "kind": kind, "name": name, **err.details}
+                raise
         return results
 
     def _put(
@@ -554,6 +611,22 @@ def _normalise_time(text: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the sandbox lives in UTC
     return iso_time(moment)
+
+
+#: Idempotency keys: `<write id>:<n>`, the write id up to 100 safe characters.
+_KEY = re.compile(r"^([A-Za-z0-9._-]{1,100}):([0-9]{1,6})$")
+
+
+def _check_key(key: str) -> str:
+    """The write id of a well-formed idempotency key; 400 otherwise."""
+    found = _KEY.match(key)
+    if found is None:
+        raise SandboxError(
+            "Idempotency-Key must look like <write id>:<n> (write id: up to 100 letters, digits, "
+            "'.', '_' or '-'; n: a number)",
+            code="BAD_REQUEST",
+        )
+    return found.group(1)
 
 
 def _check_operation(index: int, op: Any) -> None:

@@ -18,7 +18,9 @@ def desired_specs(project: Path) -> dict[str, dict]:
     """The canonical spec of every manifest in the project, by address."""
     out = {}
     for path in sorted((project / "manifests").rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(
+            path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        ):
             if doc:
                 kind, name = doc["kind"], doc["metadata"]["name"]
                 out[f"{kind}/{name}"] = HANDLERS[kind].canonical(doc["spec"], name)

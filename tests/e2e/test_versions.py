@@ -16,6 +16,7 @@ import requests
 
 from crmctl.config.environment import load_environment
 from crmctl.history import HistoryStore
+from crmctl.history.journal import Journal
 from crmctl.history.lock import EnvironmentLock
 from crmctl.workspace import Workspace
 from tests.e2e.helpers import desired_specs, live_specs, manifest, replace_in, write_manifest
@@ -191,22 +192,62 @@ def test_503_bursts_and_429_storms_are_ridden_out(
     assert live_specs(sandbox_server.store) == desired_specs(http_project)
 
 
-def test_dropped_connection_after_commit_is_reconciled_and_restored(
+def test_dropped_connection_after_commit_is_answered_by_the_idempotency_key(
+    http_project, sandbox_server, crmctl, monkeypatch
+):
+    expected_after_restore(crmctl, http_project, sandbox_server)
+    monkeypatch.setenv("CRMCTL_APPLY_CHUNK", "5")
+    seq_before = sandbox_server.store.audit(None, 10_000)[-1]["seq"]
+    # The server carries out the first batch, then cuts the connection mid-answer; the
+    # client asks again under the same key and gets the first answer: nothing runs twice.
+    faults(sandbox_server, dropConnection={"count": 1, "writesOnly": True})
+    result = crmctl("apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    assert result.out.splitlines()[-1] == (
+        "Apply complete: 12 added, 1 changed, 0 destroyed. Recorded as v2 of e2e."
+    )
+    assert live_specs(sandbox_server.store) == desired_specs(http_project)
+    written = [e for e in sandbox_server.store.audit(None, 10_000) if e["seq"] > seq_before]
+    assert len(written) == 13  # each change once
+
+
+def test_write_whose_answer_stays_lost_is_settled_then_restored(
     http_project, sandbox_server, crmctl, monkeypatch
 ):
     before = expected_after_restore(crmctl, http_project, sandbox_server)
     monkeypatch.setenv("CRMCTL_APPLY_CHUNK", "5")
-    # The server carries out the second batch, then cuts the connection mid-answer.
-    faults(sandbox_server, dropConnection={"count": 1, "writesOnly": True})
-    status = requests.get(
-        f"{sandbox_server.url}/api/v1/admin/faults",
-        headers={"Authorization": f"Bearer {sandbox_server.token}"},
-        timeout=5,
-    )
-    assert status.status_code == 200
+    monkeypatch.setenv("CRMCTL_HTTP_RETRIES", "1")
+    # The first batch is carried out and both answers (the first and the repeat) are lost.
+    faults(sandbox_server, dropConnection={"count": 2, "writesOnly": True})
     result = crmctl("apply", "--auto-approve")
     assert result.exit_code == 1, result.output
-    assert "(failed, restored)" in result.err
+    assert "the connection dropped while the CRM was answering" in result.err
+    assert "5 change(s) applied (5 added, 0 changed, 0 destroyed), 8 not applied." in result.err
+    assert "Recorded as v2 of e2e (failed, restored)." in result.err
+    assert "the CRM is back as it was before the apply (checked)" in result.err
+    assert live_specs(sandbox_server.store) == before
+    meta = json.loads((http_project / ".crmctl/history/e2e/versions/000002/meta.json").read_text())
+    assert meta["status"] == "failed, restored"
+
+
+def test_crm_that_never_answers_after_a_write_keeps_the_journal(
+    http_project, sandbox_server, crmctl, monkeypatch
+):
+    before = expected_after_restore(crmctl, http_project, sandbox_server)
+    monkeypatch.setenv("CRMCTL_APPLY_CHUNK", "5")
+    monkeypatch.setenv("CRMCTL_HTTP_RETRIES", "1")
+    faults(sandbox_server, dropConnection={"count": 1000, "writesOnly": True})
+    result = crmctl("apply", "--auto-approve")
+    assert result.exit_code == 1, result.output
+    assert result.err.startswith("Error: the apply stopped (POST ")
+    assert "The journal is kept; nothing is recorded\n" in result.err
+    assert "hint: run crmctl recover -e e2e once the CRM answers again\n" in result.err
+    assert not (http_project / ".crmctl/history/e2e/versions/000002").exists()
+    assert crmctl("plan").exit_code == 1  # blocked until recovered
+    faults(sandbox_server)
+    recovered = crmctl("recover")
+    assert recovered.exit_code == 0, recovered.output
+    assert recovered.out.splitlines()[-1].endswith("Recorded as v2 of e2e (interrupted, restored).")
     assert live_specs(sandbox_server.store) == before
 
 
@@ -257,7 +298,8 @@ def kill_apply_midway(project: Path, server, after: int) -> Path:
     )
     journal = project / ".crmctl" / "history" / ".state" / "journal" / "e2e.json"
     deadline = time.monotonic() + 60
-    while not (journal.exists() and len(json.loads(journal.read_text())["applied"]) >= after):
+    reader = Journal(journal.parent, "e2e")
+    while not (journal.exists() and len(reader.read().applied) >= after):
         if time.monotonic() > deadline:
             proc.kill()
             pytest.fail("the apply never got going")

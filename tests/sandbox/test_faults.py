@@ -103,6 +103,19 @@ def test_a_write_can_fail_after_it_is_committed(sandbox: Sandbox) -> None:
     assert sandbox.admin.get("/config/Role/A").json()["version"] == 1
 
 
+def test_the_nth_write_can_be_carried_out_and_its_answer_cut_off(sandbox: Sandbox) -> None:
+    _set(sandbox, {"failNthWrite": {"n": 2, "when": "drop"}})
+    assert sandbox.admin.put("Role", "A", {"label": "A"}).status_code == 201
+    assert sandbox.admin.get("/whoami").ok  # reads pass
+    with pytest.raises(
+        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
+    ):
+        sandbox.admin.put("Role", "B", {"label": "B"})
+    assert sandbox.admin.get("/config/Role/B").json()["version"] == 1
+    assert sandbox.admin.put("Role", "C", {"label": "C"}).status_code == 201  # once only
+    assert _state(sandbox)["injected"]["failNthWrite"] == 1
+
+
 def test_every_nth_write_fails_with_repeat(sandbox: Sandbox) -> None:
     _set(sandbox, {"failNthWrite": {"n": 2, "status": 503, "repeat": True}})
     statuses = [sandbox.admin.put("Role", f"R{i}", {"label": "R"}).status_code for i in range(6)]
@@ -172,7 +185,7 @@ def test_the_faults_endpoint_is_never_faulted(sandbox: Sandbox) -> None:
         ),
         (
             {"failNthWrite": {"n": 1, "when": "during"}},
-            "fault settings: failNthWrite.when must be 'before' or 'after' (got 'during')",
+            "fault settings: failNthWrite.when must be 'before', 'after' or 'drop' (got 'during')",
         ),
         (
             {"rateLimit": "lots"},
