@@ -410,25 +410,32 @@ class Workspace:
         env = self.env.name
         for write_id in self.journal.write_ids_anyhow():
             resolve_writes(self.provider, [write_id])
+        # What crmctl manages, and whatever the interrupted plan touched (if it can be read).
+        scope = self.history.managed(env)
         if state is not None:
-            target = resources_from_snapshot(state.before)
             changes = state.plan.get("changes")
-            scope = set(target) | {
+            scope |= {
                 c["address"]
                 for c in (changes if isinstance(changes, list) else [])
                 if isinstance(c, dict) and isinstance(c.get("address"), str)
             }
+            snapshot_before = state.before
             how = "restored from the journal's snapshot"
         else:
             latest = self.history.latest_version(env)
             while latest and not self.history.committed(env, latest):
                 latest -= 1  # a version whose recording was cut off is no snapshot
-            after = self.history.version(env, latest).after if latest else {}
-            target = resources_from_snapshot(after)
-            scope = set(target) | self.history.managed(env)
+            snapshot_before = self.history.version(env, latest).after if latest else {}
             how = f"restored to the snapshot of v{latest}" if latest else "nothing to restore"
-            state = journal_state(env, self.actor.email, Plan(env), {})
+            # A fresh journal that aims at the same snapshot, should this recovery stop too.
+            state = journal_state(
+                env,
+                self.actor.email,
+                Plan(env),
+                {a: snapshot_before[a] for a in scope if a in snapshot_before},
+            )
             self.journal.start(state)
+        target = resources_from_snapshot(snapshot_before)
         return self._recover_towards(target, scope, state, None, how)
 
     def _finish_recording(self, state: JournalState) -> ApplyOutcome:
