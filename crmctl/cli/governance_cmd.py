@@ -236,7 +236,7 @@ def approve(
     workspace = Workspace(env)
     try:
         if saved is not None:
-            plan = saved
+            plan = workspace.bind_saved(saved)  # approve what would be applied, not the file
             reverify(workspace, plan)
         else:
             plan = workspace.plan()
