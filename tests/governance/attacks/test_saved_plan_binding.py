@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from crmctl.kinds import HANDLERS
 from crmctl.plan import fingerprint
 from tests.e2e.helpers import live_specs, manifest, replace_in, write_manifest
@@ -236,3 +238,25 @@ def test_an_untouched_saved_plan_applies_the_recomputed_plan(http_project, sandb
     result = crmctl("apply", "plan.json")
     assert result.exit_code == 0, result.output
     assert live_specs(sandbox_server.store)["PermissionSet/Sales_Rep"]["label"] == "Sales Rep"
+
+
+def test_saved_plan_binding_is_the_library_s_not_the_cli_s(http_project, sandbox_server, crmctl):
+    """A program calling the library gets the same refusal, and the recomputed plan otherwise."""
+    from crmctl.config.environment import load_environment
+    from crmctl.errors import PlanError
+    from crmctl.plan.encode import plan_from_dict
+    from crmctl.workspace import Workspace
+
+    data = _applied_then_saved(http_project, crmctl)
+    workspace = Workspace(load_environment("e2e", http_project))
+    try:
+        bound = workspace.bind_saved(plan_from_dict(data))
+        assert [(c.action.word, c.address) for c in bound.changes] == [
+            ("update", "PermissionSet/Sales_Rep")
+        ]
+        data["changes"][0]["after"]["label"] = "Owner of everything"
+        with pytest.raises(PlanError) as refused:
+            workspace.bind_saved(plan_from_dict(data))
+    finally:
+        workspace.close()
+    assert str(refused.value).endswith("  - PermissionSet/Sales_Rep: its `after` differs in label")
