@@ -186,5 +186,30 @@ def credential_diagnostics(
                     code="credentials",
                 )
             )
+    remote = (data.get("history") or {}).get("remote")
+    if isinstance(remote, str):
+        problem = _remote_problem(remote)
+        if problem:
+            out.append(
+                Diagnostic(
+                    f"history.remote {remote!r} {problem}",
+                    source.location(("history", "remote")),
+                    hint="give git its credentials the usual way (an SSH key, a credential "
+                    "helper), never in the environment file",
+                    code="credentials",
+                )
+            )
     out.sort(key=Diagnostic.sort_key)
     return out
+
+
+def _remote_problem(remote: str) -> str | None:
+    """A history remote may be any git URL or path, but never hold a secret or a control character."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in remote):
+        return "contains a control character (CR, LF, tab…)"
+    try:
+        parts = urlsplit(remote)
+        has_password = parts.password is not None
+    except ValueError:
+        return None  # scp-like (git@host:org/repo.git) or a path: git reads it
+    return "carries a password or token (user:secret@host)" if has_password else None

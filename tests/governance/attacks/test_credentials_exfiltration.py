@@ -221,3 +221,37 @@ def test_credentials_generated_ci_plans_only_pull_requests_from_this_repository(
             "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID"
         }
     ]
+
+
+def test_credentials_a_token_in_the_history_remote_is_refused(project, crmctl):
+    remote = (
+        "https://x-access-token:ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/nw/history.git"
+    )
+    text = (project / "environments" / "local.yaml").read_text()
+    (project / "environments" / "local.yaml").write_text(
+        text.replace("  path: .crmctl/history\n", f"  path: .crmctl/history\n  remote: {remote}\n")
+    )
+    result = crmctl("validate")
+    assert result.exit_code == 1
+    assert result.err == (
+        "Error: environment file environments/local.yaml has 1 problem\n"
+        f"environments/local.yaml:12: history.remote {remote!r} carries a password or token "
+        "(user:secret@host)\n"
+        "  hint: give git its credentials the usual way (an SSH key, a credential helper), "
+        "never in the environment file\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "remote",
+    ["git@github.com:nw/history.git", "https://github.com/nw/history.git", "../history.git"],
+)
+def test_credentials_ordinary_history_remotes_stay_valid(project, crmctl, remote):
+    text = (project / "environments" / "local.yaml").read_text()
+    (project / "environments" / "local.yaml").write_text(
+        text.replace(
+            "  path: .crmctl/history\n", f"  path: .crmctl/history\n  remote: '{remote}'\n"
+        )
+    )
+    result = crmctl("validate")
+    assert result.exit_code == 0, result.output
