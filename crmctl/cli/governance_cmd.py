@@ -339,9 +339,9 @@ def lint(obj: CliContext, env_name: str | None, output_format: str) -> int:
     and a retention policy on their object; permission sets granting a
     powerful system permission (ModifyAllData, ViewAllData,
     CustomizeApplication, ManageUsers, AuthorApex...) or modifyAll say why;
-    validation rules have a real error message; active users have a role and at most
-    lint.maxPermissionSetsPerUser permission sets; external permission sets
-    read no PII. The environment's `lint:` section sets each rule's severity
+    validation rules have a real error message; active users have a role and
+    at most lint.maxPermissionSetsPerUser permission sets; external
+    permission sets read no PII. The environment's `lint:` section sets each rule's severity
     (error by default, or warning, or off). Plans run the same rules.
 
     Exit status: 0 when no finding is an error, 1 otherwise.
