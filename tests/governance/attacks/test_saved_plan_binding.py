@@ -260,3 +260,10 @@ def test_saved_plan_binding_is_the_library_s_not_the_cli_s(http_project, sandbox
     finally:
         workspace.close()
     assert str(refused.value).endswith("  - PermissionSet/Sales_Rep: its `after` differs in label")
+
+
+def test_a_saved_targeted_plan_is_recomputed_with_its_targets(http_project, sandbox_server, crmctl):
+    assert crmctl("plan", "--target", "Role/*", "--out", "roles.json").exit_code == 0
+    result = crmctl("apply", "roles.json")
+    assert result.exit_code == 0, result.output
+    assert {a.split("/")[0] for a in live_specs(sandbox_server.store)} == {"Role"}
