@@ -75,11 +75,11 @@ def main() -> int:
         with sandbox_server(db) as url:
             env_file = root / "environments" / "bench.yaml"
             env_file.write_text(
-                f"provider: {{type: sandbox, url: '{url}', tokenEnv: BENCH_TOKEN}}\nmanifests: [manifests]\n"
+                f"provider: {{type: sandbox, url: '{url}', tokenEnv: CRMCTL_BENCH_TOKEN}}\nmanifests: [manifests]\n"
                 # The synthetic org is not governance-clean; lint still runs, as warnings.
                 "lint: {rules: {pii-description: warning, pii-retention: warning}}\n"
             )
-            os.environ["BENCH_TOKEN"] = token
+            os.environ["CRMCTL_BENCH_TOKEN"] = token
             os.environ["CRMCTL_ACTOR"] = "bench@example.com"
             os.chdir(root)
 

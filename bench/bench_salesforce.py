@@ -92,10 +92,12 @@ def main() -> None:
         (root / "environments").mkdir()
         (root / "environments" / "sf.yaml").write_text(
             f"provider:\n  type: salesforce\n  instanceUrl: {url}\n  loginUrl: {url}\n  auth:\n"
-            "    method: jwt\n    clientIdEnv: BENCH_CLIENT_ID\n    username: admin@sandbox.local\n"
-            f"    keyFileEnv: BENCH_KEY_FILE\nmanifests: [manifests]\nlint:\n  rules: {{{LINT_OFF}}}\n"
+            "    method: jwt\n    clientIdEnv: CRMCTL_BENCH_CLIENT_ID\n    username: admin@sandbox.local\n"
+            f"    keyFileEnv: CRMCTL_BENCH_KEY_FILE\nmanifests: [manifests]\nlint:\n  rules: {{{LINT_OFF}}}\n"
         )
-        os.environ.update(BENCH_CLIENT_ID="BENCH_KEY", BENCH_KEY_FILE=str(root / "key.pem"))
+        os.environ.update(
+            CRMCTL_BENCH_CLIENT_ID="BENCH_KEY", CRMCTL_BENCH_KEY_FILE=str(root / "key.pem")
+        )
         print(f"org: navikt-crm-arbeidsgiver-base, {len(imported.resources)} components imported")
         workspace = Workspace(load_environment("sf", root))
         try:

@@ -22,6 +22,7 @@ __all__ = [
     "validator_for",
     "bundled_schema",
     "schema_defaults",
+    "common_definition",
 ]
 
 #: The manifest kinds, in the order they are applied (dependencies first).
@@ -64,6 +65,11 @@ def kind_schema(kind: str) -> dict[str, Any]:
     if kind not in KINDS:
         raise KeyError(kind)
     return _load(f"kinds/{kind}.json")
+
+
+def common_definition(name: str) -> dict[str, Any]:
+    """One shared definition of `schemas/common.json` (`$defs/<name>`)."""
+    return _load("common.json")["$defs"][name]
 
 
 @cache

@@ -44,6 +44,7 @@ from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource
 from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, matches_any
+from crmctl.plan.binding import plan_differences, snapshot_digest
 from crmctl.plan.encode import plan_from_dict, plan_to_dict
 from crmctl.providers import Provider, create_provider
 
@@ -191,10 +192,11 @@ class Workspace:
             )
         )
         plan.rollback_to = f"v{version}"
+        plan.snapshot_digest = snapshot_digest(record.after)
         return self._stamp(plan, "")
 
     def check_fresh(self, plan: Plan) -> None:
-        """Refuse a saved plan whose environment, manifests or live resources changed since."""
+        """Refuse a saved plan whose environment, manifests, snapshot or live resources changed since."""
         if plan.environment != self.env.name:
             raise PlanError(
                 f"the plan was made for environment {plan.environment}, not {self.env.name}",
@@ -203,8 +205,13 @@ class Workspace:
         self.ensure_no_unfinished_apply()
         self.sync_history()
         problems = []
-        if plan.rollback_to is None and plan.manifests_digest != self.digest():
-            problems.append("the manifests or the environment file changed since the plan was made")
+        if plan.rollback_to is None:
+            if plan.manifests_digest != self.digest():
+                problems.append(
+                    "the manifests or the environment file changed since the plan was made"
+                )
+        else:
+            problems.extend(self._snapshot_problems(plan))
         live = self.read_live()
         for change in plan.changes:
             current = live.get(change.address)
@@ -226,6 +233,50 @@ class Workspace:
                 + "\n".join(f"  - {p}" for p in problems),
                 hint="make a new plan: crmctl plan --out FILE",
             )
+
+    def _snapshot_problems(self, plan: Plan) -> list[str]:
+        """Why a rollback plan is not bound to the snapshot its version has in the history."""
+        number = parse_version(plan.rollback_to or "")
+        if not plan.snapshot_digest:
+            return [
+                f"the rollback plan to v{number} records no snapshot digest "
+                "(made by an older crmctl, or edited)"
+            ]
+        recorded = snapshot_digest(self.history.version(self.env.name, number).after)
+        if recorded != plan.snapshot_digest:
+            return [f"the recorded snapshot of v{number} is not the one the plan was made from"]
+        return []
+
+    def bind_saved(self, saved: Plan) -> Plan:
+        """The plan to carry out for a saved plan file: recomputed now, identical to the file.
+
+        Checks that the file is fresh (`check_fresh`), computes the plan again -
+        from the manifests (at the digest the file records) and the live CRM, or
+        for a rollback from the version's snapshot - and refuses the file unless
+        its changes are the same (addresses, actions, before and after). Returns
+        the recomputed plan, never the file's: its diagnostics (protection) are
+        fresh, and the caller runs lint and the approval checks on it.
+        """
+        self.check_fresh(saved)
+        if saved.rollback_to is None:
+            fresh = self.plan(saved.targets, saved.excludes)
+        else:
+            fresh = self.rollback_plan(parse_version(saved.rollback_to))
+        differences = plan_differences(saved, fresh)
+        if differences:
+            raise PlanError(
+                "the saved plan is not the plan crmctl computes now from "
+                + (
+                    f"the recorded snapshot of {saved.rollback_to}"
+                    if saved.rollback_to
+                    else "the manifests"
+                )
+                + " and the live CRM; nothing was applied:\n"
+                + "\n".join(f"  - {d}" for d in differences),
+                hint="a plan file is applied only as crmctl made it; make a new plan: "
+                "crmctl plan --out FILE",
+            )
+        return fresh
 
     # --- applying ----------------------------------------------------------------
     @contextlib.contextmanager

@@ -47,13 +47,13 @@ history:
 {lint}"""
 
 JWT_AUTH = """    method: jwt
-    clientIdEnv: SF_CLIENT_ID
+    clientIdEnv: CRMCTL_SF_CLIENT_ID
     username: {username}
-    keyFileEnv: SF_JWT_KEY"""
+    keyFileEnv: CRMCTL_SF_JWT_KEY"""
 
 CLIENT_CREDENTIALS_AUTH = """    method: client_credentials
-    clientIdEnv: SF_CLIENT_ID
-    clientSecretEnv: SF_CLIENT_SECRET"""
+    clientIdEnv: CRMCTL_SF_CLIENT_ID
+    clientSecretEnv: CRMCTL_SF_CLIENT_SECRET"""
 
 
 @cache
@@ -103,9 +103,9 @@ class SalesforceOrg:
 
     def env_variables(self) -> dict[str, str]:
         return {
-            "SF_CLIENT_ID": CLIENT_ID,
-            "SF_JWT_KEY": str(self.key_file),
-            "SF_CLIENT_SECRET": CLIENT_SECRET,
+            "CRMCTL_SF_CLIENT_ID": CLIENT_ID,
+            "CRMCTL_SF_JWT_KEY": str(self.key_file),
+            "CRMCTL_SF_CLIENT_SECRET": CLIENT_SECRET,
         }
 
     def write_env(

@@ -40,6 +40,8 @@ def _header(settings: CiSettings) -> str:
         "validate and lint on every push, the plan as a merge-request note, apply on merge",
         f"to {settings.branch}, drift detection in scheduled pipelines (CI/CD > Schedules).",
         "Edit freely; `crmctl ci init --gitlab --force` writes it again.",
+        "Merge requests from forks are validated and linted but never planned: the plan job",
+        "gets the variables, so it runs only for branches of this project (docs/ci.md).",
         "CI/CD variables needed (Settings > CI/CD > Variables, masked and protected):",
     ]
     for secret in settings.secrets:
@@ -67,7 +69,14 @@ def _gitlab_ci(settings: CiSettings) -> str:
         },
         "plan": {
             "stage": "plan",
-            "rules": [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}],
+            # Only merge requests from branches of this project get the plan (and the
+            # variables); a fork's merge request is validated and linted, never planned.
+            "rules": [
+                {
+                    "if": '$CI_PIPELINE_SOURCE == "merge_request_event" && '
+                    "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID"
+                }
+            ],
             "script": [f"crmctl plan -e {e} --format markdown > plan.md", _NOTE_SCRIPT],
             "artifacts": {"paths": ["plan.md"], "expire_in": "1 week"},
         },

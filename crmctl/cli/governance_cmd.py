@@ -236,7 +236,7 @@ def approve(
     workspace = Workspace(env)
     try:
         if saved is not None:
-            plan = saved
+            plan = workspace.bind_saved(saved)  # approve what would be applied, not the file
             reverify(workspace, plan)
         else:
             plan = workspace.plan()
@@ -336,11 +336,12 @@ def lint(obj: CliContext, env_name: str | None, output_format: str) -> int:
     """Check the manifests against the governance rules.
 
     Every resource has an owner; PII and Sensitive fields have a description
-    and a retention policy on their object; permission sets granting
-    ViewAllData, ModifyAllData or modifyAll say why; validation rules have a
-    real error message; active users have a role and at most
-    lint.maxPermissionSetsPerUser permission sets; external permission sets
-    read no PII. The environment's `lint:` section sets each rule's severity
+    and a retention policy on their object; permission sets granting a
+    powerful system permission (ModifyAllData, ViewAllData,
+    CustomizeApplication, ManageUsers, AuthorApex...) or modifyAll say why;
+    validation rules have a real error message; active users have a role and
+    at most lint.maxPermissionSetsPerUser permission sets; external
+    permission sets read no PII. The environment's `lint:` section sets each rule's severity
     (error by default, or warning, or off). Plans run the same rules.
 
     Exit status: 0 when no finding is an error, 1 otherwise.

@@ -14,7 +14,7 @@ import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.cli.governance_cmd import approval_gate, break_glass_flag, governed_plan, reverify
-from crmctl.errors import ApplyError, CrmctlError
+from crmctl.errors import ApplyError, CrmctlError, PlanError
 from crmctl.executor import ApplyOutcome, StopRequest
 from crmctl.plan import Action, Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
@@ -232,8 +232,11 @@ def apply(
 
     Without PLAN_FILE: plans, shows the plan and asks for 'yes' (use
     --auto-approve where nobody can answer). With PLAN_FILE (from `crmctl
-    plan --out`): applies exactly that plan, or refuses when the manifests or
-    any resource it touches changed since it was made.
+    plan --out`): applies exactly that plan. The plan is computed again from
+    the manifests and the live CRM (a rollback plan: from the version's
+    snapshot) and the file is refused unless its changes are identical, or
+    when the manifests or any resource it touches changed since it was made.
+    Protection, lint and approvals are checked again.
 
     Changes run in dependency order under the environment's lock. At the
     first failure apply stops and, unless --no-restore, undoes what it had
@@ -258,11 +261,20 @@ def apply(
     try:
         with workspace.locked("apply"):
             if saved is not None:
-                workspace.check_fresh(saved)
-                reverify(workspace, saved)
-                missing = approval_gate(workspace, saved, break_glass, reason)
-                with break_glass_flag(workspace, saved, missing, reason):
-                    return carry_out(workspace, saved, colour, restore=not no_restore)
+                # Never the file's changes: the plan recomputed now, refused unless identical.
+                bound = workspace.bind_saved(saved)
+                if bound.rollback_to is None:
+                    governed_plan(workspace, bound)  # lint and approvals, as for a fresh plan
+                else:
+                    reverify(workspace, bound)  # as `crmctl rollback` does
+                if bound.errors:
+                    raise PlanError(
+                        "the plan has errors and cannot be applied; nothing was applied",
+                        diagnostics=bound.errors,
+                    )
+                missing = approval_gate(workspace, bound, break_glass, reason)
+                with break_glass_flag(workspace, bound, missing, reason):
+                    return carry_out(workspace, bound, colour, restore=not no_restore)
             fresh = workspace.plan(
                 _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
             )

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crmctl.config.credentials import (
+    PROJECT_FILE,
+    credential_diagnostics,
+    load_project_settings,
+)
 from crmctl.config.schema_check import schema_diagnostics
 from crmctl.config.yamlsource import SourceMap, read_yaml_file
 from crmctl.errors import Diagnostic, EnvironmentFileError, SourceLocation
@@ -110,6 +115,10 @@ def load_environment(name: str, project_dir: Path | None = None) -> Environment:
             ]
         else:
             diagnostics = schema_diagnostics("environment", docs[0].data, docs[0].source)
+    if not diagnostics:
+        # Which variables it may read credentials from, and where it may send them.
+        settings = load_project_settings(project_dir, display_path(project_dir / PROJECT_FILE))
+        diagnostics = credential_diagnostics(docs[0].data, docs[0].source, settings)
     if diagnostics:
         count = len(diagnostics)
         raise EnvironmentFileError(

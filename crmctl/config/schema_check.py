@@ -62,8 +62,19 @@ def _short(value: Any) -> str:
 
 
 def _suggest(word: str, options: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    options = [str(o) for o in options]
+    same = [o for o in options if o.lower() == str(word).lower()]  # modifyAllData: a case slip
+    close = same or difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def _options(error: ValidationError) -> list[Any]:
+    """The values an enum (or an anyOf of enums and consts) accepts."""
+    if error.validator == "enum":
+        return list(error.validator_value)
+    if error.validator == "const":
+        return [error.validator_value]
+    return [v for sub in error.context or () for v in _options(sub)]
 
 
 def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
@@ -79,9 +90,11 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
         # jsonschema reports the offending key itself as the instance.
         return f"{where}: key {_short(inst)} {custom or 'is not allowed'}", None, (inst,)
     if custom and kw in ("pattern", "not", "oneOf", "anyOf", "const", "enum", "type"):
-        if kw in ("not", "oneOf", "anyOf"):
+        options = _options(error) if isinstance(inst, str) else []
+        hint = _suggest(inst, options) if options else None
+        if kw in ("not", "oneOf", "anyOf") and not options:
             return f"{where}: {custom}", None, ()
-        return f"{where}: {custom} (got {_short(inst)})", None, ()
+        return f"{where}: {custom} (got {_short(inst)})", hint, ()
     if kw == "additionalProperties":
         allowed = set(schema.get("properties", {}))
         extras = sorted(k for k in inst if k not in allowed) if isinstance(inst, dict) else []

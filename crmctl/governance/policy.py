@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.kinds.system_permissions import expand
+
 __all__ = ["Policy", "Rule", "BreakGlass", "POLICY_OWNERS_RULE"]
 
 #: The rule name shown for the policy owners' approval of a changed policy.
@@ -48,7 +50,7 @@ class Rule:
             actions=tuple(match.get("actions", ())),
             names=tuple(match.get("names", ())),
             classifications=tuple(match.get("classifications", ())),
-            system_permissions=tuple(match.get("systemPermissions", ())),
+            system_permissions=expand(match.get("systemPermissions", ())),
             object_permissions=tuple(match.get("objectPermissions", ())),
         )
 

@@ -49,6 +49,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "createdAt": plan.created_at,
         "manifestsDigest": plan.manifests_digest,
         "rollbackTo": plan.rollback_to,
+        **({"snapshotDigest": plan.snapshot_digest} if plan.snapshot_digest else {}),
         "targets": plan.targets,
         "excludes": plan.excludes,
         "applicable": plan.applicable,
@@ -98,6 +99,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         created_at=data.get("createdAt", ""),
         crmctl_version=data.get("crmctlVersion", ""),
         rollback_to=data.get("rollbackTo"),
+        snapshot_digest=data.get("snapshotDigest"),
         unmanaged=data.get("unmanaged", []),
     )
     plan.changes = [_change_from_dict(c) for c in data["changes"]]

@@ -67,6 +67,9 @@ class Plan:
     created_at: str = ""
     crmctl_version: str = ""
     rollback_to: str | None = None  # set when the plan returns to an earlier version
+    # For a rollback plan: sha256 of the version's recorded snapshot (crmctl.plan.binding);
+    # apply refuses the plan when the history no longer holds that snapshot.
+    snapshot_digest: str | None = None
     # The environment file's approvals section changed: the pseudo-change
     # `Environment/<name>` and its approvals. Display only; not applied, not counted.
     policy_change: Change | None = None

@@ -15,6 +15,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
+from crmctl.kinds.system_permissions import ADMIN
 from crmctl.sandbox.db import SandboxError
 
 __all__ = [
@@ -30,8 +31,9 @@ __all__ = [
     "require_admin",
 ]
 
-#: System permissions that make a user a configuration admin.
-ADMIN_PERMISSIONS = frozenset({"modifyalldata", "customizeapplication"})
+#: System permissions that make a user a configuration admin: canonical names, compared
+#: exactly (the schema refuses any other spelling, so governance sees what the sandbox sees).
+ADMIN_PERMISSIONS = ADMIN
 
 #: Makes a leaked token recognisable to people and secret scanners.
 TOKEN_PREFIX = "crmsbx_"
@@ -101,10 +103,7 @@ def _holds_admin_permission(conn: sqlite3.Connection, permission_sets: list[str]
         f"SELECT spec FROM config WHERE kind = 'PermissionSet' AND lower(name) IN ({marks})",
         wanted,
     )
-    for (spec,) in rows:
-        if ADMIN_PERMISSIONS & {p.lower() for p in json.loads(spec).get("system", [])}:
-            return True
-    return False
+    return any(ADMIN_PERMISSIONS & set(json.loads(spec).get("system", [])) for (spec,) in rows)
 
 
 def principal_for(conn: sqlite3.Connection, token: str) -> Principal:

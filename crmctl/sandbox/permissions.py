@@ -106,7 +106,7 @@ def access_for(model: OrgModel, username: str, is_admin: bool) -> Access:
         for qualified, perms in (spec.get("fields") or {}).items():
             bucket = fields.setdefault(qualified.lower(), set())
             bucket |= set(perms) | ({"read"} if "edit" in perms else set())
-        system = set(spec.get("system") or [])
+        system = set(spec.get("system") or [])  # canonical names, compared exactly
         if "ModifyAllData" in system:
             everywhere |= _ALL
         if "ViewAllData" in system:

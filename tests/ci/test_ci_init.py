@@ -72,7 +72,7 @@ def test_github_workflows(project, crmctl):
     assert result.out.splitlines() == [
         "  wrote .github/workflows/crmctl.yml",
         "  wrote .github/workflows/crmctl-drift.yml",
-        "CI set up for environment prod. Secrets the CI must provide: SF_CLIENT_ID, SF_JWT_KEY. "
+        "CI set up for environment prod. Secrets the CI must provide: CRMCTL_SF_CLIENT_ID, CRMCTL_SF_JWT_KEY. "
         "Commit the files to turn it on.",
     ]
     main = project / ".github" / "workflows" / "crmctl.yml"
@@ -84,7 +84,7 @@ def test_github_workflows(project, crmctl):
     assert list(jobs) == ["validate", "plan", "apply"]
     assert jobs["apply"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert jobs["plan"]["permissions"]["pull-requests"] == "write"
-    assert jobs["plan"]["env"]["SF_CLIENT_ID"] == "${{ secrets.SF_CLIENT_ID }}"
+    assert jobs["plan"]["env"]["CRMCTL_SF_CLIENT_ID"] == "${{ secrets.CRMCTL_SF_CLIENT_ID }}"
     comment = jobs["plan"]["steps"][-1]
     assert comment["uses"] == "actions/github-script@v7"
     assert "const marker = '<!-- crmctl-plan -->';" in comment["with"]["script"]

@@ -102,7 +102,7 @@ def test_a_wrong_secret_is_refused_without_showing_it(
     sf_project: Path, org: SalesforceOrg, crmctl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     org.write_env(sf_project, "cc", method="client_credentials", manifests="sf")
-    monkeypatch.setenv("SF_CLIENT_SECRET", "the-wrong-secret-value")
+    monkeypatch.setenv("CRMCTL_SF_CLIENT_SECRET", "the-wrong-secret-value")
     r = crmctl("plan", "-e", "cc")
     assert r.exit_code == 1
     assert "Salesforce refused the client_credentials login" in r.err
@@ -120,7 +120,7 @@ def test_a_key_the_app_does_not_know_is_refused_without_showing_it(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     (tmp_path / "other.pem").write_bytes(other)
-    monkeypatch.setenv("SF_JWT_KEY", str(tmp_path / "other.pem"))
+    monkeypatch.setenv("CRMCTL_SF_JWT_KEY", str(tmp_path / "other.pem"))
     r = crmctl("plan", "-e", "sf")
     assert r.exit_code == 1
     assert (
@@ -317,10 +317,10 @@ def test_the_sandbox_provider_and_the_salesforce_api_agree(
     assert crmctl("apply", "-e", "sf", "--auto-approve").exit_code == 0
     token = org.store.issue_token(ADMIN)
     (sf_project / "environments" / "own.yaml").write_text(
-        f"provider: {{type: sandbox, url: '{org.url}', tokenEnv: OWN_TOKEN}}\nmanifests: [sf]\n"
+        f"provider: {{type: sandbox, url: '{org.url}', tokenEnv: CRMCTL_OWN_TOKEN}}\nmanifests: [sf]\n"
         "history: {path: .crmctl/history-own}\n" + _lint_off()
     )
-    r = crmctl("plan", "-e", "own", env={"OWN_TOKEN": token})
+    r = crmctl("plan", "-e", "own", env={"CRMCTL_OWN_TOKEN": token})
     assert r.exit_code == 0, r.output
     assert "No changes. The CRM matches the manifests." in r.out
 

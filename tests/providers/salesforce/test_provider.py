@@ -27,11 +27,11 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceO
 
 
 def _config(org: SalesforceOrg, method: str = "jwt") -> dict:
-    auth = {"method": method, "clientIdEnv": "SF_CLIENT_ID"}
+    auth = {"method": method, "clientIdEnv": "CRMCTL_SF_CLIENT_ID"}
     if method == "jwt":
-        auth.update(username=ADMIN, keyFileEnv="SF_JWT_KEY")
+        auth.update(username=ADMIN, keyFileEnv="CRMCTL_SF_JWT_KEY")
     else:
-        auth["clientSecretEnv"] = "SF_CLIENT_SECRET"
+        auth["clientSecretEnv"] = "CRMCTL_SF_CLIENT_SECRET"
     return {"type": "salesforce", "instanceUrl": org.url, "loginUrl": org.url, "auth": auth}
 
 
@@ -76,8 +76,8 @@ def test_the_audience_follows_the_login_url(login_url: str, aud: str) -> None:
 
 
 def test_a_missing_variable_is_named(org: SalesforceOrg, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SF_JWT_KEY")
-    with pytest.raises(AuthError, match="environment variable SF_JWT_KEY is not set"):
+    monkeypatch.delenv("CRMCTL_SF_JWT_KEY")
+    with pytest.raises(AuthError, match="environment variable CRMCTL_SF_JWT_KEY is not set"):
         Credentials.from_config(_config(org))
 
 
