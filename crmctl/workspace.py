@@ -30,7 +30,8 @@ from crmctl.executor import (
     snapshot,
     towards,
 )
-from crmctl.governance.status import approvals_used
+from crmctl.governance.gate import Authorization, authorize
+from crmctl.governance.records import BreakGlassRecord
 from crmctl.history import HistoryStore, VersionRecord, current_actor
 from crmctl.history.journal import Journal, UnfinishedApplyError
 from crmctl.history.lock import EnvironmentLock, process_alive
@@ -244,15 +245,36 @@ class Workspace:
                 if remote is not None:
                     remote.unlock(self.env.name)
 
+    def _governed_resources(self) -> dict[str, Resource]:
+        """The desired resources, for finding who asked for each change (none if unreadable)."""
+        try:
+            return self.desired().resources
+        except ManifestError:
+            return {}
+
     def apply(
-        self, plan: Plan, progress: Progress | None = None, restore_on_failure: bool = True
+        self,
+        plan: Plan,
+        progress: Progress | None = None,
+        restore_on_failure: bool = True,
+        break_glass: BreakGlassRecord | None = None,
     ) -> ApplyOutcome:
-        """Carry out a plan (the caller holds the lock); record it as a new version."""
+        """Carry out a plan (the caller holds the lock); record it as a new version.
+
+        The approval gate runs first: ApprovalError unless every approval the
+        plan needs is verified now (or a signed `break_glass` record stands in).
+        """
         if not plan.applicable:
             raise PlanError("the plan has errors and cannot be applied", diagnostics=plan.errors)
         self.ensure_no_unfinished_apply()
+        grant = authorize(self.env, plan, self._governed_resources(), self.history, break_glass)
         if not plan.changes:
-            return ApplyOutcome(plan)
+            outcome = ApplyOutcome(plan)
+            if grant.governance_changed:  # the new governance settings become the baseline
+                outcome.note = "governance settings applied"
+                live = snapshot(self.read_live().values())
+                outcome.version = self._record(plan, outcome, live, live, grant)
+            return outcome
         live_before = self.read_live()
         before = snapshot(live_before.values())
         state = journal_state(self.env.name, self.actor.email, plan, before)
@@ -271,7 +293,9 @@ class Workspace:
                     live_now,
                     self.read_live,
                 )
-        outcome.version = self._record(plan, outcome, before, snapshot(self.read_live().values()))
+        outcome.version = self._record(
+            plan, outcome, before, snapshot(self.read_live().values()), grant
+        )
         self.journal.clear()
         return outcome
 
@@ -290,6 +314,12 @@ class Workspace:
             )
         original = plan_from_dict(state.plan)
         scope = {c.address for c in original.changes}
+        # Finishing carries out the interrupted plan: it needs its approvals, verified again.
+        grant = (
+            authorize(self.env, original, self._governed_resources(), self.history)
+            if finish
+            else None
+        )
         if finish:
             target = {
                 c.address: Resource(c.kind, c.name, c.after)
@@ -313,13 +343,24 @@ class Workspace:
             else ("interrupted, recovery failed")
         )
         outcome.version = self._record(
-            plan, outcome, snapshot(live_before.values()), snapshot(self.read_live().values())
+            plan,
+            outcome,
+            snapshot(live_before.values()),
+            snapshot(self.read_live().values()),
+            grant,
         )
         if outcome.ok:
             self.journal.clear()
         return outcome
 
-    def _record(self, plan: Plan, outcome: ApplyOutcome, before: dict, after: dict) -> int:
+    def _record(
+        self,
+        plan: Plan,
+        outcome: ApplyOutcome,
+        before: dict,
+        after: dict,
+        grant: Authorization | None = None,
+    ) -> int:
         managed = managed_after(self.history.managed(self.env.name), outcome)
         if outcome.ok and plan.rollback_to is None and self._desired is not None:
             # What already matched the manifests is adopted too.
@@ -338,7 +379,7 @@ class Workspace:
             "summary": counts,
             "rollbackTo": plan.rollback_to,
             "error": outcome.error,
-            "approvals": approvals_used(plan),
+            **(grant.history_meta() if grant is not None else {"approvals": []}),
         }
         label = f"rollback to {plan.rollback_to}" if plan.rollback_to else "apply"
         message = f"{label} ({counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy), {outcome.status}"

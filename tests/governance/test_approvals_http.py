@@ -53,7 +53,7 @@ def test_author_changes_a_permission_set_security_officer_approves_apply_succeed
     assert (
         "  ~ PermissionSet/Data_Steward\n"
         '      ~ objects.Account: ["read", "edit", "viewAll"] -> ["read", "edit", "delete", "viewAll", "modifyAll"]\n'
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n"
     ) in done.out
     assert done.out.endswith(

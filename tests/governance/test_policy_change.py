@@ -35,7 +35,7 @@ def test_a_changed_policy_needs_the_policy_owners_of_the_previous_policy(governe
         "  ~ Environment/gov\n"
         '      ~ roles.security-officer: ["tomas.berg@northwind.example", "sam.oduya@northwind.example"]'
         ' -> ["tomas.berg@northwind.example", "sam.oduya@northwind.example", "maria.garcia@northwind.example"]\n'
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [ ] security-officer: missing\n"
         "\n"
         "Approvals: 1 change needs approvals: 0 approved, 1 waiting. "
@@ -72,7 +72,7 @@ def test_a_changed_policy_needs_the_policy_owners_of_the_previous_policy(governe
         "Approvals for gov:\n"
         "\n"
         f"  ~ Environment/gov  (the approvals section changed in commit {sha})\n"
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [x] security-officer: sam.oduya@northwind.example\n"
         "\n"
         "Approvals: 1 change needs approvals: 1 approved, 0 waiting.\n"
@@ -86,7 +86,7 @@ def test_uncommitted_policy_edits_are_authored_by_whoever_runs_crmctl(governed, 
         "Governance: the approvals section changed in uncommitted edits; the policy owners approve it:\n"
     ) in planned.out
     assert (
-        "      approvals required: security-officer (author: tomas.berg@northwind.example)\n"
+        "      approvals required: security-officer (requested by: tomas.berg@northwind.example)\n"
         in planned.out
     )
 
