@@ -89,11 +89,12 @@ def as_person(email: str) -> dict[str, str]:
     return {"CRMCTL_ACTOR": email, "CRMCTL_SIGNING_KEY": str(key_of(email))}
 
 
-def approve_governance(root: Path, crmctl, who: str = TOMAS) -> str:
-    """`who` (a policy owner) approves the governance change; returns the record path."""
+def approve_governance_as(crmctl, who: str = TOMAS, env: str = "gov") -> str:
+    """`who` (a security officer, the policy owners) approves the governance change of `env`."""
     done = crmctl(
-        "approve", "-e", "gov", "--role", "security-officer", "Environment/gov", env=as_person(who)
-    )
+        "approve", "-e", env, "--role", "security-officer", f"Environment/{env}",
+        env=as_person(who),
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
     return done.out.split(" in ", 1)[1].split(":", 1)[0]
 
@@ -113,7 +114,7 @@ def governed(project: Path, crmctl, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert applied.exit_code == 0, applied.output
     monkeypatch.setenv("CRMCTL_ACTOR", AUTHOR)
     monkeypatch.delenv("CRMCTL_SIGNING_KEY", raising=False)
-    approve_governance(project, crmctl)
+    approve_governance_as(crmctl)
     first = crmctl("apply", "-e", "gov", "--auto-approve")
     assert first.exit_code == 0, first.output
     assert "Recorded as v1 of gov." in first.out, first.out
