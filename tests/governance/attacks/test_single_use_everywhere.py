@@ -55,7 +55,7 @@ def test_a_changed_history_path_cannot_reuse_a_used_approval(governed, crmctl):
 def test_a_governed_environment_without_a_history_remote_refuses_to_apply(governed, crmctl):
     text = (governed / ENV).read_text()
     (governed / ENV).write_text(
-        "\n".join(l for l in text.splitlines() if "remote:" not in l) + "\n"
+        "\n".join(line for line in text.splitlines() if "remote:" not in line) + "\n"
     )
     commit(governed, AUTHOR, "No remote", ENV)
     grant_tier_edit(governed)
@@ -82,7 +82,7 @@ def test_pointing_the_history_at_a_fresh_remote_needs_the_policy_owners_again(go
     fresh = governed.parent / "fresh-remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(fresh)], check=True)
     text = (governed / ENV).read_text()
-    old = next(l for l in text.splitlines() if "remote:" in l)
+    old = next(line for line in text.splitlines() if "remote:" in line)
     (governed / ENV).write_text(text.replace(old, f"  remote: {fresh}"))
     commit(governed, AUTHOR, "A new history remote", ENV)
     shutil.rmtree(governed / ".crmctl" / "history")
