@@ -1,8 +1,9 @@
 """Governance is governed too: changed governance settings need the policy owners' approval.
 
 The governance settings of an environment are its `approvals`, `provider`,
-`protect`, `overrides` and `lint` sections, its history remote and the
-project's allowed-signers file (`approvals/allowed_signers`). A change to any of them is modelled as a
+`protect`, `overrides` and `lint` sections, its history remote, the
+project's allowed-signers file (`approvals/allowed_signers`) and the
+`credentials` section of the project settings (`crmctl.yaml`). A change to any of them is modelled as a
 pseudo-change `Environment/<name>` (never applied to the CRM) whose before
 and after are the settings the environment was *last applied with* (recorded
 in its history) and the current ones, so it is approved, verified and
@@ -47,13 +48,22 @@ def _signer_lines(text: str | None) -> list[str]:
     return sorted({" ".join(line.split()) for line in lines if line and not line.startswith("#")})
 
 
-def governance_state(env_data: dict[str, Any], signers: str | None) -> dict[str, Any]:
-    """The governance settings of an environment (what the history records with each apply)."""
+def governance_state(
+    env_data: dict[str, Any], signers: str | None, project: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The governance settings of an environment (what the history records with each apply).
+
+    `project`: the project settings file (`crmctl.yaml`); its `credentials`
+    section (which variables may hold secrets) is governed too.
+    """
     state = {k: env_data[k] for k in GOVERNED_SECTIONS if env_data.get(k) not in (None, {}, [])}
     # The history remote remembers which approvals were used: pointing it elsewhere is governed.
     remote = (env_data.get("history") or {}).get("remote")
     if remote:
         state["historyRemote"] = remote
+    credentials = (project or {}).get("credentials")
+    if credentials:
+        state["projectCredentials"] = credentials
     state["allowedSigners"] = _signer_lines(signers)
     return state
 

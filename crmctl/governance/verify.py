@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crmctl.config.environment import Environment
+from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import ApprovalError, Diagnostic, SourceLocation
 from crmctl.governance.breakglass import BreakGlassStatus, break_glass_status
 from crmctl.governance.facts import GitFacts, GovernanceBaseline, Requesters
@@ -87,6 +88,18 @@ def read_signers(project_dir: Path) -> str | None:
         raise ApprovalError(f"{SIGNERS_FILE} is unreadable: {exc}") from None
 
 
+def read_project_settings(project_dir: Path) -> dict | None:
+    """The project settings file `crmctl.yaml` as a mapping (None when absent or unreadable:
+    the configuration loader reports a broken one with its file and line)."""
+    path = project_dir / "crmctl.yaml"
+    if not path.is_file():
+        return None
+    docs, problems = read_yaml_file(path, "crmctl.yaml")
+    if problems or len(docs) != 1 or not isinstance(docs[0].data, dict):
+        return None
+    return docs[0].data
+
+
 def field_classifications(
     resources: Iterable[Resource], changes: Iterable[Change]
 ) -> dict[str, str]:
@@ -139,7 +152,7 @@ def govern(
     all_records, problems = read_approvals(env.project_dir, env.name)
     records = [r for r in all_records if r.id not in history.used]
     signers = read_signers(env.project_dir)
-    state = governance_state(env.data, signers)
+    state = governance_state(env.data, signers, read_project_settings(env.project_dir))
     baseline = history.baseline
     owners = owners_policy(env.name, state, baseline)
     pseudo = policy_change(env.name, state, baseline, env.location("approvals"))

@@ -145,3 +145,13 @@ def test_removing_every_rule_still_needs_the_policy_owners(governed, crmctl):
     refused = apply(crmctl)
     assert refused.exit_code == 1
     assert refused.err == refusal("Environment/gov: security-officer: missing")
+
+
+def test_the_project_credentials_allow_list_is_governed(governed, crmctl):
+    (governed / "crmctl.yaml").write_text(
+        "credentials:\n  allowVariables: [AWS_SECRET_ACCESS_KEY]\n"
+    )
+    commit(governed, AUTHOR, "Allow one more variable", "crmctl.yaml")
+    planned = crmctl("plan", "-e", "gov")
+    assert '+ projectCredentials: {"allowVariables": ["AWS_SECRET_ACCESS_KEY"]}' in planned.out
+    assert "Environment/gov" in apply(crmctl).err

@@ -69,3 +69,38 @@ def test_workspace_apply_with_a_signed_approval_goes_ahead(governed, crmctl):
         workspace.close()
     assert (outcome.status, outcome.version) == ("applied", 2)
     assert _live_tier(governed) == ["read", "edit"]
+
+
+def test_an_unsigned_or_mismatched_break_glass_record_is_refused_by_the_library(governed):
+    from dataclasses import replace
+
+    from crmctl.governance.gate import break_glass_request
+    from crmctl.governance.sshsig import sign
+    from tests.governance.keys import key_of
+    from tests.governance.test_approvals import PRIYA
+
+    grant_tier_edit(governed)
+    workspace = Workspace(load_environment("gov", governed))
+    try:
+        with workspace.locked("apply"):
+            plan = workspace.plan()
+            from crmctl.governance.gate import review
+
+            review(workspace.env, plan, workspace.desired().resources, workspace.history)
+            record = break_glass_request(workspace.env, plan, PRIYA, "outage")
+            with pytest.raises(ApprovalError) as unsigned:
+                workspace.apply(plan, break_glass=record)
+            other = replace(record, reason="something else")
+            mismatched = replace(record, signature=sign(other.payload, key_of(PRIYA)))
+            with pytest.raises(ApprovalError) as edited:
+                workspace.apply(plan, break_glass=mismatched)
+    finally:
+        workspace.close()
+    assert unsigned.value.message == (
+        "the break-glass record does not count: it is not signed; nothing was applied"
+    )
+    assert edited.value.message == (
+        "the break-glass record does not count: its signature does not match its content (it was "
+        "changed after it was signed); nothing was applied"
+    )
+    assert _live_tier(governed) == ["read"]
