@@ -347,7 +347,11 @@ def _new_file(folder: Path, stem: str) -> Path:
 
 
 def _write(path: Path, header: str, data: dict[str, Any]) -> None:
+    data = dict(data)
+    signature = data.pop("signature", None)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    if signature:  # a literal block, as ssh-keygen wrote it
+        text += "signature: |\n" + "".join(f"  {line}\n" for line in signature.splitlines())
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(header + text, encoding="utf-8")
     tmp.replace(path)
