@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crmctl.config.environment import Environment
 from crmctl.config.yamlsource import read_yaml_file
-from crmctl.errors import ApprovalError, Diagnostic, SourceLocation
+from crmctl.errors import ApprovalError, Diagnostic, Severity, SourceLocation
 from crmctl.governance.breakglass import BreakGlassStatus, break_glass_status
 from crmctl.governance.facts import GitFacts, GovernanceBaseline, Requesters
 from crmctl.governance.gitverify import gather_requesters, record_provenance
@@ -173,7 +173,19 @@ def govern(
                 SourceLocation(SIGNERS_FILE, 1),
                 hint="list each approver's SSH public key: EMAIL ssh-ed25519 AAAA... "
                 "(docs/governance.md, Signing keys)",
+                severity=Severity.WARNING,
                 code="approval-record",
+            )
+        )
+    if policy.active and not owners.policy_owners:
+        result.diagnostics.append(
+            Diagnostic(
+                f"{env.name} has approval rules but no policyOwners: its governance settings "
+                "(rules, roles, allowed signers, provider, ...) change without anyone's approval",
+                env.location("approvals"),
+                hint="name the roles that approve them: approvals.policyOwners: [security-officer]",
+                severity=Severity.WARNING,
+                code="policy-owners",
             )
         )
     if not policy.active and pseudo is None and not result.flags:

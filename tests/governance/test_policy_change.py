@@ -155,3 +155,19 @@ def test_the_project_credentials_allow_list_is_governed(governed, crmctl):
     planned = crmctl("plan", "-e", "gov")
     assert '+ projectCredentials: {"allowVariables": ["AWS_SECRET_ACCESS_KEY"]}' in planned.out
     assert "Environment/gov" in apply(crmctl).err
+
+
+def test_rules_without_policy_owners_are_warned_about(project, crmctl):
+    (project / "environments" / "loose.yaml").write_text(
+        "provider: {type: sandbox, path: .crmctl/sandbox.db}\n"
+        "approvals:\n"
+        "  roles: {security-officer: [tomas.berg@northwind.example]}\n"
+        "  rules: [{name: all, require: [security-officer]}]\n"
+    )
+    planned = crmctl("plan", "-e", "loose")
+    assert (
+        "environments/loose.yaml:2: loose has approval rules but no policyOwners: its "
+        "governance settings (rules, roles, allowed signers, provider, ...) change without "
+        "anyone's approval [warning]\n"
+    ) in planned.out
+    assert planned.exit_code == 0, planned.output
