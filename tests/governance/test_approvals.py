@@ -435,3 +435,27 @@ def test_an_environment_without_rules_needs_no_approval(project, crmctl):
     done = crmctl("apply", "--auto-approve")
     assert done.exit_code == 0, done.output
     assert "approvals" not in done.out.lower()
+
+
+def test_approve_signs_with_the_key_git_signs_commits_with(governed, crmctl):
+    grant_tier_edit(governed)
+    git(governed, "config", "gpg.format", "ssh")
+    git(governed, "config", "user.signingkey", str(key_of(TOMAS)))
+    result = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    assert result.exit_code == 0, result.output
+    assert apply(crmctl).exit_code == 0
+
+
+def test_approve_without_any_key_says_how_to_give_one(governed, crmctl):
+    grant_tier_edit(governed)
+    result = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    assert result.exit_code == 1
+    assert result.err == (
+        "Error: approvals are signed with your SSH key, and no key was given; nothing was recorded\n"
+        "hint: pass --key ~/.ssh/id_ed25519, set $CRMCTL_SIGNING_KEY, or configure git: "
+        "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519\n"
+    )
