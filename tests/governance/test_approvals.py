@@ -459,3 +459,34 @@ def test_approve_without_any_key_says_how_to_give_one(governed, crmctl):
         "hint: pass --key ~/.ssh/id_ed25519, set $CRMCTL_SIGNING_KEY, or configure git: "
         "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519\n"
     )
+
+
+def test_unsigned_approvals_count_only_where_allowed_and_then_by_git_authorship(governed, crmctl):
+    from tests.governance.conftest import approve_governance_as
+
+    env = governed / "environments" / "gov.yaml"
+    replace_in(env, "  separationOfDuties: true\n", "  separationOfDuties: true\n  allowUnsignedApprovals: true\n")  # fmt: skip
+    commit(governed, AUTHOR, "Allow unsigned approvals", "environments")
+    approve_governance_as(crmctl, SAM)
+    assert apply(crmctl).exit_code == 0  # v2: the owners approved the relaxed policy
+    grant_tier_edit(governed)
+    unsigned = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    assert unsigned.exit_code == 0, unsigned.output
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", unsigned.out).group(1)
+    assert "It is not signed: it counts once you commit it yourself:\n" in unsigned.out
+    sha = commit(governed, AUTHOR, "Approve (committed by the requester)", record)
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        f"PermissionSet/Sales_Rep: security-officer: {TOMAS} does not count: the commit that "
+        f"added it ({sha}) was authored by {AUTHOR}, not by {TOMAS} [{record}]"
+    )
+    git(governed, "rm", "-q", record, email=TOMAS)
+    git(governed, "commit", "-q", "-m", "Withdraw", email=TOMAS)
+    again = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", again.out).group(1)
+    commit(governed, TOMAS, "Approve", record)
+    assert apply(crmctl).exit_code == 0
