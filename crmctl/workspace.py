@@ -32,7 +32,8 @@ from crmctl.executor import (
     snapshot,
     towards,
 )
-from crmctl.governance.status import approvals_used
+from crmctl.governance.gate import Authorization, authorize
+from crmctl.governance.records import BreakGlassRecord
 from crmctl.history import HistoryStore, VersionRecord, current_actor
 from crmctl.history.journal import (
     Journal,
@@ -302,15 +303,25 @@ class Workspace:
                 if remote is not None:
                     remote.unlock(self.env.name)
 
+    def _governed_resources(self) -> dict[str, Resource]:
+        """The desired resources, for finding who asked for each change (none if unreadable)."""
+        try:
+            return self.desired().resources
+        except ManifestError:
+            return {}
+
     def apply(
         self,
         plan: Plan,
         progress: Progress | None = None,
         restore_on_failure: bool = True,
         stop: StopRequest | None = None,
+        break_glass: BreakGlassRecord | None = None,
     ) -> ApplyOutcome:
         """Carry out a plan (the caller holds the lock); record it as a new version.
 
+        The approval gate runs first: ApprovalError unless every approval the
+        plan needs is verified now (or a signed `break_glass` record stands in).
         The outcome reported and recorded is the CRM's, as read after the last
         write: a failure whose changes all landed is an apply, and a restore is
         complete exactly when that read equals the snapshot from before.
@@ -318,8 +329,18 @@ class Workspace:
         if not plan.applicable:
             raise PlanError("the plan has errors and cannot be applied", diagnostics=plan.errors)
         self.ensure_no_unfinished_apply()
+        grant = authorize(self.env, plan, self._governed_resources(), self.history, break_glass)
         if not plan.changes:
-            return ApplyOutcome(plan)
+            outcome = ApplyOutcome(plan)
+            if grant.governance_changed:  # the new governance settings become the baseline
+                outcome.note = "governance settings applied"
+                number = self.history.preflight(self.env.name)
+                live = snapshot(self.read_live().values())
+                state = journal_state(self.env.name, self.actor.email, plan, live)
+                self.journal.start(state)
+                outcome.version = self._record(plan, outcome, live, live, number, state, grant)
+                self.journal.clear()
+            return outcome
         number = self.history.preflight(self.env.name)
         live_before = self.read_live()
         before = snapshot(live_before.values())
@@ -337,7 +358,7 @@ class Workspace:
                 hint=f"run crmctl recover -e {self.env.name} once the CRM answers again",
             ) from None
         after = snapshot(live_after.values())
-        outcome.version = self._record(plan, outcome, before, after, number, state)
+        outcome.version = self._record(plan, outcome, before, after, number, state, grant)
         self.journal.clear()
         return outcome
 
@@ -404,6 +425,12 @@ class Workspace:
                 hint=f"run crmctl recover -e {self.env.name} --from-snapshot",
             ) from None
         scope = {c.address for c in original.changes}
+        # Finishing carries out the interrupted plan: it needs its approvals, verified again.
+        grant = (
+            authorize(self.env, original, self._governed_resources(), self.history)
+            if finish
+            else None
+        )
         if finish:
             target = {
                 c.address: Resource(c.kind, c.name, c.after)
@@ -414,11 +441,7 @@ class Workspace:
             target = resources_from_snapshot(state.before)
         resolve_writes(self.provider, state.unanswered_or_failed())
         return self._recover_towards(
-            target,
-            scope,
-            state,
-            original,
-            "finished" if finish else "restored",
+            target, scope, state, original, "finished" if finish else "restored", grant
         )
 
     def _recover_towards(
@@ -428,6 +451,7 @@ class Workspace:
         state: JournalState,
         original: Plan | None,
         how: str,
+        grant: Authorization | None = None,
     ) -> ApplyOutcome:
         live_before = self.read_live()
         plan = self._stamp(
@@ -451,6 +475,7 @@ class Workspace:
             snapshot(live_after.values()),
             number,
             state,
+            grant,
         )
         if outcome.ok:
             self.journal.clear()
@@ -524,6 +549,7 @@ class Workspace:
         after: dict,
         number: int,
         state: JournalState,
+        grant: Authorization | None = None,
     ) -> int:
         managed = managed_after(self.history.managed(self.env.name), outcome)
         if outcome.ok and plan.rollback_to is None and self._desired is not None:
@@ -543,7 +569,7 @@ class Workspace:
             "summary": counts,
             "rollbackTo": plan.rollback_to,
             "error": outcome.error,
-            "approvals": approvals_used(plan),
+            **(grant.history_meta() if grant is not None else {"approvals": []}),
         }
         label = f"rollback to {plan.rollback_to}" if plan.rollback_to else "apply"
         message = f"{label} ({counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy), {outcome.status}"

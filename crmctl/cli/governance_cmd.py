@@ -1,9 +1,15 @@
-"""`crmctl approve`, `crmctl approvals`, `crmctl lint`, and the approval gate of `plan`/`apply`."""
+"""`crmctl approve`, `crmctl approvals`, `crmctl lint`, and how `plan`/`apply` show approvals.
+
+The approval gate itself is in the core (`crmctl.governance.gate`, called by
+`Workspace.apply`); these helpers only resolve options, call it and render.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -11,17 +17,18 @@ import click
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.config.loader import load_desired_state
 from crmctl.errors import ApprovalError, ManifestError, Severity
-from crmctl.governance.breakglass import check_break_glass
+from crmctl.governance.gate import approvable, break_glass_request, review
+from crmctl.governance.gitverify import signing_key_from_git
 from crmctl.governance.lint import LintSettings, run_lint
 from crmctl.governance.policy import Policy
 from crmctl.governance.records import (
     ApprovedChange,
-    MissingApproval,
-    read_break_glass,
+    BreakGlassRecord,
     write_approval,
     write_break_glass,
 )
-from crmctl.governance.verify import Governance, govern, missing_approvals, require_approvals
+from crmctl.governance.sshsig import SIGNERS_FILE, key_problem, sign
+from crmctl.governance.verify import Governance, read_signers, require_approvals
 from crmctl.history import current_actor
 from crmctl.plan import Change, Plan, matches_any
 from crmctl.plan.encode import read_plan
@@ -43,11 +50,49 @@ __all__ = [
     "reverify",
     "approval_gate",
     "break_glass_flag",
+    "key_option",
 ]
+
+key_option = click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Your SSH private key (or its .pub, with the key in ssh-agent) to sign with. "
+    "Default: $CRMCTL_SIGNING_KEY, else git's user.signingkey when gpg.format is ssh.",
+)
 
 
 def _actor(workspace: Workspace) -> str:
+    """Who the user says they are: only what their signature proves counts."""
     return current_actor(workspace.env.project_dir).email
+
+
+def signing_key(project_dir: Path, key_file: Path | None) -> Path | None:
+    """--key, else $CRMCTL_SIGNING_KEY, else git's ssh signing key, else None."""
+    if key_file is not None:
+        return key_file
+    if os.environ.get("CRMCTL_SIGNING_KEY"):
+        return Path(os.path.expanduser(os.environ["CRMCTL_SIGNING_KEY"]))
+    return signing_key_from_git(project_dir)
+
+
+def _require_key(project_dir: Path, key_file: Path | None, identity: str) -> Path:
+    key = signing_key(project_dir, key_file)
+    if key is None:
+        raise ApprovalError(
+            "approvals are signed with your SSH key, and no key was given; nothing was recorded",
+            hint="pass --key ~/.ssh/id_ed25519, set $CRMCTL_SIGNING_KEY, or configure git: "
+            "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519",
+        )
+    problem = key_problem(key, read_signers(project_dir) or "", identity, SIGNERS_FILE)
+    if problem:
+        raise ApprovalError(
+            f"signing as {identity} with {key} would not count: "
+            f"{problem.replace('it is signed', 'it would be signed')}; nothing was recorded",
+            hint=f"{SIGNERS_FILE} lists each approver's public key (EMAIL ssh-ed25519 AAAA...); "
+            "adding yours is a governance change the policy owners approve",
+        )
+    return key
 
 
 def governed_plan(workspace: Workspace, plan: Plan) -> Governance:
@@ -61,45 +106,49 @@ def governed_plan(workspace: Workspace, plan: Plan) -> Governance:
 
 
 def reverify(workspace: Workspace, plan: Plan) -> Governance:
-    """Verify a plan's approvals again (a saved plan's are never trusted from the file)."""
-    used = workspace.history.approvals_used(workspace.env.name)
-    gov = govern(workspace.env, plan, workspace.desired().resources, _actor(workspace), used)
+    """Note a plan's approvals for display (apply verifies them again itself)."""
+    gov = review(workspace.env, plan, workspace.desired().resources, workspace.history)
     known = set(plan.diagnostics)
     plan.diagnostics.extend(d for d in gov.diagnostics if d not in known)
     return gov
 
 
 def approval_gate(
-    workspace: Workspace, plan: Plan, break_glass: bool, reason: str | None
-) -> list[MissingApproval] | None:
-    """Refuse a plan whose approvals are incomplete, unless glass is broken.
-
-    Returns the approvals a break-glass apply goes without (None for a normal apply).
-    """
-    missing = missing_approvals(plan)
+    workspace: Workspace,
+    plan: Plan,
+    break_glass: bool,
+    reason: str | None,
+    key_file: Path | None = None,
+) -> BreakGlassRecord | None:
+    """Refuse early (before asking for confirmation) a plan whose approvals are incomplete;
+    with --break-glass, sign the break-glass record the apply will be checked against."""
     if not break_glass:
         require_approvals(plan)
         return None
-    policy = Policy.from_section(workspace.env.name, workspace.env.approvals)
-    check_break_glass(policy, _actor(workspace), reason)
-    if not missing:
+    env = workspace.env
+    actor = _actor(workspace)
+    record = break_glass_request(env, plan, actor, reason)
+    if record is None:
         click.echo(
             "Every required approval is present; --break-glass is not needed and is ignored."
         )
         return None
+    key = _require_key(env.project_dir, key_file, actor)
+    signed = replace(record, signature=sign(record.payload, key))
+    n = len(record.missing)
     click.echo(
-        f"Breaking the glass: applying without {len(missing)} approval{'s' * (len(missing) != 1)}; "
-        "the apply will be flagged for review."
+        f"Breaking the glass: applying without {n} approval{'s' * (n != 1)}; "
+        "the apply will be recorded for review."
     )
-    return missing
+    return signed
 
 
 @contextlib.contextmanager
 def break_glass_flag(
-    workspace: Workspace, plan: Plan, missing: list[MissingApproval] | None, reason: str | None
+    workspace: Workspace, record: BreakGlassRecord | None, reason: str | None
 ) -> Iterator[None]:
-    """Around an apply: when glass was broken, write its flag afterwards, whatever happened."""
-    if not missing:
+    """After a break-glass apply, leave a copy of its record in the project for the pull request."""
+    if record is None:
         yield
         return
     env = workspace.env
@@ -110,25 +159,15 @@ def break_glass_flag(
         status = "applied"
     finally:
         after = workspace.history.latest_version(env.name)
-        policy = Policy.from_section(env.name, env.approvals)
-        path = write_break_glass(
-            env.project_dir,
-            env.name,
-            _actor(workspace),
-            policy.break_glass.role or "",
-            reason or "",
-            policy.break_glass.review_within_days,
-            [ApprovedChange.of(c) for c in plan.changes],
-            missing,
-            after if after > before else None,
-            status,
-        )
-        rel = path.relative_to(env.project_dir).as_posix()
-        click.echo(
-            f"Break-glass apply flagged for review in {rel}; it is due within "
-            f"{policy.break_glass.review_within_days} days. Commit it now:\n"
-            f'  git add {rel} && git commit -m "Break glass in {env.name}: {reason}"'
-        )
+        if after > before:
+            path = write_break_glass(env.project_dir, record, after, status)
+            rel = path.relative_to(env.project_dir).as_posix()
+            days = Policy.from_section(env.name, env.approvals).break_glass.review_within_days
+            click.echo(
+                f"Break-glass apply v{after} is recorded in the history and listed by crmctl "
+                f"approvals until it is reviewed (due within {days} days). A copy is in {rel}:\n"
+                f'  git add {rel} && git commit -m "Break glass in {env.name}: {reason}"'
+            )
 
 
 def _selected(plan: Plan, role: str, patterns: tuple[str, ...]) -> list[Change]:
@@ -154,33 +193,62 @@ def _selected(plan: Plan, role: str, patterns: tuple[str, ...]) -> list[Change]:
     return chosen
 
 
+def _signer(env_dir: Path, policy: Policy, key_file: Path | None, actor: str):
+    """payload -> signature with the approver's key; None where unsigned records are allowed
+    and no key is configured."""
+    if policy.allow_unsigned_approvals and signing_key(env_dir, key_file) is None:
+        return None
+    key = _require_key(env_dir, key_file, actor)
+    return lambda payload: sign(payload, key)
+
+
+def _how_it_counts(rel: str, signed: bool, what: str) -> str:
+    if signed:
+        return (
+            f"It is signed with your key and counts wherever it is read; commit it to the "
+            f'pull request:\n  git add {rel} && git commit -m "{what}"'
+        )
+    return f'It is not signed: it counts once you commit it yourself:\n  git add {rel} && git commit -m "{what}"'
+
+
 def _review(
-    obj: CliContext, env_name: str | None, role: str, review_id: str, ticket, comment
+    obj: CliContext,
+    env_name: str | None,
+    role: str,
+    review_id: str,
+    ticket: str | None,
+    comment: str | None,
+    key_file: Path | None,
 ) -> int:
     env = obj.environment(env_name)
+    workspace = Workspace(env)
+    try:
+        workspace.sync_history()
+        flags = {d.get("id"): d for d, _, _ in workspace.history.break_glass_applies(env.name)}
+    finally:
+        workspace.close()
     actor = current_actor(env.project_dir).email
     policy = Policy.from_section(env.name, env.approvals)
-    flags, _ = read_break_glass(env.project_dir, env.name)
-    flag = next((f for f in flags if f.id == review_id), None)
+    flag = flags.get(review_id)
     if flag is None:
         raise ApprovalError(
-            f"no break-glass apply {review_id} in {env.name}",
+            f"no break-glass apply {review_id} in the history of {env.name}",
             hint=f"crmctl approvals -e {env.name} lists those awaiting review",
         )
-    if role not in flag.missing_roles:
+    roles = list(dict.fromkeys(m["role"] for m in flag.get("missing") or []))
+    if role not in roles:
         raise ApprovalError(
-            f"{review_id} did not go without a {role} approval; it needs: {', '.join(flag.missing_roles)}"
+            f"{review_id} did not go without a {role} approval; it needs: {', '.join(roles)}"
         )
     if not policy.holds(actor, role):
         raise ApprovalError(f"{actor} does not hold the role {role} in {env.name}'s policy")
+    signer = _signer(env.project_dir, policy, key_file, actor)
     path = write_approval(
-        env.project_dir, env.name, actor, role, [], ticket, comment, reviews=review_id
+        env.project_dir, env.name, actor, role, [], ticket, comment, reviews=review_id, sign=signer
     )
     rel = path.relative_to(env.project_dir).as_posix()
     click.echo(f"Recorded {actor}'s review of {review_id} as {role} in {rel}.")
-    click.echo(
-        f'It counts once you commit it yourself:\n  git add {rel} && git commit -m "Review {review_id} as {role}"'
-    )
+    click.echo(_how_it_counts(rel, signer is not None, f"Review {review_id} as {role}"))
     return 0
 
 
@@ -198,6 +266,7 @@ def _review(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Approve the changes of this saved plan (e.g. a rollback plan) instead of a fresh plan.",
 )
+@key_option
 @click.argument("addresses", nargs=-1, metavar="[KIND/NAME]...")
 @click.pass_obj
 def approve(
@@ -208,20 +277,24 @@ def approve(
     comment: str | None,
     review_id: str | None,
     plan_file: Path | None,
+    key_file: Path | None,
     addresses: tuple[str, ...],
 ) -> int:
-    """Approve planned changes in a governance role: writes a record for you to commit.
+    """Approve planned changes in a governance role: writes a record signed with your SSH key.
 
     Plans against the live CRM, then writes one YAML record under
-    approvals/<env>/ naming you ($CRMCTL_ACTOR, else your git identity), the
+    approvals/<env>/ naming you ($CRMCTL_ACTOR, else your git email), the
     role, the ticket and, for each change, the digests of its desired and
-    live spec. Without KIND/NAME it approves every change that needs ROLE.
-    The approval counts once you commit the record yourself; any later edit
-    of an approved resource makes it stale.
+    live spec, and signs it with your SSH key (ssh-keygen -Y sign, namespace
+    crmctl-approval). It counts when approvals/allowed_signers lists that key
+    for you and you hold ROLE; a squash merge, rebase or cherry-pick changes
+    nothing, and any edit of the record or of an approved resource voids it.
+    Without KIND/NAME it approves every change that needs ROLE and that you
+    did not ask for yourself.
 
     \b
     Examples:
-      crmctl approve -e prod --role security-officer --ticket CHG-1234
+      crmctl approve -e prod --role security-officer --ticket CHG-1234 --key ~/.ssh/id_ed25519
       crmctl approve -e prod --role data-steward 'CustomField/Contact.*'
       git add approvals/ && git commit -m "Approve CHG-1234"
       crmctl approve -e prod --role security-officer --review 20250314T101500Z-priya.shah
@@ -230,17 +303,17 @@ def approve(
     if review_id:
         if addresses:
             raise click.UsageError("--review approves a break-glass apply; it takes no KIND/NAME")
-        return _review(obj, env_name, role, review_id, ticket, comment)
+        return _review(obj, env_name, role, review_id, ticket, comment, key_file)
     saved = read_plan(plan_file) if plan_file is not None else None
     env = obj.environment(env_name or (saved.environment if saved else None))
     workspace = Workspace(env)
     try:
         if saved is not None:
             plan = workspace.bind_saved(saved)  # approve what would be applied, not the file
-            reverify(workspace, plan)
+            gov = reverify(workspace, plan)
         else:
             plan = workspace.plan()
-            governed_plan(workspace, plan)
+            gov = governed_plan(workspace, plan)
     finally:
         workspace.close()
     actor = _actor(workspace)
@@ -259,18 +332,14 @@ def approve(
             f"{actor} does not hold the role {role} in {env.name}'s policy; nothing was recorded",
             hint=f"holders of {role}: {', '.join(policy.holders(role)) or 'none'}",
         )
-    mine = [
-        c
-        for c in chosen
-        if policy.separation_of_duties and (c.approvals.author or "").lower() == actor.lower()
-    ]
-    for change in mine:
-        click.echo(
-            f"Skipped {change.address}: you authored it, and {env.name} separates duties.", err=True
-        )
-    chosen = [c for c in chosen if c not in mine]
+    chosen, skipped = approvable(gov, plan, chosen, actor)
+    for change, why in skipped:
+        click.echo(f"Skipped {change.address}: {why}.", err=True)
     if not chosen:
-        raise ApprovalError(f"nothing left to approve: you authored every change that needs {role}")
+        raise ApprovalError(
+            f"nothing left to approve: separation of duties keeps you from every change that needs {role}"
+        )
+    signer = _signer(env.project_dir, policy, key_file, actor)
     path = write_approval(
         env.project_dir,
         env.name,
@@ -279,6 +348,7 @@ def approve(
         [ApprovedChange.of(c) for c in chosen],
         ticket,
         comment,
+        sign=signer,
     )
     rel = path.relative_to(env.project_dir).as_posix()
     n = len(chosen)
@@ -286,13 +356,14 @@ def approve(
     for change in chosen:
         click.echo(f"  {change.action.value} {change.address}")
     what = f"Approve {ticket} as {role}" if ticket else f"Approve as {role}"
-    click.echo(f'It counts once you commit it yourself:\n  git add {rel} && git commit -m "{what}"')
+    click.echo(_how_it_counts(rel, signer is not None, what))
     return 0
 
 
 def _owner_holders(change: Change, role: str) -> list[str]:
-    """Holders of `role` in the policy before a policy change (its before section)."""
-    return list(((change.before or {}).get("roles") or {}).get(role, []))
+    """Holders of `role` in the policy as last applied (the governance change's before)."""
+    approvals = (change.before or {}).get("approvals") or (change.after or {}).get("approvals")
+    return list(((approvals or {}).get("roles") or {}).get(role, []))
 
 
 @click.command()
@@ -303,7 +374,9 @@ def approvals(obj: CliContext, env_name: str | None, output_format: str) -> int:
     """Who approved what, what is still missing, and break-glass applies awaiting review.
 
     Plans against the live CRM and verifies every approval record under
-    approvals/<env>/ against git, exactly as apply will.
+    approvals/<env>/ (its signature, the role, who asked for each change)
+    exactly as apply will. Break-glass applies come from the history: each is
+    listed until every role it went without has reviewed it.
 
     \b
     Examples:

@@ -164,7 +164,7 @@ def rollback(
                 return 0
             if not plan.changes:
                 return 0
-            approval_gate(workspace, plan, break_glass=False, reason=None)
+            approval_gate(workspace, plan, break_glass=False, reason=None)  # refuse before asking
             confirm(auto_approve)
             return carry_out(workspace, plan, colour, restore=not no_restore)
     finally:

@@ -13,9 +13,16 @@ from pathlib import Path
 import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
-from crmctl.cli.governance_cmd import approval_gate, break_glass_flag, governed_plan, reverify
+from crmctl.cli.governance_cmd import (
+    approval_gate,
+    break_glass_flag,
+    governed_plan,
+    key_option,
+    reverify,
+)
 from crmctl.errors import ApplyError, CrmctlError, PlanError
 from crmctl.executor import ApplyOutcome, StopRequest
+from crmctl.governance.records import BreakGlassRecord
 from crmctl.plan import Action, Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
 from crmctl.providers.base import ChangeFailure
@@ -209,12 +216,13 @@ def _apply_summary(outcome: ApplyOutcome) -> str:
 @click.option(
     "--break-glass",
     is_flag=True,
-    help="Emergency: apply without the missing approvals (break-glass role only); "
-    "the apply is flagged for review under approvals/<env>/break-glass/.",
+    help="Emergency: apply without the missing approvals (break-glass role only, signed with "
+    "your SSH key); the history lists the apply until it is reviewed.",
 )
 @click.option(
     "--reason", metavar="TEXT", help="Why the glass is broken (required with --break-glass)."
 )
+@key_option
 @selection_options
 @click.pass_obj
 def apply(
@@ -225,6 +233,7 @@ def apply(
     no_restore: bool,
     break_glass: bool,
     reason: str | None,
+    key_file: Path | None,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
@@ -272,9 +281,11 @@ def apply(
                         "the plan has errors and cannot be applied; nothing was applied",
                         diagnostics=bound.errors,
                     )
-                missing = approval_gate(workspace, bound, break_glass, reason)
-                with break_glass_flag(workspace, bound, missing, reason):
-                    return carry_out(workspace, bound, colour, restore=not no_restore)
+                record = approval_gate(workspace, bound, break_glass, reason, key_file)
+                with break_glass_flag(workspace, record, reason):
+                    return carry_out(
+                        workspace, bound, colour, restore=not no_restore, break_glass=record
+                    )
             fresh = workspace.plan(
                 _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
             )
@@ -283,20 +294,35 @@ def apply(
             click.echo(plan_text(fresh, colour))
             if fresh.errors:
                 return 1
-            if not fresh.changes:
+            if not fresh.changes and fresh.policy_change is None:
                 return 0
-            missing = approval_gate(workspace, fresh, break_glass, reason)
+            record = approval_gate(workspace, fresh, break_glass, reason, key_file)
             confirm(auto_approve)
-            with break_glass_flag(workspace, fresh, missing, reason):
-                return carry_out(workspace, fresh, colour, restore=not no_restore)
+            with break_glass_flag(workspace, record, reason):
+                return carry_out(
+                    workspace, fresh, colour, restore=not no_restore, break_glass=record
+                )
     finally:
         workspace.close()
 
 
-def carry_out(workspace: Workspace, plan: Plan, colour: bool, restore: bool = True) -> int:
+def carry_out(
+    workspace: Workspace,
+    plan: Plan,
+    colour: bool,
+    restore: bool = True,
+    break_glass: BreakGlassRecord | None = None,
+) -> int:
     """Apply a plan with a progress bar, print the per-change result, raise on failure."""
     if not plan.changes:
-        click.echo("No changes. The CRM matches the manifests.")
+        outcome = workspace.apply(plan, break_glass=break_glass)
+        if outcome.version:
+            click.echo(
+                f"Governance settings applied: the policy owners' approval is verified. "
+                f"Recorded as v{outcome.version} of {plan.environment}."
+            )
+        else:
+            click.echo("No changes. The CRM matches the manifests.")
         return 0
     show_bar = sys.stderr.isatty() and len(plan.changes) > 50
     with (
@@ -310,6 +336,7 @@ def carry_out(workspace: Workspace, plan: Plan, colour: bool, restore: bool = Tr
             progress=lambda done, total: bar.update(done - bar.pos) if show_bar else None,
             restore_on_failure=restore,
             stop=stop,
+            break_glass=break_glass,
         )
     click.echo("")
     click.echo("Result:")

@@ -1,10 +1,14 @@
 """Break-glass: who may apply without the missing approvals, and which such applies await review.
 
-A break-glass apply is reviewed once, for every role whose approval it went
-without, a holder of that role other than the person who broke the glass
-has approved its flag (`crmctl approve --review ID`) and committed that
-record. Until then `crmctl approvals` lists it, marked overdue after its
-`reviewBy` time.
+A break-glass apply is authorised by a `BreakGlass` record that its actor
+signs with their SSH key (the actor is who the signature proves, never
+`$CRMCTL_ACTOR`), naming the exact changes it applies. The history records
+the record with the version it made, so every break-glass apply is listed
+by `crmctl approvals` until, for every role whose approval it went without,
+a holder of that role other than the actor has signed a review
+(`crmctl approve --review ID`). Deleting the copy under
+`approvals/<env>/break-glass/` changes nothing. After its `reviewBy` time a
+waiting apply is marked overdue.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from crmctl.errors import ApprovalError
 from crmctl.governance.facts import GitFacts
 from crmctl.governance.policy import Policy
-from crmctl.governance.records import ApprovalRecord, BreakGlassRecord
+from crmctl.governance.records import ApprovalRecord, ApprovedChange, BreakGlassRecord
 from crmctl.governance.status import record_problem
 
 __all__ = ["BreakGlassStatus", "break_glass_status", "check_break_glass"]
@@ -25,7 +29,6 @@ class BreakGlassStatus:
     """One break-glass apply and how far its review has come."""
 
     record: BreakGlassRecord
-    committed: bool
     reviewed: dict[str, str] = field(default_factory=dict)  # role -> reviewer
     waiting: list[str] = field(default_factory=list)  # roles still to review
     not_counted: list[str] = field(default_factory=list)  # reviews that do not count, and why
@@ -43,11 +46,10 @@ def break_glass_status(
     facts: GitFacts,
     now: str,
 ) -> list[BreakGlassStatus]:
-    """The review status of every break-glass flag; `now` is an ISO-8601 UTC time."""
+    """The review status of every break-glass apply; `now` is an ISO-8601 UTC time."""
     out = []
     for flag in flags:
-        prov = facts.records.get(flag.path)
-        status = BreakGlassStatus(flag, committed=bool(prov and prov.committed))
+        status = BreakGlassStatus(flag)
         for review in (r for r in records if r.reviews == flag.id):
             problem = record_problem(review, policy, facts)
             if problem is None and review.role not in flag.missing_roles:
@@ -84,3 +86,10 @@ def check_break_glass(policy: Policy, actor: str, reason: str | None) -> None:
             f"{actor} does not hold the break-glass role {bg.role} in {env}'s policy; nothing was applied",
             hint=f"holders of {bg.role}: {', '.join(policy.holders(bg.role)) or 'none'}",
         )
+
+
+def record_covers(record: BreakGlassRecord, changes: list[ApprovedChange]) -> bool:
+    """Whether a break-glass record was signed for exactly these changes."""
+    return sorted(record.changes, key=lambda c: c.address) == sorted(
+        changes, key=lambda c: c.address
+    )

@@ -1,8 +1,8 @@
-"""What git says about approval records and changes: plain values, no git here.
+"""What git and the signatures say about approval records and changes: plain values.
 
-`crmctl.governance.gitverify` gathers these facts from the project's git
-repository; the pure status code (`crmctl.governance.status`) decides what
-they mean for an approval.
+`crmctl.governance.gitverify` gathers the git facts, `crmctl.governance.verify`
+checks the signatures; the pure status code (`crmctl.governance.status`)
+decides what they mean for an approval.
 """
 
 from __future__ import annotations
@@ -10,11 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RecordProvenance", "GitFacts", "PolicyBaseline", "UNSIGNED", "GOOD", "BAD"]
-
-UNSIGNED = "unsigned"
-GOOD = "good"
-BAD = "bad"
+__all__ = ["RecordProvenance", "GitFacts", "Requesters", "GovernanceBaseline"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +21,20 @@ class RecordProvenance:
     commit: str | None = None  # short id of the commit that added it
     author: str | None = None  # that commit's author email
     changed_by: str | None = None  # a later commit that changed the file, or "the working tree"
-    signature: str | None = None  # UNSIGNED, GOOD or BAD (None: not checked)
-    signer: str | None = None  # email of the key that made a good signature
-    signature_detail: str = ""  # what `git verify-commit` said about a bad one
+    committer: str | None = None  # that commit's committer email
+
+
+@dataclass(frozen=True)
+class Requesters:
+    """Who asked for a change: everyone on the commits to its files since the last apply."""
+
+    people: tuple[str, ...] = ()  # lower-case emails (authors, committers, co-authors, signers)
+    problems: tuple[str, ...] = ()  # why they cannot all be known (then nobody may approve)
+
+    def text(self) -> str:
+        if self.problems:
+            return "unknown"
+        return ", ".join(self.people) or "nobody since the last apply"
 
 
 @dataclass
@@ -35,16 +42,14 @@ class GitFacts:
     """Everything the approval status needs to know from git, gathered in one place."""
 
     repository: bool  # False when the project is not in a git repository
-    records: dict[str, RecordProvenance] = field(default_factory=dict)  # by record path
-    authors: dict[str, str] = field(default_factory=dict)  # change address -> author email
+    records: dict[str, RecordProvenance] = field(default_factory=dict)  # unsigned, by path
+    signatures: dict[str, str | None] = field(default_factory=dict)  # path -> problem or None
+    requesters: dict[str, Requesters] = field(default_factory=dict)  # by change address
 
 
 @dataclass(frozen=True)
-class PolicyBaseline:
-    """The approvals section before its latest change, and who changed it."""
+class GovernanceBaseline:
+    """The governance settings an environment was last applied with, as its history recorded them."""
 
-    section: dict[str, Any] | None  # None: the file had no approvals section (or did not exist)
-    since: (
-        str  # where the current section comes from: "in commit 1a2b3c4" or "in uncommitted edits"
-    )
-    author: str  # author of that commit, or the current actor for uncommitted edits
+    state: dict[str, Any] | None  # None: never applied with governance recorded
+    version: int | None = None  # the version that recorded them

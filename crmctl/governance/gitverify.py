@@ -1,38 +1,45 @@
-"""Ask the project's git repository who committed what: the facts approvals are verified with.
+"""Ask the project's git repository who asked for a change: the facts separation of duties needs.
 
 This is the only governance module that talks to git (through GitPython);
 it gathers facts (`crmctl.governance.facts`) and decides nothing.
 
-- **A record's provenance**: the commit that *added* its file (its author and,
-  when asked, its signature as `git verify-commit` sees it) and whether the
-  file changed afterwards (a later commit, or uncommitted edits).
-- **A change's author**: the author of the latest commit that changed the
-  resource's manifest file. A change with no file (a delete) is authored by
-  the author of the latest commit touching the environment's manifest
-  folders. Uncommitted edits (the file, or for a delete anything in those
-  folders, differs from HEAD or is untracked) are authored by the person
-  running crmctl.
-- **The policy baseline**: the environment file's approvals section before
-  its latest change in git (uncommitted edits count as the latest change).
+- **Requesters of a change**: every author, committer and `Co-authored-by`
+  of every commit that touched the change's files since the project commit
+  the environment was last applied from (the whole history of the files
+  when nothing was applied, or when that commit is not in this clone). With
+  signed commits required, each of those commits must carry an SSH
+  signature by a key in the allowed signers, and its signer is a requester
+  too. A file whose content differs from HEAD (uncommitted, or hidden with
+  `update-index --skip-worktree`) has unknown requesters, and so has a
+  shallow clone: both are reported as problems, never guessed.
+- **An unsigned record's provenance** (only where the environment allows
+  unsigned approvals): the commit that added it, its author and committer,
+  and whether its content still matches what was committed.
+- **The signing key configured in git** (`user.signingkey` with
+  `gpg.format=ssh`), for `crmctl approve`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 import git
 
-from crmctl.config.yamlsource import parse_yaml_text
-from crmctl.governance.facts import BAD, GOOD, UNSIGNED, GitFacts, PolicyBaseline, RecordProvenance
+from crmctl.governance.facts import RecordProvenance, Requesters
 
-__all__ = ["open_repository", "gather_facts", "policy_baseline"]
+__all__ = [
+    "open_repository",
+    "head_commit",
+    "gather_requesters",
+    "record_provenance",
+    "signing_key_from_git",
+]
 
-_SIGNER = re.compile(r"^\[GNUPG:\] GOODSIG \S+ (.*)$", re.MULTILINE)
-_EMAIL = re.compile(r"<([^>]+)>")
+_CO_AUTHOR = re.compile(r"^co-authored-by:.*<([^>\s]+)>\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 def open_repository(project_dir: Path) -> git.Repo | None:
@@ -43,6 +50,17 @@ def open_repository(project_dir: Path) -> git.Repo | None:
         return None
 
 
+def head_commit(project_dir: Path) -> str | None:
+    """The full id of the project's HEAD commit (None outside git or before the first commit)."""
+    repo = open_repository(project_dir)
+    if repo is None:
+        return None
+    try:
+        return repo.head.commit.hexsha
+    except (ValueError, git.GitError):
+        return None
+
+
 def _rel(repo: git.Repo, path: Path) -> str | None:
     """`path` relative to the repository's top folder (posix), or None when outside it."""
     root = Path(repo.working_tree_dir or ".").resolve()
@@ -50,190 +68,198 @@ def _rel(repo: git.Repo, path: Path) -> str | None:
     return None if rel.startswith("..") else Path(rel).as_posix()
 
 
-def _dirty(repo: git.Repo, paths: Iterable[str]) -> dict[str, str]:
-    """Path -> porcelain status code of every changed or untracked file under `paths`."""
-    paths = list(paths)
-    if not paths:
+def _committed_blobs(repo: git.Repo, rels: list[str]) -> dict[str, str]:
+    """Path -> blob id in HEAD of every file at or under `rels`."""
+    try:
+        out = repo.git.ls_tree("-r", "-z", "HEAD", "--", *rels)
+    except git.GitCommandError:
         return {}
-    out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", *paths)
-    entries = out.split("\0")
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(entries):
-        entry = entries[i]
-        i += 1
-        if len(entry) < 4:
-            continue
-        code, path = entry[:2], entry[3:]
-        found[path] = code
-        if code[0] in "RC":  # a rename is followed by its old path
-            i += 1
+    blobs = {}
+    for entry in out.split("\0"):
+        if "\t" in entry:
+            meta, path = entry.split("\t", 1)
+            blobs[path] = meta.split()[2]
+    return blobs
+
+
+def _worktree_files(repo: git.Repo, rels: list[str]) -> list[str]:
+    root = Path(repo.working_tree_dir or ".")
+    found = []
+    for rel in rels:
+        path = root / rel
+        if path.is_file():
+            found.append(rel)
+        elif path.is_dir():
+            found += [
+                p.relative_to(root).as_posix()
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and ".git" not in p.relative_to(root).parts
+            ]
     return found
 
 
-def _last_commit(repo: git.Repo, *paths: str, added: bool = False) -> tuple[str, str] | None:
-    """(full id, author email) of the latest commit touching (or adding) any of `paths`."""
-    args = ["-1", "--format=%H%x00%ae"]
-    if added:
-        args.append("--diff-filter=A")
-    try:
-        out = repo.git.log(*args, "--", *paths).strip()
-    except git.GitCommandError:  # no commits yet
-        return None
-    if not out:
-        return None
-    sha, _, email = out.partition("\0")
-    return sha, email
+def _differing(repo: git.Repo, rels: list[str]) -> list[str]:
+    """Files at or under `rels` whose content is not what HEAD holds (index flags ignored)."""
+    committed = _committed_blobs(repo, rels)
+    present = _worktree_files(repo, rels)
+    hashes = repo.git.hash_object("--", *present).split() if present else []
+    differ = [p for p, h in zip(present, hashes, strict=True) if committed.get(p) != h]
+    differ += [p for p in committed if p not in present]
+    return sorted(set(differ))
 
 
-#: gpg status keywords (`--status-fd` lines) and what they mean for a reviewer.
-_BAD_STATUS = {
-    "BADSIG": "the signature is bad (the commit changed after it was signed)",
-    "NO_PUBKEY": "the signing key {key} is not in your keyring",
-    "EXPKEYSIG": "the signing key {key} has expired",
-    "EXPSIG": "the signature has expired",
-    "REVKEYSIG": "the signing key {key} was revoked",
-}
+def _signed_with_ssh(repo: git.Repo, sha: str) -> bool:
+    raw = repo.git.cat_file("commit", sha)
+    return "\ngpgsig -----BEGIN SSH SIGNATURE-----" in raw.split("\n\n", 1)[0]
 
 
-def _why_bad(status_output: str) -> str:
-    """What a failed `git verify-commit --raw` means, from gpg's status lines."""
-    found = {}
-    for line in status_output.splitlines():
-        parts = line.removeprefix("[GNUPG:] ").split()
-        if line.startswith("[GNUPG:]") and parts:
-            found.setdefault(parts[0], parts[1] if len(parts) > 1 else "")
-    for keyword, text in _BAD_STATUS.items():
-        if keyword in found:
-            return text.format(key=found[keyword])
-    other = [ln for ln in status_output.splitlines() if ln and not ln.startswith("[GNUPG:]")]
-    return other[0].strip() if other else "git verify-commit failed"
-
-
-def _signature(repo: git.Repo, sha: str) -> tuple[str, str | None, str]:
-    """(UNSIGNED | GOOD | BAD, signer email, detail) of a commit."""
-    if not repo.commit(sha).gpgsig:
-        return UNSIGNED, None, ""
-    status, _, err = repo.git.execute(
-        ["git", "verify-commit", "--raw", sha], with_extended_output=True, with_exceptions=False
+def _commits(
+    repo: git.Repo, rels: list[str], since: str | None, signers: Path | None
+) -> list[dict[str, str]]:
+    fmt = "%H%x00%ae%x00%ce%x00%G?%x00%GS%x00%B%x1e"
+    span = [f"{since}..HEAD"] if since else ["HEAD"]
+    config = ["-c", f"gpg.ssh.allowedSignersFile={signers}"] if signers else []
+    out = repo.git.execute(
+        ["git", *config, "log", f"--format={fmt}", *span, "--", *rels],
+        with_extended_output=False,
     )
-    if status != 0:
-        return BAD, None, _why_bad(err)
-    match = _SIGNER.search(err)
-    email = _EMAIL.search(match.group(1)) if match else None
-    return GOOD, (email.group(1) if email else None), ""
+    commits = []
+    for chunk in str(out).split("\x1e"):
+        parts = chunk.strip("\n").split("\0")
+        if len(parts) >= 6:
+            sha, author, committer, good, signer, body = parts[:6]
+            commits.append(
+                dict(
+                    sha=sha, author=author, committer=committer, good=good, signer=signer, body=body
+                )
+            )
+    return commits
 
 
-def _provenance(
-    repo: git.Repo, rel: str, dirty: Mapping[str, str], signatures: bool
-) -> RecordProvenance:
-    code = dirty.get(rel)
-    if code in ("??", "A ", "AM"):
-        return RecordProvenance(committed=False)
-    added = _last_commit(repo, rel, added=True)
-    if added is None:
-        return RecordProvenance(committed=False)
-    sha, author = added
-    short = sha[:7]
-    changed_by = None
-    latest = _last_commit(repo, rel)
-    if latest and latest[0] != sha:
-        changed_by = f"by commit {latest[0][:7]} of {latest[1]}"
-    elif code:
-        changed_by = "it has uncommitted changes"
-    signature, signer, detail = _signature(repo, sha) if signatures else (None, None, "")
-    return RecordProvenance(True, short, author, changed_by, signature, signer, detail)
+def _known(repo: git.Repo, sha: str | None) -> bool:
+    if not sha:
+        return False
+    try:
+        repo.git.cat_file("-e", f"{sha}^{{commit}}")
+        return True
+    except git.GitCommandError:
+        return False
 
 
-def gather_facts(
+def gather_requesters(
     project_dir: Path,
-    record_paths: Iterable[str],
-    change_files: Mapping[str, Path | None],
-    manifest_dirs: Iterable[Path],
-    actor: str,
-    check_signatures: bool = False,
-) -> GitFacts:
-    """Provenance of each record (paths relative to the project) and the author of each change.
+    files: Mapping[str, Iterable[Path]],
+    since: str | None,
+    signers_text: str | None = None,
+    signers_name: str = "approvals/allowed_signers",
+) -> dict[str, Requesters]:
+    """The requesters of each change (by address), from the commits to its files since `since`.
 
-    `change_files` maps a change's address to its manifest file (None for a delete).
+    `signers_text`: when given, every such commit must be SSH-signed by a key
+    it lists, and the signer counts as a requester.
     """
     repo = open_repository(project_dir)
     if repo is None:
-        return GitFacts(repository=False, authors={a: actor for a in change_files})
-    record_rel = {p: _rel(repo, project_dir / p) for p in record_paths}
-    dir_rel = [r for r in (_rel(repo, d) for d in manifest_dirs) if r is not None]
-    file_rel = {a: (_rel(repo, f) if f is not None else None) for a, f in change_files.items()}
-    watched = [r for r in record_rel.values() if r] + dir_rel
-    watched += [r for r in file_rel.values() if r]
-    dirty = _dirty(repo, sorted(set(watched)))
-    facts = GitFacts(repository=True)
-    for path, rel in record_rel.items():
-        facts.records[path] = (
-            _provenance(repo, rel, dirty, check_signatures) if rel else RecordProvenance(False)
+        problem = "the project is not a git repository, so who asked for it cannot be known"
+        return {a: Requesters((), (problem,)) for a in files}
+    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
+    start = since if _known(repo, since) else None
+    with tempfile.TemporaryDirectory(prefix="crmctl-signers-") as tmp:
+        signers = None
+        if signers_text is not None:
+            signers = Path(tmp) / "allowed_signers"
+            signers.write_text(signers_text, encoding="utf-8")
+        cache: dict[tuple[str, ...], Requesters] = {}
+        out = {}
+        for address, paths in files.items():
+            rels = tuple(sorted({r for r in (_rel(repo, Path(p)) for p in paths) if r}))
+            if rels not in cache:
+                cache[rels] = _requesters(repo, list(rels), start, signers, signers_name, shallow)
+            out[address] = cache[rels]
+        return out
+
+
+def _requesters(
+    repo: git.Repo,
+    rels: list[str],
+    since: str | None,
+    signers: Path | None,
+    signers_name: str,
+    shallow: bool,
+) -> Requesters:
+    if not rels:
+        return Requesters((), ("its files are outside the project's git repository",))
+    problems = []
+    if shallow:
+        problems.append(
+            "the project is a shallow clone, so the commits since the last apply cannot all be "
+            "seen (fetch the whole history, e.g. actions/checkout with fetch-depth: 0)"
         )
-    cache: dict[str | None, str] = {}
-    for address, rel in file_rel.items():
-        if rel not in cache:
-            cache[rel] = _author(repo, rel, dir_rel, dirty, actor)
-        facts.authors[address] = cache[rel]
-    return facts
-
-
-def _author(
-    repo: git.Repo, rel: str | None, dirs: list[str], dirty: Mapping[str, str], actor: str
-) -> str:
-    if rel is None:
-        if not dirs or any(
-            p == d or p.startswith(d.rstrip("/") + "/") for p in dirty for d in dirs
-        ):
-            return actor
-        last = _last_commit(repo, *dirs)
-    else:
-        if rel in dirty:
-            return actor
-        last = _last_commit(repo, rel)
-    return last[1] if last else actor
-
-
-def _section_at(commit: git.Commit, rel: str) -> dict[str, Any] | None:
+    for path in _differing(repo, rels):
+        problems.append(
+            f"{path} differs from the last commit (uncommitted or hidden edits), so who wrote "
+            "it cannot be known: commit it"
+        )
+    people: set[str] = set()
     try:
-        text = (commit.tree / rel).data_stream.read().decode("utf-8")
-    except (KeyError, UnicodeDecodeError):
-        return None
-    docs, problems = parse_yaml_text(text, rel)
-    if problems or len(docs) != 1 or not isinstance(docs[0].data, dict):
-        return None
-    return docs[0].data.get("approvals")
+        commits = _commits(repo, rels, since, signers)
+    except git.GitCommandError:  # no commits yet
+        commits = []
+    for c in commits:
+        people.update(e.lower() for e in (c["author"], c["committer"]) if e)
+        people.update(e.lower() for e in _CO_AUTHOR.findall(c["body"]))
+        if signers is None:
+            continue
+        if c["good"] == "G" and c["signer"] and _signed_with_ssh(repo, c["sha"]):
+            people.add(c["signer"].lower())
+        else:
+            problems.append(
+                f"commit {c['sha'][:7]} is not signed by a key in {signers_name}, and the "
+                "environment requires signed commits (requireSignedCommits)"
+            )
+    return Requesters(tuple(sorted(people)), tuple(problems))
 
 
-def policy_baseline(
-    project_dir: Path, env_file: Path, current: dict[str, Any] | None, actor: str
-) -> PolicyBaseline | None:
-    """The approvals section before its latest change, or None when git shows no change.
-
-    Walks the environment file's commits from the newest: the first version
-    whose section differs from the current one is the baseline, and the
-    commit after it (the one that brought the current section) is the change.
-    An environment file that is not committed at all has no baseline.
-    """
+def record_provenance(project_dir: Path, paths: Iterable[str]) -> dict[str, RecordProvenance]:
+    """How each unsigned record (path relative to the project) got into the repository."""
     repo = open_repository(project_dir)
-    rel = _rel(repo, env_file) if repo is not None else None
-    if repo is None or rel is None:
+    out: dict[str, RecordProvenance] = {}
+    for path in paths:
+        rel = _rel(repo, project_dir / path) if repo is not None else None
+        if repo is None or rel is None:
+            out[path] = RecordProvenance(committed=False)
+            continue
+        try:
+            added = repo.git.log("--diff-filter=A", "-1", "--format=%H%x00%ae%x00%ce", "--", rel)
+            latest = repo.git.log("-1", "--format=%H%x00%ae", "--", rel)
+        except git.GitCommandError:
+            added = latest = ""
+        if not added.strip() or rel not in _committed_blobs(repo, [rel]):
+            out[path] = RecordProvenance(committed=False)
+            continue
+        sha, author, committer = added.strip().split("\0")
+        changed_by = None
+        last_sha, _, last_author = latest.strip().partition("\0")
+        if last_sha != sha:
+            changed_by = f"by commit {last_sha[:7]} of {last_author}"
+        elif _differing(repo, [rel]):
+            changed_by = "it differs from what was committed"
+        out[path] = RecordProvenance(True, sha[:7], author, changed_by, committer=committer)
+    return out
+
+
+def signing_key_from_git(project_dir: Path) -> Path | None:
+    """git's `user.signingkey` when `gpg.format` is ssh and it names a key file, else None."""
+    repo = open_repository(project_dir)
+    if repo is None:
         return None
-    current = current or None
+    reader = repo.config_reader()
     try:
-        commits = list(repo.iter_commits(paths=rel))
-    except (git.GitCommandError, ValueError):  # no commits yet
+        if str(reader.get_value("gpg", "format", "")).lower() != "ssh":
+            return None
+        value = str(reader.get_value("user", "signingkey", "")).strip()
+    except (OSError, ValueError):
         return None
-    if not commits:
+    if not value or value.startswith(("key::", "ssh-")):
         return None
-    head_section = _section_at(commits[0], rel) or None
-    if head_section != current:
-        return PolicyBaseline(head_section, "in uncommitted edits", actor)
-    newer = commits[0]
-    for commit in commits[1:]:
-        section = _section_at(commit, rel) or None
-        if section != current:
-            return PolicyBaseline(section, f"in commit {newer.hexsha[:7]}", newer.author.email)
-        newer = commit
-    return None
+    return Path(os.path.expanduser(value))

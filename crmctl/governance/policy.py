@@ -87,6 +87,7 @@ class Policy:
     rules: tuple[Rule, ...] = ()
     separation_of_duties: bool = True
     require_signed_commits: bool = False
+    allow_unsigned_approvals: bool = False
     policy_owners: tuple[str, ...] = ()
     break_glass: BreakGlass = BreakGlass()
     name: str = ""  # how messages call it; default "<env>'s policy"
@@ -101,6 +102,7 @@ class Policy:
             rules=tuple(Rule.from_dict(r) for r in section.get("rules") or ()),
             separation_of_duties=bool(section.get("separationOfDuties", True)),
             require_signed_commits=bool(section.get("requireSignedCommits", False)),
+            allow_unsigned_approvals=bool(section.get("allowUnsignedApprovals", False)),
             policy_owners=tuple(section.get("policyOwners") or ()),
             break_glass=BreakGlass.from_dict(section.get("breakGlass")),
         )
@@ -113,6 +115,11 @@ class Policy:
     def active(self) -> bool:
         """Whether any change needs an approval at all (an environment without rules needs none)."""
         return bool(self.rules)
+
+    @property
+    def governed(self) -> bool:
+        """Whether the environment has approval rules or policy owners to protect."""
+        return bool(self.rules or self.policy_owners)
 
     def holders(self, role: str) -> tuple[str, ...]:
         return self.roles.get(role, ())

@@ -1,16 +1,28 @@
 """Approval records: small YAML files under `approvals/<env>/` in the project.
 
-`crmctl approve` writes one record per approval; the approver commits it,
-and only a committed record counts (see `crmctl.governance.gitverify`).
-Emergency applies leave a flag under `approvals/<env>/break-glass/`.
+`crmctl approve` writes one record per approval, signed with the approver's
+SSH key over the record's canonical content (`payload`): environment, role,
+approver, time, ticket, comment, the break-glass id it reviews, and the
+digests of every approved change. Who approved is what the signature proves
+(`crmctl.governance.sshsig`), never who committed the file, so a record
+survives squash merges, rebases and cherry-picks, and an edited record stops
+counting. A record's `id` is the digest of its payload: renaming or copying
+the file does not make a spent approval new.
+
+Emergency applies are authorised by a signed `BreakGlass` record; a copy is
+left under `approvals/<env>/break-glass/` for the pull request, but the
+history is what lists it until it is reviewed.
 Files are described by `schemas/approval.json`; a file that does not match
 is reported as a diagnostic and ignored.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,9 +41,12 @@ __all__ = [
     "BreakGlassRecord",
     "MissingApproval",
     "approvals_dir",
+    "break_glass_from_dict",
+    "canonical_payload",
     "break_glass_dir",
     "read_approvals",
     "read_break_glass",
+    "new_break_glass",
     "write_approval",
     "write_break_glass",
 ]
@@ -76,9 +91,36 @@ class ApprovalRecord:
     ticket: str | None = None
     comment: str | None = None
     reviews: str | None = None  # id of the break-glass record this approval reviews
+    signature: str | None = None  # armored SSH signature of `payload` (None: unsigned)
 
     def entry(self, address: str) -> ApprovedChange | None:
         return next((c for c in self.changes if c.address == address), None)
+
+    def content(self) -> dict[str, Any]:
+        """Everything the signature covers."""
+        data: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": "Approval",
+            "environment": self.environment,
+            "approver": self.approver,
+            "role": self.role,
+            "at": self.at,
+            "ticket": self.ticket,
+            "comment": self.comment,
+        }
+        if self.reviews:
+            data["reviews"] = self.reviews
+        data["changes"] = [c.to_dict() for c in self.changes]
+        return data
+
+    @property
+    def payload(self) -> bytes:
+        return canonical_payload(self.content())
+
+    @property
+    def id(self) -> str:
+        """The digest of the signed content: the same approval under any file name."""
+        return hashlib.sha256(self.payload).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -103,16 +145,44 @@ class BreakGlassRecord:
     review_by: str
     changes: tuple[ApprovedChange, ...]
     missing: tuple[MissingApproval, ...]
-    version: int | None = None
-    status: str = ""
+    version: int | None = None  # display only: the history is what records the apply
+    status: str = ""  # display only
+    signature: str | None = None  # armored SSH signature of `payload` by the actor
 
     @property
     def id(self) -> str:
         return Path(self.path).stem
 
+    def content(self) -> dict[str, Any]:
+        """Everything the signature covers (the authorisation, decided before the apply)."""
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "BreakGlass",
+            "id": self.id,
+            "environment": self.environment,
+            "actor": self.actor,
+            "role": self.role,
+            "at": self.at,
+            "reason": self.reason,
+            "reviewBy": self.review_by,
+            "changes": [c.to_dict() for c in self.changes],
+            "missing": [
+                {"address": m.address, "role": m.role, "problem": m.problem} for m in self.missing
+            ],
+        }
+
+    @property
+    def payload(self) -> bytes:
+        return canonical_payload(self.content())
+
     @property
     def missing_roles(self) -> list[str]:
         return list(dict.fromkeys(m.role for m in self.missing))
+
+
+def canonical_payload(content: dict[str, Any]) -> bytes:
+    """The exact bytes a record's signature covers: its content as compact, sorted JSON."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def approvals_dir(project_dir: Path, env: str) -> Path:
@@ -191,6 +261,7 @@ def read_approvals(project_dir: Path, env: str) -> tuple[list[ApprovalRecord], l
             ticket=data.get("ticket"),
             comment=data.get("comment"),
             reviews=data.get("reviews"),
+            signature=data.get("signature"),
         )
         for rel, data in found
     ]
@@ -227,10 +298,35 @@ def read_break_glass(
             ),
             version=data.get("version"),
             status=data.get("status", ""),
+            signature=data.get("signature"),
         )
         for rel, data in found
     ]
     return records, problems
+
+
+def break_glass_from_dict(
+    data: dict[str, Any], version: int | None, status: str
+) -> BreakGlassRecord:
+    """A break-glass record as the history keeps it (with the version it made)."""
+    env = data.get("environment", "")
+    return BreakGlassRecord(
+        path=f"approvals/{env}/break-glass/{data.get('id', 'unknown')}.yaml",
+        environment=env,
+        actor=data.get("actor", ""),
+        role=data.get("role", ""),
+        at=data.get("at", ""),
+        reason=data.get("reason", ""),
+        review_by=data.get("reviewBy", ""),
+        changes=_changes(data.get("changes") or []),
+        missing=tuple(
+            MissingApproval(m["address"], m["role"], m["problem"])
+            for m in data.get("missing") or []
+        ),
+        version=version,
+        status=status,
+        signature=data.get("signature"),
+    )
 
 
 def _stamp(now: datetime) -> str:
@@ -251,10 +347,22 @@ def _new_file(folder: Path, stem: str) -> Path:
 
 
 def _write(path: Path, header: str, data: dict[str, Any]) -> None:
+    data = dict(data)
+    signature = data.pop("signature", None)
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    if signature:  # a literal block, as ssh-keygen wrote it
+        text += "signature: |\n" + "".join(f"  {line}\n" for line in signature.splitlines())
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(header + text, encoding="utf-8")
     tmp.replace(path)
+
+
+def _record_data(content: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    data = dict(content)
+    data.pop("id", None)  # a break-glass id is its file name
+    if signature is not None:
+        data["signature"] = signature
+    return data
 
 
 def write_approval(
@@ -267,33 +375,33 @@ def write_approval(
     comment: str | None = None,
     reviews: str | None = None,
     now: datetime | None = None,
+    sign: Callable[[bytes], str] | None = None,
 ) -> Path:
-    """Write a new approval record and return its path (the approver then commits it)."""
+    """Write a new approval record, signed with `sign` (payload -> armored signature)."""
     now = now or datetime.now(UTC)
     stem = f"{_stamp(now)}-{_slug(approver.split('@')[0])}-{_slug(role)}"
     path = _new_file(approvals_dir(project_dir, env), stem)
-    data: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "kind": "Approval",
-        "environment": env,
-        "approver": approver,
-        "role": role,
-        "at": now.astimezone(UTC).isoformat(timespec="seconds"),
-        "ticket": ticket,
-        "comment": comment,
-    }
-    if reviews:
-        data["reviews"] = reviews
-    data["changes"] = [c.to_dict() for c in changes]
-    header = (
-        "# Written by `crmctl approve`. It counts once its approver commits it:\n"
-        f"#   git add {_relative(project_dir, path)} && git commit\n"
+    record = ApprovalRecord(
+        path=_relative(project_dir, path),
+        environment=env,
+        approver=approver,
+        role=role,
+        at=now.astimezone(UTC).isoformat(timespec="seconds"),
+        changes=tuple(changes),
+        ticket=ticket,
+        comment=comment,
+        reviews=reviews,
     )
-    _write(path, header, data)
+    signature = sign(record.payload) if sign is not None else None
+    header = (
+        "# Written by `crmctl approve` and signed with the approver's SSH key; any edit voids it.\n"
+        f"#   git add {record.path} && git commit\n"
+    )
+    _write(path, header, _record_data(record.content(), signature))
     return path
 
 
-def write_break_glass(
+def new_break_glass(
     project_dir: Path,
     env: str,
     actor: str,
@@ -302,35 +410,39 @@ def write_break_glass(
     review_within_days: int,
     changes: list[ApprovedChange],
     missing: list[MissingApproval],
-    version: int | None,
-    status: str,
     now: datetime | None = None,
-) -> Path:
-    """Flag an emergency apply for review; return the file (the actor then commits it)."""
+) -> BreakGlassRecord:
+    """The (unsigned) authorisation of an emergency apply; the actor signs its payload."""
     now = now or datetime.now(UTC)
-    path = _new_file(
-        break_glass_dir(project_dir, env), f"{_stamp(now)}-{_slug(actor.split('@')[0])}"
-    )
-    data = {
-        "apiVersion": API_VERSION,
-        "kind": "BreakGlass",
-        "environment": env,
-        "actor": actor,
-        "role": role,
-        "at": now.astimezone(UTC).isoformat(timespec="seconds"),
-        "reason": reason,
-        "reviewBy": (now + timedelta(days=review_within_days))
+    folder = break_glass_dir(project_dir, env)
+    stem = f"{_stamp(now)}-{_slug(actor.split('@')[0])}"
+    return BreakGlassRecord(
+        path=_relative(project_dir, folder / f"{stem}.yaml"),
+        environment=env,
+        actor=actor,
+        role=role,
+        at=now.astimezone(UTC).isoformat(timespec="seconds"),
+        reason=reason,
+        review_by=(now + timedelta(days=review_within_days))
         .astimezone(UTC)
         .isoformat(timespec="seconds"),
-        "version": version,
-        "status": status,
-        "changes": [c.to_dict() for c in changes],
-        "missing": [{"address": m.address, "role": m.role, "problem": m.problem} for m in missing],
-    }
+        changes=tuple(changes),
+        missing=tuple(missing),
+    )
+
+
+def write_break_glass(
+    project_dir: Path, record: BreakGlassRecord, version: int | None, status: str
+) -> Path:
+    """Leave a copy of a break-glass record in the project, for the pull request to show it."""
+    path = project_dir / record.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = _record_data(record.content(), record.signature)
+    data["version"], data["status"] = version, status
     header = (
         "# Written by `crmctl apply --break-glass`: applied without the approvals listed under\n"
-        "# `missing`. Commit it, then have each missing role review it:\n"
-        f"#   crmctl approve -e {env} --role ROLE --review {path.stem}\n"
+        "# `missing`. The history lists it until each missing role has reviewed it:\n"
+        f"#   crmctl approve -e {record.environment} --role ROLE --review {record.id}\n"
     )
     _write(path, header, data)
     return path

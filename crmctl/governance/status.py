@@ -5,13 +5,13 @@ this order; the first that fails is the reason shown):
 
 1. it approved this exact change: same action, same digest of the desired
    spec, same digest of the live spec (otherwise it is *stale*);
-2. it is committed: a commit in the project's history added the file, and
-   nothing changed it afterwards;
-3. that commit's author is the approver named in the record;
-4. with `requireSignedCommits`, that commit's signature verifies and was
-   made by the approver's key;
-5. the approver holds the record's role in the environment's policy;
-6. with `separationOfDuties`, the approver is not the change's author.
+2. its SSH signature over its content verifies with a key that the allowed
+   signers list for the approver it names (where the environment says
+   `allowUnsignedApprovals`, an unsigned record instead needs a commit that
+   added it, authored and committed by its approver, and unchanged since);
+3. the approver holds the record's role in the environment's policy;
+4. with `separationOfDuties`, the requesters of the change are known and the
+   approver is not one of them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from crmctl.governance.facts import BAD, UNSIGNED, GitFacts
+from crmctl.governance.facts import GitFacts, Requesters
 from crmctl.governance.matching import Requirement, required_roles
 from crmctl.governance.policy import Policy
 from crmctl.governance.records import ApprovalRecord
@@ -33,30 +33,43 @@ from crmctl.plan.approval_state import (
     ApprovalState,
 )
 
-__all__ = ["record_problem", "change_status", "approvals_used", "plan_problems"]
+__all__ = [
+    "record_problem",
+    "duty_problem",
+    "change_status",
+    "approvals_used",
+    "plan_problems",
+]
 
-COMMIT_HINT = "not committed yet (commit it: git add approvals/ && git commit)"
+
+def _unsigned_problem(record: ApprovalRecord, policy: Policy, facts: GitFacts) -> str | None:
+    env = policy.environment
+    if not policy.allow_unsigned_approvals:
+        return (
+            f"it is not signed, and {env} counts only signed approvals "
+            f"(crmctl approve signs with your SSH key)"
+        )
+    prov = facts.records.get(record.path)
+    if prov is None or not prov.committed:
+        return (
+            "not committed yet, and an unsigned approval counts only once its approver commits it"
+        )
+    if prov.changed_by:
+        return f"it was changed after commit {prov.commit} added it ({prov.changed_by})"
+    for who, email in (("authored", prov.author), ("committed", prov.committer)):
+        if (email or "").lower() != record.approver.lower():
+            return f"the commit that added it ({prov.commit}) was {who} by {email}, not by {record.approver}"
+    return None
 
 
 def record_problem(record: ApprovalRecord, policy: Policy, facts: GitFacts) -> str | None:
-    """Why a record cannot count at all (checks 2-5), or None when it can."""
-    if not facts.repository:
-        return "the project is not a git repository, so no approval can be verified"
-    prov = facts.records.get(record.path)
-    if prov is None or not prov.committed:
-        return COMMIT_HINT
-    if prov.changed_by:
-        return f"it was changed after commit {prov.commit} added it ({prov.changed_by})"
-    if (prov.author or "").lower() != record.approver.lower():
-        return f"the commit that added it ({prov.commit}) was authored by {prov.author}, not by {record.approver}"
-    if policy.require_signed_commits:
-        env = policy.environment
-        if prov.signature == UNSIGNED or prov.signature is None:
-            return f"commit {prov.commit} is not signed, and {env} requires signed commits"
-        if prov.signature == BAD:
-            return f"the signature of commit {prov.commit} does not verify: {prov.signature_detail}"
-        if (prov.signer or "").lower() != record.approver.lower():
-            return f"commit {prov.commit} is signed by {prov.signer or 'an unknown key'}, not by {record.approver}"
+    """Why a record cannot count at all (checks 2-3), or None when it can."""
+    if record.signature is None:
+        problem = _unsigned_problem(record, policy, facts)
+    else:
+        problem = facts.signatures.get(record.path, "its signature was not checked")
+    if problem:
+        return problem
     if not policy.holds(record.approver, record.role):
         return f"{record.approver} does not hold the role {record.role} in {policy.title}"
     return None
@@ -79,32 +92,45 @@ def _staleness(record: ApprovalRecord, change: Change) -> str | None:
     return None
 
 
-def _line(record: ApprovalRecord, state: str, commit: str | None, detail: str = "") -> ApprovalLine:
+def _line(record: ApprovalRecord, state: str, detail: str = "") -> ApprovalLine:
     return ApprovalLine(
-        record.role, state, record.approver, record.ticket, record.path, commit, detail
+        record.role, state, record.approver, record.ticket, record.path, record.id, detail
     )
 
 
+def duty_problem(approver: str, requesters: Requesters | None, policy: Policy) -> str | None:
+    """Why separation of duties forbids `approver` to approve a change, or None."""
+    if not policy.separation_of_duties:
+        return None
+    if requesters is None:
+        return "who asked for this change is not known"
+    if requesters.problems:
+        return requesters.problems[0]
+    if approver.lower() in requesters.people:
+        return (
+            f"{approver} is among the requesters of this change (authors, committers, co-authors "
+            f"and signers of its commits since the last apply), and {policy.environment} "
+            "separates duties (separationOfDuties)"
+        )
+    return None
+
+
 def _judge(
-    record: ApprovalRecord, change: Change, policy: Policy, facts: GitFacts, author: str | None
+    record: ApprovalRecord,
+    change: Change,
+    policy: Policy,
+    facts: GitFacts,
+    requesters: Requesters | None,
 ) -> ApprovalLine:
-    prov = facts.records.get(record.path)
-    commit = prov.commit if prov else None
     stale = _staleness(record, change)
     if stale:
-        return _line(record, STALE, commit, stale)
-    problem = record_problem(record, policy, facts)
+        return _line(record, STALE, stale)
+    problem = record_problem(record, policy, facts) or duty_problem(
+        record.approver, requesters, policy
+    )
     if problem:
-        return _line(record, NOT_COUNTED, commit, f"{problem} [{record.path}]")
-    if policy.separation_of_duties and author and author.lower() == record.approver.lower():
-        return _line(
-            record,
-            NOT_COUNTED,
-            commit,
-            f"{record.approver} authored this change, and {policy.environment} separates duties "
-            f"(separationOfDuties) [{record.path}]",
-        )
-    return _line(record, APPROVED, commit)
+        return _line(record, NOT_COUNTED, f"{problem} [{record.path}]")
+    return _line(record, APPROVED)
 
 
 def _one_per_approver(lines: Iterable[ApprovalLine]) -> list[ApprovalLine]:
@@ -121,14 +147,15 @@ def change_status(
     policy: Policy,
     records: list[ApprovalRecord],
     facts: GitFacts,
-    author: str | None,
 ) -> ApprovalState | None:
     """The approvals checklist of one change; None when it needs no approval."""
     if not requirements:
         return None
     roles = required_roles(requirements)
+    requesters = facts.requesters.get(change.address)
+    author = requesters.text() if requesters is not None else None
     judged = [
-        (r, _judge(r, change, policy, facts, author))
+        (r, _judge(r, change, policy, facts, requesters))
         for r in records
         if r.role in roles and r.entry(change.address) is not None and not r.reviews
     ]
@@ -175,7 +202,8 @@ def plan_problems(plan: Plan) -> list[str]:
 def approvals_used(plan: Plan) -> list[dict[str, Any]]:
     """The approval records that justified an annotated plan, one entry per record file.
 
-    Meant for the history: store it with the version that applied the plan.
+    Meant for the history: store it with the version that applied the plan;
+    `id` (the digest of the signed content) is what marks it used.
     """
     used: dict[str, dict[str, Any]] = {}
     for change in _all_changes(plan):
@@ -186,7 +214,7 @@ def approvals_used(plan: Plan) -> list[dict[str, Any]]:
                 line.record,
                 {
                     "record": line.record,
-                    "commit": line.commit,
+                    "id": line.record_id,
                     "approver": line.approver,
                     "role": line.role,
                     "ticket": line.ticket,

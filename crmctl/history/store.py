@@ -115,6 +115,12 @@ def _dump(path: Path, data: Any) -> None:
     )
 
 
+#: Statuses of versions that left the CRM as it was before them.
+UNCHANGED = frozenset({"no changes", "failed, restored", "interrupted, restored"})
+#: Statuses of versions after which the CRM matched what they planned.
+LIVE = frozenset({"applied", "governance settings applied"})
+
+
 class HistoryStore:
     """Read and append the versions of environments in one git repository."""
 
@@ -197,18 +203,41 @@ class HistoryStore:
         return out
 
     def approvals_used(self, env: str) -> set[str]:
-        """Approval records spent by versions that changed the CRM (approvals are single-use).
+        """Ids of the approval records spent by versions that changed the CRM, and of every
+        break-glass record used (approvals are single-use).
 
         A failed apply that was restored changed nothing, so its approvals stay valid.
         """
-        unchanged = {"no changes", "failed, restored", "interrupted, restored"}
-        return {
-            a["record"]
+        used = set()
+        for meta in self.versions(env):
+            if isinstance(meta.get("breakGlass"), dict):
+                used.add(meta["breakGlass"].get("id"))
+            if meta.get("status") in UNCHANGED or not isinstance(meta.get("approvals"), list):
+                continue
+            used.update(a.get("id") for a in meta["approvals"] if isinstance(a, dict))
+        return {u for u in used if isinstance(u, str) and u}
+
+    def governance_baseline(self, env: str) -> tuple[dict[str, Any] | None, int | None]:
+        """The governance settings `env` was last applied with, and the version that recorded them."""
+        for meta in reversed(self.versions(env)):
+            if isinstance(meta.get("governance"), dict):
+                return meta["governance"], meta.get("version")
+        return None, None
+
+    def last_complete_apply(self, env: str) -> str | None:
+        """The project commit of the latest apply that made the whole CRM match the manifests."""
+        for meta in reversed(self.versions(env)):
+            if meta.get("complete") and meta.get("status") in LIVE and meta.get("projectCommit"):
+                return meta["projectCommit"]
+        return None
+
+    def break_glass_applies(self, env: str) -> list[tuple[dict[str, Any], int, str]]:
+        """(break-glass record, version, status) of every break-glass apply of `env`, oldest first."""
+        return [
+            (meta["breakGlass"], meta.get("version", 0), meta.get("status", ""))
             for meta in self.versions(env)
-            if meta.get("status") not in unchanged
-            for a in meta.get("approvals") or []
-            if a.get("record")
-        }
+            if isinstance(meta.get("breakGlass"), dict)
+        ]
 
     def managed_at(self, env: str, number: int) -> set[str]:
         """What crmctl managed right after version `number`."""

@@ -26,7 +26,7 @@ class ApprovalLine:
     approver: str | None = None
     ticket: str | None = None
     record: str | None = None  # the record file, relative to the project
-    commit: str | None = None  # the commit that added the record
+    record_id: str | None = None  # the digest of the record's signed content (marks it used)
     detail: str = ""  # why it is stale or does not count; what is missing
 
     @property
@@ -52,7 +52,7 @@ class ApprovalLine:
             "approver": self.approver,
             "ticket": self.ticket,
             "record": self.record,
-            "commit": self.commit,
+            "recordId": self.record_id,
             "detail": self.detail,
         }
 
@@ -64,7 +64,7 @@ class ApprovalLine:
             data.get("approver"),
             data.get("ticket"),
             data.get("record"),
-            data.get("commit"),
+            data.get("recordId"),
             data.get("detail", ""),
         )
 
@@ -77,7 +77,7 @@ class ApprovalState:
     rules: list[str]  # the policy rules the change matched
     lines: list[ApprovalLine] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # each reason apply refuses
-    author: str | None = None  # who made the change (separation of duties)
+    author: str | None = None  # its requesters, comma-separated (separation of duties)
 
     @property
     def satisfied(self) -> bool:

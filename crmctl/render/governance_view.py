@@ -37,7 +37,7 @@ def approval_lines(state: ApprovalState, colour: bool = False, indent: int = 6) 
     pad = " " * indent
     head = f"{pad}approvals required: {', '.join(state.required)}"
     if state.author:
-        head += f" (author: {state.author})"
+        head += f" (requested by: {state.author})"
     out = [head]
     for line in state.lines:
         mark = "[x]" if line.done else "[ ]"
@@ -95,7 +95,9 @@ def approvals_report_text(plan: Plan, break_glass: Sequence[Any], colour: bool =
         for s in waiting:
             flag = s.record
             version = f"v{flag.version}" if flag.version else "no version"
-            out.append(f"  {flag.id}: {version} by {flag.actor} at {flag.at}: {flag.reason!r}")
+            out.append(
+                f"  {flag.id}: {version} ({flag.status}) by {flag.actor} at {flag.at}: {flag.reason!r}"
+            )
             due = "OVERDUE, " if s.overdue else ""
             out.append(
                 paint(
@@ -104,8 +106,6 @@ def approvals_report_text(plan: Plan, break_glass: Sequence[Any], colour: bool =
                     colour,
                 )
             )
-            if not s.committed:
-                out.append(f"      not committed yet: git add {flag.path} && git commit")
             for reviewer in s.reviewed.items():
                 out.append(f"      reviewed: {reviewer[0]}: {reviewer[1]}")
             out.extend(f"      does not count: {text}" for text in s.not_counted)
@@ -135,13 +135,12 @@ def approvals_report_json(plan: Plan, break_glass: Sequence[Any]) -> str:
             "breakGlass": [
                 {
                     "id": s.record.id,
-                    "file": s.record.path,
                     "actor": s.record.actor,
                     "at": s.record.at,
                     "reason": s.record.reason,
                     "version": s.record.version,
                     "reviewBy": s.record.review_by,
-                    "committed": s.committed,
+                    "status": s.record.status,
                     "reviewed": s.reviewed,
                     "waiting": s.waiting,
                     "overdue": s.overdue,

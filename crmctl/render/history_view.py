@@ -80,6 +80,13 @@ def version_text(record: VersionRecord, colour: bool = False) -> str:
     out.append("Approvals:" + ("" if approvals else " none recorded"))
     for a in approvals:
         out.append(f"  {a.get('role')}: {a.get('approver')} ({a.get('ticket') or 'no ticket'})")
+    glass = meta.get("breakGlass")
+    if glass:
+        roles = ", ".join(dict.fromkeys(m.get("role", "") for m in glass.get("missing") or []))
+        out.append(
+            f"Break-glass: {glass.get('id')} by {glass.get('actor')} ({glass.get('reason')!r}), "
+            f"without {roles or 'nothing'}; review by {glass.get('reviewBy')}"
+        )
     out.append("")
     out.append("Result:")
     rows = record.result.get("changes", [])

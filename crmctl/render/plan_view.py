@@ -116,7 +116,7 @@ def _approvals_markdown(plan: Plan) -> list[str]:
         if change is plan.policy_change:
             head += f" ({_md_escape(change.reason)})"
         if change.approvals.author:
-            head += f" (author: {_md_escape(change.approvals.author)})"
+            head += f" (requested by: {_md_escape(change.approvals.author)})"
         out += [
             head,
             "",

@@ -1,12 +1,31 @@
-"""A governed copy of the example project in a real git repository, already applied once."""
+"""A governed copy of the example project in a real git repository, already applied once.
+
+Everybody in the policy has a real SSH key (`tests.governance.keys`) listed in
+approvals/allowed_signers, the history has a remote (a bare repository), and
+the policy owners approved the governance settings, which the first apply of
+`gov` recorded as v1.
+"""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.governance.gitrepo import AUTHOR, init
+from tests.governance.keys import key_of, write_signers
+
+TOMAS = "tomas.berg@northwind.example"  # security-officer, policy owner
+PEOPLE = (
+    AUTHOR,
+    TOMAS,
+    "sam.oduya@northwind.example",
+    "amara.okafor@northwind.example",
+    "lena.fischer@northwind.example",
+    "jonas.lindqvist@northwind.example",
+    "priya.shah@northwind.example",
+)
 
 GOVERNED_ENV = """\
 description: The embedded sandbox, governed like production
@@ -16,6 +35,7 @@ provider:
 manifests: [manifests]
 history:
   path: .crmctl/history
+  remote: {remote}
 approvals:
   separationOfDuties: true
   requireSignedCommits: {signed}
@@ -50,10 +70,33 @@ approvals:
 """
 
 
+def bare_remote(root: Path) -> Path:
+    """An empty bare repository next to the project, as a shared history remote."""
+    remote = root.parent / "history-remote.git"
+    if not remote.exists():
+        subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    return remote
+
+
 def write_governed_env(root: Path, signed: bool = False) -> None:
     (root / "environments" / "gov.yaml").write_text(
-        GOVERNED_ENV.format(signed="true" if signed else "false")
+        GOVERNED_ENV.format(signed="true" if signed else "false", remote=bare_remote(root))
     )
+
+
+def as_person(email: str) -> dict[str, str]:
+    """The environment of a person running crmctl with their own signing key."""
+    return {"CRMCTL_ACTOR": email, "CRMCTL_SIGNING_KEY": str(key_of(email))}
+
+
+def approve_governance_as(crmctl, who: str = TOMAS, env: str = "gov") -> str:
+    """`who` (a security officer, the policy owners) approves the governance change of `env`."""
+    done = crmctl(
+        "approve", "-e", env, "--role", "security-officer", f"Environment/{env}",
+        env=as_person(who),
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    return done.out.split(" in ", 1)[1].split(":", 1)[0]
 
 
 @pytest.fixture
@@ -61,11 +104,18 @@ def governed(project: Path, crmctl, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The example project with environments/gov.yaml, in git, the sandbox matching the manifests.
 
     The sandbox is filled through the ungoverned `local` environment (same
-    database), so tests start from "no changes" in `gov`.
+    database); then the governance settings of `gov` are approved by Tomas and
+    applied (v1), so tests start from "no changes" in `gov`.
     """
     write_governed_env(project)
+    write_signers(project, *PEOPLE)
     init(project)
     applied = crmctl("apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     monkeypatch.setenv("CRMCTL_ACTOR", AUTHOR)
+    monkeypatch.delenv("CRMCTL_SIGNING_KEY", raising=False)
+    approve_governance_as(crmctl)
+    first = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert first.exit_code == 0, first.output
+    assert "Recorded as v1 of gov." in first.out, first.out
     return project

@@ -24,10 +24,15 @@ def git(root: Path, *args: str, email: str = AUTHOR, env: dict[str, str] | None 
     return result.stdout
 
 
-def commit(root: Path, email: str, message: str, *paths: str, sign_key: str | None = None) -> str:
-    """Stage `paths` (everything when none) and commit them as `email`; return the short id."""
+def commit(root: Path, email: str, message: str, *paths: str, ssh_key: Path | None = None) -> str:
+    """Stage `paths` (everything when none) and commit them as `email` (SSH-signed with
+    `ssh_key` when given); return the short id."""
     git(root, "add", *(paths or ("-A",)), email=email)
-    signing = ["-c", f"user.signingkey={sign_key}", "commit", "-S"] if sign_key else ["commit"]
+    signing = (
+        ["-c", "gpg.format=ssh", "-c", f"user.signingkey={ssh_key}", "commit", "-S"]
+        if ssh_key
+        else ["commit"]
+    )
     git(root, *signing, "-q", "-m", message, email=email)
     return git(root, "rev-parse", "--short=7", "HEAD").strip()
 

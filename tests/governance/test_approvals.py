@@ -1,4 +1,8 @@
-"""Approvals end to end: real git repositories, the in-process sandbox, `gov` = a governed environment."""
+"""Approvals end to end: real git repositories, real SSH keys, the in-process sandbox.
+
+`gov` is a governed environment whose governance settings were approved and
+applied as v1 (see conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ from pathlib import Path
 import yaml
 
 from crmctl.governance.records import ApprovedChange, write_approval
+from crmctl.governance.sshsig import sign
 from crmctl.plan import fingerprint
 from tests.e2e.helpers import replace_in
+from tests.governance.conftest import as_person
 from tests.governance.gitrepo import AUTHOR, commit, git
+from tests.governance.keys import key_of
 
 TOMAS = "tomas.berg@northwind.example"  # security-officer
 SAM = "sam.oduya@northwind.example"  # security-officer
@@ -20,6 +27,10 @@ LENA = "lena.fischer@northwind.example"  # data-steward and legal-compliance
 JONAS = "jonas.lindqvist@northwind.example"  # legal-compliance
 PRIYA = "priya.shah@northwind.example"  # crm-admin
 PERMS = "manifests/access/permission-sets.yaml"
+DUTIES = (
+    "{who} is among the requesters of this change (authors, committers, co-authors and signers "
+    "of its commits since the last apply), and gov separates duties (separationOfDuties)"
+)
 HINT = (
     "hint: crmctl approvals -e gov shows who approved what; an approver records one with: "
     "crmctl approve -e gov --role ROLE --ticket ID\n"
@@ -37,10 +48,23 @@ def grant_tier_edit(root: Path, email: str = AUTHOR) -> None:
 
 
 def approve(crmctl, who: str, role: str, *args: str) -> str:
-    """Record an approval as `who`; return the record's path (relative to the project)."""
-    result = crmctl("approve", "-e", "gov", "--role", role, *args, env={"CRMCTL_ACTOR": who})
+    """Record an approval signed by `who`; return the record's path (relative to the project)."""
+    result = crmctl("approve", "-e", "gov", "--role", role, *args, env=as_person(who))
     assert result.exit_code == 0, result.output
     return re.search(r" in (approvals/gov/\S+\.yaml)", result.out).group(1)
+
+
+def signed_record(root: Path, who: str, role: str, crmctl, ticket: str | None = None) -> str:
+    """A record of the first planned change written by hand (as an older or a modified crmctl
+    would) and signed with `who`'s key; returns its path."""
+    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
+    entry = ApprovedChange(
+        change["address"], change["action"], fingerprint(change["after"]), change["liveFingerprint"]
+    )
+    path = write_approval(
+        root, "gov", who, role, [entry], ticket, sign=lambda payload: sign(payload, key_of(who))
+    )
+    return path.relative_to(root).as_posix()
 
 
 def apply(crmctl, *args: str):
@@ -66,7 +90,7 @@ def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
         "\n"
         "  ~ PermissionSet/Sales_Rep\n"
         '      ~ fields.Account.Customer_Tier__c: ["read"] -> ["read", "edit"]\n'
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [ ] security-officer: missing\n"
         "\n"
         "Approvals: 1 change needs approvals: 0 approved, 1 waiting. "
@@ -79,7 +103,7 @@ def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
 
     result = crmctl(
         "approve", "-e", "gov", "--role", "security-officer", "--ticket", "CHG-1234",
-        env={"CRMCTL_ACTOR": TOMAS},
+        env=as_person(TOMAS),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     record = re.search(r" in (approvals/gov/\S+\.yaml)", result.out).group(1)
@@ -87,7 +111,7 @@ def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
     assert result.out == (
         f"Recorded {TOMAS}'s approval as security-officer of 1 change in {record}:\n"
         "  ~ PermissionSet/Sales_Rep\n"
-        "It counts once you commit it yourself:\n"
+        "It is signed with your key and counts wherever it is read; commit it to the pull request:\n"
         f'  git add {record} && git commit -m "Approve CHG-1234 as security-officer"\n'
     )
     change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
@@ -109,8 +133,10 @@ def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
                 "live": change["liveFingerprint"],
             }
         ],
+        "signature": data["signature"],
     }
-    sha = commit(governed, TOMAS, "Approve CHG-1234", record)
+    assert data["signature"].startswith("-----BEGIN SSH SIGNATURE-----\n")
+    commit(governed, AUTHOR, "Approve CHG-1234", record)  # whoever commits it: the key says who
 
     approved = crmctl("plan", "-e", "gov", "--format", "json")
     state = json.loads(approved.out)["changes"][0]["approvals"]
@@ -122,7 +148,7 @@ def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
             "approver": TOMAS,
             "ticket": "CHG-1234",
             "record": record,
-            "commit": sha,
+            "recordId": state["lines"][0]["recordId"],
             "detail": "",
         }
     ]
@@ -130,7 +156,7 @@ def test_an_approval_by_the_right_role_lets_apply_go_ahead(governed, crmctl):
     assert done.exit_code == 0, done.output
     assert "        [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n" in done.out
     assert done.out.endswith(
-        "Apply complete: 0 added, 1 changed, 0 destroyed. Recorded as v1 of gov.\n"
+        "Apply complete: 0 added, 1 changed, 0 destroyed. Recorded as v2 of gov.\n"
     )
     assert crmctl("plan", "-e", "gov").out == "No changes. The CRM matches the manifests.\n"
 
@@ -149,7 +175,7 @@ def test_the_markdown_plan_carries_an_approvals_checklist(governed, crmctl):
     assert (
         "#### Approvals\n"
         "\n"
-        "**~ `PermissionSet/Sales_Rep`** (author: maria.garcia@northwind.example)\n"
+        "**~ `PermissionSet/Sales_Rep`** (requested by: maria.garcia@northwind.example)\n"
         "\n"
         "- [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n"
         "- [ ] data-steward: missing\n"
@@ -168,7 +194,7 @@ def test_a_missing_role_is_refused(governed, crmctl):
     assert refused.exit_code == 1
     assert refused.err == refusal("PermissionSet/Sales_Rep: data-steward: missing")
     assert (
-        "      approvals required: security-officer, data-steward (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer, data-steward (requested by: maria.garcia@northwind.example)\n"
         "        [x] security-officer: tomas.berg@northwind.example\n"
         "        [ ] data-steward: missing\n"
     ) in refused.out
@@ -221,70 +247,62 @@ def test_self_approval_does_not_count_under_separation_of_duties(governed, crmct
     own = crmctl("approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS})
     assert own.exit_code == 1
     assert own.err == (
-        "Skipped PermissionSet/Sales_Rep: you authored it, and gov separates duties.\n"
-        "Error: nothing left to approve: you authored every change that needs security-officer\n"
+        f"Skipped PermissionSet/Sales_Rep: {DUTIES.format(who=TOMAS)}.\n"
+        "Error: nothing left to approve: separation of duties keeps you from every change that "
+        "needs security-officer\n"
     )
-    # A record written by hand (or by an older crmctl) is refused at apply time.
-    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
-    entry = ApprovedChange(
-        change["address"], "update", fingerprint(change["after"]), change["liveFingerprint"]
-    )
-    path = write_approval(governed, "gov", TOMAS, "security-officer", [entry], "CHG-9")
-    record = path.relative_to(governed).as_posix()
+    # A record written and signed by hand (or by an older crmctl) is refused at apply time.
+    record = signed_record(governed, TOMAS, "security-officer", crmctl, "CHG-9")
     commit(governed, TOMAS, "Approve my own change", record)
     refused = apply(crmctl)
     assert refused.err == refusal(
         "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-9) does not "
-        "count: tomas.berg@northwind.example authored this change, and gov separates duties "
-        f"(separationOfDuties) [{record}]"
+        f"count: {DUTIES.format(who=TOMAS)} [{record}]"
     )
     commit(governed, SAM, "Approve", approve(crmctl, SAM, "security-officer"))
     assert apply(crmctl).exit_code == 0
 
 
-def test_a_record_committed_by_someone_else_than_its_approver_does_not_count(governed, crmctl):
+def test_who_commits_a_signed_record_does_not_matter_and_it_counts_uncommitted(governed, crmctl):
     grant_tier_edit(governed)
     record = approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-1234")
-    sha = commit(governed, AUTHOR, "Approved (honest)", record)  # the author commits it
-    refused = apply(crmctl)
-    assert refused.exit_code == 1
-    assert refused.err == refusal(
-        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1234) does "
-        f"not count: the commit that added it ({sha}) was authored by maria.garcia@northwind.example, "
-        f"not by tomas.berg@northwind.example [{record}]"
-    )
+    listed = crmctl("approvals", "-e", "gov")  # not committed: the signature is what counts
+    assert "        [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n" in listed.out
+    commit(governed, AUTHOR, "Approved (the requester commits it)", record)
+    done = apply(crmctl)
+    assert done.exit_code == 0, done.output
 
 
-def test_a_record_changed_after_its_commit_does_not_count(governed, crmctl):
+def test_a_record_changed_after_it_was_signed_does_not_count(governed, crmctl):
     grant_tier_edit(governed)
     record = approve(crmctl, TOMAS, "security-officer")
-    sha = commit(governed, TOMAS, "Approve", record)
+    commit(governed, TOMAS, "Approve", record)
     replace_in(governed / record, "ticket: null", "ticket: CHG-1")
     edited = apply(crmctl)
     assert edited.err == refusal(
         "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1) does not "
-        f"count: it was changed after commit {sha} added it (it has uncommitted changes) [{record}]"
+        f"count: its signature does not match its content (it was changed after it was signed) "
+        f"[{record}]"
     )
-    later = commit(governed, AUTHOR, "Add the ticket", record)
-    refused = apply(crmctl)
-    assert refused.err == refusal(
-        "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1) does not "
-        f"count: it was changed after commit {sha} added it (by commit {later} of "
-        f"maria.garcia@northwind.example) [{record}]"
-    )
+    commit(governed, TOMAS, "Add the ticket", record)  # committing it by Tomas changes nothing
+    assert apply(crmctl).err == edited.err
 
 
-def test_an_uncommitted_record_does_not_count(governed, crmctl):
+def test_an_unsigned_record_does_not_count(governed, crmctl):
     grant_tier_edit(governed)
-    record = approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-1234")
+    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
+    entry = ApprovedChange(
+        change["address"], "update", fingerprint(change["after"]), change["liveFingerprint"]
+    )
+    path = write_approval(governed, "gov", TOMAS, "security-officer", [entry], "CHG-1234")
+    record = path.relative_to(governed).as_posix()
+    commit(governed, TOMAS, "Approve", record)  # committed by Tomas himself: still no signature
     refused = apply(crmctl)
     assert refused.err == refusal(
         "PermissionSet/Sales_Rep: security-officer: tomas.berg@northwind.example (CHG-1234) does "
-        "not count: not committed yet (commit it: git add approvals/ && git commit) "
-        f"[{record}]"
+        "not count: it is not signed, and gov counts only signed approvals (crmctl approve signs "
+        f"with your SSH key) [{record}]"
     )
-    git(governed, "add", record, email=TOMAS)  # staged is not committed either
-    assert apply(crmctl).err == refused.err
 
 
 def test_an_approver_without_the_role_is_refused(governed, crmctl):
@@ -298,12 +316,7 @@ def test_an_approver_without_the_role_is_refused(governed, crmctl):
         "policy; nothing was recorded\n"
         "hint: holders of security-officer: tomas.berg@northwind.example, sam.oduya@northwind.example\n"
     )
-    change = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["changes"][0]
-    entry = ApprovedChange(
-        change["address"], "update", fingerprint(change["after"]), change["liveFingerprint"]
-    )
-    record = write_approval(governed, "gov", JONAS, "security-officer", [entry])
-    rel = record.relative_to(governed).as_posix()
+    rel = signed_record(governed, JONAS, "security-officer", crmctl)
     commit(governed, JONAS, "I approve", rel)
     assert apply(crmctl).err == refusal(
         "PermissionSet/Sales_Rep: security-officer: jonas.lindqvist@northwind.example does not "
@@ -330,7 +343,7 @@ def test_min_approvers_needs_two_distinct_people(governed, crmctl):
     assert (
         "  ~ RetentionPolicy/Unconverted_Leads\n"
         '      ~ retain: "P2Y" -> "P3Y"\n'
-        "      approvals required: legal-compliance, data-steward (author: maria.garcia@northwind.example)\n"
+        "      approvals required: legal-compliance, data-steward (requested by: maria.garcia@northwind.example)\n"
         "        [x] legal-compliance: lena.fischer@northwind.example\n"
         "        [x] data-steward: amara.okafor@northwind.example\n"
         "        [x] data-steward: lena.fischer@northwind.example\n"
@@ -353,7 +366,9 @@ def test_a_saved_plan_has_its_approvals_verified_again_at_apply_time(governed, c
     assert done.exit_code == 0, done.output
 
 
-def test_a_delete_is_authored_by_the_latest_commit_to_the_manifests(governed, crmctl):
+def test_a_delete_is_requested_by_whoever_committed_to_the_manifests_since_the_last_apply(
+    governed, crmctl
+):
     extra = governed / "manifests" / "access" / "auditor.yaml"
     extra.write_text(
         "apiVersion: crmctl/v1\nkind: Role\nmetadata: {name: Auditor, owner: security}\n"
@@ -366,15 +381,23 @@ def test_a_delete_is_authored_by_the_latest_commit_to_the_manifests(governed, cr
     uncommitted = crmctl("plan", "-e", "gov", env={"CRMCTL_ACTOR": PRIYA})
     assert (
         "  - Role/Auditor\n"
-        "      approvals required: security-officer, crm-admin (author: priya.shah@northwind.example)\n"
+        "      approvals required: security-officer, crm-admin (requested by: unknown)\n"
     ) in uncommitted.out
+    refused = crmctl("approve", "-e", "gov", "--role", "crm-admin", env=as_person(PRIYA))
+    assert refused.err == (
+        "Skipped Role/Auditor: manifests/access/auditor.yaml differs from the last commit "
+        "(uncommitted or hidden edits), so who wrote it cannot be known: commit it.\n"
+        "Error: nothing left to approve: separation of duties keeps you from every change that "
+        "needs crm-admin\n"
+    )
     commit(governed, JONAS, "No auditor after all", "manifests")
+    approve(crmctl, PRIYA, "crm-admin")
     committed = crmctl("plan", "-e", "gov", env={"CRMCTL_ACTOR": PRIYA})
     assert (
-        "      approvals required: security-officer, crm-admin (author: jonas.lindqvist@northwind.example)\n"
+        "      approvals required: security-officer, crm-admin (requested by: jonas.lindqvist@northwind.example)\n"
         # Tomas's approval of the create was spent by the apply that created it.
         "        [ ] security-officer: missing\n"
-        "        [ ] crm-admin: missing\n"
+        "        [x] crm-admin: priya.shah@northwind.example\n"
     ) in committed.out
 
 
@@ -386,20 +409,19 @@ def test_approvals_lists_who_approved_what(governed, crmctl):
     commit(
         governed, TOMAS, "Approve", approve(crmctl, TOMAS, "security-officer", "--ticket", "CHG-7")
     )
-    record = approve(crmctl, JONAS, "legal-compliance", "--ticket", "CHG-7")
+    approve(crmctl, JONAS, "legal-compliance", "--ticket", "CHG-7")  # signed, not committed
     listed = crmctl("approvals", "-e", "gov")
     assert listed.exit_code == 0, listed.output
     assert listed.out == (
         "Approvals for gov:\n"
         "\n"
         "  ~ RetentionPolicy/Unconverted_Leads\n"
-        "      approvals required: legal-compliance, data-steward (author: maria.garcia@northwind.example)\n"
-        "        [ ] legal-compliance: jonas.lindqvist@northwind.example (CHG-7) does not count: not "
-        f"committed yet (commit it: git add approvals/ && git commit) [{record}]\n"
+        "      approvals required: legal-compliance, data-steward (requested by: maria.garcia@northwind.example)\n"
+        "        [x] legal-compliance: jonas.lindqvist@northwind.example (CHG-7)\n"
         "        [ ] data-steward: missing\n"
-        "        [ ] rule retention: needs 2 distinct approvers (legal-compliance, data-steward); 0 so far\n"
+        "        [ ] rule retention: needs 2 distinct approvers (legal-compliance, data-steward); 1 so far\n"
         "  ~ PermissionSet/Sales_Rep\n"
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [x] security-officer: tomas.berg@northwind.example (CHG-7)\n"
         "\n"
         "Approvals: 2 changes need approvals: 1 approved, 1 waiting. "
@@ -413,3 +435,58 @@ def test_an_environment_without_rules_needs_no_approval(project, crmctl):
     done = crmctl("apply", "--auto-approve")
     assert done.exit_code == 0, done.output
     assert "approvals" not in done.out.lower()
+
+
+def test_approve_signs_with_the_key_git_signs_commits_with(governed, crmctl):
+    grant_tier_edit(governed)
+    git(governed, "config", "gpg.format", "ssh")
+    git(governed, "config", "user.signingkey", str(key_of(TOMAS)))
+    result = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    assert result.exit_code == 0, result.output
+    assert apply(crmctl).exit_code == 0
+
+
+def test_approve_without_any_key_says_how_to_give_one(governed, crmctl):
+    grant_tier_edit(governed)
+    result = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    assert result.exit_code == 1
+    assert result.err == (
+        "Error: approvals are signed with your SSH key, and no key was given; nothing was recorded\n"
+        "hint: pass --key ~/.ssh/id_ed25519, set $CRMCTL_SIGNING_KEY, or configure git: "
+        "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519\n"
+    )
+
+
+def test_unsigned_approvals_count_only_where_allowed_and_then_by_git_authorship(governed, crmctl):
+    from tests.governance.conftest import approve_governance_as
+
+    env = governed / "environments" / "gov.yaml"
+    replace_in(env, "  separationOfDuties: true\n", "  separationOfDuties: true\n  allowUnsignedApprovals: true\n")  # fmt: skip
+    commit(governed, AUTHOR, "Allow unsigned approvals", "environments")
+    approve_governance_as(crmctl, SAM)
+    assert apply(crmctl).exit_code == 0  # v2: the owners approved the relaxed policy
+    grant_tier_edit(governed)
+    unsigned = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    assert unsigned.exit_code == 0, unsigned.output
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", unsigned.out).group(1)
+    assert "It is not signed: it counts once you commit it yourself:\n" in unsigned.out
+    sha = commit(governed, AUTHOR, "Approve (committed by the requester)", record)
+    refused = apply(crmctl)
+    assert refused.err == refusal(
+        f"PermissionSet/Sales_Rep: security-officer: {TOMAS} does not count: the commit that "
+        f"added it ({sha}) was authored by {AUTHOR}, not by {TOMAS} [{record}]"
+    )
+    git(governed, "rm", "-q", record, email=TOMAS)
+    git(governed, "commit", "-q", "-m", "Withdraw", email=TOMAS)
+    again = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", env={"CRMCTL_ACTOR": TOMAS}
+    )
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", again.out).group(1)
+    commit(governed, TOMAS, "Approve", record)
+    assert apply(crmctl).exit_code == 0

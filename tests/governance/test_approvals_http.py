@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from tests.conftest import HTTP_ENV
 from tests.e2e.helpers import live_specs, replace_in
+from tests.governance.conftest import approve_governance_as, as_person, bare_remote
 from tests.governance.gitrepo import AUTHOR, commit, init
-from tests.governance.test_approvals import PERMS, TOMAS
+from tests.governance.keys import write_signers
+from tests.governance.test_approvals import PERMS, PRIYA, TOMAS
 
 POLICY = """\
+history:
+  remote: {remote}
 approvals:
   separationOfDuties: true
   policyOwners: [security-officer]
@@ -32,10 +36,14 @@ def test_author_changes_a_permission_set_security_officer_approves_apply_succeed
     )
     assert crmctl("apply", "-e", "setup", "--auto-approve").exit_code == 0
     (root / "environments" / "e2e.yaml").write_text(
-        HTTP_ENV.format(url=sandbox_server.url, protect="Role/CEO") + POLICY
+        HTTP_ENV.format(url=sandbox_server.url, protect="Role/CEO")
+        + POLICY.format(remote=bare_remote(root))
     )
+    write_signers(root, AUTHOR, TOMAS, PRIYA)
     init(root)
     monkeypatch.setenv("CRMCTL_ACTOR", AUTHOR)
+    approve_governance_as(crmctl, TOMAS, "e2e")
+    assert crmctl("apply", "-e", "e2e", "--auto-approve").exit_code == 0  # v1: governance
 
     replace_in(root / PERMS, "    Account: [read, edit, viewAll]\n", "    Account: [read, edit, viewAll, delete, modifyAll]\n")  # fmt: skip
     commit(root, AUTHOR, "Data stewards fix any account", PERMS)
@@ -44,7 +52,7 @@ def test_author_changes_a_permission_set_security_officer_approves_apply_succeed
     assert "  - PermissionSet/Data_Steward: security-officer: missing\n" in refused.err
 
     approved = crmctl(
-        "approve", "--role", "security-officer", "--ticket", "CHG-1234", env={"CRMCTL_ACTOR": TOMAS}
+        "approve", "--role", "security-officer", "--ticket", "CHG-1234", env=as_person(TOMAS)
     )
     assert approved.exit_code == 0, approved.output
     commit(root, TOMAS, "Approve CHG-1234", "approvals")
@@ -53,11 +61,11 @@ def test_author_changes_a_permission_set_security_officer_approves_apply_succeed
     assert (
         "  ~ PermissionSet/Data_Steward\n"
         '      ~ objects.Account: ["read", "edit", "viewAll"] -> ["read", "edit", "delete", "viewAll", "modifyAll"]\n'
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [x] security-officer: tomas.berg@northwind.example (CHG-1234)\n"
     ) in done.out
     assert done.out.endswith(
-        "Apply complete: 0 added, 1 changed, 0 destroyed. Recorded as v1 of e2e.\n"
+        "Apply complete: 0 added, 1 changed, 0 destroyed. Recorded as v2 of e2e.\n"
     )
     assert live_specs(sandbox_server.store)["PermissionSet/Data_Steward"]["objects"]["Account"] == [
         "read", "edit", "delete", "viewAll", "modifyAll"

@@ -1,14 +1,16 @@
-"""The environment file is governed: a changed approvals section needs its policy owners."""
+"""Governance is governed: changed governance settings need the policy owners as last applied."""
 
 from __future__ import annotations
 
-import json
 import re
 
 from crmctl.governance.records import ApprovedChange, write_approval
+from crmctl.governance.sshsig import sign
 from crmctl.plan import fingerprint
 from tests.e2e.helpers import replace_in
+from tests.governance.conftest import as_person
 from tests.governance.gitrepo import AUTHOR, commit
+from tests.governance.keys import key_of
 from tests.governance.test_approvals import PERMS, SAM, TOMAS, apply, approve, refusal
 
 ENV = "environments/gov.yaml"
@@ -25,17 +27,31 @@ def promote_author(root, commit_it: bool = True) -> str | None:
     return commit(root, AUTHOR, "Make me a security officer", ENV) if commit_it else None
 
 
-def test_a_changed_policy_needs_the_policy_owners_of_the_previous_policy(governed, crmctl):
-    sha = promote_author(governed)
+def governance_record(root, crmctl, who: str) -> str:
+    """A record approving the governance change as planned, signed by `who`."""
+    import json
+
+    pseudo = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["policyChange"]
+    entry = ApprovedChange(
+        "Environment/gov", "update", fingerprint(pseudo["after"]), pseudo["liveFingerprint"]
+    )
+    path = write_approval(
+        root, "gov", who, "security-officer", [entry], sign=lambda p: sign(p, key_of(who))
+    )
+    return path.relative_to(root).as_posix()
+
+
+def test_a_changed_policy_needs_the_policy_owners_as_last_applied(governed, crmctl):
+    promote_author(governed)
     planned = crmctl("plan", "-e", "gov")
     assert planned.exit_code == 0, planned.output
     assert planned.out == (
-        f"Governance: the approvals section changed in commit {sha}; the policy owners approve it:\n"
+        "Governance: the governance settings changed since v1 applied them; the policy owners approve it:\n"
         "\n"
         "  ~ Environment/gov\n"
-        '      ~ roles.security-officer: ["tomas.berg@northwind.example", "sam.oduya@northwind.example"]'
+        '      ~ approvals.roles.security-officer: ["tomas.berg@northwind.example", "sam.oduya@northwind.example"]'
         ' -> ["tomas.berg@northwind.example", "sam.oduya@northwind.example", "maria.garcia@northwind.example"]\n'
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
+        "      approvals required: security-officer (requested by: maria.garcia@northwind.example)\n"
         "        [ ] security-officer: missing\n"
         "\n"
         "Approvals: 1 change needs approvals: 0 approved, 1 waiting. "
@@ -51,52 +67,71 @@ def test_a_changed_policy_needs_the_policy_owners_of_the_previous_policy(governe
     refused = apply(crmctl)
     assert refused.err == refusal("Environment/gov: security-officer: missing")
 
-    # The author holds the role in the new policy only: her approval does not count.
-    pseudo = json.loads(crmctl("plan", "-e", "gov", "--format", "json").out)["policyChange"]
-    entry = ApprovedChange(
-        "Environment/gov", "update", fingerprint(pseudo["after"]), pseudo["liveFingerprint"]
-    )
-    path = write_approval(governed, "gov", AUTHOR, "security-officer", [entry])
-    own = path.relative_to(governed).as_posix()
-    commit(governed, AUTHOR, "Approve my promotion", own)
+    # The author holds the role in the new policy only: her signed approval does not count.
+    own = governance_record(governed, crmctl, AUTHOR)
     assert apply(crmctl).err == refusal(
         "Environment/gov: security-officer: maria.garcia@northwind.example does not count: "
         "maria.garcia@northwind.example does not hold the role security-officer in gov's policy "
-        f"before this change [{own}]"
+        f"as last applied (v1) [{own}]"
     )
     commit(governed, SAM, "Approve", approve(crmctl, SAM, "security-officer", "Environment/gov"))
     done = apply(crmctl)
     assert done.exit_code == 0, done.output
-    listed = crmctl("approvals", "-e", "gov")
-    assert listed.out == (
-        "Approvals for gov:\n"
-        "\n"
-        f"  ~ Environment/gov  (the approvals section changed in commit {sha})\n"
-        "      approvals required: security-officer (author: maria.garcia@northwind.example)\n"
-        "        [x] security-officer: sam.oduya@northwind.example\n"
-        "\n"
-        "Approvals: 1 change needs approvals: 1 approved, 0 waiting.\n"
+    assert done.out.endswith("Recorded as v2 of gov.\n")
+    # The applied settings are the new baseline: nothing left to approve.
+    assert crmctl("approvals", "-e", "gov").out == "No change to gov needs an approval.\n"
+
+
+def test_a_governance_change_alone_is_applied_and_recorded(governed, crmctl):
+    promote_author(governed)
+    commit(governed, SAM, "Approve", approve(crmctl, SAM, "security-officer", "Environment/gov"))
+    done = apply(crmctl)
+    assert done.exit_code == 0, done.output
+    assert done.out.endswith(
+        "Governance settings applied: the policy owners' approval is verified. "
+        "Recorded as v2 of gov.\n"
     )
+    assert "status:  governance settings applied\n" in crmctl("show", "-e", "gov", "v2").out
 
 
-def test_uncommitted_policy_edits_are_authored_by_whoever_runs_crmctl(governed, crmctl):
+def test_uncommitted_governance_edits_have_unknown_requesters(governed, crmctl):
     promote_author(governed, commit_it=False)
     planned = crmctl("plan", "-e", "gov", env={"CRMCTL_ACTOR": TOMAS})
     assert (
-        "Governance: the approvals section changed in uncommitted edits; the policy owners approve it:\n"
+        "Governance: the governance settings changed since v1 applied them; the policy owners approve it:\n"
     ) in planned.out
-    assert (
-        "      approvals required: security-officer (author: tomas.berg@northwind.example)\n"
-        in planned.out
+    assert "      approvals required: security-officer (requested by: unknown)\n" in planned.out
+    refused = crmctl(
+        "approve", "-e", "gov", "--role", "security-officer", "Environment/gov", env=as_person(SAM)
+    )
+    assert refused.err.startswith(
+        f"Skipped Environment/gov: {ENV} differs from the last commit (uncommitted or hidden "
+        "edits), so who wrote it cannot be known: commit it.\n"
     )
 
 
-def test_a_later_commit_that_leaves_the_section_alone_does_not_hide_the_change(governed, crmctl):
-    sha = promote_author(governed)
+def test_the_baseline_is_the_applied_settings_not_the_latest_commit(governed, crmctl):
+    promote_author(governed)
     replace_in(governed / ENV, "description: The embedded sandbox", "description: Sandbox")
     commit(governed, AUTHOR, "Reword", ENV)
     planned = crmctl("plan", "-e", "gov")
-    assert f"Governance: the approvals section changed in commit {sha};" in planned.out
+    assert "Governance: the governance settings changed since v1 applied them;" in planned.out
+    assert "approvals.roles.security-officer" in planned.out
+
+
+def test_provider_protect_lint_and_signers_are_governed_too(governed, crmctl):
+    replace_in(governed / ENV, "  path: .crmctl/sandbox.db\n", "  path: .crmctl/other.db\n")
+    (governed / ENV).write_text(
+        (governed / ENV).read_text() + "protect: [Role/CEO]\nlint: {rules: {owner-required: off}}\n"
+    )
+    with (governed / "approvals" / "allowed_signers").open("a") as out:
+        out.write(
+            "mallory@example.net ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB7r4yiLv5gK3cFCqXbdKkxmRbYdW3D8vJz2T3o+Vq1p\n"
+        )
+    commit(governed, AUTHOR, "Move, protect, relax lint, add a key")
+    planned = crmctl("plan", "-e", "gov")
+    for diff in ("~ provider.path:", "+ protect:", "+ lint:", "~ allowedSigners:"):
+        assert diff in planned.out, diff
 
 
 def test_removing_every_rule_still_needs_the_policy_owners(governed, crmctl):
@@ -110,3 +145,29 @@ def test_removing_every_rule_still_needs_the_policy_owners(governed, crmctl):
     refused = apply(crmctl)
     assert refused.exit_code == 1
     assert refused.err == refusal("Environment/gov: security-officer: missing")
+
+
+def test_the_project_credentials_allow_list_is_governed(governed, crmctl):
+    (governed / "crmctl.yaml").write_text(
+        "credentials:\n  allowVariables: [AWS_SECRET_ACCESS_KEY]\n"
+    )
+    commit(governed, AUTHOR, "Allow one more variable", "crmctl.yaml")
+    planned = crmctl("plan", "-e", "gov")
+    assert '+ projectCredentials: {"allowVariables": ["AWS_SECRET_ACCESS_KEY"]}' in planned.out
+    assert "Environment/gov" in apply(crmctl).err
+
+
+def test_rules_without_policy_owners_are_warned_about(project, crmctl):
+    (project / "environments" / "loose.yaml").write_text(
+        "provider: {type: sandbox, path: .crmctl/sandbox.db}\n"
+        "approvals:\n"
+        "  roles: {security-officer: [tomas.berg@northwind.example]}\n"
+        "  rules: [{name: all, require: [security-officer]}]\n"
+    )
+    planned = crmctl("plan", "-e", "loose")
+    assert (
+        "environments/loose.yaml:2: loose has approval rules but no policyOwners: its "
+        "governance settings (rules, roles, allowed signers, provider, ...) change without "
+        "anyone's approval [warning]\n"
+    ) in planned.out
+    assert planned.exit_code == 0, planned.output

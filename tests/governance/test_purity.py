@@ -1,7 +1,8 @@
 """The core layers (config, plan, governance) import neither click, requests nor git.
 
-Two governance modules are the named exceptions: `gitverify` (it talks to
-git) and `verify` (it wires gitverify to the pure code for the CLI).
+Three governance modules are the named exceptions: `gitverify` (it talks to
+git), `verify` (it wires gitverify and the signature checks to the pure
+code) and `gate` (the apply path's approval gate, which uses both).
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import crmctl
 
 PACKAGE = Path(crmctl.__file__).resolve().parent
 FORBIDDEN = {"click", "requests", "git"}
-GIT_MODULES = {"crmctl.governance.gitverify", "crmctl.governance.verify"}
+GIT_MODULES = {
+    "crmctl.governance.gitverify",
+    "crmctl.governance.verify",
+    "crmctl.governance.gate",
+}
 
 
 def _modules(*packages: str):

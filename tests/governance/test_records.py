@@ -36,7 +36,7 @@ def test_a_written_record_reads_back(tmp_path):
     )
     assert again.name == "20250314T101500Z-tomas.berg-security-officer-2.yaml"
     assert path.read_text() == (
-        "# Written by `crmctl approve`. It counts once its approver commits it:\n"
+        "# Written by `crmctl approve` and signed with the approver's SSH key; any edit voids it.\n"
         "#   git add approvals/prod/20250314T101500Z-tomas.berg-security-officer.yaml && git commit\n"
         "apiVersion: crmctl/v1\n"
         "kind: Approval\n"

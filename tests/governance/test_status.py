@@ -1,8 +1,8 @@
-"""Approval status from records and git facts: pure, with the facts written by hand."""
+"""Approval status from records, signature and git facts: pure, with the facts written by hand."""
 
 from __future__ import annotations
 
-from crmctl.governance.facts import BAD, GOOD, UNSIGNED, GitFacts, RecordProvenance
+from crmctl.governance.facts import GitFacts, RecordProvenance, Requesters
 from crmctl.governance.matching import Requirement
 from crmctl.governance.policy import Policy
 from crmctl.governance.records import ApprovalRecord, ApprovedChange
@@ -15,6 +15,8 @@ CHANGE = Change(
     "Role", "CEO", Action.UPDATE, BEFORE, AFTER, diff_specs(BEFORE, AFTER), fingerprint(BEFORE), ""
 )
 NEEDS = [Requirement("access", ("security-officer",))]
+BY_MARIA = Requesters((MARIA,))
+SIG = "-----BEGIN SSH SIGNATURE-----\n...\n-----END SSH SIGNATURE-----\n"
 
 
 def policy(**extra) -> Policy:
@@ -25,7 +27,9 @@ def policy(**extra) -> Policy:
     return Policy.from_section("prod", {**section, **extra})
 
 
-def record(approver: str = TOMAS, path: str = "approvals/prod/a.yaml", **entry) -> ApprovalRecord:
+def record(
+    approver: str = TOMAS, path: str = "approvals/prod/a.yaml", signature: str | None = SIG, **entry
+) -> ApprovalRecord:
     approved = ApprovedChange("Role/CEO", "update", fingerprint(AFTER), fingerprint(BEFORE))
     approved = ApprovedChange(**{**approved.to_dict(), **entry})
     return ApprovalRecord(
@@ -36,28 +40,33 @@ def record(approver: str = TOMAS, path: str = "approvals/prod/a.yaml", **entry) 
         "2025-01-01T00:00:00+00:00",
         (approved,),
         "CHG-1",
+        signature=signature,
     )
 
 
-def facts(path: str = "approvals/prod/a.yaml", **prov) -> GitFacts:
-    return GitFacts(
-        True,
-        {
-            path: RecordProvenance(
-                **{"committed": True, "commit": "abc1234", "author": TOMAS, **prov}
-            )
-        },
-    )
+def facts(
+    path: str = "approvals/prod/a.yaml",
+    problem: str | None = None,
+    requesters: Requesters = BY_MARIA,
+    **prov,
+) -> GitFacts:
+    """Signature check result `problem` for the record at `path`; unsigned-record provenance."""
+    git = GitFacts(True)
+    git.signatures[path] = problem
+    git.requesters["Role/CEO"] = requesters
+    if prov:
+        git.records[path] = RecordProvenance(
+            **{"committed": True, "commit": "abc1234", "author": TOMAS, "committer": TOMAS, **prov}
+        )
+    return git
 
 
-def problems(
-    rec: ApprovalRecord, git: GitFacts, pol: Policy | None = None, author: str = MARIA
-) -> list[str]:
-    return change_status(CHANGE, NEEDS, pol or policy(), [rec], git, author).problems
+def problems(rec: ApprovalRecord, git: GitFacts, pol: Policy | None = None) -> list[str]:
+    return change_status(CHANGE, NEEDS, pol or policy(), [rec], git).problems
 
 
 def test_a_committed_approval_by_a_role_holder_counts():
-    state = change_status(CHANGE, NEEDS, policy(), [record()], facts(), MARIA)
+    state = change_status(CHANGE, NEEDS, policy(), [record()], facts())
     assert state.satisfied and state.required == ["security-officer"] and state.rules == ["access"]
     assert [line.text() for line in state.lines] == ["security-officer: tomas@x.example (CHG-1)"]
 
@@ -73,48 +82,51 @@ def test_each_reason_an_approval_does_not_count():
     assert problems(record(action="delete"), facts()) == [
         "security-officer: stale: tomas@x.example (CHG-1) approved it as a delete; it is now an update"
     ]
-    assert problems(record(), GitFacts(False)) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: the project is not a git "
-        f"repository, so no approval can be verified {path}"
+    assert problems(record(), facts(problem="its signature does not match its content")) == [
+        "security-officer: tomas@x.example (CHG-1) does not count: its signature does not match "
+        f"its content {path}"
     ]
-    assert problems(record(), facts(committed=False)) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: not committed yet (commit it: "
-        f"git add approvals/ && git commit) {path}"
-    ]
-    assert problems(record(), facts(author=MARIA)) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: the commit that added it "
-        f"(abc1234) was authored by maria@x.example, not by tomas@x.example {path}"
-    ]
-    assert problems(record(approver=MARIA), facts(author=MARIA)) == [
+    assert problems(record(approver=MARIA), facts()) == [
         "security-officer: maria@x.example (CHG-1) does not count: maria@x.example does not hold "
         f"the role security-officer in prod's policy {path}"
     ]
-    assert problems(record(), facts(), author=TOMAS) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: tomas@x.example authored this "
-        f"change, and prod separates duties (separationOfDuties) {path}"
+    assert problems(record(), facts(requesters=Requesters((MARIA, TOMAS)))) == [
+        "security-officer: tomas@x.example (CHG-1) does not count: tomas@x.example is among the "
+        "requesters of this change (authors, committers, co-authors and signers of its commits "
+        f"since the last apply), and prod separates duties (separationOfDuties) {path}"
     ]
-    assert problems(record(), facts(), policy(separationOfDuties=False), author=TOMAS) == []
+    unknown = Requesters((), ("x.yaml differs from the last commit",))
+    assert problems(record(), facts(requesters=unknown)) == [
+        "security-officer: tomas@x.example (CHG-1) does not count: x.yaml differs from the last "
+        f"commit {path}"
+    ]
+    relaxed = policy(separationOfDuties=False)
+    assert problems(record(), facts(requesters=Requesters((TOMAS,))), relaxed) == []
 
 
-def test_signatures_when_the_policy_requires_them():
-    signed = policy(requireSignedCommits=True)
+def test_unsigned_records_count_only_where_the_environment_allows_them():
     path = "[approvals/prod/a.yaml]"
-    assert problems(record(), facts(signature=UNSIGNED), signed) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: commit abc1234 is not signed, "
-        f"and prod requires signed commits {path}"
+    unsigned = record(signature=None)
+    assert problems(unsigned, facts(committed=True)) == [
+        "security-officer: tomas@x.example (CHG-1) does not count: it is not signed, and prod "
+        f"counts only signed approvals (crmctl approve signs with your SSH key) {path}"
+    ]
+    allowed = policy(allowUnsignedApprovals=True)
+    assert problems(unsigned, facts(committed=True), allowed) == []
+    assert problems(unsigned, facts(committed=False), allowed) == [
+        "security-officer: tomas@x.example (CHG-1) does not count: not committed yet, and an "
+        f"unsigned approval counts only once its approver commits it {path}"
+    ]
+    assert problems(unsigned, facts(committer=MARIA), allowed) == [
+        "security-officer: tomas@x.example (CHG-1) does not count: the commit that added it "
+        f"(abc1234) was committed by maria@x.example, not by tomas@x.example {path}"
     ]
     assert problems(
-        record(), facts(signature=BAD, signature_detail="the signature is bad"), signed
+        unsigned, facts(changed_by="by commit def5678 of maria@x.example"), allowed
     ) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: the signature of commit abc1234 "
-        f"does not verify: the signature is bad {path}"
+        "security-officer: tomas@x.example (CHG-1) does not count: it was changed after commit "
+        f"abc1234 added it (by commit def5678 of maria@x.example) {path}"
     ]
-    assert problems(record(), facts(signature=GOOD, signer=SAM), signed) == [
-        "security-officer: tomas@x.example (CHG-1) does not count: commit abc1234 is signed by "
-        f"sam@x.example, not by tomas@x.example {path}"
-    ]
-    assert problems(record(), facts(signature=GOOD, signer="TOMAS@x.example"), signed) == []
-    assert problems(record(), facts(signature=UNSIGNED)) == []  # not required
 
 
 def test_min_approvers_counts_distinct_people():
@@ -122,41 +134,44 @@ def test_min_approvers_counts_distinct_people():
     a = record(TOMAS, "approvals/prod/a.yaml")
     again = record(TOMAS, "approvals/prod/b.yaml")
     b = record(SAM, "approvals/prod/c.yaml")
-    git = GitFacts(True, {
-        "approvals/prod/a.yaml": RecordProvenance(True, "a", TOMAS),
-        "approvals/prod/b.yaml": RecordProvenance(True, "b", TOMAS),
-        "approvals/prod/c.yaml": RecordProvenance(True, "c", SAM),
-    })  # fmt: skip
-    once = change_status(CHANGE, two, policy(), [a, again], git, MARIA)
+    git = facts()
+    git.signatures.update({"approvals/prod/b.yaml": None, "approvals/prod/c.yaml": None})
+    once = change_status(CHANGE, two, policy(), [a, again], git)
     assert once.problems == ["rule access: needs 2 distinct approvers (security-officer); 1 so far"]
     assert [line.text() for line in once.lines] == [
         "security-officer: tomas@x.example (CHG-1)",
         "rule access: needs 2 distinct approvers (security-officer); 1 so far",
     ]
-    assert change_status(CHANGE, two, policy(), [a, again, b], git, MARIA).satisfied
+    assert change_status(CHANGE, two, policy(), [a, again, b], git).satisfied
 
 
 def test_no_requirement_means_no_checklist():
-    assert change_status(CHANGE, [], policy(), [record()], facts(), MARIA) is None
+    assert change_status(CHANGE, [], policy(), [record()], facts()) is None
 
 
 def test_approvals_used_lists_the_records_behind_a_plan():
     plan = Plan("prod", changes=[CHANGE])
-    CHANGE.approvals = change_status(CHANGE, NEEDS, policy(), [record()], facts(), MARIA)
+    CHANGE.approvals = change_status(CHANGE, NEEDS, policy(), [record()], facts())
     try:
         assert plan_problems(plan) == []
         assert approvals_used(plan) == [
             {
                 "record": "approvals/prod/a.yaml",
-                "commit": "abc1234",
+                "id": record().id,
                 "approver": TOMAS,
                 "role": "security-officer",
                 "ticket": "CHG-1",
                 "changes": ["Role/CEO"],
             }
         ]
-        CHANGE.approvals = change_status(CHANGE, NEEDS, policy(), [], facts(), MARIA)
+        CHANGE.approvals = change_status(CHANGE, NEEDS, policy(), [], facts())
         assert plan_problems(plan) == ["Role/CEO: security-officer: missing"]
         assert approvals_used(plan) == []
     finally:
         CHANGE.approvals = None
+
+
+def test_a_record_id_is_the_digest_of_its_signed_content_whatever_its_file():
+    assert record(path="a.yaml").id == record(path="copy.yaml").id
+    assert record().id != record(approver=SAM).id
+    assert len(record().id) == 64
