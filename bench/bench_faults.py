@@ -58,7 +58,7 @@ def main() -> int:
                     _tally(rows, trial.fault, result, failures)
             for i in range(args.kills):
                 count += 1
-                result = run_kill_trial(Path(tmp) / f"t{count}", applied_before_kill=i % 15)
+                result = run_kill_trial(Path(tmp) / f"t{count}", applied_before_kill=i % 12)
                 _tally(rows, "kill-9+recover", result, failures)
     finally:
         if hog is not None:
