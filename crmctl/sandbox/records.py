@@ -35,6 +35,7 @@ __all__ = [
     "OrgModel",
     "Filter",
     "QueryError",
+    "parse_filters",
     "SqlRecords",
     "custom_field_def",
     "datetime_text",
@@ -561,10 +562,33 @@ class Filter:
 _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _OPS_ALL = (*_OPS, "like", "in")
 MAX_IN_VALUES = 500  # well inside SQLite's limit on bound parameters
+#: At most this many `where` filters in one query (SQLite nests each AND one level deeper).
+MAX_FILTERS = 100
+#: At most this many values across all the filters of one query (bound parameters).
+MAX_FILTER_VALUES = 2000
+#: A `where` filter is at most this many characters (SQLite refuses longer LIKE patterns).
+MAX_WHERE_LENGTH = 10_000
+
+
+def parse_filters(obj: ObjectDef, texts: list[str]) -> list[Filter]:
+    """Every `where` of a query, within the limits above (QueryError beyond them)."""
+    if len(texts) > MAX_FILTERS:
+        raise QueryError(f"{len(texts)} where filters; a query takes at most {MAX_FILTERS}")
+    filters = [parse_where(obj, text) for text in texts]
+    values = sum(len(f.value) if isinstance(f.value, list) else 1 for f in filters)
+    if values > MAX_FILTER_VALUES:
+        raise QueryError(
+            f"the where filters hold {values} values; a query takes at most {MAX_FILTER_VALUES}"
+        )
+    return filters
 
 
 def parse_where(obj: ObjectDef, text: str) -> Filter:
     """Parse `Field:op:value`; the value may itself contain colons (times)."""
+    if len(text) > MAX_WHERE_LENGTH:
+        raise QueryError(
+            f"where '{text[:40]}…' is {len(text)} characters long; at most {MAX_WHERE_LENGTH}"
+        )
     name, sep, rest = text.partition(":")
     op, sep2, raw = rest.partition(":")
     if not sep or not sep2:

@@ -46,7 +46,7 @@ from crmctl.sandbox.records import (
     insert_record,
     new_record_id,
     next_auto_number,
-    parse_where,
+    parse_filters,
     plan_delete,
     query_records,
     replace_record,
@@ -337,7 +337,7 @@ def query(request: Request) -> Response:
         access = _access(model, request)
         _require(access, obj, "read")
         try:
-            filters = [parse_where(obj, text) for text in request.query_lists.get("where", [])]
+            filters = parse_filters(obj, request.query_lists.get("where", []))
             cursor = request.query.get("cursor")
             after = decode_cursor(cursor) if cursor else 0
             wanted = _fields_param(obj, request.query.get("fields"))

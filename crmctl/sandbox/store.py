@@ -517,7 +517,13 @@ class SandboxStore:
         args: list[Any] = []
         if since is not None and str(since).strip():
             text = str(since).strip()
-            if text.isdigit():
+            if text.isascii() and text.isdigit():
+                if len(text) > 18:  # beyond SQLite's integers
+                    raise SandboxError(
+                        f"since must be a sequence number below 10^18 (got {text[:24]}…)",
+                        status=400,
+                        code="BAD_REQUEST",
+                    )
                 query += " WHERE seq > ?"
                 args.append(int(text))
             else:

@@ -64,6 +64,14 @@ class Caller:
                 f"{what} needs a user with the ModifyAllData or CustomizeApplication permission",
             )
 
+    def require_view_setup(self, what: str) -> None:
+        if not self.principal.can_view_setup:
+            raise SalesforceFault(
+                403,
+                "INSUFFICIENT_ACCESS",
+                f"{what} needs a user with the ViewSetup (View Setup and Configuration) permission",
+            )
+
 
 def limit_header(used: int, limit: int) -> str:
     return f"api-usage={used}/{limit}"
@@ -102,6 +110,25 @@ def bearer(request: Request) -> str | None:
 RestHandler = Callable[[Request, Caller], Response]
 
 
+def _session_before_body(request: Request) -> Response | None:
+    """Refuse a request with a body and no valid session before the body is read.
+
+    The call is counted later, by `authorise`, once the body has been read.
+    """
+    token = bearer(request)
+    store = request.store
+    with store.transaction() as conn:
+        username = state.session_user(conn, token, store.now()) if token else None
+        principal = auth.principal_of(conn, username) if username else None
+    if principal is None or not principal.active:
+        return (
+            401,
+            SalesforceFault(401, "INVALID_SESSION_ID", "Session expired or invalid").rest_body(),
+            {},
+        )
+    return None
+
+
 def rest(method: str, pattern: str, handler: RestHandler) -> Route:
     """A REST route: session, limits and Salesforce's error shape around `handler`."""
 
@@ -119,7 +146,7 @@ def rest(method: str, pattern: str, handler: RestHandler) -> Route:
             code = "JSON_PARSER_ERROR" if err.code == "BAD_REQUEST" else err.code
             return err.status, [{"message": err.message, "errorCode": code, "fields": []}], headers
 
-    route = Route(method, pattern, answer, auth=False)
+    route = Route(method, pattern, answer, auth=False, pre_body=_session_before_body)
     # Salesforce accepts a trailing slash (…/query/?q=, …/sobjects/User/), and clients send it.
     route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
     return route
