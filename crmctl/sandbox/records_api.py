@@ -313,8 +313,9 @@ def _limit(request: Request) -> int:
     return limit
 
 
-def _invalid_query(message: str) -> SandboxError:
-    return SandboxError(message, status=400, code="INVALID_QUERY")
+def _invalid_query(exc: QueryError) -> SandboxError:
+    details = {"field": exc.field} if exc.field is not None else {}
+    return SandboxError(str(exc), status=400, code="INVALID_QUERY", details=details)
 
 
 def _unreadable(access: Access, obj: ObjectDef, names: list[str]) -> None:
@@ -342,7 +343,7 @@ def query(request: Request) -> Response:
             after = decode_cursor(cursor) if cursor else 0
             wanted = _fields_param(obj, request.query.get("fields"))
         except QueryError as exc:
-            raise _invalid_query(str(exc)) from None
+            raise _invalid_query(exc) from None
         _unreadable(access, obj, [f.field.name for f in filters] + (wanted or []))
         owner = None if access.reads_all(obj) else access.username
         rows, last = query_records(conn, obj, filters, limit=limit, after=after, owner=owner)
@@ -362,7 +363,7 @@ def _fields_param(obj: ObjectDef, text: str | None) -> list[str] | None:
     for name in (n.strip() for n in text.split(",") if n.strip()):
         fdef = obj.field(name)
         if fdef is None:
-            raise QueryError(f"{obj.name} has no field '{name}'")
+            raise QueryError(f"{obj.name} has no field '{name}'", field=name)
         if fdef.name != "Id" and fdef.name not in names:
             names.append(fdef.name)
     return names
@@ -403,14 +404,15 @@ def _now(text: Any) -> datetime:
     moment = None
     if isinstance(text, str):
         try:
-            moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text.upper())  # 2030-01-01t00:00:00z is RFC 3339
         except ValueError:
             moment = None
     if moment is not None:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         try:
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
-            pass
+            return moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC: the first day
+            return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
     raise SandboxError(
         f"now must be an ISO-8601 time such as 2030-01-01T00:00:00Z (got {text!r})",
         code="BAD_REQUEST",

@@ -49,7 +49,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -202,16 +201,18 @@ def route(
 
 
 def _match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-    """(route, path params, allowed methods of the path) for a request."""
-    allowed: list[str] = []
-    for candidate in ROUTES:
-        found = candidate.regex.match(path)
-        if not found:
-            continue
+    """(route, path params, allowed methods of the path) for a request.
+
+    A path that some route names literally (/api/v1/config/batch) is that route's only,
+    not also a value of another route's parameter (/api/v1/config/{kind}).
+    """
+    matching = [(r, m) for r in ROUTES if (m := r.regex.match(path))]
+    if any("{" not in r.pattern for r, _ in matching):
+        matching = [(r, m) for r, m in matching if "{" not in r.pattern]
+    for candidate, found in matching:
         if candidate.method == method:
             return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, []
-        allowed.append(candidate.method)
-    return None, {}, sorted(set(allowed))
+    return None, {}, sorted({r.method for r, _ in matching})
 
 
 def _no_constants(name: str) -> Any:
@@ -261,9 +262,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
-    # TRACE and CONNECT reach the route table too: 405 (with Allow) on a known path.
     do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
-    do_TRACE = do_CONNECT = do_GET
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, QUERY …) reaches the route table too: 405 with
+        # Allow on a known path, 404 elsewhere, never http.server's 501 HTML page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
@@ -596,15 +602,12 @@ def serve_forever(
 
 # The built-in endpoints.
 
-_OPENAPI: bytes | None = None
-
 
 def openapi_document() -> bytes:
-    """The OpenAPI document shipped beside this module."""
-    global _OPENAPI
-    if _OPENAPI is None:
-        _OPENAPI = resources.files("crmctl.sandbox").joinpath("openapi.json").read_bytes()
-    return _OPENAPI
+    """The OpenAPI document as served (crmctl.sandbox.apidoc: openapi.json and the kinds)."""
+    from crmctl.sandbox.apidoc import document_bytes
+
+    return document_bytes()
 
 
 @route("GET", "/api/v1/health", auth=False)
