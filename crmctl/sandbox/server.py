@@ -271,8 +271,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._handle
         raise AttributeError(name)
 
+    _expect_continue = False  # the client sent Expect: 100-continue and waits for it
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
+
+    def handle_expect_100(self) -> bool:
+        # http.server would say 100 Continue at once, inviting the body before the token
+        # is checked; it is said in _read_body instead, once the body is wanted.
+        self._expect_continue = True
+        return True
 
     def _handle(self) -> None:
         decision = FaultDecision()
@@ -314,6 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("internal error answering %s %s", self.command, self.path)
             status, body, headers = _error(500, "INTERNAL", "internal error; see the server log")
         self._settle_unread()
+        self._expect_continue = False
         self._send(status, body, headers, drop=decision.drop)
         self._linger()
 
@@ -363,11 +372,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         length, self._unread = self._unread, 0
+        if length and self._expect_continue:
+            self.send_response_only(100)
+            self.end_headers()
+        self._expect_continue = False
         return self.rfile.read(length) if length else b""
 
     def _settle_unread(self) -> None:
-        """An answer without reading the body: drop a small one, else close after answering."""
-        if 0 < self._unread <= _DISCARD_BYTES:
+        """An answer without reading the body: drop a small one, else close after answering.
+
+        A client waiting for 100 Continue may never send its body: close, do not wait.
+        """
+        if 0 < self._unread <= _DISCARD_BYTES and not self._expect_continue:
             with contextlib.suppress(OSError):
                 self.rfile.read(self._unread)
             self._unread = 0

@@ -23,7 +23,7 @@ class RawResponse:
         return json.loads(self.body)
 
 
-def _read_response(sock: socket.socket) -> RawResponse:
+def read_response(sock: socket.socket) -> RawResponse:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -53,13 +53,13 @@ def request_head(
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        return _read_response(sock)
+        return read_response(sock)
 
 
 def two_requests(port: int, first: bytes, second: bytes) -> tuple[RawResponse, RawResponse]:
     """Two whole requests, one after the other, on one kept-alive connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         sock.sendall(first)
-        one = _read_response(sock)
+        one = read_response(sock)
         sock.sendall(second)
-        return one, _read_response(sock)
+        return one, read_response(sock)

@@ -4,6 +4,7 @@ duplicate JSON keys, and who may read the setup (issue 12, item 8)."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from crmctl.sandbox.salesforce import soql
 from crmctl.sandbox.server import DEFAULT_MAX_BODY_BYTES, PUBLIC_MAX_BODY_BYTES
 from tests.salesforce_org import SalesforceOrg, salesforce_org
 from tests.sandbox.conftest import RecordsOrg, Sandbox
-from tests.sandbox.raw_http import request_head, two_requests
+from tests.sandbox.raw_http import read_response, request_head, two_requests
 
 JSON = {"Content-Type": "application/json"}
 HUGE = 1_000_000_000  # a declared body of 1 GB that is never sent
@@ -358,3 +359,26 @@ def test_the_salesforce_api_hides_setup_objects_without_view_setup(sf_org: Sales
         r["Name"] for r in _soql(sf_org, vic, "SELECT Name FROM PermissionSet").json()["records"]
     ]
     assert names == ["Viewer"]
+
+
+def test_expect_100_continue_is_answered_only_once_the_body_is_wanted(sandbox: Sandbox) -> None:
+    refused = request_head(
+        sandbox.server.port,
+        "PUT",
+        "/api/v1/config/Role/Big",
+        {**JSON, "Content-Length": str(HUGE), "Expect": "100-continue"},
+    )
+    assert refused.status == 401  # the final answer, not 100 Continue
+    body = json.dumps({"spec": {"label": "Small"}}).encode()
+    headers = {
+        **JSON,
+        "Content-Length": str(len(body)),
+        "Expect": "100-continue",
+        "Authorization": f"Bearer {sandbox.token}",
+    }
+    with socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=30) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        sock.sendall(f"PUT /api/v1/config/Role/Small HTTP/1.1\r\nHost: x\r\n{head}\r\n".encode())
+        assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        assert read_response(sock).status == 201
