@@ -21,6 +21,9 @@ eq, ne, lt, le, gt, ge, like (SQL LIKE: % and _), in (comma-separated
 values); text compares case-insensitively, `eq` with an empty value matches
 blank, `ne` also matches blank; `fields=A,B` picks fields (Id always comes);
 `limit` (1..2000, default 100) and `cursor` (the previous page's nextCursor).
+At most 100 filters, 2,000 values in all and 10,000 characters in one
+(records.MAX_FILTERS …); errors are 400 INVALID_QUERY, with details.field
+when a field of the object is the problem (unknown, or a value it cannot hold).
 """
 
 from __future__ import annotations

@@ -382,3 +382,22 @@ def test_expect_100_continue_is_answered_only_once_the_body_is_wanted(sandbox: S
         assert sock.recv(1024) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(body)
         assert read_response(sock).status == 201
+
+
+def test_the_salesforce_api_refuses_a_duplicate_key_in_its_own_shape(
+    sf_org: SalesforceOrg,
+) -> None:
+    response = requests.post(
+        f"{sf_org.url}/services/data/v61.0/composite/sobjects",
+        data='{"allOrNone": true, "records": [], "records": []}',
+        headers={**JSON, "Authorization": f"Bearer {sf_org.token()}"},
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert response.json() == [
+        {
+            "message": "malformed JSON body: the key 'records' appears twice in one object",
+            "errorCode": "JSON_PARSER_ERROR",
+            "fields": [],
+        }
+    ]

@@ -19,7 +19,7 @@ from crmctl.sandbox import auth
 from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SandboxError
 from crmctl.sandbox.salesforce import state
-from crmctl.sandbox.server import Request, Route
+from crmctl.sandbox.server import Request, Route, parse_json_body
 
 __all__ = ["SalesforceFault", "Caller", "authorise", "rest", "limit_header", "check_version"]
 
@@ -138,6 +138,8 @@ def rest(method: str, pattern: str, handler: RestHandler) -> Route:
             check_version(request.params.get("version", "v61.0"))
             caller = authorise(request, bearer(request))
             headers = caller.limit_headers
+            if request.raw:  # parsed here, so a bad body is answered in Salesforce's shape
+                request.body = parse_json_body(request.raw)
             status, body, extra = handler(request, caller)
             return status, body, {**headers, **extra}
         except SalesforceFault as fault:
@@ -146,7 +148,9 @@ def rest(method: str, pattern: str, handler: RestHandler) -> Route:
             code = "JSON_PARSER_ERROR" if err.code == "BAD_REQUEST" else err.code
             return err.status, [{"message": err.message, "errorCode": code, "fields": []}], headers
 
-    route = Route(method, pattern, answer, auth=False, pre_body=_session_before_body)
+    route = Route(
+        method, pattern, answer, auth=False, json_body=False, pre_body=_session_before_body
+    )
     # Salesforce accepts a trailing slash (…/query/?q=, …/sobjects/User/), and clients send it.
     route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
     return route
