@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import re
 import socket
 import threading
@@ -235,10 +236,25 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _OutOfRange(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; 1e999 would silently become infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _OutOfRange(f"the number {text[:40]} is out of range")
+    return value
+
+
 def parse_json_body(raw: bytes) -> Any:
-    """A request body as JSON: strict (no NaN, no duplicate keys); 400 BAD_REQUEST otherwise."""
+    """A request body as JSON, strictly: no NaN or infinity (not even 1e999), no key twice
+    in one object; 400 BAD_REQUEST otherwise."""
     try:
-        return json.loads(raw, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+        return json.loads(
+            raw, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_unique_keys
+        )
     except _DuplicateKey as dup:
         raise SandboxError(
             f"malformed JSON body: the key {dup.key!r} appears twice in one object",

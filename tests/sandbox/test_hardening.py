@@ -401,3 +401,19 @@ def test_the_salesforce_api_refuses_a_duplicate_key_in_its_own_shape(
             "fields": [],
         }
     ]
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1E400"])
+def test_a_number_beyond_floating_point_is_refused_not_stored_as_infinity(
+    sandbox: Sandbox, number: str
+) -> None:
+    body = '{"spec": {"type": "Number", "label": "Big", "defaultValue": NUMBER}}'
+    body = body.replace("NUMBER", number)
+    response = sandbox.admin.request(
+        "PUT", "/config/CustomField/Account.Big__c", data=body, headers=JSON
+    )
+    assert response.status_code == 400
+    assert response.json() == _error(
+        "BAD_REQUEST", f"malformed JSON body: the number {number} is out of range"
+    )
+    assert sandbox.admin.get("/config/CustomField/Account.Big__c").status_code == 404
