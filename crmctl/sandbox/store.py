@@ -562,6 +562,15 @@ def _normalise_time(text: str) -> str:
         return "" if moment.year == 1 else "~"  # before every entry's time / after every one
 
 
+def _is_version(value: Any) -> bool:
+    """A whole number >= 0; JSON's 3.0 counts (JSON Schema's integers include it)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return value.is_integer() and value >= 0
+    return isinstance(value, int) and value >= 0
+
+
 def _check_operation(index: int, op: Any) -> None:
     """Batch operations are checked for shape before anything is written."""
     problem = None
@@ -575,12 +584,7 @@ def _check_operation(index: int, op: Any) -> None:
         problem = "name must not be empty"
     elif op["op"] == "put" and "spec" not in op:
         problem = "a put needs a spec"
-    elif "ifMatch" in op and (
-        isinstance(op["ifMatch"], bool)
-        or not isinstance(op["ifMatch"], int | float)
-        or not float(op["ifMatch"]).is_integer()
-        or op["ifMatch"] < 0
-    ):
+    elif "ifMatch" in op and not _is_version(op["ifMatch"]):
         problem = "ifMatch must be a version number"
     elif "ifMatch" in op:
         op["ifMatch"] = int(op["ifMatch"])  # JSON's 3.0 is the integer 3
