@@ -417,3 +417,32 @@ def test_a_number_beyond_floating_point_is_refused_not_stored_as_infinity(
         "BAD_REQUEST", f"malformed JSON body: the number {number} is out of range"
     )
     assert sandbox.admin.get("/config/CustomField/Account.Big__c").status_code == 404
+
+
+def test_list_metadata_needs_view_setup(sf_org: SalesforceOrg) -> None:
+    def list_roles(username: str) -> requests.Response:
+        envelope = (
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:met="http://soap.sforce.com/2006/04/metadata"><soapenv:Header>'
+            f"<met:SessionHeader><met:sessionId>{sf_org.token(username)}</met:sessionId>"
+            "</met:SessionHeader></soapenv:Header><soapenv:Body><met:listMetadata><met:queries>"
+            "<met:type>PermissionSet</met:type></met:queries></met:listMetadata></soapenv:Body>"
+            "</soapenv:Envelope>"
+        )
+        return requests.post(
+            f"{sf_org.url}/services/Soap/m/61.0",
+            data=envelope.encode(),
+            headers={"Content-Type": "text/xml", "SOAPAction": '""'},
+            timeout=30,
+        )
+
+    refused = list_roles("ann@example.com")
+    assert refused.status_code == 500  # a SOAP fault
+    assert (
+        "<faultcode>sf:INSUFFICIENT_ACCESS</faultcode><faultstring>INSUFFICIENT_ACCESS: "
+        "listMetadata needs a user with the ViewSetup (View Setup and Configuration) "
+        "permission</faultstring>"
+    ) in refused.text
+    allowed = list_roles("vic@example.com")
+    assert allowed.status_code == 200
+    assert "<fullName>Viewer</fullName>" in allowed.text
