@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import re
 import socket
 import threading
@@ -58,6 +57,7 @@ from crmctl.sandbox import auth
 from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SandboxError
 from crmctl.sandbox.faults import FaultDecision, FaultInjector
+from crmctl.sandbox.jsonbody import parse_json_body
 from crmctl.sandbox.store import SandboxStore
 
 __all__ = [
@@ -70,7 +70,6 @@ __all__ = [
     "start_server",
     "serve_forever",
     "make_server",
-    "parse_json_body",
     "DEFAULT_MAX_BODY_BYTES",
     "PUBLIC_MAX_BODY_BYTES",
 ]
@@ -214,55 +213,6 @@ def _match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[s
         if candidate.method == method:
             return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, []
     return None, {}, sorted({r.method for r, _ in matching})
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python accepts NaN and Infinity; JSON does not
-
-
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object of a JSON body; a key given twice is refused, not silently overwritten."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
-class _OutOfRange(ValueError):
-    pass
-
-
-def _finite(text: str) -> float:
-    """A JSON number with a fraction or exponent; 1e999 would silently become infinity."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise _OutOfRange(f"the number {text[:40]} is out of range")
-    return value
-
-
-def parse_json_body(raw: bytes) -> Any:
-    """A request body as JSON, strictly: no NaN or infinity (not even 1e999), no key twice
-    in one object; 400 BAD_REQUEST otherwise."""
-    try:
-        return json.loads(
-            raw, parse_constant=_no_constants, parse_float=_finite, object_pairs_hook=_unique_keys
-        )
-    except _DuplicateKey as dup:
-        raise SandboxError(
-            f"malformed JSON body: the key {dup.key!r} appears twice in one object",
-            code="BAD_REQUEST",
-            details={"key": dup.key},
-        ) from None
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise SandboxError(f"malformed JSON body: {exc}", code="BAD_REQUEST") from None
 
 
 def _error(status: int, code: str, message: str, details: dict | None = None) -> Response:

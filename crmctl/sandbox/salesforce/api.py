@@ -18,8 +18,9 @@ from typing import Any
 from crmctl.sandbox import auth
 from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SandboxError
+from crmctl.sandbox.jsonbody import parse_json_body
 from crmctl.sandbox.salesforce import state
-from crmctl.sandbox.server import Request, Route, parse_json_body
+from crmctl.sandbox.server import Request, Route
 
 __all__ = ["SalesforceFault", "Caller", "authorise", "rest", "limit_header", "check_version"]
 
