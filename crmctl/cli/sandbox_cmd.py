@@ -146,6 +146,13 @@ def _sigterm_stops() -> Iterator[None]:
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback.")
 @click.option("--quiet", is_flag=True, help="Do not log every request to standard error.")
 @click.option(
+    "--max-body-mb",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    help="Refuse request bodies larger than this many MiB (413, unread).",
+)
+@click.option(
     "--latency-ms", type=click.IntRange(0, 60_000), default=0, help="Delay every request."
 )
 @click.option("--fail-nth-write", type=click.IntRange(1), default=None, help="Fail the Nth write.")
@@ -170,6 +177,7 @@ def serve(
     port: int,
     allow_remote: bool,
     quiet: bool,
+    max_body_mb: int,
     **fault_options: Any,
 ) -> int:
     """Serve a sandbox database over HTTP (JSON API under /api/v1) until Ctrl-C.
@@ -200,7 +208,9 @@ def serve(
 
     try:
         with _sigterm_stops():
-            serve_forever(store, host, port, faults=settings, ready=ready)
+            serve_forever(
+                store, host, port, faults=settings, ready=ready, max_body=max_body_mb * 1024 * 1024
+            )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise CrmctlError(

@@ -4,7 +4,12 @@ Principals are the built-in admin (kept in `admins`, never a configuration
 item) and every User configuration item (username = the item's name). A
 principal is an admin when it is the built-in admin or holds, through its
 User's permission sets, a system permission that lets it change the
-configuration.
+configuration. It may read the configuration, the users and the audit trail
+("view setup") when it is an admin or holds ViewSetup, Salesforce's "View
+Setup and Configuration", or ViewAllData or ManageUsers (an auditor and a
+user manager cannot work without seeing the setup; Salesforce makes Manage
+Users depend on View Setup). Other users see records, as their permission
+sets allow, and themselves (GET /api/v1/whoami).
 """
 
 from __future__ import annotations
@@ -29,11 +34,18 @@ __all__ = [
     "principal_of",
     "require_active",
     "require_admin",
+    "require_view_setup",
+    "VIEW_SETUP_PERMISSIONS",
 ]
 
 #: System permissions that make a user a configuration admin: canonical names, compared
 #: exactly (the schema refuses any other spelling, so governance sees what the sandbox sees).
 ADMIN_PERMISSIONS = ADMIN
+
+#: System permissions that let a user read the configuration, the users and the audit
+#: trail: ViewSetup ("View Setup and Configuration" in Salesforce), ViewAllData and
+#: ManageUsers. The admin permissions imply it too.
+VIEW_SETUP_PERMISSIONS = frozenset({"ViewSetup", "ViewAllData", "ManageUsers"})
 
 #: Makes a leaked token recognisable to people and secret scanners.
 TOKEN_PREFIX = "crmsbx_"
@@ -46,9 +58,19 @@ class Principal:
     username: str
     is_admin: bool
     active: bool
+    view_setup: bool = False  # may read configuration, users and audit (admins always may)
+
+    @property
+    def can_view_setup(self) -> bool:
+        return self.is_admin or self.view_setup
 
     def to_dict(self) -> dict[str, object]:
-        return {"username": self.username, "isAdmin": self.is_admin, "active": self.active}
+        return {
+            "username": self.username,
+            "isAdmin": self.is_admin,
+            "viewSetup": self.can_view_setup,
+            "active": self.active,
+        }
 
 
 def token_hash(token: str) -> str:
@@ -94,16 +116,20 @@ def issue_token(conn: sqlite3.Connection, username: str, now: str) -> str:
     return token
 
 
-def _holds_admin_permission(conn: sqlite3.Connection, permission_sets: list[str]) -> bool:
-    if not permission_sets:
-        return False
-    wanted = sorted({p.lower() for p in permission_sets})
+def _system_permissions(conn: sqlite3.Connection, permission_sets: list[str]) -> set[str]:
+    """The system permissions (lower case) the named permission sets grant together."""
+    wanted = sorted({p.lower() for p in permission_sets if isinstance(p, str)})
+    if not wanted:
+        return set()
     marks = ",".join("?" * len(wanted))
     rows = conn.execute(
         f"SELECT spec FROM config WHERE kind = 'PermissionSet' AND lower(name) IN ({marks})",
         wanted,
     )
-    return any(ADMIN_PERMISSIONS & set(json.loads(spec).get("system", [])) for (spec,) in rows)
+    held: set[str] = set()
+    for (spec,) in rows:
+        held |= {p for p in json.loads(spec).get("system", []) if isinstance(p, str)}
+    return held
 
 
 def principal_for(conn: sqlite3.Connection, token: str) -> Principal:
@@ -126,12 +152,17 @@ def principal_for(conn: sqlite3.Connection, token: str) -> Principal:
 def principal_of(conn: sqlite3.Connection, username: str) -> Principal | None:
     """The principal named `username` (the built-in admin or a User item), or None."""
     if _is_admin_row(conn, username):
-        return Principal(username, is_admin=True, active=True)
+        return Principal(username, is_admin=True, active=True, view_setup=True)
     spec = _user_spec(conn, username)
     if spec is None:
         return None
-    is_admin = _holds_admin_permission(conn, spec.get("permissionSets", []))
-    return Principal(username, is_admin=is_admin, active=bool(spec.get("active", True)))
+    held = _system_permissions(conn, spec.get("permissionSets", []))
+    return Principal(
+        username,
+        is_admin=bool(ADMIN_PERMISSIONS & held),
+        active=bool(spec.get("active", True)),
+        view_setup=bool(VIEW_SETUP_PERMISSIONS & held),
+    )
 
 
 def require_active(principal: Principal) -> None:
@@ -155,4 +186,18 @@ def require_admin(principal: Principal) -> None:
             status=403,
             code="FORBIDDEN",
             details={"username": principal.username},
+        )
+
+
+def require_view_setup(principal: Principal) -> None:
+    """Reading the configuration, the users and the audit trail needs admin or ViewSetup."""
+    require_active(principal)
+    if not principal.can_view_setup:
+        raise SandboxError(
+            f"user '{principal.username}' may not read the configuration, users or audit "
+            "trail: it needs the ViewSetup system permission (View Setup and Configuration) "
+            "or an admin permission",
+            status=403,
+            code="FORBIDDEN",
+            details={"username": principal.username, "permission": "ViewSetup"},
         )

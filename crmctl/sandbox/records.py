@@ -15,7 +15,6 @@ DateTime as UTC `YYYY-MM-DDTHH:MM:SS.mmmZ` (so text order is time order).
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import sqlite3
@@ -35,6 +34,7 @@ __all__ = [
     "OrgModel",
     "Filter",
     "QueryError",
+    "parse_filters",
     "SqlRecords",
     "custom_field_def",
     "datetime_text",
@@ -546,7 +546,15 @@ class SqlRecords:
 
 
 class QueryError(ValueError):
-    """A `where`, `fields`, `limit` or `cursor` query parameter that cannot be used."""
+    """A `where`, `fields`, `limit` or `cursor` query parameter that cannot be used.
+
+    `field`: the field named when the problem is the object's (no such field, or a value
+    its type cannot hold), as opposed to the parameter's shape.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -561,17 +569,40 @@ class Filter:
 _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _OPS_ALL = (*_OPS, "like", "in")
 MAX_IN_VALUES = 500  # well inside SQLite's limit on bound parameters
+#: At most this many `where` filters in one query (SQLite nests each AND one level deeper).
+MAX_FILTERS = 100
+#: At most this many values across all the filters of one query (bound parameters).
+MAX_FILTER_VALUES = 2000
+#: A `where` filter is at most this many characters (SQLite refuses longer LIKE patterns).
+MAX_WHERE_LENGTH = 10_000
+
+
+def parse_filters(obj: ObjectDef, texts: list[str]) -> list[Filter]:
+    """Every `where` of a query, within the limits above (QueryError beyond them)."""
+    if len(texts) > MAX_FILTERS:
+        raise QueryError(f"{len(texts)} where filters; a query takes at most {MAX_FILTERS}")
+    filters = [parse_where(obj, text) for text in texts]
+    values = sum(len(f.value) if isinstance(f.value, list) else 1 for f in filters)
+    if values > MAX_FILTER_VALUES:
+        raise QueryError(
+            f"the where filters hold {values} values; a query takes at most {MAX_FILTER_VALUES}"
+        )
+    return filters
 
 
 def parse_where(obj: ObjectDef, text: str) -> Filter:
     """Parse `Field:op:value`; the value may itself contain colons (times)."""
+    if len(text) > MAX_WHERE_LENGTH:
+        raise QueryError(
+            f"where '{text[:40]}…' is {len(text)} characters long; at most {MAX_WHERE_LENGTH}"
+        )
     name, sep, rest = text.partition(":")
     op, sep2, raw = rest.partition(":")
     if not sep or not sep2:
         raise QueryError(f"where '{text}' is not Field:op:value")
     fdef = obj.field(name)
     if fdef is None:
-        raise QueryError(f"{obj.name} has no field '{name}'")
+        raise QueryError(f"{obj.name} has no field '{name}'", field=name)
     if op not in _OPS_ALL:
         raise QueryError(f"where '{text}': unknown operator '{op}' (use {', '.join(_OPS_ALL)})")
     if op == "in":
@@ -592,18 +623,23 @@ def _typed_value(fdef: FieldDef, raw: str) -> Any:
             return float(raw)
         except ValueError:
             raise QueryError(
-                f"{fdef.name} is a {fdef.type} field; '{raw}' is not a number"
+                f"{fdef.name} is a {fdef.type} field; '{raw}' is not a number", field=fdef.name
             ) from None
     if fdef.type == "Checkbox":
         if raw.lower() not in ("true", "false"):
-            raise QueryError(f"{fdef.name} is a Checkbox field; use true or false")
+            raise QueryError(f"{fdef.name} is a Checkbox field; use true or false", field=fdef.name)
         return 1 if raw.lower() == "true" else 0
     if fdef.type == "Date" and not _is_date(raw):
-        raise QueryError(f"{fdef.name} is a Date field; '{raw}' is not a date (YYYY-MM-DD)")
+        raise QueryError(
+            f"{fdef.name} is a Date field; '{raw}' is not a date (YYYY-MM-DD)", field=fdef.name
+        )
     if fdef.type == "DateTime" and len(raw) > 10:
         moment = parse_datetime_value(raw)
         if moment is None:
-            raise QueryError(f"{fdef.name} is a DateTime field; '{raw}' is not an ISO-8601 time")
+            raise QueryError(
+                f"{fdef.name} is a DateTime field; '{raw}' is not an ISO-8601 time",
+                field=fdef.name,
+            )
         return moment
     return raw
 
@@ -639,16 +675,13 @@ def _condition(flt: Filter) -> tuple[str, list[Any]]:
 
 
 def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"r{seq}".encode()).decode().rstrip("=")
+    """The cursor of the page after record `seq`: the number itself."""
+    return str(seq)
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("r") and text[1:].isdigit() and len(text) <= 19:  # SQLite's range
-            return int(text[1:])
-    except (ValueError, UnicodeDecodeError):
-        pass
+    if cursor.isascii() and cursor.isdigit() and len(cursor) <= 18:  # SQLite's range
+        return int(cursor)
     raise QueryError("cursor is not one this server returned")
 
 

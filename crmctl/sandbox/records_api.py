@@ -21,6 +21,9 @@ eq, ne, lt, le, gt, ge, like (SQL LIKE: % and _), in (comma-separated
 values); text compares case-insensitively, `eq` with an empty value matches
 blank, `ne` also matches blank; `fields=A,B` picks fields (Id always comes);
 `limit` (1..2000, default 100) and `cursor` (the previous page's nextCursor).
+At most 100 filters, 2,000 values in all and 10,000 characters in one
+(records.MAX_FILTERS …); errors are 400 INVALID_QUERY, with details.field
+when a field of the object is the problem (unknown, or a value it cannot hold).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from crmctl.sandbox.records import (
     insert_record,
     new_record_id,
     next_auto_number,
-    parse_where,
+    parse_filters,
     plan_delete,
     query_records,
     replace_record,
@@ -313,8 +316,9 @@ def _limit(request: Request) -> int:
     return limit
 
 
-def _invalid_query(message: str) -> SandboxError:
-    return SandboxError(message, status=400, code="INVALID_QUERY")
+def _invalid_query(exc: QueryError) -> SandboxError:
+    details = {"field": exc.field} if exc.field is not None else {}
+    return SandboxError(str(exc), status=400, code="INVALID_QUERY", details=details)
 
 
 def _unreadable(access: Access, obj: ObjectDef, names: list[str]) -> None:
@@ -337,12 +341,12 @@ def query(request: Request) -> Response:
         access = _access(model, request)
         _require(access, obj, "read")
         try:
-            filters = [parse_where(obj, text) for text in request.query_lists.get("where", [])]
+            filters = parse_filters(obj, request.query_lists.get("where", []))
             cursor = request.query.get("cursor")
             after = decode_cursor(cursor) if cursor else 0
             wanted = _fields_param(obj, request.query.get("fields"))
         except QueryError as exc:
-            raise _invalid_query(str(exc)) from None
+            raise _invalid_query(exc) from None
         _unreadable(access, obj, [f.field.name for f in filters] + (wanted or []))
         owner = None if access.reads_all(obj) else access.username
         rows, last = query_records(conn, obj, filters, limit=limit, after=after, owner=owner)
@@ -362,7 +366,7 @@ def _fields_param(obj: ObjectDef, text: str | None) -> list[str] | None:
     for name in (n.strip() for n in text.split(",") if n.strip()):
         fdef = obj.field(name)
         if fdef is None:
-            raise QueryError(f"{obj.name} has no field '{name}'")
+            raise QueryError(f"{obj.name} has no field '{name}'", field=name)
         if fdef.name != "Id" and fdef.name not in names:
             names.append(fdef.name)
     return names
@@ -403,14 +407,15 @@ def _now(text: Any) -> datetime:
     moment = None
     if isinstance(text, str):
         try:
-            moment = datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text.upper())  # 2030-01-01t00:00:00z is RFC 3339
         except ValueError:
             moment = None
     if moment is not None:
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         try:
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
-            pass
+            return moment.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC: the first day
+            return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
     raise SandboxError(
         f"now must be an ISO-8601 time such as 2030-01-01T00:00:00Z (got {text!r})",
         code="BAD_REQUEST",

@@ -16,9 +16,20 @@ JSON body, the store) and returns `(status, body, headers)`; a body of None
 sends no body, anything else is sent as JSON. Raise `SandboxError` to answer
 an error; any other exception is logged and answered 500 INTERNAL without
 details. Options: `auth=False` for public endpoints, `admin=True` for admin
-only, `faults=False` for endpoints that fault injection must never touch,
-`json_body=False` for bodies that are not JSON (the handler reads
-`Request.raw`; a body of bytes is sent as it is).
+only, `view_setup=True` for reads of the configuration, users and audit trail
+(admins and holders of the ViewSetup system permission, see
+`auth.VIEW_SETUP_PERMISSIONS`), `faults=False` for endpoints that fault
+injection must never touch, `json_body=False` for bodies that are not JSON
+(the handler reads `Request.raw`; a body of bytes is sent as it is).
+
+Requests are checked in this order, and the body is read only after the
+first three pass, so a caller without a token cannot make the server hold a
+large body: route (404, 405), token (401, 403), body size (413, at most
+`max_body` bytes, `DEFAULT_MAX_BODY_BYTES` unless the server is given another;
+public routes take at most `PUBLIC_MAX_BODY_BYTES` unless they set
+`public_body`), then the JSON body (400 on malformed JSON or a duplicate key).
+Public routes that authenticate themselves (the Salesforce-compatible REST
+API) pass a `pre_body` check that answers before the body is read.
 
 Every error answer of the sandbox's own API (`/api/v1`) is
 `{"error": {"code", "message", "details"}}`. The Salesforce-compatible API
@@ -38,7 +49,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -47,6 +57,7 @@ from crmctl.sandbox import auth
 from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SandboxError
 from crmctl.sandbox.faults import FaultDecision, FaultInjector
+from crmctl.sandbox.jsonbody import parse_json_body
 from crmctl.sandbox.store import SandboxStore
 
 __all__ = [
@@ -59,6 +70,8 @@ __all__ = [
     "start_server",
     "serve_forever",
     "make_server",
+    "DEFAULT_MAX_BODY_BYTES",
+    "PUBLIC_MAX_BODY_BYTES",
 ]
 
 logger = logging.getLogger("crmctl.sandbox")
@@ -67,7 +80,15 @@ Response = tuple[int, Any, dict[str, str]]
 Handler = Callable[["Request"], Response]
 
 #: Request bodies larger than this are refused (413) without being read.
-MAX_BODY_BYTES = 64 * 1024 * 1024
+#: `crmctl sandbox serve --max-body-mb N` changes it for one server.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Routes without a token (health, the OAuth token endpoint …) take at most this much.
+PUBLIC_MAX_BODY_BYTES = 64 * 1024
+#: An unread body up to this size is read and dropped, so the connection stays usable;
+#: a larger one closes the connection after the answer.
+_DISCARD_BYTES = 64 * 1024
+#: How long an answered connection keeps draining an unread body before it closes.
+_LINGER_SECONDS = 2.0
 
 
 @dataclass
@@ -138,6 +159,11 @@ class Route:
     admin: bool = False
     faults: bool = True
     json_body: bool = True  # False: the body is not JSON; the handler reads `Request.raw`
+    view_setup: bool = False  # reads of configuration, users, audit: admin or ViewSetup
+    # auth=False routes that authenticate themselves: a check of the headers before the
+    # body is read (gets a Request without a body); a response it returns is the answer.
+    pre_body: Handler | None = None
+    public_body: bool = False  # auth=False, yet takes bodies up to the server's limit
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -155,32 +181,38 @@ def register_routes(*routes: Route) -> None:
 
 
 def route(
-    method: str, pattern: str, *, auth: bool = True, admin: bool = False, faults: bool = True
+    method: str,
+    pattern: str,
+    *,
+    auth: bool = True,
+    admin: bool = False,
+    faults: bool = True,
+    view_setup: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Decorator form of `register_routes`."""
 
     def register(handler: Handler) -> Handler:
-        register_routes(Route(method.upper(), pattern, handler, auth, admin, faults))
+        register_routes(
+            Route(method.upper(), pattern, handler, auth, admin, faults, view_setup=view_setup)
+        )
         return handler
 
     return register
 
 
 def _match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-    """(route, path params, allowed methods of the path) for a request."""
-    allowed: list[str] = []
-    for candidate in ROUTES:
-        found = candidate.regex.match(path)
-        if not found:
-            continue
+    """(route, path params, allowed methods of the path) for a request.
+
+    A path that some route names literally (/api/v1/config/batch) is that route's only,
+    not also a value of another route's parameter (/api/v1/config/{kind}).
+    """
+    matching = [(r, m) for r in ROUTES if (m := r.regex.match(path))]
+    if any("{" not in r.pattern for r, _ in matching):
+        matching = [(r, m) for r, m in matching if "{" not in r.pattern]
+    for candidate, found in matching:
         if candidate.method == method:
             return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, []
-        allowed.append(candidate.method)
-    return None, {}, sorted(set(allowed))
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python accepts NaN and Infinity; JSON does not
+    return None, {}, sorted({r.method for r, _ in matching})
 
 
 def _error(status: int, code: str, message: str, details: dict | None = None) -> Response:
@@ -198,58 +230,150 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, QUERY …) reaches the route table too: 405 with
+        # Allow on a known path, 404 elsewhere, never http.server's 501 HTML page.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
+    _expect_continue = False  # the client sent Expect: 100-continue and waits for it
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
+    def handle_expect_100(self) -> bool:
+        # http.server would say 100 Continue at once, inviting the body before the token
+        # is checked; it is said in _read_body instead, once the body is wanted.
+        self._expect_continue = True
+        return True
+
     def _handle(self) -> None:
         decision = FaultDecision()
+        self._unread = 0  # body bytes declared and not read yet
         try:
-            raw = self._read_body()
+            self._unread = self._content_length()
             path, _, query_text = self.path.partition("?")
             found, params, allowed = _match(self.command, path)
-            if found is None or found.faults:
-                decision = self.server.faults.decide(self.command)
-            if decision.latency_ms:
-                time.sleep(decision.latency_ms / 1000)
-            if decision.status is not None and not decision.fail_after:
-                status, body, headers = _error(decision.status, decision.code, decision.message)
-                if decision.retry_after is not None:
-                    headers["Retry-After"] = str(decision.retry_after)
-            elif found is None:
-                status, body, headers = self._no_route(path, allowed)
+            principal, early = None, None
+            if found is not None:
+                # Who is asking, and how much they may send, before a byte of the body is read.
+                principal, early = self._authenticate(found, path, params, query_text)
+                if early is None:
+                    self._check_size(found)
+            if early is not None:
+                status, body, headers = early
             else:
-                request = self._request(found, path, params, query_text, raw)
-                status, body, headers = found.handler(request)
-                if decision.fail_after:
+                raw = self._read_body() if found is not None else b""
+                if found is None or found.faults:
+                    decision = self.server.faults.decide(self.command)
+                if decision.latency_ms:
+                    time.sleep(decision.latency_ms / 1000)
+                if decision.status is not None and not decision.fail_after:
                     status, body, headers = _error(decision.status, decision.code, decision.message)
+                    if decision.retry_after is not None:
+                        headers["Retry-After"] = str(decision.retry_after)
+                elif found is None:
+                    status, body, headers = self._no_route(path, allowed)
+                else:
+                    request = self._request(found, path, params, query_text, raw, principal)
+                    status, body, headers = found.handler(request)
+                    if decision.fail_after:
+                        status, body, headers = _error(
+                            decision.status, decision.code, decision.message
+                        )
         except SandboxError as err:
             status, body, headers = err.status, err.to_body(), {}
         except Exception:
             logger.exception("internal error answering %s %s", self.command, self.path)
             status, body, headers = _error(500, "INTERNAL", "internal error; see the server log")
+        self._settle_unread()
+        self._expect_continue = False
         self._send(status, body, headers, drop=decision.drop)
+        self._linger()
 
-    def _read_body(self) -> bytes:
+    def _content_length(self) -> int:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self.close_connection = True
             raise SandboxError(
                 "chunked request bodies are not supported", status=411, code="LENGTH_REQUIRED"
             )
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 18:
             self.close_connection = True
             raise SandboxError("invalid Content-Length", code="BAD_REQUEST")
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True  # the body stays unread, so the connection is unusable
+        return int(text)
+
+    def _authenticate(
+        self, found: Route, path: str, params: dict[str, str], query_text: str
+    ) -> tuple[Principal | None, Response | None]:
+        """The caller (auth routes), or the answer of a route's own pre-body check."""
+        if found.auth:
+            principal = self._principal()
+            auth.require_active(principal)
+            if found.admin:
+                auth.require_admin(principal)
+            if found.view_setup:
+                auth.require_view_setup(principal)
+            return principal, None
+        if found.pre_body is not None and self._unread:
+            return None, found.pre_body(self._request(found, path, params, query_text, b"", None))
+        return None, None
+
+    def _body_limit(self, found: Route) -> int:
+        limit = self.server.max_body
+        if not found.auth and found.pre_body is None and not found.public_body:
+            limit = min(limit, PUBLIC_MAX_BODY_BYTES)
+        return limit
+
+    def _check_size(self, found: Route) -> None:
+        limit = self._body_limit(found)
+        if self._unread > limit:
             raise SandboxError(
-                f"request body too large (at most {MAX_BODY_BYTES} bytes)",
+                f"request body too large: {self._unread} bytes, at most {limit}",
                 status=413,
                 code="PAYLOAD_TOO_LARGE",
+                details={"limit": limit, "length": self._unread},
             )
+
+    def _read_body(self) -> bytes:
+        length, self._unread = self._unread, 0
+        if length and self._expect_continue:
+            self.send_response_only(100)
+            self.end_headers()
+        self._expect_continue = False
         return self.rfile.read(length) if length else b""
+
+    def _settle_unread(self) -> None:
+        """An answer without reading the body: drop a small one, else close after answering.
+
+        A client waiting for 100 Continue may never send its body: close, do not wait.
+        """
+        if 0 < self._unread <= _DISCARD_BYTES and not self._expect_continue:
+            with contextlib.suppress(OSError):
+                self.rfile.read(self._unread)
+            self._unread = 0
+        elif self._unread:
+            self.close_connection = True  # the body stays unread, so the connection is unusable
+
+    def _linger(self) -> None:
+        """After answering early, read and drop what the client still sends, for a moment.
+
+        Closing a socket with unread data resets the connection, and a client still
+        sending its body would see the reset instead of the answer. Nothing is kept.
+        """
+        if not self._unread:
+            return
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            while self._unread > 0 and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(min(self._unread, 65536))
+                if not chunk:
+                    break
+                self._unread -= len(chunk)
 
     def _no_route(self, path: str, allowed: list[str]) -> Response:
         if allowed:
@@ -264,20 +388,15 @@ class _Handler(BaseHTTPRequestHandler):
         return _error(404, "NOT_FOUND", f"no such endpoint: {path}")
 
     def _request(
-        self, found: Route, path: str, params: dict[str, str], query_text: str, raw: bytes
+        self,
+        found: Route,
+        path: str,
+        params: dict[str, str],
+        query_text: str,
+        raw: bytes,
+        principal: Principal | None,
     ) -> Request:
-        principal = None
-        if found.auth:
-            principal = self._principal()
-            auth.require_active(principal)
-            if found.admin:
-                auth.require_admin(principal)
-        body = None
-        if raw and found.json_body:
-            try:
-                body = json.loads(raw, parse_constant=_no_constants)
-            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-                raise SandboxError(f"malformed JSON body: {exc}", code="BAD_REQUEST") from None
+        body = parse_json_body(raw) if raw and found.json_body else None
         pairs = parse_qsl(query_text, keep_blank_values=True)
         query_lists: dict[str, list[str]] = {}
         for name, value in pairs:
@@ -347,9 +466,16 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], store: SandboxStore, faults: FaultInjector):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: SandboxStore,
+        faults: FaultInjector,
+        max_body: int = DEFAULT_MAX_BODY_BYTES,
+    ):
         self.store = store
         self.faults = faults
+        self.max_body = max_body
         super().__init__(address, _Handler)
 
 
@@ -387,12 +513,18 @@ def make_server(
     host: str = "127.0.0.1",
     port: int = 0,
     faults: FaultInjector | dict[str, Any] | None = None,
+    max_body: int = DEFAULT_MAX_BODY_BYTES,
 ) -> tuple[SandboxHTTPServer, bool]:
-    """A bound (not yet serving) server, and whether it opened its store itself."""
+    """A bound (not yet serving) server, and whether it opened its store itself.
+
+    `max_body`: the largest request body in bytes (larger ones are answered 413 unread).
+    """
+    if max_body < 0:
+        raise ValueError("max_body must not be negative")
     owns = not isinstance(store_or_path, SandboxStore)
     store = SandboxStore.open(store_or_path) if owns else store_or_path
     try:
-        return SandboxHTTPServer((host, port), store, _faults(faults)), owns
+        return SandboxHTTPServer((host, port), store, _faults(faults), max_body), owns
     except BaseException:
         if owns:
             store.close()
@@ -404,9 +536,10 @@ def start_server(
     host: str = "127.0.0.1",
     port: int = 0,
     faults: FaultInjector | dict[str, Any] | None = None,
+    max_body: int = DEFAULT_MAX_BODY_BYTES,
 ) -> RunningServer:
     """Serve in a background thread (port 0: a free port); for tests and embedding."""
-    server, owns = make_server(store_or_path, host, port, faults)
+    server, owns = make_server(store_or_path, host, port, faults, max_body)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},  # stop() waits up to one interval
@@ -432,9 +565,10 @@ def serve_forever(
     port: int = 8765,
     faults: FaultInjector | dict[str, Any] | None = None,
     ready: Callable[[str], None] | None = None,
+    max_body: int = DEFAULT_MAX_BODY_BYTES,
 ) -> None:
     """Serve in this thread until interrupted (Ctrl-C); `ready(url)` once listening."""
-    server, owns = make_server(store_or_path, host, port, faults)
+    server, owns = make_server(store_or_path, host, port, faults, max_body)
     try:
         if ready is not None:
             bound_host, bound_port = server.server_address[:2]
@@ -450,15 +584,12 @@ def serve_forever(
 
 # The built-in endpoints.
 
-_OPENAPI: bytes | None = None
-
 
 def openapi_document() -> bytes:
-    """The OpenAPI document shipped beside this module."""
-    global _OPENAPI
-    if _OPENAPI is None:
-        _OPENAPI = resources.files("crmctl.sandbox").joinpath("openapi.json").read_bytes()
-    return _OPENAPI
+    """The OpenAPI document as served (crmctl.sandbox.apidoc: openapi.json and the kinds)."""
+    from crmctl.sandbox.apidoc import document_bytes
+
+    return document_bytes()
 
 
 @route("GET", "/api/v1/health", auth=False)
@@ -488,13 +619,13 @@ def _page(request: Request, kinds: list[str] | None) -> Response:
     return 200, {"items": items, "nextCursor": next_cursor}, {}
 
 
-@route("GET", "/api/v1/config")
+@route("GET", "/api/v1/config", view_setup=True)
 def _list_all(request: Request) -> Response:
     kinds = request.query.get("kinds")
     return _page(request, [k for k in kinds.split(",") if k] if kinds else None)
 
 
-@route("GET", "/api/v1/config/{kind}")
+@route("GET", "/api/v1/config/{kind}", view_setup=True)
 def _list(request: Request) -> Response:
     return _page(request, [request.params["kind"]])
 
@@ -514,7 +645,7 @@ def _resolve_write(request: Request) -> Response:
     return 200, request.store.resolve_write(request.params["write_id"]), {}
 
 
-@route("GET", "/api/v1/config/{kind}/{name}")
+@route("GET", "/api/v1/config/{kind}/{name}", view_setup=True)
 def _get(request: Request) -> Response:
     kind, name = request.params["kind"], request.params["name"]
     item = request.store.get_config(kind, name)
@@ -551,7 +682,7 @@ def _delete(request: Request) -> Response:
     return 204, None, {}
 
 
-@route("GET", "/api/v1/audit")
+@route("GET", "/api/v1/audit", view_setup=True)
 def _audit(request: Request) -> Response:
     limit = request.query_int("limit", 1000)
     items = request.store.audit(request.query.get("since"), limit)

@@ -19,8 +19,6 @@ type change converts the stored values (enforcement.convert_field_values).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import sqlite3
@@ -101,16 +99,13 @@ def _check_schema(kind: str, name: str, spec: Any) -> None:
 
 
 def _encode_cursor(kind: str, name: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([kind, name]).encode()).decode().rstrip("=")
+    return f"{kind}:{name}"
 
 
-def _decode_cursor(cursor: str, kinds: list[str]) -> tuple[str, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        kind, name = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
-        kind = name = None
-    if kind not in kinds or not isinstance(name, str):
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    """`Kind:name`, the last item of the previous page; the listing resumes after it."""
+    kind, sep, name = cursor.partition(":")
+    if not sep or kind not in KINDS:
         raise SandboxError(
             "invalid cursor: pass back a nextCursor from the same listing",
             status=400,
@@ -346,12 +341,14 @@ class SandboxStore:
         _check_limit(limit, MAX_PAGE)
         if not wanted:
             return [], None
-        start_kind, after = _decode_cursor(cursor, wanted) if cursor else (wanted[0], None)
+        # Items are listed in KINDS order, then by name; a cursor names the last one seen.
+        start_kind, after = _decode_cursor(cursor) if cursor else (wanted[0], None)
+        start = KINDS.index(start_kind)
         rows: list[tuple] = []
         with self._pool.connection() as conn:
             conn.execute("BEGIN")  # one snapshot for the whole page
             try:
-                for kind in wanted[wanted.index(start_kind) :]:
+                for kind in [k for k in wanted if KINDS.index(k) >= start]:
                     query = f"{_SELECT_ITEM} WHERE kind = ?"
                     args: list[Any] = [kind]
                     if after is not None and kind == start_kind:
@@ -574,7 +571,13 @@ class SandboxStore:
         args: list[Any] = []
         if since is not None and str(since).strip():
             text = str(since).strip()
-            if text.isdigit():
+            if text.isascii() and text.isdigit():
+                if len(text) > 18:  # beyond SQLite's integers
+                    raise SandboxError(
+                        f"since must be a sequence number below 10^18 (got {text[:24]}…)",
+                        status=400,
+                        code="BAD_REQUEST",
+                    )
                 query += " WHERE seq > ?"
                 args.append(int(text))
             else:
@@ -601,7 +604,7 @@ class SandboxStore:
 
 def _normalise_time(text: str) -> str:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError as exc:
         raise SandboxError(
             f"since must be a sequence number or an ISO-8601 time (got {text!r})",
@@ -610,7 +613,19 @@ def _normalise_time(text: str) -> str:
         ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the sandbox lives in UTC
-    return iso_time(moment)
+    try:
+        return iso_time(moment)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC, and so on
+        return "" if moment.year == 1 else "~"  # before every entry's time / after every one
+
+
+def _is_version(value: Any) -> bool:
+    """A whole number >= 0; JSON's 3.0 counts (JSON Schema's integers include it)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return value.is_integer() and value >= 0
+    return isinstance(value, int) and value >= 0
 
 
 #: Idempotency keys: `<write id>:<n>`, the write id up to 100 safe characters.
@@ -642,10 +657,10 @@ def _check_operation(index: int, op: Any) -> None:
         problem = "name must not be empty"
     elif op["op"] == "put" and "spec" not in op:
         problem = "a put needs a spec"
-    elif "ifMatch" in op and (
-        isinstance(op["ifMatch"], bool) or not isinstance(op["ifMatch"], int)
-    ):
+    elif "ifMatch" in op and not _is_version(op["ifMatch"]):
         problem = "ifMatch must be a version number"
+    elif "ifMatch" in op:
+        op["ifMatch"] = int(op["ifMatch"])  # JSON's 3.0 is the integer 3
     if problem:
         details: dict[str, Any] = {"index": index}
         if isinstance(op, dict):

@@ -46,6 +46,7 @@ def test_whoami_of_the_built_in_admin(sandbox: Sandbox) -> None:
     assert sandbox.admin.get("/whoami").json() == {
         "username": "admin@sandbox.local",
         "isAdmin": True,
+        "viewSetup": True,
         "active": True,
     }
 
@@ -59,15 +60,17 @@ def test_tokens_are_stored_only_as_sha256_hashes(sandbox: Sandbox) -> None:
     assert sandbox.token not in dump
 
 
-def test_a_user_without_admin_permissions_reads_but_does_not_write(org: Sandbox) -> None:
+def test_a_user_without_admin_permissions_neither_reads_the_setup_nor_writes(org: Sandbox) -> None:
     rep = org.client(org.admin.token_for("rep@example.com"))
     assert rep.get("/whoami").json() == {
         "username": "rep@example.com",
         "isAdmin": False,
+        "viewSetup": False,
         "active": True,
     }
-    assert rep.get("/config/Role/CEO").status_code == 200
-    assert rep.get("/audit").status_code == 200
+    # Reading the setup needs ViewSetup (tests/sandbox/test_hardening.py covers who may).
+    assert _error(rep.get("/config/Role/CEO")) == (403, "FORBIDDEN")
+    assert _error(rep.get("/audit")) == (403, "FORBIDDEN")
     refused = rep.put("Role", "Other", {"label": "Other"})
     assert _error(refused) == (403, "FORBIDDEN")
     assert refused.json()["error"]["message"] == (

@@ -114,6 +114,14 @@ def test_the_failing_operation_answers_its_own_status(org: Sandbox) -> None:
             {"op": "delete", "kind": "Role", "name": "X", "ifMatch": "1"},
             "ifMatch must be a version number",
         ),
+        (
+            {"op": "delete", "kind": "Role", "name": "X", "ifMatch": 1.5},
+            "ifMatch must be a version number",
+        ),
+        (
+            {"op": "delete", "kind": "Role", "name": "X", "ifMatch": -1},
+            "ifMatch must be a version number",
+        ),
     ],
 )
 def test_malformed_operations_are_refused_before_anything_runs(
@@ -148,3 +156,22 @@ def test_batch_in_process_raises_with_the_index(store: SandboxStore) -> None:
     assert failed.value.details["index"] == 1
     assert failed.value.details["errors"] == ["spec.label must be a string, not a number"]
     assert store.list_all_config() == []
+
+
+def test_an_if_match_of_3_0_is_version_3(org: Sandbox) -> None:
+    # JSON Schema's integers include 3.0; a client that serialises floats is not refused.
+    stale = org.admin.request(
+        "POST",
+        "/config/batch",
+        data='{"operations": [{"op": "delete", "kind": "Role", "name": "Sales", "ifMatch": 3.0}]}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert stale.json()["error"]["details"]["expected"] == 3
+    ok = org.admin.request(
+        "POST",
+        "/config/batch",
+        data='{"operations": [{"op": "delete", "kind": "User", "name": "rep@example.com", '
+        '"ifMatch": 1.0}]}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert ok.status_code == 200

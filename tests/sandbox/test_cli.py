@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from crmctl.sandbox import SandboxStore
+from tests.sandbox.raw_http import request_head
 
 
 def _free_port() -> int:
@@ -110,6 +111,8 @@ def test_serve_answers_over_http_and_stops_on_sigterm(project: Path, crmctl) -> 
             str(port),
             "--unavailable",
             "1",
+            "--max-body-mb",
+            "1",
         ],
         cwd=project,
         stdout=subprocess.PIPE,
@@ -132,6 +135,12 @@ def test_serve_answers_over_http_and_stops_on_sigterm(project: Path, crmctl) -> 
             f"{url}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5
         )
         assert whoami.json()["username"] == "admin@sandbox.local"
+        headers = {"Authorization": f"Bearer {token}", "Content-Length": str(1024 * 1024 + 1)}
+        too_large = request_head(port, "POST", "/api/v1/config/batch", headers)  # body unsent
+        assert too_large.status == 413
+        assert too_large.json()["error"]["message"] == (
+            "request body too large: 1048577 bytes, at most 1048576"
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=15)

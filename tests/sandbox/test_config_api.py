@@ -225,8 +225,8 @@ def test_limit_bounds_are_inclusive(sandbox: Sandbox) -> None:
         assert sandbox.admin.get("/config/Role", params={"limit": limit}).status_code == 200
 
 
-def test_a_cursor_that_was_not_issued_is_400(org: Sandbox) -> None:
-    for cursor in ("garbage", "WyJOb3BlIiwgIngiXQ"):  # the second is ["Nope", "x"]
+def test_a_cursor_that_is_not_kind_and_name_is_400(org: Sandbox) -> None:
+    for cursor in ("garbage", "Nope:x", "role:CEO"):  # a cursor is Kind:name
         response = org.admin.get("/config/Role", params={"cursor": cursor})
         assert _error(response) == (
             400,
@@ -289,3 +289,14 @@ def test_the_connection_is_kept_alive_across_answers_and_errors(sandbox: Sandbox
         assert not response.will_close
         assert conn.sock is sock  # the same connection every time
     conn.close()
+
+
+def test_a_cursor_resumes_after_its_item_in_apply_order(org: Sandbox) -> None:
+    def names(path: str, cursor: str) -> list[str]:
+        return [i["name"] for i in org.admin.get(path, params={"cursor": cursor}).json()["items"]]
+
+    assert names("/config/Role", "Role:CEO") == ["Sales"]
+    assert names("/config/Role", "Role:") == ["CEO", "Sales"]  # before every name
+    assert names("/config/Role", "CustomObject:Zzz") == ["CEO", "Sales"]  # an earlier kind
+    assert names("/config/Role", "User:a") == []  # a later kind: nothing is left
+    assert names("/config?kinds=Role,User", "Role:Sales") == ["rep@example.com"]

@@ -8,10 +8,13 @@ from importlib import resources
 from openapi_spec_validator import validate
 
 from crmctl.kinds import KINDS
+from crmctl.sandbox.apidoc import ITEM_TEMPLATE, document, item_path
 from crmctl.sandbox.server import ROUTES
+from crmctl.schemas import kind_schema
 from tests.sandbox.conftest import Sandbox
 
-DOCUMENT = json.loads(resources.files("crmctl.sandbox").joinpath("openapi.json").read_text())
+DOCUMENT = document()
+TEMPLATE = json.loads(resources.files("crmctl.sandbox").joinpath("openapi.json").read_text())
 
 
 def test_the_document_is_served_without_a_token(sandbox: Sandbox) -> None:
@@ -23,18 +26,35 @@ def test_the_document_is_served_without_a_token(sandbox: Sandbox) -> None:
 
 def test_the_document_is_valid_openapi() -> None:
     validate(DOCUMENT)
+    validate(TEMPLATE)  # openapi.json on its own is a (looser) valid document too
     assert DOCUMENT["openapi"] == "3.1.0"
 
 
 def test_every_route_is_documented_and_every_documented_operation_is_routed() -> None:
     routed = {(r.method, r.pattern) for r in ROUTES if r.pattern.startswith("/api/v1/")}
+    per_kind = {item_path(kind): ITEM_TEMPLATE for kind in KINDS}
     documented = {
-        (method.upper(), path)
+        (method.upper(), per_kind.get(path, path))
         for path, item in DOCUMENT["paths"].items()
         for method in item
         if method != "parameters"
     }
     assert routed == documented
+
+
+def test_each_kind_has_its_items_path_with_its_own_name_and_spec_schema() -> None:
+    schemas = DOCUMENT["components"]["schemas"]
+    assert ITEM_TEMPLATE not in DOCUMENT["paths"]
+    for kind in KINDS:
+        item = DOCUMENT["paths"][item_path(kind)]
+        assert set(item) == {"parameters", "get", "put", "delete"}
+        name = kind_schema(kind)["properties"]["metadata"]["properties"]["name"]
+        assert schemas[f"{kind}Name"]["pattern"] == name["pattern"]
+        body = item["put"]["requestBody"]["content"]["application/json"]["schema"]
+        assert body["properties"]["spec"] == {"$ref": f"#/components/schemas/{kind}Spec"}
+        spec = schemas[f"{kind}Spec"]
+        assert spec["required"] == kind_schema(kind)["properties"]["spec"].get("required", [])
+        assert "urn:crmctl" not in json.dumps(spec)  # common.json's parts are in components
 
 
 def test_public_operations_are_exactly_the_routes_without_auth() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from crmctl.sandbox import auth
 from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SandboxError
+from crmctl.sandbox.jsonbody import parse_json_body
 from crmctl.sandbox.salesforce import state
 from crmctl.sandbox.server import Request, Route
 
@@ -64,6 +65,14 @@ class Caller:
                 f"{what} needs a user with the ModifyAllData or CustomizeApplication permission",
             )
 
+    def require_view_setup(self, what: str) -> None:
+        if not self.principal.can_view_setup:
+            raise SalesforceFault(
+                403,
+                "INSUFFICIENT_ACCESS",
+                f"{what} needs a user with the ViewSetup (View Setup and Configuration) permission",
+            )
+
 
 def limit_header(used: int, limit: int) -> str:
     return f"api-usage={used}/{limit}"
@@ -102,6 +111,25 @@ def bearer(request: Request) -> str | None:
 RestHandler = Callable[[Request, Caller], Response]
 
 
+def _session_before_body(request: Request) -> Response | None:
+    """Refuse a request with a body and no valid session before the body is read.
+
+    The call is counted later, by `authorise`, once the body has been read.
+    """
+    token = bearer(request)
+    store = request.store
+    with store.transaction() as conn:
+        username = state.session_user(conn, token, store.now()) if token else None
+        principal = auth.principal_of(conn, username) if username else None
+    if principal is None or not principal.active:
+        return (
+            401,
+            SalesforceFault(401, "INVALID_SESSION_ID", "Session expired or invalid").rest_body(),
+            {},
+        )
+    return None
+
+
 def rest(method: str, pattern: str, handler: RestHandler) -> Route:
     """A REST route: session, limits and Salesforce's error shape around `handler`."""
 
@@ -111,6 +139,8 @@ def rest(method: str, pattern: str, handler: RestHandler) -> Route:
             check_version(request.params.get("version", "v61.0"))
             caller = authorise(request, bearer(request))
             headers = caller.limit_headers
+            if request.raw:  # parsed here, so a bad body is answered in Salesforce's shape
+                request.body = parse_json_body(request.raw)
             status, body, extra = handler(request, caller)
             return status, body, {**headers, **extra}
         except SalesforceFault as fault:
@@ -119,7 +149,9 @@ def rest(method: str, pattern: str, handler: RestHandler) -> Route:
             code = "JSON_PARSER_ERROR" if err.code == "BAD_REQUEST" else err.code
             return err.status, [{"message": err.message, "errorCode": code, "fields": []}], headers
 
-    route = Route(method, pattern, answer, auth=False)
+    route = Route(
+        method, pattern, answer, auth=False, json_body=False, pre_body=_session_before_body
+    )
     # Salesforce accepts a trailing slash (…/query/?q=, …/sobjects/User/), and clients send it.
     route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
     return route

@@ -138,6 +138,7 @@ def _file_properties(parent: ET.Element, tag: str, type_name: str, entry: tuple)
 
 
 def _list_metadata(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
+    caller.require_view_setup("listMetadata")
     types = [mx.text(q, "type") or "" for q in mx.children(operation, "queries")]
     if len(types) > 3:
         raise SalesforceFault(500, "INVALID_TYPE", "listMetadata takes at most 3 queries")
@@ -326,4 +327,15 @@ _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
 
 
 def routes() -> list[Route]:
-    return [Route("POST", "/services/Soap/m/{version}", _soap, auth=False, json_body=False)]
+    # The session id travels inside the SOAP envelope, so the body is read before it is
+    # checked; a deploy's zip can be large, so this public route takes the server's limit.
+    return [
+        Route(
+            "POST",
+            "/services/Soap/m/{version}",
+            _soap,
+            auth=False,
+            json_body=False,
+            public_body=True,
+        )
+    ]

@@ -34,6 +34,8 @@ _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _PREFIX = {"User": "005", "UserRole": "00E", "PermissionSet": "0PS",
            "PermissionSetAssignment": "0Pa", "Profile": "00e"}  # fmt: skip
 PROFILES = ("System Administrator", "Standard User")
+#: Setup objects: reading them needs ViewSetup (or an admin), as the sandbox's own API does.
+SETUP_OBJECTS = ("PermissionSet", "PermissionSetAssignment")
 _USER_FIELDS = ("Id", "Username", "Email", "FirstName", "LastName", "Name", "IsActive",
                 "UserRoleId", "ProfileId", "UserType", "Alias", "TimeZoneSidKey",
                 "LocaleSidKey", "LanguageLocaleKey", "EmailEncodingKey")  # fmt: skip
@@ -208,6 +210,8 @@ def _query(request: Request, caller: Caller) -> tuple[int, Any, dict[str, str]]:
     try:
         query = soql.parse(text)
         table = next((k for k in SCHEMA if k.lower() == query.sobject.lower()), "")
+        if table in SETUP_OBJECTS:
+            caller.require_view_setup(f"querying {table}")
         rows, paths = soql.run(query, SCHEMA, OrgView(request.store).rows.get(table, []))
     except soql.SoqlError as err:
         raise SalesforceFault(400, err.code, err.message) from None
@@ -249,6 +253,8 @@ def sobject_of(request: Request) -> str:
 
 def _get(request: Request, caller: Caller) -> tuple[int, Any, dict[str, str]]:
     sobject = sobject_of(request)
+    if sobject in SETUP_OBJECTS:
+        caller.require_view_setup(f"reading {sobject}")
     row = OrgView(request.store).get(sobject, request.params["id"])
     if row is None:
         raise SalesforceFault(404, "NOT_FOUND", "The requested resource does not exist")

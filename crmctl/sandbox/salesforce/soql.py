@@ -9,6 +9,12 @@ Supported: field lists with parent relationships (`UserRole.DeveloperName`),
 parentheses; literals 'text', numbers, true, false, null; ORDER BY, LIMIT,
 OFFSET. Names are case-insensitive. Errors raise `SoqlError` with
 Salesforce's codes (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE).
+
+Limits: a statement is at most `MAX_QUERY_LENGTH` characters (Salesforce's
+default limit on a SOQL statement) and conditions nest (parentheses, NOT) at
+most `MAX_DEPTH` deep; beyond either the answer is MALFORMED_QUERY. AND and
+OR chains are flat lists, so their length costs no recursion. LIKE matches
+without regular expressions, in time proportional to pattern × value.
 """
 
 from __future__ import annotations
@@ -18,7 +24,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Query", "SoqlError", "parse", "run"]
+__all__ = ["Query", "SoqlError", "parse", "run", "MAX_QUERY_LENGTH", "MAX_DEPTH"]
+
+#: Salesforce's default limit on the length of a SOQL statement, in characters.
+MAX_QUERY_LENGTH = 100_000
+#: How deep conditions may nest (parentheses and NOT); a real query needs a handful.
+MAX_DEPTH = 100
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<number>-?\d+(?:\.\d+)?)"
@@ -66,8 +77,15 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_QUERY_LENGTH:
+            raise SoqlError(
+                "MALFORMED_QUERY",
+                f"the query is {len(text):,} characters long; "
+                f"a SOQL statement may have at most {MAX_QUERY_LENGTH:,}",
+            )
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str]:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else ("end", "")
@@ -111,12 +129,18 @@ class _Parser:
                 if not self.accept("punct", ","):
                     break
         if self.accept("keyword", "LIMIT"):
-            query.limit = int(float(self.take("number")))
+            query.limit = self.count("LIMIT")
         if self.accept("keyword", "OFFSET"):
-            query.offset = int(float(self.take("number")))
+            query.offset = self.count("OFFSET")
         if self.peek()[0] != "end":
             raise SoqlError("MALFORMED_QUERY", f"unexpected {self.peek()[1]!r}")
         return query
+
+    def count(self, clause: str) -> int:
+        text = self.take("number")
+        if not text.isdigit() or len(text) > 9:
+            raise SoqlError("MALFORMED_QUERY", f"{clause} must be a whole number below 10^9")
+        return int(text)
 
     def field_item(self) -> str:
         name = self.take("name")
@@ -126,23 +150,36 @@ class _Parser:
         return name
 
     def condition(self) -> Any:
-        node = self.conjunction()
+        """A tree: ("or", [nodes]), ("and", [nodes]), ("not", node) or a comparison."""
+        nodes = [self.conjunction()]
         while self.accept("keyword", "OR"):
-            node = ("or", node, self.conjunction())
-        return node
+            nodes.append(self.conjunction())
+        return nodes[0] if len(nodes) == 1 else ("or", nodes)
 
     def conjunction(self) -> Any:
-        node = self.factor()
+        nodes = [self.factor()]
         while self.accept("keyword", "AND"):
-            node = ("and", node, self.factor())
-        return node
+            nodes.append(self.factor())
+        return nodes[0] if len(nodes) == 1 else ("and", nodes)
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SoqlError(
+                "MALFORMED_QUERY", f"conditions nest more than {MAX_DEPTH} deep (parentheses, NOT)"
+            )
 
     def factor(self) -> Any:
         if self.accept("keyword", "NOT"):
-            return ("not", self.factor())
+            self.nested()
+            node = ("not", self.factor())
+            self.depth -= 1
+            return node
         if self.accept("punct", "("):
+            self.nested()
             node = self.condition()
             self.take("punct", ")")
+            self.depth -= 1
             return node
         name = self.take("name")
         if self.accept("keyword", "NOT"):
@@ -168,6 +205,8 @@ class _Parser:
         if kind == "string":
             return re.sub(r"\\(.)", r"\1", text[1:-1])
         if kind == "number":
+            if len(text) > 40:
+                raise SoqlError("MALFORMED_QUERY", f"number too long: {text[:20]}…")
             return float(text) if "." in text else int(text)
         if kind == "keyword" and text in ("TRUE", "FALSE"):
             return text == "TRUE"
@@ -221,8 +260,29 @@ def _get(record: Mapping[str, Any], path: list[str]) -> Any:
 
 
 def _like(value: Any, pattern: str) -> bool:
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return isinstance(value, str) and re.fullmatch(regex, value, re.I | re.S) is not None
+    """SQL LIKE (% any run, _ one character), case-insensitive, without backtracking blow-up.
+
+    The usual wildcard walk: on a mismatch after a %, the % swallows one more
+    character and matching resumes from just after it; at most pattern × value steps.
+    """
+    if not isinstance(value, str):
+        return False
+    text, pat = value.casefold(), pattern.casefold()
+    t = p = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pat) and pat[p] != "%" and (pat[p] == "_" or pat[p] == text[t]):
+            t, p = t + 1, p + 1
+        elif p < len(pat) and pat[p] == "%":
+            star, mark, p = p, t, p + 1
+        elif star >= 0:
+            mark += 1
+            t, p = mark, star + 1
+        else:
+            return False
+    while p < len(pat) and pat[p] == "%":
+        p += 1
+    return p == len(pat)
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
@@ -243,9 +303,9 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 def _matches(node: Any, record: Mapping[str, Any], paths: Callable[[str], list[str]]) -> bool:
     tag = node[0]
     if tag == "and":
-        return _matches(node[1], record, paths) and _matches(node[2], record, paths)
+        return all(_matches(n, record, paths) for n in node[1])
     if tag == "or":
-        return _matches(node[1], record, paths) or _matches(node[2], record, paths)
+        return any(_matches(n, record, paths) for n in node[1])
     if tag == "not":
         return not _matches(node[1], record, paths)
     if tag == "in":
@@ -260,7 +320,7 @@ def _conditions_fields(node: Any) -> list[str]:
     if node is None:
         return []
     if node[0] in ("and", "or"):
-        return _conditions_fields(node[1]) + _conditions_fields(node[2])
+        return [name for child in node[1] for name in _conditions_fields(child)]
     if node[0] == "not":
         return _conditions_fields(node[1])
     return [node[2] if node[0] == "cmp" else node[1]]
