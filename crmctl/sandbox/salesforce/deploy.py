@@ -186,6 +186,7 @@ def _plan(
     }
     specs_of: dict[str, dict] = {}  # "Kind/lower name" -> the store spec this deploy puts
     named = [(t, n) for t, names in members.items() for n in names]
+    objects = {n.lower() for n in members.get("CustomObject", [])}
     order = {"CustomObject": 0, "GlobalValueSet": 0, "CustomField": 1, "MatchingRule": 2}
     for type_name, name in sorted(named, key=lambda p: order.get(p[0], 3)):
         entry = _Entry(type_name, name, "package.xml")
@@ -204,6 +205,10 @@ def _plan(
             )
             continue
         entry.file_name, entry.element = component.file_name, component.element
+        obj = name.partition(".")[0]
+        if type_name in components.CHILD_TYPES and not _object_exists(obj, org, objects):
+            entry.problem = f"In field: fullName - no CustomObject named {obj} found"
+            continue
         entry.created = (type_name, name.lower()) not in org
         try:
             spec = _spec(type_name, name, component, found, org, value_sets, live, specs_of)
@@ -227,6 +232,13 @@ def _plan(
             for name in names:
                 _delete(work, target, type_name, name, org, live)
     return work
+
+
+def _object_exists(obj: str, org: dict, deployed: set[str]) -> bool:
+    """A standard object, one the org has, or one this deploy brings."""
+    if "__" not in obj:
+        return True
+    return ("CustomObject", obj.lower()) in org or obj.lower() in deployed
 
 
 def _spec(type_name, name, component, found, org, value_sets, live, specs_of) -> dict | None:
