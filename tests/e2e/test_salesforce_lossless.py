@@ -190,3 +190,63 @@ def test_a_label_change_by_crmctl_changes_only_that_label(
     changed.find("label").text = "Relabelled"
     expected[key] = canonical(changed)
     assert {k: canonical(v) for k, v in after.items()} == expected
+
+
+ALL = {t: ["*"] for t in ("CustomObject", "CustomField", "ValidationRule", "Role",
+                          "PermissionSet", "DuplicateRule", "MatchingRule")}  # fmt: skip
+
+
+def _files_of(components: dict[tuple[str, str], ET.Element]) -> dict[str, bytes]:
+    """Deploy files for components of objects and roles (as an admin's change set would)."""
+    files: dict[str, bytes] = {}
+    objects: dict[str, ET.Element] = {}
+    members: dict[str, list[str]] = {}
+    for (type_name, name), element in components.items():
+        members.setdefault(type_name, []).append(name)
+        if type_name == "CustomField":
+            objects.setdefault(name.partition(".")[0], ET.Element("CustomObject")).append(element)
+        else:
+            element.set("xmlns", MET)
+            files[f"roles/{name}.role"] = ET.tostring(element)
+    for obj, root in objects.items():
+        root.set("xmlns", MET)
+        files[f"objects/{obj}.object"] = ET.tostring(root)
+    files["package.xml"] = package_xml(members)
+    return files
+
+
+def test_the_example_org_keeps_what_an_admin_added_when_crmctl_changes_a_label(
+    project: Path, org: SalesforceOrg, crmctl
+) -> None:
+    org.write_env(project, "sf", manifests="manifests")
+    r = crmctl("apply", "-e", "sf", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    # In Setup, an admin turns on history tracking for a field and cuts a role's case access.
+    created = retrieve(org, ALL)
+    amount = copy.deepcopy(created[("CustomField", "Invoice__c.Amount__c")])
+    ET.SubElement(amount, "trackHistory").text = "true"
+    role_key = next(k for k in sorted(created) if k[0] == "Role")
+    role = copy.deepcopy(created[role_key])
+    ET.SubElement(role, "caseAccessLevel").text = "None"
+    result = deploy(
+        org, _files_of({("CustomField", "Invoice__c.Amount__c"): amount, role_key: role})
+    )
+    assert result.findtext("status") == "Succeeded", _refused(result)
+    before = retrieve(org, ALL)
+    assert before[role_key].findtext("caseAccessLevel") == "None"
+
+    invoice = project / "manifests" / "objects" / "invoice.yaml"
+    text = invoice.read_text()
+    assert text.count("label: Amount\n") == 1
+    invoice.write_text(text.replace("label: Amount\n", "label: Invoice amount\n"))
+    r = crmctl("apply", "-e", "sf", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Apply complete: 0 added, 1 changed, 0 destroyed." in r.out
+
+    after = retrieve(org, ALL)
+    expected = {k: canonical(v) for k, v in before.items()}
+    changed = copy.deepcopy(before[("CustomField", "Invoice__c.Amount__c")])
+    changed.find("label").text = "Invoice amount"
+    expected[("CustomField", "Invoice__c.Amount__c")] = canonical(changed)
+    assert {k: canonical(v) for k, v in after.items()} == expected
+    assert after[("CustomField", "Invoice__c.Amount__c")].findtext("trackHistory") == "true"
