@@ -206,7 +206,8 @@ def _v5_salesforce_components(conn: sqlite3.Connection) -> None:
             name_key       TEXT NOT NULL,       -- lower-case fullName (names are case-insensitive)
             full_name      TEXT NOT NULL,
             xml            TEXT NOT NULL,       -- the component's element as deployed
-            store_version  INTEGER,             -- version of the config item it mirrors, or NULL
+            store_mark     TEXT,                -- 'version|updatedAt' of the config item it
+                                                --   mirrors when deployed, or NULL (XML only)
             updated_at     TEXT NOT NULL,
             updated_by     TEXT NOT NULL,
             PRIMARY KEY (type, name_key)

@@ -2,7 +2,7 @@
 
 `sf_components` holds the XML of every component deployed through the
 Metadata API, and which sandbox store item it mirrors (the part the store
-enforces) with that item's version at the time. The org's components are
+enforces): that item's version and time of change when it was deployed. The org's components are
 then:
 
 - store items with fresh XML: the XML as deployed;
@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from crmctl.sandbox.salesforce import mdxml, specs
 from crmctl.sandbox.store import SandboxStore
 
-__all__ = ["OrgComponent", "KIND_TYPES", "org_components", "save", "follow", "delete", "store_kind"]
+__all__ = [
+    "OrgComponent",
+    "KIND_TYPES",
+    "org_components",
+    "mark",
+    "save",
+    "follow",
+    "delete",
+    "store_kind",
+]
 
 #: Sandbox store kind -> the Metadata API types that show it.
 KIND_TYPES = {
@@ -56,29 +65,42 @@ class OrgComponent:
     mirrored: bool  # the store holds (part of) it
 
 
+def mark(item: dict) -> str:
+    """A store item's version and time of change: whether XML kept for it is still its own."""
+    return f"{item['version']}|{item['updatedAt']}"
+
+
+def _state(row_mark: str, item: dict) -> str:
+    """Whether kept XML is fresh, changed (through the sandbox API) or new (deleted, made again)."""
+    if row_mark == mark(item):
+        return "fresh"
+    version = int(row_mark.partition("|")[0])
+    return "changed" if item["version"] > version else "new"
+
+
 def save(
     conn: sqlite3.Connection,
     type_name: str,
     full_name: str,
     element: ET.Element,
-    version: int | None,
+    mirrors: str | None,
     at: str,
     by: str,
 ) -> None:
-    """Keep a deployed component's XML; `version` of the store item it mirrors (None: none)."""
+    """Keep a deployed component's XML; `mirrors`: the `mark` of the store item it mirrors."""
     conn.execute(
         "INSERT OR REPLACE INTO sf_components"
-        " (type, name_key, full_name, xml, store_version, updated_at, updated_by)"
+        " (type, name_key, full_name, xml, store_mark, updated_at, updated_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (type_name, full_name.lower(), full_name, mdxml.fragment(element), version, at, by),
+        (type_name, full_name.lower(), full_name, mdxml.fragment(element), mirrors, at, by),
     )
 
 
-def follow(conn: sqlite3.Connection, type_name: str, full_name: str, version: int) -> None:
-    """A component that mirrors the same store item as another moves to its version."""
+def follow(conn: sqlite3.Connection, type_name: str, full_name: str, mirrors: str) -> None:
+    """A component that mirrors the same store item as another follows its spec."""
     conn.execute(
-        "UPDATE sf_components SET store_version = ? WHERE type = ? AND name_key = ?",
-        (version, type_name, full_name.lower()),
+        "UPDATE sf_components SET store_mark = ? WHERE type = ? AND name_key = ?",
+        (mirrors, type_name, full_name.lower()),
     )
 
 
@@ -91,7 +113,7 @@ def delete(conn: sqlite3.Connection, type_name: str, full_name: str) -> None:
 
 def _rows(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple]:
     rows = conn.execute(
-        "SELECT type, name_key, full_name, xml, store_version, updated_at, updated_by"
+        "SELECT type, name_key, full_name, xml, store_mark, updated_at, updated_by"
         " FROM sf_components"
     ).fetchall()
     return {(r[0], r[1]): r for r in rows}
@@ -115,12 +137,13 @@ def org_components(store: SandboxStore) -> dict[tuple[str, str], OrgComponent]:
             ):
                 continue  # deployed with matching rules of other names
             generated = specs.to_xml(type_name, item["name"], item["spec"])
-            if row is None:
-                element = generated
-            elif row[4] == item["version"]:
+            state = _state(row[4], item) if row is not None and row[4] else "new"
+            if state == "fresh":
                 element = mdxml.from_fragment(row[3])
-            else:  # changed through the sandbox's own API since it was deployed
+            elif state == "changed":  # through the sandbox's own API since it was deployed
                 element = specs.overlay(mdxml.from_fragment(row[3]), generated)
+            else:
+                element = generated
             out[key] = OrgComponent(
                 type_name, item["name"], element, item["updatedBy"], item["updatedAt"], True
             )

@@ -114,10 +114,10 @@ def run_deploy(
                 results = store.batch([ops[i] for i in active], actor)
                 if check_only or (failed and rollback_on_error):
                     raise _Rollback
-                versions = {
-                    f"{r['kind']}/{r['name']}": r["version"] for r in results if "version" in r
+                digests = {
+                    f"{r['kind']}/{r['name']}": catalog.mark(r) for r in results if "version" in r
                 }
-                _store_xml(conn, work, failed, versions, now, actor)
+                _store_xml(conn, work, failed, digests, now, actor)
             break
         except _Rollback:
             break
@@ -131,9 +131,9 @@ def run_deploy(
 
 
 def _store_xml(
-    conn: Any, work: _Work, failed: set[int], versions: dict[str, int], now: str, actor: str
+    conn: Any, work: _Work, failed: set[int], digests: dict[str, str], now: str, actor: str
 ) -> None:
-    """Keep the XML of every component that passed, with the store version it mirrors."""
+    """Keep the XML of every component that passed, with the store spec it mirrors."""
     for index, type_name, name in work.removed:
         if index not in failed:
             catalog.delete(conn, type_name, name)
@@ -141,10 +141,10 @@ def _store_xml(
         if index in failed or entry.element is None:
             continue
         address = work.mirrored.get(index)
-        version = versions.get(address) if address else None
-        catalog.save(conn, entry.type, entry.full_name, entry.element, version, now, actor)
-        if entry.type == "DuplicateRule" and version is not None:
-            catalog.follow(conn, "MatchingRule", entry.full_name, version)
+        mirrors = digests.get(address) if address else None
+        catalog.save(conn, entry.type, entry.full_name, entry.element, mirrors, now, actor)
+        if entry.type == "DuplicateRule" and mirrors is not None:
+            catalog.follow(conn, "MatchingRule", entry.full_name, mirrors)
 
 
 def _ordered(group: list[tuple[Change, int]]) -> list[tuple[Change, int]]:

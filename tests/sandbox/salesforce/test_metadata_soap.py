@@ -315,3 +315,19 @@ def test_a_deploy_is_queued_and_answers_its_id_at_once(org: SalesforceOrg) -> No
         result = _call(org, check.format(job))[1].find("Body/checkDeployStatusResponse/result")
     assert mx.text(result, "status") == "Succeeded"
     assert mx.text(result.find("details/componentSuccesses"), "fullName") == "COO"
+
+
+def test_the_sandbox_api_changes_show_in_the_xml_and_a_recreated_role_is_not_the_old_one(
+    org: SalesforceOrg,
+) -> None:
+    role = f'<Role xmlns="{mx.NS}"><caseAccessLevel>None</caseAccessLevel><name>Ops</name></Role>'
+    result = _deploy(org, _zip({"roles/Ops.role": role}, {"Role": ["Ops"]}))
+    assert mx.text(result, "status") == "Succeeded", _failures(result)
+    types = "<met:types><met:members>Ops</met:members><met:name>Role</met:name></met:types>"
+    org.store.put_config("Role", "Ops", {"label": "Operations"}, "someone")  # the sandbox's API
+    got = mx.parse(_retrieve(org, types)["unpackaged/roles/Ops.role"])
+    assert (mx.text(got, "name"), mx.text(got, "caseAccessLevel")) == ("Operations", "None")
+    org.store.delete_config("Role", "Ops", "someone")
+    org.store.put_config("Role", "Ops", {"label": "Ops"}, "someone")
+    got = mx.parse(_retrieve(org, types)["unpackaged/roles/Ops.role"])
+    assert (mx.text(got, "name"), got.find("caseAccessLevel")) == ("Ops", None)
