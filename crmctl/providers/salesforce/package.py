@@ -14,6 +14,9 @@ Layout (Metadata API format, `singlePackage`):
 
 A crmctl DuplicateRule is two components: the DuplicateRule and the
 MatchingRule of the same name that holds its `match`.
+
+Reading keeps each component's XML (`Component.element`); writing an update
+starts from it (`Live`, see `merge`), writing a create from the spec.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ __all__ = [
     "MetadataTypes",
     "members_of",
     "deploy_zip",
-    "retrieve_zip",
     "read_zip",
     "ZipContents",
     "KIND_OF",
@@ -225,28 +227,6 @@ def deploy_zip(
     return zip_files(files)
 
 
-def retrieve_zip(
-    resources: Iterable[Resource],
-    value_sets: Mapping[str, list[dict[str, Any]]] | None = None,
-    version: str = "61.0",
-) -> bytes:
-    """What a retrieve of `resources` answers with (the sandbox's side of a retrieve)."""
-    resources = list(resources)
-    files = _files(resources, {}, {})
-    for name, values in (value_sets or {}).items():
-        root = ET.Element("GlobalValueSet")
-        for value in values:
-            item = ET.SubElement(root, "customValue")
-            ET.SubElement(item, "fullName").text = value["value"]
-            ET.SubElement(item, "default").text = "true" if value.get("default") else "false"
-            ET.SubElement(item, "label").text = value.get("label") or value["value"]
-        ET.SubElement(root, "masterLabel").text = name
-        files[f"globalValueSets/{name}.globalValueSet"] = mx.to_bytes(root)
-    members = [pair for r in resources for pair in members_of(r.kind, r.name)]
-    files["package.xml"] = mx.package_xml(_types(members), version)
-    return zip_files(files)
-
-
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -262,12 +242,8 @@ def _open(data: bytes) -> dict[str, bytes]:
         }
 
 
-def read_zip(data: bytes, matching_fallback: Mapping[str, ET.Element] | None = None) -> ZipContents:
-    """Every component of a retrieve or deploy zip, translated to crmctl specs.
-
-    `matching_fallback` are matching rules (by `Object.Name`) already in the
-    org, for duplicate rules deployed without theirs.
-    """
+def read_zip(data: bytes) -> ZipContents:
+    """Every component of a retrieve or deploy zip, translated to crmctl specs."""
     files = _open(data)
     out = ZipContents()
     roots: dict[str, ET.Element] = {}
@@ -292,7 +268,7 @@ def read_zip(data: bytes, matching_fallback: Mapping[str, ET.Element] | None = N
         for name, root in roots.items()
         if name.startswith("globalValueSets/")
     }
-    matching = dict(matching_fallback or {})
+    matching: dict[str, ET.Element] = {}
     for name, root in roots.items():
         if name.startswith("matchingRules/"):
             obj = name.split("/")[1].rsplit(".", 1)[0]
