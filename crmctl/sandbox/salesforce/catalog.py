@@ -12,6 +12,9 @@ then:
   the store's spec;
 - components with nothing to enforce (formula fields, list views, global
   value sets …): their XML as deployed.
+
+Each with the defaults a real org adds where they are absent
+(`specs.with_defaults`).
 """
 
 from __future__ import annotations
@@ -144,6 +147,7 @@ def org_components(store: SandboxStore) -> dict[tuple[str, str], OrgComponent]:
                 element = specs.overlay(mdxml.from_fragment(row[3]), generated)
             else:
                 element = generated
+            element = specs.with_defaults(type_name, element)
             out[key] = OrgComponent(
                 type_name, item["name"], element, item["updatedBy"], item["updatedAt"], True
             )
@@ -155,5 +159,6 @@ def org_components(store: SandboxStore) -> dict[tuple[str, str], OrgComponent]:
         obj = key[1].partition(".")[0]
         if "." in key[1] and obj.endswith("__c") and obj not in objects:
             continue  # its object is gone
-        out[key] = OrgComponent(key[0], row[2], mdxml.from_fragment(row[3]), row[6], row[5], False)
+        element = specs.with_defaults(key[0], mdxml.from_fragment(row[3]))
+        out[key] = OrgComponent(key[0], row[2], element, row[6], row[5], False)
     return out

@@ -30,6 +30,7 @@ __all__ = [
     "global_values",
     "to_xml",
     "overlay",
+    "with_defaults",
 ]
 
 Spec = dict[str, Any]
@@ -462,3 +463,21 @@ def overlay(stored: ET.Element, generated: ET.Element) -> ET.Element:
     out.extend(g for g in generated if g.tag not in placed and g.tag not in
                {i.tag for i in stored})  # fmt: skip
     return out
+
+
+#: Elements a retrieve shows even when nobody set them (their documented defaults).
+_ORG_DEFAULTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Role": (("mayForecastManagerShare", "false"),),
+    "PermissionSet": (("hasActivationRequired", "false"),),
+}
+
+
+def with_defaults(type_name: str, element: ET.Element) -> ET.Element:
+    """`element` with the defaults a real org adds where they are absent, in element order."""
+    for tag, value in _ORG_DEFAULTS.get(type_name, ()):
+        if element.find(tag) is None:
+            item = ET.Element(tag)
+            item.text = value
+            later = [i for i, e in enumerate(element) if e.tag > tag and e.tag != "fullName"]
+            element.insert(later[0] if later else len(element), item)
+    return element

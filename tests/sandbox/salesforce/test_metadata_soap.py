@@ -331,3 +331,13 @@ def test_the_sandbox_api_changes_show_in_the_xml_and_a_recreated_role_is_not_the
     org.store.put_config("Role", "Ops", {"label": "Ops"}, "someone")
     got = mx.parse(_retrieve(org, types)["unpackaged/roles/Ops.role"])
     assert (mx.text(got, "name"), got.find("caseAccessLevel")) == ("Ops", None)
+
+
+def test_a_retrieve_adds_the_defaults_a_real_org_adds(org: SalesforceOrg) -> None:
+    role = f'<Role xmlns="{mx.NS}"><name>Ops</name><parentRole>CEO</parentRole></Role>'
+    result = _deploy(org, _zip({"roles/Ops.role": role}, {"Role": ["Ops"]}))
+    assert mx.text(result, "status") == "Succeeded", _failures(result)
+    types = "<met:types><met:members>Ops</met:members><met:name>Role</met:name></met:types>"
+    got = mx.parse(_retrieve(org, types)["unpackaged/roles/Ops.role"])
+    assert [(e.tag, e.text) for e in got] == [
+        ("mayForecastManagerShare", "false"), ("name", "Ops"), ("parentRole", "CEO")]  # fmt: skip
