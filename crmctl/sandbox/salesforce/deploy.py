@@ -62,6 +62,8 @@ class _Work:
     post: list[tuple[Change, int]] = field(default_factory=list)
     mirrored: dict[int, str] = field(default_factory=dict)  # entry -> store address it mirrors
     removed: list[tuple[int, str, str]] = field(default_factory=list)  # (entry, type, name)
+    # Fields whose values come from a global value set this deploy changes: (entry, address).
+    followers: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _change(kind: str, name: str, before: dict | None, after: dict | None) -> Change:
@@ -137,6 +139,9 @@ def _store_xml(
     for index, type_name, name in work.removed:
         if index not in failed:
             catalog.delete(conn, type_name, name)
+    for index, address in work.followers:
+        if index not in failed and address in digests:
+            catalog.follow(conn, "CustomField", address.partition("/")[2], digests[address])
     for index, entry in enumerate(work.entries):
         if index in failed or entry.element is None:
             continue
@@ -227,11 +232,41 @@ def _plan(
             continue  # its duplicate rule carries it
         before = current["spec"] if current else None
         work.main.append((_change(kind, current["name"] if current else name, before, spec), index))
+    _value_set_users(work, members, org, live, value_sets)
     for manifest, target in ((pre, work.pre), (post, work.post)):
         for type_name, names in manifest.items():
             for name in names:
                 _delete(work, target, type_name, name, org, live)
     return work
+
+
+def _value_set_users(
+    work: _Work,
+    members: dict[str, list[str]],
+    org: dict[tuple[str, str], catalog.OrgComponent],
+    live: dict[tuple[str, str], dict],
+    value_sets: dict[str, list[dict]],
+) -> None:
+    """Picklists of the org that use a global value set this deploy changes take its values."""
+    entries = {
+        e.full_name.lower(): i
+        for i, e in enumerate(work.entries)
+        if e.type == "GlobalValueSet" and not e.problem
+    }
+    in_deploy = {n.lower() for n in members.get("CustomField", [])}
+    for (type_name, key), component in org.items():
+        value_set = component.element.find("valueSet") if type_name == "CustomField" else None
+        used = (
+            (mdxml.text(value_set, "valueSetName") or "").lower() if value_set is not None else ""
+        )
+        current = live.get(("CustomField", key))
+        if used not in entries or key in in_deploy or current is None:
+            continue
+        spec = specs.field_spec(key.partition(".")[0], component.element, value_sets)
+        if spec is not None:
+            change = _change("CustomField", current["name"], current["spec"], spec)
+            work.main.append((change, entries[used]))
+            work.followers.append((entries[used], f"CustomField/{current['name']}"))
 
 
 def _object_exists(obj: str, org: dict, deployed: set[str]) -> bool:

@@ -27,11 +27,20 @@ from crmctl.sandbox.salesforce.deploy import run_deploy
 from crmctl.sandbox.salesforce.sobjects import sf_id
 from crmctl.sandbox.server import Request, Route
 
-__all__ = ["routes"]
+__all__ = ["routes", "deploy_queue"]
 
 _SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_DEPLOYS = threading.Lock()  # an org runs one deploy at a time; the others wait in its queue
+_QUEUES: dict[int, threading.Lock] = {}  # per org: one deploy at a time, the others wait
+_QUEUES_LOCK = threading.Lock()
+
+
+def deploy_queue(store: object) -> threading.Lock:
+    """The lock a deploy holds while it runs in `store`'s org (held: later deploys wait)."""
+    with _QUEUES_LOCK:
+        return _QUEUES.setdefault(id(store), threading.Lock())
+
+
 Response = tuple[int, Any, dict[str, str]]
 
 
@@ -279,7 +288,7 @@ def _deploy(request: Request, caller: Caller, operation: ET.Element) -> ET.Eleme
 def _run_deploy(store, job: str, actor: str, data: bytes, check_only: bool, rollback: bool) -> None:
     """Run a queued deploy and record its result (a crash is the deploy's error, not a hang)."""
     try:
-        with _DEPLOYS:
+        with deploy_queue(store):
             result = run_deploy(
                 store, actor, data, check_only=check_only, rollback_on_error=rollback
             )

@@ -305,7 +305,7 @@ def test_a_deploy_is_queued_and_answers_its_id_at_once(org: SalesforceOrg) -> No
                      {"Role": ["COO"]})  # fmt: skip
     body = f"<met:deploy><met:ZipFile>{base64.b64encode(zip_bytes).decode()}</met:ZipFile></met:deploy>"
     check = "<met:checkDeployStatus><met:asyncProcessId>{}</met:asyncProcessId><met:includeDetails>true</met:includeDetails></met:checkDeployStatus>"
-    with metadata._DEPLOYS:  # another deploy is running: this one waits in the queue
+    with metadata.deploy_queue(org.store):  # another deploy runs: this one waits its turn
         job = mx.text(_call(org, body)[1].find("Body/deployResponse/result"), "id")
         for _ in range(3):
             result = _call(org, check.format(job))[1].find("Body/checkDeployStatusResponse/result")
@@ -341,3 +341,29 @@ def test_a_retrieve_adds_the_defaults_a_real_org_adds(org: SalesforceOrg) -> Non
     got = mx.parse(_retrieve(org, types)["unpackaged/roles/Ops.role"])
     assert [(e.tag, e.text) for e in got] == [
         ("mayForecastManagerShare", "false"), ("name", "Ops"), ("parentRole", "CEO")]  # fmt: skip
+
+
+def test_a_changed_global_value_set_gives_its_picklists_the_new_values(org: SalesforceOrg) -> None:
+    def value_set(*values: str) -> str:
+        items = "".join(f"<customValue><fullName>{v}</fullName><default>false</default>"
+                        f"<label>{v}</label></customValue>" for v in values)  # fmt: skip
+        return f'<GlobalValueSet xmlns="{mx.NS}">{items}<masterLabel>Sizes</masterLabel></GlobalValueSet>'
+
+    field = (f'<CustomObject xmlns="{mx.NS}"><fields><fullName>Size__c</fullName><label>Size</label>'
+             "<type>Picklist</type><valueSet><restricted>true</restricted><valueSetName>Sizes"
+             "</valueSetName></valueSet></fields></CustomObject>")  # fmt: skip
+    files = {"globalValueSets/Sizes.globalValueSet": value_set("S", "M"),
+             "objects/Ticket__c.object": field}  # fmt: skip
+    members = {"GlobalValueSet": ["Sizes"], "CustomField": ["Ticket__c.Size__c"]}
+    assert mx.text(_deploy(org, _zip(files, members)), "status") == "Succeeded"
+    spec = org.store.get_config("CustomField", "Ticket__c.Size__c")["spec"]
+    assert [v["value"] for v in spec["values"]] == ["S", "M"]
+    files = {"globalValueSets/Sizes.globalValueSet": value_set("S", "M", "L")}
+    assert (
+        mx.text(_deploy(org, _zip(files, {"GlobalValueSet": ["Sizes"]})), "status") == "Succeeded"
+    )
+    spec = org.store.get_config("CustomField", "Ticket__c.Size__c")["spec"]
+    assert [v["value"] for v in spec["values"]] == ["S", "M", "L"]
+    types = "<met:types><met:members>Ticket__c.Size__c</met:members><met:name>CustomField</met:name></met:types>"
+    got = mx.parse(_retrieve(org, types)["unpackaged/objects/Ticket__c.object"]).find("fields")
+    assert mx.text(got.find("valueSet"), "valueSetName") == "Sizes"  # still the global set's
