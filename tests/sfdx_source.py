@@ -128,3 +128,16 @@ def split(files: dict[str, bytes]) -> dict[tuple[str, str], ET.Element]:
         elif folder in _FILES:
             out[(_FILES[folder][0], stem)] = root
     return out
+
+
+def jwt_auth(org) -> dict[str, str]:
+    """The `auth:` block of a Salesforce environment for a test org (JWT, its admin)."""
+    from tests.salesforce_org import ADMIN
+
+    names = org.env_variables()
+    return {
+        "method": "jwt",
+        "clientIdEnv": next(n for n in names if n.endswith("CLIENT_ID")),
+        "username": ADMIN,
+        "keyFileEnv": next(n for n in names if n.endswith("JWT_KEY")),
+    }

@@ -23,8 +23,8 @@ import requests
 from crmctl.model import Resource
 from crmctl.plan import PlanInputs, make_plan
 from crmctl.providers.salesforce import SalesforceProvider
-from tests.salesforce_org import ADMIN, SalesforceOrg, salesforce_org
-from tests.sfdx_source import canonical, mdapi_files, package_xml, split
+from tests.salesforce_org import SalesforceOrg, salesforce_org
+from tests.sfdx_source import canonical, jwt_auth, mdapi_files, package_xml, split
 
 SFDX = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sfdx"
 PROJECTS = ["navikt-crm-arbeidsgiver-base", "dreamhouse-lwc"]
@@ -111,8 +111,7 @@ def _refused(result: ET.Element) -> set[tuple[str, str]]:
 
 
 def _provider(org: SalesforceOrg, tmp_path: Path) -> SalesforceProvider:
-    auth = {"method": "jwt", "clientIdEnv": "SF_CLIENT_ID", "username": ADMIN,
-            "keyFileEnv": "SF_JWT_KEY"}  # fmt: skip
+    auth = jwt_auth(org)
     config = {"type": "salesforce", "instanceUrl": org.url, "loginUrl": org.url, "auth": auth}
     return SalesforceProvider.from_config(config, tmp_path)
 

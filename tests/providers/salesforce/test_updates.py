@@ -12,7 +12,8 @@ import pytest
 from crmctl.model import Resource
 from crmctl.plan import PlanInputs, make_plan
 from crmctl.providers.salesforce import SalesforceProvider
-from tests.salesforce_org import ADMIN, salesforce_org
+from tests.salesforce_org import salesforce_org
+from tests.sfdx_source import jwt_auth
 
 BASE = [
     Resource("CustomObject", "Ticket__c", {"label": "Ticket", "sharingModel": "Private"}),
@@ -26,8 +27,7 @@ def provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Salesf
     for org in salesforce_org(tmp_path):
         for name, value in org.env_variables().items():
             monkeypatch.setenv(name, value)
-        auth = {"method": "jwt", "clientIdEnv": "SF_CLIENT_ID", "username": ADMIN,
-                "keyFileEnv": "SF_JWT_KEY"}  # fmt: skip
+        auth = jwt_auth(org)
         made = SalesforceProvider.from_config(
             {"type": "salesforce", "instanceUrl": org.url, "loginUrl": org.url, "auth": auth},
             tmp_path,
