@@ -5,7 +5,9 @@ checkDeployStatus, in Salesforce's envelopes (SessionHeader in, a
 LimitInfoHeader out, `soapenv:Fault` with `sf:CODE` on errors, HTTP 500).
 A retrieve answers the org's components as stored (`catalog`). A deploy is
 queued: its id comes back at once and it runs in the background, one deploy
-at a time; checkDeployStatus reports it InProgress until it is done. Status
+at a time; checkDeployStatus reports it Pending while it waits its turn,
+InProgress while it runs, then its result (per component with
+includeDetails). Status
 checks answer "not done" at least `asyncPolls` times (a setting), so
 clients exercise their polling.
 """
@@ -289,6 +291,8 @@ def _run_deploy(store, job: str, actor: str, data: bytes, check_only: bool, roll
     """Run a queued deploy and record its result (a crash is the deploy's error, not a hang)."""
     try:
         with deploy_queue(store):
+            with store.transaction() as conn:
+                state.finish_job(conn, job, {"status": "InProgress"})  # its turn: it runs
             result = run_deploy(
                 store, actor, data, check_only=check_only, rollback_on_error=rollback
             )
@@ -315,12 +319,12 @@ def _check_deploy(request: Request, caller: Caller, operation: ET.Element) -> ET
     job, found = _job(request, operation, "deploy")
     response = ET.Element("checkDeployStatusResponse")
     result = _add(response, "result")
-    if not found:
+    if "success" not in found:  # waiting for its turn (Pending), or running (InProgress)
         for tag, value in (
             ("checkOnly", False),
             ("done", False),
             ("id", job),
-            ("status", "InProgress"),
+            ("status", found.get("status", "Pending")),
             ("success", False),
         ):
             _add(result, tag, value)

@@ -309,7 +309,7 @@ def test_a_deploy_is_queued_and_answers_its_id_at_once(org: SalesforceOrg) -> No
         job = mx.text(_call(org, body)[1].find("Body/deployResponse/result"), "id")
         for _ in range(3):
             result = _call(org, check.format(job))[1].find("Body/checkDeployStatusResponse/result")
-            assert (mx.text(result, "done"), mx.text(result, "status")) == ("false", "InProgress")
+            assert (mx.text(result, "done"), mx.text(result, "status")) == ("false", "Pending")
         assert org.store.get_config("Role", "COO") is None
     while mx.text(result, "done") != "true":
         result = _call(org, check.format(job))[1].find("Body/checkDeployStatusResponse/result")
