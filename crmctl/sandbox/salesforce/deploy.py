@@ -109,8 +109,10 @@ def run_deploy(
     ]
     owners = [owner for _, owner in ordered]
     now = iso_time(store.now())
+    unenforced: set[int] = set()  # rules on XML-only fields: kept, as the org keeps them
+    xml_only_fields = _xml_only_fields(work, org)
     for _ in range(_MAX_ROUNDS):
-        active = [i for i, owner in enumerate(owners) if owner not in failed]
+        active = [i for i, o in enumerate(owners) if o not in failed and o not in unenforced]
         try:
             with store.transaction() as conn:
                 results = store.batch([ops[i] for i in active], actor)
@@ -127,9 +129,44 @@ def run_deploy(
             position = (err.details or {}).get("index")
             index = active[position] if isinstance(position, int) and position < len(active) else 0
             owner = owners[index] if owners else 0
-            work.entries[owner].problem = _PREFIX.sub("", err.message)
+            problem = _PREFIX.sub("", err.message)
+            if _only_xml_fields_unknown(work.entries[owner], problem, xml_only_fields):
+                unenforced.add(owner)
+                work.mirrored.pop(owner, None)
+                continue
+            work.entries[owner].problem = problem
             failed.add(owner)
     return _result(started, store, work.entries, check_only, rollback_on_error, None)
+
+
+_UNKNOWN_FIELD = re.compile(
+    r"^spec\.condition: unknown field (\w+) \(formula line \d+, column \d+\)$"
+)
+
+
+def _xml_only_fields(work: _Work, org: dict[tuple[str, str], catalog.OrgComponent]) -> set[str]:
+    """Fields (lower-case `Object.Field`) the org has as XML only: formula, roll-up …"""
+    names = {key for (t, key), c in org.items() if t == "CustomField" and not c.mirrored}
+    names |= {
+        e.full_name.lower()
+        for i, e in enumerate(work.entries)
+        if e.type == "CustomField" and not e.problem and not e.deleted and i not in work.mirrored
+    }
+    return names
+
+
+def _only_xml_fields_unknown(entry: _Entry, problem: str, xml_only: set[str]) -> bool:
+    """Whether a validation rule is refused only for using fields the store does not hold
+    (a formula field, say) that the org has: the org takes such a rule."""
+    if entry.type != "ValidationRule":
+        return False
+    obj = entry.full_name.partition(".")[0].lower()
+    owners = {obj, "activity"} if obj in ("task", "event") else {obj}
+    for part in problem.partition(": ")[2].split("; "):
+        match = _UNKNOWN_FIELD.match(part)
+        if match is None or not any(f"{o}.{match[1].lower()}" in xml_only for o in owners):
+            return False
+    return True
 
 
 def _store_xml(

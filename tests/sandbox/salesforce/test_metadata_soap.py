@@ -367,3 +367,25 @@ def test_a_changed_global_value_set_gives_its_picklists_the_new_values(org: Sale
     types = "<met:types><met:members>Ticket__c.Size__c</met:members><met:name>CustomField</met:name></met:types>"
     got = mx.parse(_retrieve(org, types)["unpackaged/objects/Ticket__c.object"]).find("fields")
     assert mx.text(got.find("valueSet"), "valueSetName") == "Sizes"  # still the global set's
+
+
+def test_a_rule_on_a_formula_field_is_taken_as_the_org_takes_it(org: SalesforceOrg) -> None:
+    obj = (f'<CustomObject xmlns="{mx.NS}"><fields><fullName>Late__c</fullName>'
+           "<formula>TODAY() &gt; DATE(2020,1,1)</formula><label>Late</label><type>Checkbox</type>"
+           "</fields><validationRules><fullName>Not_Late</fullName><active>true</active>"
+           "<errorConditionFormula>Late__c</errorConditionFormula><errorMessage>Late</errorMessage>"
+           "</validationRules><validationRules><fullName>Typo</fullName><active>true</active>"
+           "<errorConditionFormula>Lat__c</errorConditionFormula><errorMessage>Typo</errorMessage>"
+           "</validationRules></CustomObject>")  # fmt: skip
+    members = {"CustomField": ["Ticket__c.Late__c"],
+               "ValidationRule": ["Ticket__c.Not_Late", "Ticket__c.Typo"]}  # fmt: skip
+    result = _deploy(org, _zip({"objects/Ticket__c.object": obj}, members), rollback=False)
+    assert _failures(result) == [
+        ("ValidationRule", "Ticket__c.Typo",
+         "ValidationRule/Ticket__c.Typo: spec.condition: unknown field Lat__c (formula line 1, column 1)")
+    ]  # fmt: skip
+    # Kept as XML (the sandbox cannot evaluate a formula field, so it does not enforce it).
+    assert org.store.get_config("ValidationRule", "Ticket__c.Not_Late") is None
+    types = "<met:types><met:members>Ticket__c.Not_Late</met:members><met:name>ValidationRule</met:name></met:types>"
+    got = mx.parse(_retrieve(org, types)["unpackaged/objects/Ticket__c.object"])
+    assert mx.text(got.find("validationRules"), "errorConditionFormula") == "Late__c"
