@@ -380,14 +380,10 @@ def _permission_set_xml(spec: Spec) -> ET.Element:
     _add(element, "label", spec["label"])
     for obj, perms in sorted((spec.get("objects") or {}).items()):
         item = _add(element, "objectPermissions", None)
-        flags = dict(_OBJECT_FLAGS)
-        for tag in sorted(flags.values()):
-            if tag == "modifyAllRecords":
-                _add(item, tag, "modifyAll" in perms)
-                _add(item, "object", obj)
-            else:
-                permission = next(p for p, t in _OBJECT_FLAGS if t == tag)
-                _add(item, tag, permission in perms)
+        flags = {tag: permission in perms for permission, tag in _OBJECT_FLAGS}
+        flags["object"] = obj
+        for tag in sorted(flags):  # Salesforce's element order: alphabetical
+            _add(item, tag, flags[tag])
     for permission in spec.get("system") or []:
         item = _add(element, "userPermissions", None)
         _add(item, "enabled", True)
