@@ -255,3 +255,39 @@ def test_the_example_org_keeps_what_an_admin_added_when_crmctl_changes_a_label(
     expected[("CustomField", "Invoice__c.Amount__c")] = canonical(changed)
     assert {k: canonical(v) for k, v in after.items()} == expected
     assert after[("CustomField", "Invoice__c.Amount__c")].findtext("trackHistory") == "true"
+
+
+def test_a_change_crmctl_cannot_make_without_loss_is_refused_on_its_change(
+    project: Path, org: SalesforceOrg, crmctl
+) -> None:
+    value_set = (f'<GlobalValueSet xmlns="{MET}"><customValue><fullName>North</fullName>'
+                 "<default>false</default><label>North</label></customValue>"
+                 "<masterLabel>Regions</masterLabel></GlobalValueSet>")  # fmt: skip
+    field = (f'<CustomObject xmlns="{MET}"><fields><fullName>Region__c</fullName>'
+             "<label>Region</label><type>Picklist</type><valueSet><restricted>true</restricted>"
+             "<valueSetName>Regions</valueSetName></valueSet></fields></CustomObject>")  # fmt: skip
+    files = {"globalValueSets/Regions.globalValueSet": value_set.encode(),
+             "objects/Account.object": field.encode(),
+             "package.xml": package_xml({"GlobalValueSet": ["Regions"],
+                                         "CustomField": ["Account.Region__c"]})}  # fmt: skip
+    assert deploy(org, files).findtext("status") == "Succeeded"
+    (project / "sf").mkdir()
+    (project / "sf" / "region.yaml").write_text(
+        "apiVersion: crmctl/v1\nkind: CustomField\nmetadata: {name: Account.Region__c}\n"
+        "spec: {type: Picklist, label: Region, values: [North, South]}\n"
+    )
+    org.write_env(project, "sf", manifests="sf")
+    before = retrieve(org, {"CustomField": ["Account.Region__c"]})
+    r = crmctl("plan", "-e", "sf", "--validate")
+    assert r.exit_code == 1, r.output
+    assert (
+        "  CustomField/Account.Region__c: its values come from the global value set Regions: "
+        "change them there (Salesforce would turn the field into one with its own values)"
+    ) in r.out
+    r = crmctl("apply", "-e", "sf", "--auto-approve")
+    assert r.exit_code == 1, r.output
+    assert "FAILED: its values come from the global value set Regions" in r.out
+    after = retrieve(org, {"CustomField": ["Account.Region__c"]})
+    assert {k: canonical(v) for k, v in after.items()} == {
+        k: canonical(v) for k, v in before.items()
+    }
