@@ -221,6 +221,26 @@ def _v5_write_keys(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v6_salesforce_components(conn: sqlite3.Connection) -> None:
+    """The Salesforce-compatible API keeps every deployed component's XML, as an org does."""
+    _script(
+        conn,
+        """
+        CREATE TABLE sf_components (
+            type           TEXT NOT NULL,       -- Metadata API type (CustomField, ListView …)
+            name_key       TEXT NOT NULL,       -- lower-case fullName (names are case-insensitive)
+            full_name      TEXT NOT NULL,
+            xml            TEXT NOT NULL,       -- the component's element as deployed
+            store_mark     TEXT,                -- 'version|updatedAt' of the config item it
+                                                --   mirrors when deployed, or NULL (XML only)
+            updated_at     TEXT NOT NULL,
+            updated_by     TEXT NOT NULL,
+            PRIMARY KEY (type, name_key)
+        );
+        """,
+    )
+
+
 #: The schema's history: step i (0-based) brings a database to version i + 1.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v1_configuration,
@@ -228,6 +248,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v3_records,
     _v4_salesforce,
     _v5_write_keys,
+    _v6_salesforce_components,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,14 +3,17 @@
     auth           OAuth JWT bearer and client-credentials login
     connection     one logged-in connection: refresh, limits, backoff
     metadata_xml   Salesforce metadata XML <-> crmctl specs (shared with the importer)
+    merge          an update as a change of the org's own XML of a component
     package        retrieve/deploy zips <-> crmctl resources
     metadata_api   listMetadata, retrieve, deploy (polled)
     rest           SOQL queries and sObject Collections
     users          users and permission-set assignments
     provider       the provider itself
 
-`metadata_xml` and `package` need no HTTP library: the sandbox and the
-importer use them, so this package imports the provider only when asked.
+`metadata_xml` and `package` need no HTTP library: the importer uses them,
+so this package imports the provider only when asked. The sandbox's
+Salesforce API never imports this package: it is the provider's
+independent check.
 """
 
 from __future__ import annotations

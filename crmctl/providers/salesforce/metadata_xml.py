@@ -1,14 +1,16 @@
 """Salesforce metadata XML <-> crmctl canonical specs: the one place that knows both.
 
-The provider (reading a retrieve zip, writing a deploy zip), the sandbox's
-Salesforce API and the Salesforce DX importer all translate through here, so
-a spec survives `spec -> XML -> spec` unchanged.
+The provider (reading a retrieve zip, writing a deploy zip) and the
+Salesforce DX importer translate through here, so a spec survives
+`spec -> XML -> spec` unchanged. The writers build a component crmctl
+creates; an update starts from the org's own XML instead (`merge`).
 
 Readers return a `Converted`: the spec (None when the component has no
 crmctl equivalent at all) and notes, one sentence per thing that was left
 out, so callers can report them instead of dropping them silently. Writers
 take a canonical spec and return an element in Salesforce's element order
-(alphabetical, as Salesforce writes them).
+(alphabetical, as Salesforce writes them), and leave out what crmctl does
+not model so that Salesforce applies its documented defaults.
 
 Mappings that are not one to one:
 
@@ -59,6 +61,9 @@ __all__ = [
     "package_xml",
     "package_members",
     "FIELD_TYPES",
+    "CLASSIFICATION_OUT",
+    "OBJECT_PERMISSION_TAGS",
+    "default_to_formula",
 ]
 
 NS = "http://soap.sforce.com/2006/04/metadata"
@@ -128,7 +133,7 @@ _FIELD_KNOWN = frozenset(
 )
 
 # Object permission element <-> crmctl permission name, in crmctl's order.
-_OBJECT_PERMISSIONS = dict(
+OBJECT_PERMISSION_TAGS = dict(
     zip(
         OBJECT_PERMISSIONS,
         (
@@ -170,6 +175,11 @@ def parse(data: bytes | str) -> ET.Element:
 def to_bytes(root: ET.Element) -> bytes:
     """A metadata document: XML declaration, Salesforce's namespace, four-space indents."""
     root.set("xmlns", NS)
+    nil = f"{{{XSI}}}nil"
+    for element in root.iter():
+        if nil in element.attrib:  # as parsed from the org: write it the way Salesforce does
+            element.set("xsi:nil", element.attrib.pop(nil))
+            root.set("xmlns:xsi", XSI)
     ET.indent(root, space="    ")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
@@ -253,7 +263,7 @@ def _default_from_formula(formula: str, ftype: str) -> tuple[Any, bool]:
     return None, False
 
 
-def _default_to_formula(value: Any) -> str:
+def default_to_formula(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -297,7 +307,7 @@ def _compact_values(values: list[dict[str, Any]]) -> list[Any]:
 
 # --- CustomField -----------------------------------------------------------------------
 
-_CLASSIFICATION_OUT = {
+CLASSIFICATION_OUT = {
     "Public": ("Public", None),
     "Internal": ("Internal", None),
     "Confidential": ("Confidential", None),
@@ -421,7 +431,7 @@ def field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Elemen
         _add(element, "precision", spec.get("precision", 18))
         _add(element, "scale", spec.get("scale", 0))
     if "defaultValue" in spec:
-        _add(element, "defaultValue", _default_to_formula(spec["defaultValue"]))
+        _add(element, "defaultValue", default_to_formula(spec["defaultValue"]))
     elif ftype == "Checkbox":
         _add(element, "defaultValue", "false")  # Salesforce requires one
     if ftype in ("Lookup", "MasterDetail"):
@@ -448,10 +458,11 @@ def field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Elemen
             if not entry.get("active", True):
                 _add(item, "isActive", False)
             _add(item, "label", entry.get("label") or entry["value"])
-    level, group = _CLASSIFICATION_OUT[spec.get("classification", "Internal")]
-    _add(element, "securityClassification", level)
-    if group:
-        _add(element, "complianceGroup", group)
+    if spec.get("classification"):  # otherwise Salesforce's default: none
+        level, group = CLASSIFICATION_OUT[spec["classification"]]
+        _add(element, "securityClassification", level)
+        if group:
+            _add(element, "complianceGroup", group)
     fields = list(element)[1:]
     for item in fields:
         element.remove(item)
@@ -539,9 +550,8 @@ def object_xml(spec: dict[str, Any] | None) -> ET.Element:
     _add(name_field, "label", record.get("label") or f"{spec['label']} Name")
     _add(name_field, "type", record.get("type", "Text"))
     _add(element, "pluralLabel", spec.get("pluralLabel") or f"{spec['label']}s")
-    sharing = spec.get("sharingModel", "ReadWrite")
-    _add(element, "externalSharingModel", sharing)
-    _add(element, "sharingModel", sharing)
+    # externalSharingModel is left to Salesforce, which defaults it per org.
+    _add(element, "sharingModel", spec.get("sharingModel", "ReadWrite"))
     return _sorted_children(element)
 
 
@@ -592,7 +602,7 @@ def permission_set_spec(element: ET.Element, profile: bool = False, label: str =
         spec["description"] = text(element, "description")
     objects: dict[str, list[str]] = {}
     for item in children(element, "objectPermissions"):
-        granted = [p for p, tag in _OBJECT_PERMISSIONS.items() if _flag(item, tag)]
+        granted = [p for p, tag in OBJECT_PERMISSION_TAGS.items() if _flag(item, tag)]
         if _flag(item, "viewAllFields"):
             notes.append(f"viewAllFields on {text(item, 'object')} is not kept")
         if granted:
@@ -636,7 +646,7 @@ def permission_set_xml(spec: dict[str, Any]) -> ET.Element:
     _add(element, "label", spec["label"])
     for obj, perms in sorted(spec.get("objects", {}).items()):
         item = _add(element, "objectPermissions")
-        for permission, tag in sorted(_OBJECT_PERMISSIONS.items(), key=lambda kv: kv[1]):
+        for permission, tag in sorted(OBJECT_PERMISSION_TAGS.items(), key=lambda kv: kv[1]):
             if tag.startswith("allow"):
                 _add(item, tag, permission in perms)
         _add(item, "modifyAllRecords", "modifyAll" in perms)
@@ -651,12 +661,8 @@ def permission_set_xml(spec: dict[str, Any]) -> ET.Element:
 
 # --- Role ------------------------------------------------------------------------------
 
-_ROLE_DEFAULTS = {
-    "caseAccessLevel": "Edit",
-    "contactAccessLevel": "Edit",
-    "mayForecastManagerShare": "false",
-    "opportunityAccessLevel": "Read",
-}
+#: Role elements crmctl does not model; a role crmctl creates gets the org's defaults for them.
+_ROLE_UNMODELLED = ("caseAccessLevel", "contactAccessLevel", "opportunityAccessLevel")
 
 
 def role_spec(element: ET.Element, name: str = "") -> Converted:
@@ -666,23 +672,24 @@ def role_spec(element: ET.Element, name: str = "") -> Converted:
     if text(element, "description"):
         spec["description"] = text(element, "description")
     notes = [
-        f"{tag} {text(element, tag)} is not kept (crmctl writes {default})"
-        for tag, default in _ROLE_DEFAULTS.items()
-        if text(element, tag) not in (None, default)
+        f"{tag} {text(element, tag)} is not kept (a new role gets the org's default)"
+        for tag in _ROLE_UNMODELLED
+        if text(element, tag)
     ]
+    if _flag(element, "mayForecastManagerShare"):
+        notes.append("mayForecastManagerShare is not kept")
     return Converted(spec, notes)
 
 
 def role_xml(spec: dict[str, Any]) -> ET.Element:
+    """A new role: access levels are left to the org's defaults (Setup > Sharing Settings)."""
     element = ET.Element("Role")
-    for tag, value in _ROLE_DEFAULTS.items():
-        _add(element, tag, value)
     if spec.get("description"):
         _add(element, "description", spec["description"])
     _add(element, "name", spec["label"])
     if spec.get("parent"):
         _add(element, "parentRole", spec["parent"])
-    return _sorted_children(element)
+    return element
 
 
 # --- DuplicateRule and its MatchingRule -------------------------------------------------

@@ -14,6 +14,9 @@ Layout (Metadata API format, `singlePackage`):
 
 A crmctl DuplicateRule is two components: the DuplicateRule and the
 MatchingRule of the same name that holds its `match`.
+
+Reading keeps each component's XML (`Component.element`); writing an update
+starts from it (`Live`, see `merge`), writing a create from the spec.
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmctl.model import Resource
+from crmctl.providers.salesforce import merge
 from crmctl.providers.salesforce import metadata_xml as mx
 
 __all__ = [
     "Component",
+    "Live",
+    "OBJECT_CHILDREN",
     "MetadataTypes",
     "members_of",
     "deploy_zip",
-    "retrieve_zip",
     "read_zip",
     "ZipContents",
     "KIND_OF",
@@ -54,6 +59,12 @@ KIND_OF = {"CustomObject": "CustomObject", "CustomField": "CustomField",
             "ValidationRule": "ValidationRule", "PermissionSet": "PermissionSet",
             "Role": "Role", "DuplicateRule": "DuplicateRule", "MatchingRule": "DuplicateRule"}  # fmt: skip
 _MAX_UNZIPPED = 400 * 1024 * 1024  # a retrieve is at most 39 MB zipped; refuse zip bombs
+#: Elements of an .object file that are components of their own (CustomField, ListView …):
+#: deploying the object leaves those of them that are not in the file as they are.
+OBJECT_CHILDREN = frozenset(
+    {"fields", "validationRules", "listViews", "recordTypes", "webLinks", "compactLayouts",
+     "fieldSets", "businessProcesses", "sharingReasons", "indexes"}
+)  # fmt: skip
 
 
 @dataclass
@@ -64,6 +75,7 @@ class Component:
     full_name: str  # Account.Region__c
     file_name: str  # objects/Account.object
     converted: mx.Converted
+    element: ET.Element | None = None  # its XML as found (an object: its own elements only)
 
     @property
     def kind(self) -> str:
@@ -89,6 +101,15 @@ class ZipContents:
         ]
 
 
+@dataclass(frozen=True)
+class Live:
+    """A component as the org holds it: the spec a change starts from, and its XML."""
+
+    before: dict[str, Any]
+    element: ET.Element
+    matching: ET.Element | None = None  # a duplicate rule's matching rule
+
+
 def members_of(kind: str, name: str) -> list[tuple[str, str]]:
     """The (type, member) pairs a crmctl resource is deployed or deleted as."""
     return [(t, name) for t in MetadataTypes[kind]]
@@ -97,38 +118,64 @@ def members_of(kind: str, name: str) -> list[tuple[str, str]]:
 # --- writing -----------------------------------------------------------------------------
 
 
-def _files(resources: Iterable[Resource], sort_orders: Mapping[str, int]) -> dict[str, bytes]:
+def _files(
+    resources: Iterable[Resource], sort_orders: Mapping[str, int], live: Mapping[str, Live]
+) -> dict[str, bytes]:
     objects: dict[str, ET.Element] = {}
     matching: dict[str, ET.Element] = {}
     files: dict[str, bytes] = {}
+    failures: dict[str, str] = {}
 
     def object_root(obj: str) -> ET.Element:
         return objects.setdefault(obj, mx.object_xml(None))
 
     for res in resources:
         obj, _, rest = res.name.partition(".")
+        current = live.get(res.address)
+        own = rest or res.name
+        try:
+            patched = (
+                merge.patch(res.kind, own, current.element, current.before, res.spec)
+                if current is not None
+                else None
+            )
+        except merge.MergeError as exc:
+            failures[res.address] = str(exc)
+            continue
         if res.kind == "CustomObject":
-            settings = mx.object_xml(res.spec)
+            settings = patched if patched is not None else mx.object_xml(res.spec)
             root = object_root(obj)
             for i, item in enumerate(settings):
                 root.insert(i, item)
         elif res.kind == "CustomField":
-            object_root(obj).append(mx.field_xml(rest, res.spec))
-        elif res.kind == "ValidationRule":
-            object_root(obj).append(mx.validation_rule_xml(rest, res.spec))
-        elif res.kind == "PermissionSet":
-            files[f"permissionsets/{res.name}.permissionset"] = mx.to_bytes(
-                mx.permission_set_xml(res.spec)
+            object_root(obj).append(
+                patched if patched is not None else mx.field_xml(rest, res.spec)
             )
+        elif res.kind == "ValidationRule":
+            object_root(obj).append(
+                patched if patched is not None else mx.validation_rule_xml(rest, res.spec)
+            )
+        elif res.kind == "PermissionSet":
+            element = patched if patched is not None else mx.permission_set_xml(res.spec)
+            files[f"permissionsets/{res.name}.permissionset"] = mx.to_bytes(element)
         elif res.kind == "Role":
-            files[f"roles/{res.name}.role"] = mx.to_bytes(mx.role_xml(res.spec))
+            element = patched if patched is not None else mx.role_xml(res.spec)
+            files[f"roles/{res.name}.role"] = mx.to_bytes(element)
         elif res.kind == "DuplicateRule":
             order = sort_orders.get(res.name, 1)
-            rule = mx.duplicate_rule_xml(rest, obj, res.spec, order)
-            files[f"duplicateRules/{res.name}.duplicateRule"] = mx.to_bytes(rule)
-            matching.setdefault(obj, ET.Element("MatchingRules")).append(
-                mx.matching_rule_xml(rest, res.spec)
+            rule = (
+                patched
+                if patched is not None
+                else mx.duplicate_rule_xml(rest, obj, res.spec, order)
             )
+            files[f"duplicateRules/{res.name}.duplicateRule"] = mx.to_bytes(rule)
+            if current is not None and current.matching is not None:
+                entry = merge.patch_matching_rule(current.matching, current.before, res.spec)
+            else:
+                entry = mx.matching_rule_xml(rest, res.spec)
+            matching.setdefault(obj, ET.Element("MatchingRules")).append(entry)
+    if failures:
+        raise merge.MergeError("; ".join(f"{a}: {m}" for a, m in failures.items()), failures)
     for obj, root in objects.items():
         files[f"objects/{obj}.object"] = mx.to_bytes(root)
     for obj, root in matching.items():
@@ -158,10 +205,16 @@ def deploy_zip(
     delete_post: Iterable[tuple[str, str]] = (),
     version: str = "61.0",
     sort_orders: Mapping[str, int] | None = None,
+    live: Mapping[str, Live] | None = None,
 ) -> bytes:
-    """A deploy package: `upserts` (crmctl resources) and deletions ((kind, name) pairs)."""
+    """A deploy package: `upserts` (crmctl resources) and deletions ((kind, name) pairs).
+
+    An upsert whose address is in `live` is an update of the org's XML (see
+    `merge`); the others are created from their spec. Raises `merge.MergeError`
+    naming every update that cannot be written without loss.
+    """
     upserts = list(upserts)
-    files = _files(upserts, sort_orders or {})
+    files = _files(upserts, sort_orders or {}, live or {})
     members = [pair for r in upserts for pair in members_of(r.kind, r.name)]
     files["package.xml"] = mx.package_xml(_types(members), version)
     for file_name, deletes in (
@@ -171,28 +224,6 @@ def deploy_zip(
         pairs = [pair for kind, name in deletes for pair in members_of(kind, name)]
         if pairs:
             files[file_name] = mx.package_xml(_types(pairs), None)
-    return zip_files(files)
-
-
-def retrieve_zip(
-    resources: Iterable[Resource],
-    value_sets: Mapping[str, list[dict[str, Any]]] | None = None,
-    version: str = "61.0",
-) -> bytes:
-    """What a retrieve of `resources` answers with (the sandbox's side of a retrieve)."""
-    resources = list(resources)
-    files = _files(resources, {})
-    for name, values in (value_sets or {}).items():
-        root = ET.Element("GlobalValueSet")
-        for value in values:
-            item = ET.SubElement(root, "customValue")
-            ET.SubElement(item, "fullName").text = value["value"]
-            ET.SubElement(item, "default").text = "true" if value.get("default") else "false"
-            ET.SubElement(item, "label").text = value.get("label") or value["value"]
-        ET.SubElement(root, "masterLabel").text = name
-        files[f"globalValueSets/{name}.globalValueSet"] = mx.to_bytes(root)
-    members = [pair for r in resources for pair in members_of(r.kind, r.name)]
-    files["package.xml"] = mx.package_xml(_types(members), version)
     return zip_files(files)
 
 
@@ -211,12 +242,8 @@ def _open(data: bytes) -> dict[str, bytes]:
         }
 
 
-def read_zip(data: bytes, matching_fallback: Mapping[str, ET.Element] | None = None) -> ZipContents:
-    """Every component of a retrieve or deploy zip, translated to crmctl specs.
-
-    `matching_fallback` are matching rules (by `Object.Name`) already in the
-    org, for duplicate rules deployed without theirs.
-    """
+def read_zip(data: bytes) -> ZipContents:
+    """Every component of a retrieve or deploy zip, translated to crmctl specs."""
     files = _open(data)
     out = ZipContents()
     roots: dict[str, ET.Element] = {}
@@ -241,14 +268,16 @@ def read_zip(data: bytes, matching_fallback: Mapping[str, ET.Element] | None = N
         for name, root in roots.items()
         if name.startswith("globalValueSets/")
     }
-    matching = dict(matching_fallback or {})
+    matching: dict[str, ET.Element] = {}
     for name, root in roots.items():
         if name.startswith("matchingRules/"):
             obj = name.split("/")[1].rsplit(".", 1)[0]
             for rule_name, rule in mx.matching_rules(root).items():
                 matching[f"{obj}.{rule_name}"] = rule
                 items = mx.matching_rule_items(rule)
-                out.components.append(Component("MatchingRule", f"{obj}.{rule_name}", name, items))
+                out.components.append(
+                    Component("MatchingRule", f"{obj}.{rule_name}", name, items, rule)
+                )
     for name, root in sorted(roots.items()):
         folder, _, base = name.partition("/")
         stem = base.rsplit(".", 1)[0]
@@ -256,15 +285,15 @@ def read_zip(data: bytes, matching_fallback: Mapping[str, ET.Element] | None = N
             out.components.extend(_object_components(name, stem, root, value_sets))
         elif folder == "permissionsets":
             out.components.append(
-                Component("PermissionSet", stem, name, mx.permission_set_spec(root))
+                Component("PermissionSet", stem, name, mx.permission_set_spec(root), root)
             )
         elif folder == "roles":
-            out.components.append(Component("Role", stem, name, mx.role_spec(root, stem)))
+            out.components.append(Component("Role", stem, name, mx.role_spec(root, stem), root))
         elif folder == "duplicateRules":
             obj = stem.partition(".")[0]
             rules = {k.partition(".")[2]: v for k, v in matching.items() if k.startswith(obj + ".")}
             converted = mx.duplicate_rule_spec(obj, root, rules)
-            out.components.append(Component("DuplicateRule", stem, name, converted))
+            out.components.append(Component("DuplicateRule", stem, name, converted, root))
     return out
 
 
@@ -273,17 +302,25 @@ def _object_components(
 ) -> list[Component]:
     found: list[Component] = []
     if obj.endswith("__c") and mx.text(root, "label") is not None:
-        found.append(Component("CustomObject", obj, file_name, mx.object_spec(root)))
+        own = ET.Element(root.tag)
+        own.extend(item for item in root if item.tag not in OBJECT_CHILDREN)
+        found.append(Component("CustomObject", obj, file_name, mx.object_spec(root), own))
     for element in mx.children(root, "fields"):
         field_name = mx.text(element, "fullName") or ""
         if field_name.endswith("__c"):  # standard fields are Salesforce's, not crmctl's
             converted = mx.field_spec(obj, element, value_sets)
-            found.append(Component("CustomField", f"{obj}.{field_name}", file_name, converted))
+            found.append(
+                Component("CustomField", f"{obj}.{field_name}", file_name, converted, element)
+            )
     for element in mx.children(root, "validationRules"):
         rule = mx.text(element, "fullName") or ""
         found.append(
             Component(
-                "ValidationRule", f"{obj}.{rule}", file_name, mx.validation_rule_spec(element)
+                "ValidationRule",
+                f"{obj}.{rule}",
+                file_name,
+                mx.validation_rule_spec(element),
+                element,
             )
         )
     return found

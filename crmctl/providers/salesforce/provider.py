@@ -31,6 +31,7 @@ from crmctl.providers.http import HttpClient
 from crmctl.providers.salesforce import package
 from crmctl.providers.salesforce.auth import Credentials
 from crmctl.providers.salesforce.connection import Connection
+from crmctl.providers.salesforce.merge import MergeError
 from crmctl.providers.salesforce.metadata_api import DeployResult, MetadataClient
 from crmctl.providers.salesforce.rest import RestClient
 from crmctl.providers.salesforce.users import UserAccess, UserDefaults
@@ -64,6 +65,9 @@ class SalesforceProvider:
         self._notes: dict[str, list[str]] = {}  # note -> addresses it is about
         self._rule_counts: dict[str, int] = {}  # duplicate rules per object, for sortOrder
         self._live_names: dict[str, set[str]] = {}  # names per kind at the last read
+        # The org's XML of every component at the last read, by (Metadata API type, name):
+        # an update changes this, not a file built from the spec alone.
+        self._xml: dict[tuple[str, str], package.Component] = {}
 
     @classmethod
     def from_config(cls, config: dict[str, Any], project_dir: Path) -> SalesforceProvider:
@@ -138,13 +142,16 @@ class SalesforceProvider:
             contents.problems.extend(part.problems)
         out = []
         self._rule_counts.clear()
+        self._xml = {}
         for component in contents.components:
             address = f"{component.kind}/{component.full_name}"
-            for note in component.converted.notes:
-                self._notes.setdefault(note, []).append(address)
+            if component.element is not None:
+                self._xml[(component.type, component.full_name)] = component
             if component.type == "MatchingRule" or component.kind not in kinds:
                 continue
             if component.converted.spec is None:
+                for note in component.converted.notes:
+                    self._notes.setdefault(note, []).append(address)
                 self._notes.setdefault("left alone (cannot be managed by crmctl)", []).append(
                     address
                 )
@@ -181,6 +188,7 @@ class SalesforceProvider:
         return sorted(failures, key=lambda f: order.get(f.address, len(order)))
 
     def _deploy(self, changes: list[Change], check_only: bool = False) -> ApplyResult:
+        """One deploy of `changes` (checkOnly for validate): the same zip either way."""
         upserts = [Resource(c.kind, c.name, c.after) for c in changes if c.after is not None]
         counts = dict(self._rule_counts)  # a new duplicate rule goes after its object's others
         sort_orders = {}
@@ -189,19 +197,58 @@ class SalesforceProvider:
                 obj = c.name.partition(".")[0]
                 counts[obj] = counts.get(obj, 0) + 1
                 sort_orders[c.name] = counts[obj]
-        zip_bytes = package.deploy_zip(
-            upserts,
-            delete_pre=[(c.kind, c.name) for c in changes if c.action is Action.REPLACE],
-            delete_post=[(c.kind, c.name) for c in changes if c.action is Action.DELETE],
-            version=self.connection.api_version,
-            sort_orders=sort_orders,
-        )
+        try:
+            zip_bytes = package.deploy_zip(
+                upserts,
+                delete_pre=[(c.kind, c.name) for c in changes if c.action is Action.REPLACE],
+                delete_post=[(c.kind, c.name) for c in changes if c.action is Action.DELETE],
+                version=self.connection.api_version,
+                sort_orders=sort_orders,
+                live=self._live(changes),
+            )
+        except MergeError as exc:
+            return ApplyResult(
+                failed=[
+                    ChangeFailure(c.address, exc.failures[c.address])
+                    for c in changes
+                    if c.address in exc.failures
+                ]  # fmt: skip
+            )
         deployed = self.metadata.deploy(zip_bytes, check_only=check_only, rollback_on_error=True)
         if deployed.success and not check_only:
             self._rule_counts = counts
         if deployed.success:
             return ApplyResult(applied=[] if check_only else [c.address for c in changes])
         return ApplyResult(failed=_failures(changes, deployed))
+
+    def _live(self, changes: list[Change]) -> dict[str, package.Live]:
+        """The org's XML of every component the changes update, by address.
+
+        It comes from the last read; components that read did not cover (an
+        apply without a plan in this process) are fetched in one retrieve.
+        """
+        updates = [c for c in changes if c.action is Action.UPDATE and c.before is not None]
+        missing: dict[str, list[str]] = {}
+        for change in updates:
+            for type_name in package.MetadataTypes[change.kind]:
+                if (type_name, change.name) not in self._xml:
+                    missing.setdefault(type_name, []).append(change.name)
+        if missing:
+            for component in package.read_zip(self.metadata.retrieve(missing)).components:
+                if component.element is not None:
+                    self._xml[(component.type, component.full_name)] = component
+        live = {}
+        for change in updates:
+            found = self._xml.get((package.MetadataTypes[change.kind][0], change.name))
+            if found is None or found.element is None:
+                continue  # not in the org after all: written from the spec
+            matching = self._xml.get(("MatchingRule", change.name))
+            live[change.address] = package.Live(
+                change.before or {},
+                found.element,
+                matching.element if matching is not None else None,
+            )
+        return live
 
     def _check_users(self, users: list[Change], metadata: list[Change]) -> list[ChangeFailure]:
         if not self._live_names:

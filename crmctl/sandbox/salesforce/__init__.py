@@ -13,10 +13,16 @@ sandbox's openapi.json:
 
 Modules: `oauth` (token endpoint), `api` (sessions, limits, error shapes),
 `soql` and `sobjects` (queries, reads), `writes` (sObject and collection
-writes), `metadata` (the SOAP operations) and `deploy` (a deploy against the
-store). Set-up (connected apps, the API limit, session lifetime) is in
-`state`, and on the command line: `crmctl sandbox connected-app add`,
+writes), `metadata` (the SOAP operations), `deploy` (a deploy against the
+org), `components` and `mdxml` (Metadata API files), `catalog` (each
+component's XML as deployed) and `specs` (what the store enforces of it).
+Set-up (connected apps, the API limit, session lifetime) is in `state`, and
+on the command line: `crmctl sandbox connected-app add`,
 `crmctl sandbox api-limit`.
+
+This package is an independent implementation of Salesforce's documented
+API: it never imports `crmctl.providers`, so that the Salesforce provider
+and this org check each other (tests/sandbox/salesforce/test_independence.py).
 """
 
 from __future__ import annotations

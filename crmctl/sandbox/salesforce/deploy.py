@@ -1,10 +1,12 @@
-"""A Metadata API deploy against the sandbox store: all or nothing, every component checked.
+"""A Metadata API deploy against the org: all or nothing, every component checked.
 
-The zip's components are translated to crmctl specs (metadata_xml) and
-become store batch operations: destructiveChangesPre deletions, then the
-package's components in dependency order, then destructiveChangesPost
-deletions. A deleted CustomObject takes its fields, validation rules and
-duplicate rules with it, as in Salesforce.
+The zip's components (see `components`) are stored as XML (`catalog`), and
+what the sandbox store enforces of them (`specs`) becomes store batch
+operations: destructiveChangesPre deletions, then the package's components
+in dependency order, then destructiveChangesPost deletions. A deleted
+CustomObject takes its fields, validation rules and duplicate rules with it,
+as in Salesforce. A type this org does not take is refused per component,
+naming the type.
 
 Every component is checked, not only the first bad one: the batch runs in a
 transaction that is rolled back; a refused operation is recorded against its
@@ -21,17 +23,16 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.kinds.standard import STANDARD_OBJECTS, SYSTEM_FIELDS
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
 from crmctl.plan.ordering import order_changes
-from crmctl.providers.salesforce import metadata_xml as mx
-from crmctl.providers.salesforce import package
 from crmctl.sandbox.db import SandboxError, iso_time
+from crmctl.sandbox.salesforce import catalog, components, mdxml, specs
 from crmctl.sandbox.store import SandboxStore
 
 __all__ = ["run_deploy"]
 
-_KINDS = ("CustomObject", "CustomField", "ValidationRule", "DuplicateRule", "Role", "PermissionSet")
 _MAX_ROUNDS = 500
 _PREFIX = re.compile(r"^operations\[\d+\] \([^)]*\): ")
 
@@ -50,6 +51,7 @@ class _Entry:
     deleted: bool = False
     created: bool = False
     problem: str | None = None
+    element: ET.Element | None = None  # what is stored for it (None: deleted)
 
 
 @dataclass
@@ -58,6 +60,10 @@ class _Work:
     pre: list[tuple[Change, int]] = field(default_factory=list)
     main: list[tuple[Change, int]] = field(default_factory=list)
     post: list[tuple[Change, int]] = field(default_factory=list)
+    mirrored: dict[int, str] = field(default_factory=dict)  # entry -> store address it mirrors
+    removed: list[tuple[int, str, str]] = field(default_factory=list)  # (entry, type, name)
+    # Fields whose values come from a global value set this deploy changes: (entry, address).
+    followers: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _change(kind: str, name: str, before: dict | None, after: dict | None) -> Change:
@@ -65,24 +71,34 @@ def _change(kind: str, name: str, before: dict | None, after: dict | None) -> Ch
     return Change(kind, name, action, before, after, [], None, "")
 
 
+def _manifests(files: dict[str, bytes]) -> tuple[dict, dict, dict]:
+    found: list[dict[str, list[str]]] = [{}, {}, {}]
+    for name, target in (("package.xml", 0), ("destructiveChanges.xml", 1),
+                         ("destructiveChangesPre.xml", 1), ("destructiveChangesPost.xml", 2)):  # fmt: skip
+        if name in files:
+            for type_name, members in mdxml.manifest_members(mdxml.parse(files[name])).items():
+                found[target].setdefault(type_name, []).extend(members)
+    return found[0], found[1], found[2]
+
+
 def run_deploy(
     store: SandboxStore, actor: str, data: bytes, check_only: bool, rollback_on_error: bool
 ) -> dict[str, Any]:
     """Deploy a zip; the DeployResult fields (camelCase), details included."""
     started = iso_time(store.now())
-    live = {(i["kind"], i["name"].lower()): i for i in store.list_all_config(list(_KINDS))}
-    fallback = {
-        i["name"]: mx.matching_rule_xml(i["name"].partition(".")[2], i["spec"])
-        for (kind, _), i in live.items()
-        if kind == "DuplicateRule"
-    }
     try:
-        contents = package.read_zip(data, fallback)
+        files = mdxml.unzip(data)
+        members, pre, post = _manifests(files)
     except (zipfile.BadZipFile, ValueError, ET.ParseError) as exc:
         return _result(started, store, [], check_only, rollback_on_error, f"invalid zip: {exc}")
-    if not contents.members and not contents.delete_pre and not contents.delete_post:
+    if "package.xml" not in files:
         return _result(started, store, [], check_only, rollback_on_error, "No package.xml found")
-    work = _plan(contents, live)
+    found, _ = components.split(files)
+    org = catalog.org_components(store)
+    live = {
+        (i["kind"], i["name"].lower()): i for i in store.list_all_config(list(catalog.KIND_TYPES))
+    }
+    work = _plan(members, pre, post, found, org, live)
     failed = {i for i, e in enumerate(work.entries) if e.problem}
     ordered = [pair for group in (work.pre, work.main, work.post) for pair in _ordered(group)]
     ops = [
@@ -92,25 +108,85 @@ def run_deploy(
         for c, _ in ordered
     ]
     owners = [owner for _, owner in ordered]
+    now = iso_time(store.now())
+    unenforced: set[int] = set()  # rules on XML-only fields: kept, as the org keeps them
+    xml_only_fields = _xml_only_fields(work, org)
     for _ in range(_MAX_ROUNDS):
-        active = [i for i, owner in enumerate(owners) if owner not in failed]
+        active = [i for i, o in enumerate(owners) if o not in failed and o not in unenforced]
         try:
-            with store.transaction():
-                store.batch([ops[i] for i in active], actor)
-                if check_only or failed:
+            with store.transaction() as conn:
+                results = store.batch([ops[i] for i in active], actor)
+                if check_only or (failed and rollback_on_error):
                     raise _Rollback
+                digests = {
+                    f"{r['kind']}/{r['name']}": catalog.mark(r) for r in results if "version" in r
+                }
+                _store_xml(conn, work, failed, digests, now, actor)
             break
         except _Rollback:
-            if failed and not rollback_on_error and not check_only and active:
-                store.batch([ops[i] for i in active], actor)  # the rest passed: keep it
             break
         except SandboxError as err:
             position = (err.details or {}).get("index")
             index = active[position] if isinstance(position, int) and position < len(active) else 0
             owner = owners[index] if owners else 0
-            work.entries[owner].problem = _PREFIX.sub("", err.message)
+            problem = _PREFIX.sub("", err.message)
+            if _only_xml_fields_unknown(work.entries[owner], problem, xml_only_fields):
+                unenforced.add(owner)
+                work.mirrored.pop(owner, None)
+                continue
+            work.entries[owner].problem = problem
             failed.add(owner)
     return _result(started, store, work.entries, check_only, rollback_on_error, None)
+
+
+_UNKNOWN_FIELD = re.compile(
+    r"^spec\.condition: unknown field (\w+) \(formula line \d+, column \d+\)$"
+)
+
+
+def _xml_only_fields(work: _Work, org: dict[tuple[str, str], catalog.OrgComponent]) -> set[str]:
+    """Fields (lower-case `Object.Field`) the org has as XML only: formula, roll-up …"""
+    names = {key for (t, key), c in org.items() if t == "CustomField" and not c.mirrored}
+    names |= {
+        e.full_name.lower()
+        for i, e in enumerate(work.entries)
+        if e.type == "CustomField" and not e.problem and not e.deleted and i not in work.mirrored
+    }
+    return names
+
+
+def _only_xml_fields_unknown(entry: _Entry, problem: str, xml_only: set[str]) -> bool:
+    """Whether a validation rule is refused only for using fields the store does not hold
+    (a formula field, say) that the org has: the org takes such a rule."""
+    if entry.type != "ValidationRule":
+        return False
+    obj = entry.full_name.partition(".")[0].lower()
+    owners = {obj, "activity"} if obj in ("task", "event") else {obj}
+    for part in problem.partition(": ")[2].split("; "):
+        match = _UNKNOWN_FIELD.match(part)
+        if match is None or not any(f"{o}.{match[1].lower()}" in xml_only for o in owners):
+            return False
+    return True
+
+
+def _store_xml(
+    conn: Any, work: _Work, failed: set[int], digests: dict[str, str], now: str, actor: str
+) -> None:
+    """Keep the XML of every component that passed, with the store spec it mirrors."""
+    for index, type_name, name in work.removed:
+        if index not in failed:
+            catalog.delete(conn, type_name, name)
+    for index, address in work.followers:
+        if index not in failed and address in digests:
+            catalog.follow(conn, "CustomField", address.partition("/")[2], digests[address])
+    for index, entry in enumerate(work.entries):
+        if index in failed or entry.element is None:
+            continue
+        address = work.mirrored.get(index)
+        mirrors = digests.get(address) if address else None
+        catalog.save(conn, entry.type, entry.full_name, entry.element, mirrors, now, actor)
+        if entry.type == "DuplicateRule" and mirrors is not None:
+            catalog.follow(conn, "MatchingRule", entry.full_name, mirrors)
 
 
 def _ordered(group: list[tuple[Change, int]]) -> list[tuple[Change, int]]:
@@ -118,82 +194,209 @@ def _ordered(group: list[tuple[Change, int]]) -> list[tuple[Change, int]]:
     return [(c, owner[c.address]) for c in order_changes([c for c, _ in group])]
 
 
-def _plan(contents: package.ZipContents, live: dict[tuple[str, str], dict]) -> _Work:
-    work = _Work()
-    found = {(c.type, c.full_name): c for c in contents.components}
-    deployed_rules = set(contents.members.get("DuplicateRule", []))
-    for type_name, names in contents.members.items():
-        for name in names:
-            entry = _Entry(type_name, name, "package.xml")
-            work.entries.append(entry)
-            index = len(work.entries) - 1
-            component = found.get((type_name, name))
-            if type_name not in package.KIND_OF:
-                entry.problem = f"the sandbox does not support the {type_name} metadata type"
-                continue
-            if component is None:
-                entry.problem = (
-                    f"An object '{name}' of type {type_name} was named in package.xml, "
-                    "but was not found in zipped directory"
-                )
-                continue
-            entry.file_name = component.file_name
-            spec = component.converted.spec
-            if spec is None:
-                entry.problem = "; ".join(component.converted.notes) or "cannot be deployed"
-                continue
-            kind = component.kind
-            current = live.get((kind, name.lower()))
-            if type_name == "MatchingRule":
-                if name in deployed_rules:
-                    continue  # it travels inside its duplicate rule
-                if current is None:
-                    entry.problem = (
-                        "the sandbox keeps a matching rule only together with the duplicate "
-                        f"rule of the same name, and there is no duplicate rule {name}"
-                    )
-                    continue
-                spec = {**current["spec"], "match": spec["match"]}
-            entry.created = current is None
-            before = current["spec"] if current else None
-            work.main.append(
-                (_change(kind, current["name"] if current else name, before, spec), index)
+def _known(live: dict, deployed: dict[str, dict]) -> Any:
+    """Whether the store holds (or this deploy puts) an object or field."""
+
+    def known(what: str, name: str) -> bool:
+        obj, _, fld = name.partition(".")
+        if what == "object":
+            return (
+                obj in STANDARD_OBJECTS
+                or ("CustomObject", obj.lower()) in live
+                or (f"CustomObject/{obj.lower()}" in deployed)
             )
-    for manifest, target in ((contents.delete_pre, work.pre), (contents.delete_post, work.post)):
+        if not fld.endswith("__c"):
+            return fld in STANDARD_OBJECTS.get(obj, {}) or fld in SYSTEM_FIELDS
+        return ("CustomField", name.lower()) in live or f"CustomField/{name.lower()}" in deployed
+
+    return known
+
+
+def _plan(
+    members: dict[str, list[str]],
+    pre: dict[str, list[str]],
+    post: dict[str, list[str]],
+    found: dict[tuple[str, str], components.Found],
+    org: dict[tuple[str, str], catalog.OrgComponent],
+    live: dict[tuple[str, str], dict],
+) -> _Work:
+    work = _Work()
+    value_sets = {
+        c.full_name: specs.global_values(c.element)
+        for c in [*org.values(), *found.values()]
+        if c.type == "GlobalValueSet"
+    }
+    specs_of: dict[str, dict] = {}  # "Kind/lower name" -> the store spec this deploy puts
+    named = [(t, n) for t, names in members.items() for n in names]
+    objects = {n.lower() for n in members.get("CustomObject", [])}
+    order = {"CustomObject": 0, "GlobalValueSet": 0, "CustomField": 1, "MatchingRule": 2}
+    for type_name, name in sorted(named, key=lambda p: order.get(p[0], 3)):
+        entry = _Entry(type_name, name, "package.xml")
+        work.entries.append(entry)
+        index = len(work.entries) - 1
+        component = found.get((type_name, name.lower()))
+        if type_name not in components.ACCEPTED:
+            entry.problem = (
+                f"Not available for deploy for this organization: the {type_name} metadata type"
+            )
+            continue
+        if component is None:
+            entry.problem = (
+                f"An object '{name}' of type {type_name} was named in package.xml, "
+                "but was not found in zipped directory"
+            )
+            continue
+        entry.file_name, entry.element = component.file_name, component.element
+        obj = name.partition(".")[0]
+        if type_name in components.CHILD_TYPES and not _object_exists(obj, org, objects):
+            entry.problem = f"In field: fullName - no CustomObject named {obj} found"
+            continue
+        entry.created = (type_name, name.lower()) not in org
+        try:
+            spec = _spec(type_name, name, component, found, org, value_sets, live, specs_of)
+        except LookupError as exc:
+            entry.problem = f"In field: valueSetName - {exc.args[0]}"
+            continue
+        if spec is None:
+            continue
+        kind = catalog.store_kind(type_name)
+        current = live.get((kind, name.lower()))
+        specs_of[f"{kind}/{name.lower()}"] = spec
+        work.mirrored[index] = f"{kind}/{current['name'] if current else name}"
+        if type_name == "MatchingRule" and f"DuplicateRule/{name.lower()}" in {
+            f"DuplicateRule/{n.lower()}" for n in members.get("DuplicateRule", [])
+        }:
+            continue  # its duplicate rule carries it
+        before = current["spec"] if current else None
+        work.main.append((_change(kind, current["name"] if current else name, before, spec), index))
+    _value_set_users(work, members, org, live, value_sets)
+    for manifest, target in ((pre, work.pre), (post, work.post)):
         for type_name, names in manifest.items():
             for name in names:
-                _delete(work, target, type_name, name, live)
+                _delete(work, target, type_name, name, org, live)
     return work
 
 
+def _value_set_users(
+    work: _Work,
+    members: dict[str, list[str]],
+    org: dict[tuple[str, str], catalog.OrgComponent],
+    live: dict[tuple[str, str], dict],
+    value_sets: dict[str, list[dict]],
+) -> None:
+    """Picklists of the org that use a global value set this deploy changes take its values."""
+    entries = {
+        e.full_name.lower(): i
+        for i, e in enumerate(work.entries)
+        if e.type == "GlobalValueSet" and not e.problem
+    }
+    in_deploy = {n.lower() for n in members.get("CustomField", [])}
+    for (type_name, key), component in org.items():
+        value_set = component.element.find("valueSet") if type_name == "CustomField" else None
+        used = (
+            (mdxml.text(value_set, "valueSetName") or "").lower() if value_set is not None else ""
+        )
+        current = live.get(("CustomField", key))
+        if used not in entries or key in in_deploy or current is None:
+            continue
+        spec = specs.field_spec(key.partition(".")[0], component.element, value_sets)
+        if spec is not None:
+            change = _change("CustomField", current["name"], current["spec"], spec)
+            work.main.append((change, entries[used]))
+            work.followers.append((entries[used], f"CustomField/{current['name']}"))
+
+
+def _object_exists(obj: str, org: dict, deployed: set[str]) -> bool:
+    """A standard object, one the org has, or one this deploy brings."""
+    if "__" not in obj:
+        return True
+    return ("CustomObject", obj.lower()) in org or obj.lower() in deployed
+
+
+def _spec(type_name, name, component, found, org, value_sets, live, specs_of) -> dict | None:
+    """What the store enforces of a deployed component (None: it is kept as XML only)."""
+    obj, _, own = name.partition(".")
+    element = component.element
+    custom_object_held = (
+        obj in STANDARD_OBJECTS
+        or ("CustomObject", obj.lower()) in live
+        or (f"CustomObject/{obj.lower()}" in specs_of)
+    )
+    if type_name == "CustomObject":
+        return specs.object_spec(element, name)
+    if type_name in ("CustomField", "ValidationRule") and not custom_object_held:
+        return None  # a custom metadata type's or platform event's: nothing to enforce
+    if type_name == "CustomField":
+        return specs.field_spec(obj, element, value_sets)
+    if type_name == "ValidationRule":
+        return specs.rule_spec(element)
+    if type_name == "Role":
+        return specs.role_spec(element, name)
+    if type_name == "PermissionSet":
+        return specs.permission_set_spec(element, _known(live, specs_of))
+    if type_name in ("DuplicateRule", "MatchingRule"):
+        held = element if type_name == "DuplicateRule" else None
+        for source in (found, org):
+            if held is None and ("DuplicateRule", name.lower()) in source:
+                held = source[("DuplicateRule", name.lower())].element
+        rule = held
+        if rule is None:
+            return None
+        matching_name = next(
+            (f"{obj}.{mdxml.text(r, 'matchingRule')}" for r in rule.findall("duplicateRuleMatchRules")
+             if (mdxml.text(r, "matchRuleSObjectType") or obj) == obj), ""
+        )  # fmt: skip
+        matching = found.get(("MatchingRule", matching_name.lower())) or org.get(
+            ("MatchingRule", matching_name.lower())
+        )
+        return specs.duplicate_rule_spec(obj, rule, matching.element if matching else None)
+    return None
+
+
 def _delete(
-    work: _Work, target: list[tuple[Change, int]], type_name: str, name: str, live: dict
+    work: _Work,
+    target: list[tuple[Change, int]],
+    type_name: str,
+    name: str,
+    org: dict[tuple[str, str], catalog.OrgComponent],
+    live: dict[tuple[str, str], dict],
 ) -> None:
     entry = _Entry(type_name, name, "destructiveChanges.xml", deleted=True)
     work.entries.append(entry)
     index = len(work.entries) - 1
-    kind = package.KIND_OF.get(type_name)
-    if kind is None:
-        entry.problem = f"the sandbox does not support the {type_name} metadata type"
+    if type_name not in components.ACCEPTED:
+        entry.problem = (
+            f"Not available for deploy for this organization: the {type_name} metadata type"
+        )
         return
-    if type_name == "MatchingRule":
-        return  # it goes with its duplicate rule
-    current = live.get((kind, name.lower()))
-    if current is None:
+    held = org.get((type_name, name.lower()))
+    if held is None:
         entry.problem = f"No {type_name} named: {name} found"
         return
-    target.append((_change(kind, current["name"], current["spec"], None), index))
-    if kind == "CustomObject":  # Salesforce deletes what belongs to the object with it
-        prefix = current["name"].lower() + "."
+    work.removed.append((index, type_name, held.full_name))
+    kind = catalog.store_kind(type_name)
+    current = live.get((kind, name.lower())) if kind else None
+    if type_name == "MatchingRule" or current is None:
+        pass  # it goes with its duplicate rule, or it is XML only
+    else:
+        target.append((_change(kind, current["name"], current["spec"], None), index))
+    if type_name == "CustomObject":  # Salesforce deletes what belongs to the object with it
+        prefix = held.full_name.lower() + "."
         taken = {c.address.lower() for c, _ in target}
-        for (child_kind, child_name), item in live.items():
-            address = f"{child_kind}/{item['name']}".lower()
-            if (
-                child_kind in ("CustomField", "ValidationRule", "DuplicateRule")
-                and child_name.startswith(prefix)
-                and address not in taken
-            ):
+        for (child_type, child_name), child in org.items():
+            if not child_name.startswith(prefix) or child_type not in components.CHILD_TYPES:
+                continue
+            work.removed.append((index, child_type, child.full_name))
+            child_kind = catalog.store_kind(child_type)
+            item = live.get((child_kind, child_name)) if child_kind else None
+            if item is not None and f"{child_kind}/{item['name']}".lower() not in taken:
                 target.append((_change(child_kind, item["name"], item["spec"], None), index))
+        for (kind_name, item_name), item in live.items():
+            if kind_name == "DuplicateRule" and item_name.startswith(prefix):
+                work.removed.append((index, "DuplicateRule", item["name"]))
+                work.removed.append((index, "MatchingRule", item["name"]))
+                if f"DuplicateRule/{item['name']}".lower() not in taken:
+                    target.append((_change(kind_name, item["name"], item["spec"], None), index))
 
 
 def _message(entry: _Entry, now: str, success: bool) -> dict[str, Any]:

@@ -3,35 +3,46 @@
 Operations: listMetadata, retrieve + checkRetrieveStatus, deploy +
 checkDeployStatus, in Salesforce's envelopes (SessionHeader in, a
 LimitInfoHeader out, `soapenv:Fault` with `sf:CODE` on errors, HTTP 500).
-Retrieves and deploys run at once; their status checks answer "not done"
-`asyncPolls` times first (a setting), so clients exercise their polling.
+A retrieve answers the org's components as stored (`catalog`). A deploy is
+queued: its id comes back at once and it runs in the background, one deploy
+at a time; checkDeployStatus reports it Pending while it waits its turn,
+InProgress while it runs, then its result (per component with
+includeDetails). Status
+checks answer "not done" at least `asyncPolls` times (a setting), so
+clients exercise their polling.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
 from crmctl.kinds.standard import STANDARD_OBJECTS
-from crmctl.model import Resource
-from crmctl.providers.salesforce import metadata_xml as mx
-from crmctl.providers.salesforce import package
-from crmctl.sandbox.salesforce import state
+from crmctl.sandbox.salesforce import catalog, components, mdxml, state
 from crmctl.sandbox.salesforce.api import Caller, SalesforceFault, authorise, check_version
 from crmctl.sandbox.salesforce.deploy import run_deploy
 from crmctl.sandbox.salesforce.sobjects import sf_id
 from crmctl.sandbox.server import Request, Route
 
-__all__ = ["routes"]
+__all__ = ["routes", "deploy_queue"]
 
 _SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_SUPPORTED = ("CustomObject", "CustomField", "ValidationRule", "PermissionSet", "Role",
-              "DuplicateRule", "MatchingRule", "GlobalValueSet")  # fmt: skip
+_QUEUES: dict[int, threading.Lock] = {}  # per org: one deploy at a time, the others wait
+_QUEUES_LOCK = threading.Lock()
+
+
+def deploy_queue(store: object) -> threading.Lock:
+    """The lock a deploy holds while it runs in `store`'s org (held: later deploys wait)."""
+    with _QUEUES_LOCK:
+        return _QUEUES.setdefault(id(store), threading.Lock())
+
+
 Response = tuple[int, Any, dict[str, str]]
 
 
@@ -64,7 +75,7 @@ def _envelope(
         content = ET.tostring(body, encoding="unicode")
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f'<soapenv:Envelope xmlns:soapenv="{_SOAP}" xmlns="{mx.NS}" xmlns:sf="{mx.NS}" '
+        f'<soapenv:Envelope xmlns:soapenv="{_SOAP}" xmlns="{mdxml.NS}" xmlns:sf="{mdxml.NS}" '
         f'xmlns:xsi="{_XSI}">{header}<soapenv:Body>{content}</soapenv:Body></soapenv:Envelope>'
     ).encode()
 
@@ -75,7 +86,7 @@ def _soap(request: Request) -> Response:
     try:
         check_version("v" + request.params["version"])
         try:
-            root = mx.parse(request.raw)
+            root = mdxml.parse(request.raw)
         except ET.ParseError:
             raise SalesforceFault(
                 500, "INVALID_XML", "the request is not well-formed XML"
@@ -100,54 +111,42 @@ def _soap(request: Request) -> Response:
 # --- listMetadata ----------------------------------------------------------------------
 
 
-def _listed(items: list[dict[str, Any]], type_name: str) -> list[tuple[str, str, dict | None]]:
-    """(fullName, fileName, store item) of every component of a type."""
-    kind = package.KIND_OF.get(type_name)
-    out: list[tuple[str, str, dict | None]] = []
-    if type_name == "CustomObject":
-        out += [(o, f"objects/{o}.object", None) for o in STANDARD_OBJECTS]
-    for item in items:
-        if item["kind"] != kind:
-            continue
-        name, obj = item["name"], item["name"].partition(".")[0]
-        file_name = {
-            "CustomObject": f"objects/{obj}.object",
-            "CustomField": f"objects/{obj}.object",
-            "ValidationRule": f"objects/{obj}.object",
-            "PermissionSet": f"permissionsets/{name}.permissionset",
-            "Role": f"roles/{name}.role",
-            "DuplicateRule": f"duplicateRules/{name}.duplicateRule",
-            "MatchingRule": f"matchingRules/{obj}.matchingRule",
-        }[type_name]
-        out.append((name, file_name, item))
-    return out
-
-
-def _file_properties(parent: ET.Element, tag: str, type_name: str, entry: tuple) -> None:
-    full_name, file_name, item = entry
+def _file_properties(
+    parent: ET.Element, tag: str, type_name: str, full_name: str, by: str, at: str
+) -> None:
     element = _add(parent, tag)
-    by = (item or {}).get("updatedBy", "Salesforce")
-    at = (item or {}).get("updatedAt", "2000-01-01T00:00:00.000Z")
     for key, value in (
         ("createdById", sf_id("User", by)), ("createdByName", by), ("createdDate", at),
-        ("fileName", file_name), ("fullName", full_name), ("id", sf_id("Profile", f"{type_name}/{full_name}")),
+        ("fileName", components.file_name(type_name, full_name)), ("fullName", full_name),
+        ("id", sf_id("Profile", f"{type_name}/{full_name}")),
         ("lastModifiedById", sf_id("User", by)), ("lastModifiedByName", by),
         ("lastModifiedDate", at), ("manageableState", "unmanaged"), ("type", type_name),
     ):  # fmt: skip
         _add(element, key, value)
 
 
+_STANDARD_AT = "2000-01-01T00:00:00.000Z"
+
+
 def _list_metadata(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
     caller.require_view_setup("listMetadata")
-    types = [mx.text(q, "type") or "" for q in mx.children(operation, "queries")]
+    types = [mdxml.text(q, "type") or "" for q in operation.findall("queries")]
     if len(types) > 3:
         raise SalesforceFault(500, "INVALID_TYPE", "listMetadata takes at most 3 queries")
-    items = request.store.list_all_config()
+    org = catalog.org_components(request.store)
     response = ET.Element("listMetadataResponse")
     for type_name in types:
-        if type_name in _SUPPORTED:
-            for entry in _listed(items, type_name):
-                _file_properties(response, "result", type_name, entry)
+        if type_name not in components.ACCEPTED:
+            continue
+        listed = {c.full_name.lower() for c in org.values() if c.type == type_name}
+        if type_name == "CustomObject":
+            for obj in STANDARD_OBJECTS:
+                if obj.lower() not in listed:
+                    _file_properties(response, "result", type_name, obj, "Salesforce", _STANDARD_AT)
+        for component in org.values():
+            if component.type == type_name:
+                _file_properties(response, "result", type_name, component.full_name,
+                                 component.updated_by, component.updated_at)  # fmt: skip
     return response
 
 
@@ -156,46 +155,55 @@ def _list_metadata(request: Request, caller: Caller, operation: ET.Element) -> E
 
 def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
     caller.require_admin("the Metadata API")
-    retrieve = mx.child(operation, "retrieveRequest")
-    unpackaged = mx.child(retrieve, "unpackaged") if retrieve is not None else None
+    retrieve = operation.find("retrieveRequest")
+    if retrieve is None:
+        retrieve = operation.find("request")
+    unpackaged = retrieve.find("unpackaged") if retrieve is not None else None
     if unpackaged is None:
         raise SalesforceFault(
             500,
             "INVALID_CROSS_REFERENCE_KEY",
             "retrieve needs an unpackaged package (packageNames are not supported)",
         )
-    members = mx.package_members(unpackaged)
-    items = request.store.list_all_config()
-    chosen: dict[str, Resource] = {}
-    properties: list[tuple[str, tuple]] = []
+    members = mdxml.manifest_members(unpackaged)
+    org = catalog.org_components(request.store)
+    chosen: dict[tuple[str, str], catalog.OrgComponent] = {}
     messages: list[tuple[str, str]] = []
     for type_name, names in members.items():
-        if type_name not in _SUPPORTED:
+        if type_name not in components.ACCEPTED:
             messages.append(("package.xml", f"Entity type: '{type_name}' is unknown"))
             continue
-        listed = {e[0].lower(): e for e in _listed(items, type_name)}
-        wanted = [e[0] for e in listed.values() if e[2] is not None] if "*" in names else names
-        for name in wanted:
-            entry = listed.get(name.lower())
+        of_type = {key[1]: c for key, c in org.items() if key[0] == type_name}
+        for name in list(of_type) if "*" in names else names:
+            component = of_type.get(name.lower())
             obj, _, rest = name.partition(".")
-            if entry is None and obj in STANDARD_OBJECTS and not rest.endswith("__c"):
-                continue  # a standard object or field: Salesforce's own, not kept by the sandbox
-            if entry is None:
+            if component is None and obj in STANDARD_OBJECTS and not rest.endswith("__c"):
+                continue  # a standard object or field the org was never told about
+            if component is None:
                 messages.append(
                     ("package.xml", f"Entity of type '{type_name}' named '{name}' cannot be found")
                 )
                 continue
-            if entry[2] is not None:
-                item = entry[2]
-                chosen[f"{item['kind']}/{item['name']}"] = Resource(
-                    item["kind"], item["name"], item["spec"]
-                )
-                properties.append((type_name, entry))
-    zip_bytes = package.retrieve_zip(chosen.values(), version=request.params["version"])
+            chosen[(type_name, name.lower())] = component
+            if type_name == "CustomObject":  # an object comes with its fields, rules, views …
+                prefix = name.lower() + "."
+                for key, child in org.items():
+                    if key[0] in components.CHILD_TYPES and key[1].startswith(prefix):
+                        chosen[key] = child
+    files = components.assemble((c.type, c.full_name, c.element) for c in chosen.values())
+    types: dict[str, list[str]] = {}
+    for component in chosen.values():
+        types.setdefault(component.type, []).append(component.full_name)
+    version = mdxml.text(unpackaged, "version") or request.params["version"]
+    files["package.xml"] = mdxml.manifest(types, version)
+    if mdxml.text(retrieve, "singlePackage") != "true":
+        files = {f"unpackaged/{name}": content for name, content in files.items()}
     result = {
-        "zipFile": base64.b64encode(zip_bytes).decode("ascii"),
+        "zipFile": base64.b64encode(mdxml.zip_files(files)).decode("ascii"),
         "messages": messages,
-        "fileProperties": [(t, list(e[:2])) for t, e in properties],
+        "fileProperties": [
+            (c.type, c.full_name, c.updated_by, c.updated_at) for c in chosen.values()
+        ],
     }
     with request.store.transaction() as conn:
         job = state.save_job(conn, "09S", "retrieve", result, request.store.now())
@@ -212,7 +220,7 @@ def _async_result(tag: str, job: str) -> ET.Element:
 
 
 def _job(request: Request, operation: ET.Element, kind: str) -> tuple[str, dict[str, Any]]:
-    job = mx.text(operation, "asyncProcessId") or ""
+    job = mdxml.text(operation, "asyncProcessId") or ""
     with request.store.transaction() as conn:
         found = state.take_job(conn, job, kind)
     if found is None:
@@ -231,8 +239,8 @@ def _check_retrieve(request: Request, caller: Caller, operation: ET.Element) -> 
         _add(result, "success", False)
         return response
     _add(result, "done", True)
-    for type_name, (full_name, file_name) in found["fileProperties"]:
-        _file_properties(result, "fileProperties", type_name, (full_name, file_name, None))
+    for type_name, full_name, by, at in found["fileProperties"]:
+        _file_properties(result, "fileProperties", type_name, full_name, by, at)
     _add(result, "id", job)
     for file_name, problem in found["messages"]:
         message = _add(result, "messages")
@@ -240,7 +248,7 @@ def _check_retrieve(request: Request, caller: Caller, operation: ET.Element) -> 
         _add(message, "problem", problem)
     _add(result, "status", "Succeeded")
     _add(result, "success", True)
-    if mx.text(operation, "includeZip") != "false":
+    if mdxml.text(operation, "includeZip") != "false":
         _add(result, "zipFile", found["zipFile"])
     return response
 
@@ -250,38 +258,74 @@ def _check_retrieve(request: Request, caller: Caller, operation: ET.Element) -> 
 
 def _deploy(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
     caller.require_admin("the Metadata API")
-    options = mx.child(operation, "DeployOptions")
-    flag = (
-        (lambda tag, default: (mx.text(options, tag) or str(default)).lower() == "true")
-        if options is not None
-        else (lambda tag, default: default)
-    )
+    options = operation.find("DeployOptions")
+
+    def flag(tag: str, default: bool) -> bool:
+        value = mdxml.text(options, tag) if options is not None else None
+        return default if value is None else value.strip().lower() == "true"
+
     try:
-        data = base64.b64decode(mx.text(operation, "ZipFile") or "", validate=True)
+        data = base64.b64decode(mdxml.text(operation, "ZipFile") or "", validate=True)
     except (binascii.Error, ValueError):
         raise SalesforceFault(500, "INVALID_ZIP", "ZipFile is not base64") from None
-    result = run_deploy(
-        request.store,
-        caller.principal.username,
-        data,
-        check_only=flag("checkOnly", False),
-        rollback_on_error=flag("rollbackOnError", True),
+    store = request.store
+    with store.transaction() as conn:
+        job = state.save_job(conn, "0Af", "deploy", None, store.now())
+    worker = threading.Thread(
+        target=_run_deploy,
+        args=(
+            store,
+            job,
+            caller.principal.username,
+            data,
+            flag("checkOnly", False),
+            flag("rollbackOnError", True),
+        ),  # fmt: skip
+        name=f"deploy-{job}",
+        daemon=True,
     )
-    with request.store.transaction() as conn:
-        job = state.save_job(conn, "0Af", "deploy", result, request.store.now())
+    worker.start()
     return _async_result("deployResponse", job)
+
+
+def _run_deploy(store, job: str, actor: str, data: bytes, check_only: bool, rollback: bool) -> None:
+    """Run a queued deploy and record its result (a crash is the deploy's error, not a hang)."""
+    try:
+        with deploy_queue(store):
+            with store.transaction() as conn:
+                state.finish_job(conn, job, {"status": "InProgress"})  # its turn: it runs
+            result = run_deploy(
+                store, actor, data, check_only=check_only, rollback_on_error=rollback
+            )
+    except Exception as exc:  # noqa: BLE001 - any failure ends the job with an error
+        result = {"errorMessage": f"UNKNOWN_EXCEPTION: {type(exc).__name__}: {exc}"}
+        result = {**_failed_job(check_only, rollback), **result}
+    try:
+        with store.transaction() as conn:
+            state.finish_job(conn, job, result)
+    except Exception:  # noqa: BLE001 - the store was closed under a daemon thread
+        pass
+
+
+def _failed_job(check_only: bool, rollback: bool) -> dict[str, Any]:
+    return {
+        "checkOnly": check_only, "completedDate": "", "createdDate": "", "startDate": "",
+        "errorMessage": None, "numberComponentErrors": 0, "numberComponentsDeployed": 0,
+        "numberComponentsTotal": 0, "rollbackOnError": rollback, "status": "Failed",
+        "success": False, "componentFailures": [], "componentSuccesses": [],
+    }  # fmt: skip
 
 
 def _check_deploy(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
     job, found = _job(request, operation, "deploy")
     response = ET.Element("checkDeployStatusResponse")
     result = _add(response, "result")
-    if not found:
+    if "success" not in found:  # waiting for its turn (Pending), or running (InProgress)
         for tag, value in (
             ("checkOnly", False),
             ("done", False),
             ("id", job),
-            ("status", "InProgress"),
+            ("status", found.get("status", "Pending")),
             ("success", False),
         ):
             _add(result, tag, value)
@@ -291,7 +335,7 @@ def _check_deploy(request: Request, caller: Caller, operation: ET.Element) -> ET
     _add(result, "createdBy", sf_id("User", caller.principal.username))
     _add(result, "createdByName", caller.principal.username)
     _add(result, "createdDate", found["createdDate"])
-    if mx.text(operation, "includeDetails") == "true":
+    if mdxml.text(operation, "includeDetails") == "true":
         details = _add(result, "details")
         for tag in ("componentFailures", "componentSuccesses"):
             for message in found[tag]:

@@ -36,6 +36,7 @@ __all__ = [
     "set_usage",
     "usage_today",
     "save_job",
+    "finish_job",
     "take_job",
 ]
 
@@ -260,9 +261,14 @@ def set_usage(store: SandboxStore, used: int) -> None:
 
 
 def save_job(
-    conn: sqlite3.Connection, prefix: str, operation: str, result: dict[str, Any], now: datetime
+    conn: sqlite3.Connection,
+    prefix: str,
+    operation: str,
+    result: dict[str, Any] | None,
+    now: datetime,
 ) -> str:
-    """Keep a finished job's result; its id (status checks see it after `asyncPolls` checks)."""
+    """Keep a job; its id (status checks see it after `asyncPolls` checks and once it has a
+    result: None while it is still running, see `finish_job`)."""
     job_id = (prefix + secrets.token_hex(6).upper())[:15]
     conn.execute(
         "INSERT INTO sf_async_jobs (id, operation, created_at, polls, result) VALUES (?, ?, ?, ?, ?)",
@@ -271,8 +277,13 @@ def save_job(
     return job_id
 
 
+def finish_job(conn: sqlite3.Connection, job_id: str, result: dict[str, Any]) -> None:
+    """Record a running job's result."""
+    conn.execute("UPDATE sf_async_jobs SET result = ? WHERE id = ?", (json.dumps(result), job_id))
+
+
 def take_job(conn: sqlite3.Connection, job_id: str, operation: str) -> dict[str, Any] | None:
-    """A job's result once it is done, {} while it is still "running", None when unknown."""
+    """A job's result once it is done, {} while it is still running, None when unknown."""
     row = conn.execute(
         "SELECT polls, result FROM sf_async_jobs WHERE id = ? AND operation = ?",
         (job_id, operation),
@@ -282,4 +293,4 @@ def take_job(conn: sqlite3.Connection, job_id: str, operation: str) -> dict[str,
     if row[0] > 0:
         conn.execute("UPDATE sf_async_jobs SET polls = polls - 1 WHERE id = ?", (job_id,))
         return {}
-    return json.loads(row[1])
+    return json.loads(row[1]) or {}
