@@ -102,10 +102,14 @@ class ApplyOutcome:
         return f"{how}, restored" if self.restore.complete else f"{how}, restore incomplete"
 
 
-def _apply_chunk(provider: Provider, chunk: list[Change], write_id: str | None) -> ApplyResult:
+def _apply_chunk(
+    provider: Provider, chunk: list[Change], write: Write | None, journal: Journal | None
+) -> ApplyResult:
     try:
-        if write_id is not None and isinstance(provider, ResolvesWrites):
-            return provider.apply_write(chunk, write_id)
+        if write is not None and journal is not None and isinstance(provider, ResolvesWrites):
+            return provider.apply_write(
+                chunk, write.write_id, lambda ref: journal.noted(write, ref)
+            )
         return provider.apply(chunk)
     except CrmctlError as exc:  # the whole request failed: nothing of this chunk is known applied
         return ApplyResult(failed=[ChangeFailure(chunk[0].address, str(exc))])
@@ -129,7 +133,7 @@ def send(
     """One write: journaled under a fresh write id before it goes out, its answer after."""
     write = Write(uuid.uuid4().hex, [c.address for c in chunk])
     journal.sent(state, write)
-    result = _apply_chunk(provider, chunk, write.write_id)
+    result = _apply_chunk(provider, chunk, write, journal)
     applied = set(result.applied)
     journal.answered(state, write, [c.address for c in chunk if c.address in applied])
     return result
@@ -183,15 +187,15 @@ def run_plan(
     return outcome
 
 
-def resolve_writes(provider: Provider, write_ids: Iterable[str]) -> None:
+def resolve_writes(provider: Provider, writes: Iterable[Write]) -> None:
     """Settle writes whose answer was lost, so that nothing of them can land after a read.
 
     Providers without the capability cannot promise it: their next read is the best
     there is.
     """
     if isinstance(provider, ResolvesWrites):
-        for write_id in write_ids:
-            provider.resolve_write(write_id)
+        for write in writes:
+            provider.resolve_write(write.write_id, write.refs)
 
 
 def towards(

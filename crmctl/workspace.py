@@ -484,8 +484,7 @@ class Workspace:
     def _recover_from_snapshot(self, state: JournalState | None = None) -> ApplyOutcome:
         """Restore what crmctl manages to the journal's snapshot, else the last version's."""
         env = self.env.name
-        for write_id in self.journal.write_ids_anyhow():
-            resolve_writes(self.provider, [write_id])
+        resolve_writes(self.provider, self.journal.writes_anyhow())
         # What crmctl manages, and whatever the interrupted plan touched (if it can be read).
         scope = self.history.managed(env)
         if state is not None:

@@ -13,8 +13,10 @@ Three files per environment, under the history's `.state/journal/`:
     <env>.record.json  the version being recorded, once the CRM work is over
 
 Progress events: `{"sent": W, "addresses": [...]}` before the write W goes out
-(W is the write id the CRM remembers, see `ResolvesWrites`), `{"done": W,
-"applied": [...]}` when its answer came back, and `{"recording": N}` once
+(W is the write id the CRM remembers, see `ResolvesWrites`), `{"ref": W,
+"remote": R}` when the CRM gives the write an id of its own (a Salesforce
+deploy), `{"done": W, "applied": [...]}` when its answer came back, and
+`{"recording": N}` once
 version N is about to be written. A last line cut off by a crash is ignored;
 any other damage makes the journal unreadable, and `crmctl recover
 --from-snapshot` is the way out.
@@ -53,6 +55,7 @@ class Write:
     write_id: str
     addresses: list[str]
     applied: list[str] | None = None
+    refs: list[str] = field(default_factory=list)  # ids the CRM gave it (Salesforce deploys)
 
 
 @dataclass
@@ -84,12 +87,12 @@ class JournalState:
         """Write ids sent whose answer never came back: they may land, or have landed."""
         return [w.write_id for w in self.writes if w.applied is None]
 
-    def unanswered_or_failed(self) -> list[str]:
+    def unanswered_or_failed(self) -> list[Write]:
         """Unanswered writes and the last one (a failed request may still have landed)."""
-        ids = self.unanswered
-        if self.writes and self.writes[-1].write_id not in ids:
-            ids.append(self.writes[-1].write_id)
-        return ids
+        writes = [w for w in self.writes if w.applied is None]
+        if self.writes and self.writes[-1] not in writes:
+            writes.append(self.writes[-1])
+        return writes
 
     def describe(self) -> str:
         return (
@@ -98,6 +101,7 @@ class JournalState:
 
 
 _SENT = re.compile(r'"sent": "([0-9a-f]{32})"')
+_REF = re.compile(r'"ref": "([0-9a-f]{32})", "remote": "([A-Za-z0-9]{1,64})"')
 _HEADER = {"environment": str, "actor": str, "pid": int, "host": str, "started": str}
 
 
@@ -202,6 +206,10 @@ class Journal:
                 raise self._damaged(self.path, f"line {number} is not an event")
             if isinstance(event.get("sent"), str) and _strings(event.get("addresses")):
                 writes[event["sent"]] = Write(event["sent"], event["addresses"])
+            elif isinstance(event.get("ref"), str) and isinstance(event.get("remote"), str):
+                if event["ref"] not in writes:
+                    raise self._damaged(self.path, f"line {number}: an id of an unsent write")
+                writes[event["ref"]].refs.append(event["remote"])
             elif isinstance(event.get("done"), str) and _strings(event.get("applied")):
                 if event["done"] not in writes:
                     raise self._damaged(self.path, f"line {number}: an answer to an unsent write")
@@ -232,6 +240,11 @@ class Journal:
         """Record a write about to go out (before the request is sent)."""
         state.writes.append(write)
         self._append({"sent": write.write_id, "addresses": write.addresses})
+
+    def noted(self, write: Write, ref: str) -> None:
+        """Record an id the CRM gave a write in flight (a Salesforce deploy id)."""
+        write.refs.append(ref)
+        self._append({"ref": write.write_id, "remote": ref})
 
     def answered(self, state: JournalState, write: Write, applied: list[str]) -> None:
         """Record the CRM's answer to a write."""
@@ -267,8 +280,8 @@ class Journal:
             raise self._damaged(self.record_path, "it holds no version crmctl wrote")
         return data
 
-    def write_ids_anyhow(self) -> list[str]:
-        """Every write id a damaged progress log still shows, to settle them before a restore."""
+    def writes_anyhow(self) -> list[Write]:
+        """Every write a damaged progress log still shows, to settle them before a restore."""
         try:
             if not self.path.is_file():
                 return []
@@ -276,7 +289,10 @@ class Journal:
                 text = raw.read(MAX_JOURNAL_BYTES).decode("utf-8", "replace")
         except OSError:
             return []
-        return sorted(set(_SENT.findall(text)))
+        writes = {w: Write(w, []) for w in _SENT.findall(text)}
+        for write_id, ref in _REF.findall(text):
+            writes.setdefault(write_id, Write(write_id, [])).refs.append(ref)
+        return list(writes.values())
 
     def clear(self) -> None:
         """Remove the journal's files, whatever stands at their paths (they are crmctl's own)."""

@@ -8,7 +8,7 @@ normal result, not an exception.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -116,10 +116,14 @@ class ResolvesWrites(Protocol):
     (a request still in flight is refused), so the next read of the CRM is final.
     """
 
-    def apply_write(self, changes: list[Change], write_id: str) -> ApplyResult:
-        """`apply`, with every request of it carrying idempotency keys derived from `write_id`."""
+    def apply_write(
+        self, changes: list[Change], write_id: str, note_ref: Callable[[str], None] | None
+    ) -> ApplyResult:
+        """`apply` as write `write_id`; `note_ref` hears any id the CRM gives the write (a
+        Salesforce deploy id), which the journal keeps for `resolve_write`."""
         ...
 
-    def resolve_write(self, write_id: str) -> bool:
-        """Whether any request of write `write_id` landed; none can land after this returns."""
+    def resolve_write(self, write_id: str, refs: Sequence[str] = ()) -> bool:
+        """Whether any request of write `write_id` (CRM ids `refs`) landed; nothing of it can
+        land after this returns."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,12 @@ class SandboxProvider:
     def apply(self, changes: list[Change]) -> ApplyResult:
         return self.apply_write(changes, None)
 
-    def apply_write(self, changes: list[Change], write_id: str | None) -> ApplyResult:
+    def apply_write(
+        self,
+        changes: list[Change],
+        write_id: str | None,
+        note_ref: Callable[[str], None] | None = None,
+    ) -> ApplyResult:
         """Apply in all-or-nothing batches; with a write id, each batch carries an idempotency key."""
         keys = (f"{write_id}:{n}" for n in range(1_000_000)) if write_id else None
         result = ApplyResult()
@@ -180,7 +185,7 @@ class SandboxProvider:
             result.applied.extend(c.address for c in chunk)
         return result
 
-    def resolve_write(self, write_id: str) -> bool:
+    def resolve_write(self, write_id: str, refs: Sequence[str] = ()) -> bool:
         """Whether write `write_id` landed; the sandbox fences it so nothing of it lands later."""
         if self.store is not None:
             return bool(self.store.resolve_write(write_id)["landed"])

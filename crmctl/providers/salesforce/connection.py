@@ -124,6 +124,7 @@ class Connection:
                 data=envelope.encode("utf-8"),
                 headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
                 accept=(400, 401, 403, 404, 500),
+                idempotent=operation in _ASKING,  # a lost answer to a question is asked again
             )
             self._note_usage(response.headers.get("Sforce-Limit-Info", ""))
             if response.status_code < 400:
@@ -227,6 +228,12 @@ def _soap_fault(response: requests.Response) -> tuple[str, str]:
         return f"HTTP {response.status_code}", "an error without a SOAP fault"
     code = (mx.text(fault, "faultcode") or "").rpartition(":")[2]
     return code or f"HTTP {response.status_code}", mx.text(fault, "faultstring") or ""
+
+
+#: Metadata API operations that only ask: repeating one changes nothing.
+_ASKING = frozenset(
+    {"checkDeployStatus", "checkRetrieveStatus", "listMetadata", "describeMetadata", "readMetadata"}
+)
 
 
 def _envelope(session_id: str, body: str) -> str:

@@ -131,9 +131,17 @@ class MetadataClient:
             raise ProviderError("the Metadata API retrieve answered an invalid zip") from None
 
     def deploy(
-        self, zip_bytes: bytes, check_only: bool = False, rollback_on_error: bool = True
+        self,
+        zip_bytes: bytes,
+        check_only: bool = False,
+        rollback_on_error: bool = True,
+        on_submitted: Callable[[str], None] | None = None,
     ) -> DeployResult:
-        """Deploy a zip (all or nothing with rollbackOnError) and wait for its result."""
+        """Deploy a zip (all or nothing with rollbackOnError) and wait for its result.
+
+        `on_submitted` hears the deploy's id as soon as Salesforce has queued it, so
+        that a caller who loses the answer later can still ask how it ended.
+        """
         encoded = base64.b64encode(zip_bytes).decode("ascii")
         flag = {True: "true", False: "false"}
         response = self.connection.soap(
@@ -153,6 +161,8 @@ class MetadataClient:
             ),
         )
         process = _async_id(response, "deploy")
+        if on_submitted is not None:
+            on_submitted(process)
         result = self._poll(
             "checkDeployStatus",
             lambda: (
@@ -180,6 +190,18 @@ class MetadataClient:
             failures=failures,
             error=mx.text(result, "errorMessage"),
         )
+
+    def deploy_landed(self, process: str) -> bool:
+        """Wait for deploy `process` to end; whether it saved its components."""
+        result = self._poll(
+            "checkDeployStatus",
+            lambda: (
+                "<met:checkDeployStatus>"
+                f"<met:asyncProcessId>{escape(process)}</met:asyncProcessId>"
+                "<met:includeDetails>false</met:includeDetails></met:checkDeployStatus>"
+            ),
+        )
+        return mx.text(result, "success") == "true" and mx.text(result, "checkOnly") != "true"
 
     def _poll(self, operation: str, body: Callable[[], str]):
         wait, started = self.poll_start, time.monotonic()

@@ -17,7 +17,7 @@ RetentionPolicy has no Salesforce equivalent and is not supported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +166,19 @@ class SalesforceProvider:
 
     # --- writing ---------------------------------------------------------------------
     def apply(self, changes: list[Change]) -> ApplyResult:
+        return self.apply_write(changes, "", None)
+
+    def apply_write(
+        self, changes: list[Change], write_id: str, note_ref: Callable[[str], None] | None
+    ) -> ApplyResult:
+        """Apply; each deploy's id goes to `note_ref` as soon as Salesforce has queued it."""
         result = ApplyResult()
         for is_user, segment in _segments(changes):
-            part = self.users.apply(segment) if is_user else self._deploy(segment)
+            part = (
+                self.users.apply(segment)
+                if is_user
+                else self._deploy(segment, on_submitted=note_ref)
+            )
             result.applied.extend(part.applied)
             if part.failed:
                 result.failed.extend(part.failed)
@@ -187,7 +197,22 @@ class SalesforceProvider:
         order = {c.address: i for i, c in enumerate(changes)}
         return sorted(failures, key=lambda f: order.get(f.address, len(order)))
 
-    def _deploy(self, changes: list[Change], check_only: bool = False) -> ApplyResult:
+    def resolve_write(self, write_id: str, refs: Sequence[str] = ()) -> bool:
+        """Wait for the deploys of a write whose answer was lost; whether any saved anything.
+
+        Salesforce cannot refuse a deploy later, but a queued deploy always ends:
+        once it has, the next read shows all it did. Not covered: a deploy sent by a
+        process that died before Salesforce answered with its id, and user changes
+        (synchronous REST, which Salesforce finishes or drops with the connection).
+        """
+        return any([self.metadata.deploy_landed(ref) for ref in refs])
+
+    def _deploy(
+        self,
+        changes: list[Change],
+        check_only: bool = False,
+        on_submitted: Callable[[str], None] | None = None,
+    ) -> ApplyResult:
         """One deploy of `changes` (checkOnly for validate): the same zip either way."""
         upserts = [Resource(c.kind, c.name, c.after) for c in changes if c.after is not None]
         counts = dict(self._rule_counts)  # a new duplicate rule goes after its object's others
@@ -214,7 +239,9 @@ class SalesforceProvider:
                     if c.address in exc.failures
                 ]  # fmt: skip
             )
-        deployed = self.metadata.deploy(zip_bytes, check_only=check_only, rollback_on_error=True)
+        deployed = self.metadata.deploy(
+            zip_bytes, check_only=check_only, rollback_on_error=True, on_submitted=on_submitted
+        )
         if deployed.success and not check_only:
             self._rule_counts = counts
         if deployed.success:
