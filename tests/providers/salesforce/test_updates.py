@@ -67,9 +67,9 @@ def test_plan_validate_deploys_exactly_what_apply_deploys(
     deployed: list[tuple[bool, bytes]] = []
     original = provider.metadata.deploy
 
-    def record(zip_bytes: bytes, check_only: bool = False, rollback_on_error: bool = True):
+    def record(zip_bytes: bytes, check_only: bool = False, **options):
         deployed.append((check_only, zip_bytes))
-        return original(zip_bytes, check_only=check_only, rollback_on_error=rollback_on_error)
+        return original(zip_bytes, check_only=check_only, **options)
 
     monkeypatch.setattr(provider.metadata, "deploy", record)
     changes = _plan(provider, CHANGED).changes
