@@ -245,7 +245,7 @@ def test_target_and_exclude(http_project, sandbox_server, crmctl):
     rest = crmctl("plan")
     assert rest.out.splitlines()[-1] == "Plan: 70 to add, 0 to change, 0 to destroy."
     bad = crmctl("plan", "--target", "Sales_Rep")
-    assert bad.exit_code == 2
+    assert bad.exit_code == 1
     assert (
         "Invalid value for --target: 'Sales_Rep' is not KIND/NAME (e.g. PermissionSet/Sales_Rep)"
         in bad.err
