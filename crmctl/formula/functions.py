@@ -22,8 +22,9 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
-from functools import lru_cache
 from typing import Any
+
+from .regex import RegexError, compile_pattern
 
 __all__ = [
     "EvalProblem", "Function", "FUNCTIONS", "lookup_function",
@@ -313,18 +314,16 @@ def _isnumber(text: Any) -> bool:
         return False
 
 
-@lru_cache(maxsize=256)
-def _compile_regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise EvalProblem(f"invalid regular expression {pattern!r}: {exc}") from None
-
-
 def _regex(text: Any, pattern: Any) -> bool:
     if is_blank(text):
         return False
-    return _compile_regex(to_text(pattern)).fullmatch(to_text(text)) is not None
+    pattern = to_text(pattern)
+    try:
+        compiled = compile_pattern(pattern)
+    except RegexError as exc:
+        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        raise EvalProblem(f"invalid regular expression {shown!r}: {exc}") from None
+    return compiled.fullmatch(to_text(text)) is not None
 
 
 def _count(value: Any) -> int:
