@@ -15,11 +15,13 @@ from typing import Any
 
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.files import file_kind, outside_reason
+from crmctl.config.limits import limit_diagnostics
 from crmctl.config.schema_check import schema_diagnostics, type_name
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import DesiredState, Resource, address_of
+from crmctl.providers.limits import limits_for
 
 __all__ = ["load_desired_state", "collect_files", "merge_patch"]
 
@@ -182,6 +184,7 @@ def load_desired_state(env: Environment, only: list[Path] | None = None) -> Desi
         problems.extend(extra_problems)
     state = DesiredState(files=files)
     seen: dict[str, Resource] = {}
+    folded: dict[str, Resource] = {}  # by lower-case address: API names ignore case
     valid: set[str] = set()
     for path in files:
         shown = display_path(path)
@@ -212,10 +215,29 @@ def load_desired_state(env: Environment, only: list[Path] | None = None) -> Desi
                     )
                 )
                 continue
+            twin = folded.get(resource.address.lower())
+            if twin is not None:
+                problems.append(
+                    Diagnostic(
+                        f"differs only in case from {twin.address} at {twin.location()}",
+                        resource.location(),
+                        address=resource.address,
+                        hint="API names are case-insensitive in every CRM: the two would be one "
+                        "resource; rename or remove one",
+                        code="duplicate",
+                    )
+                )
+                continue
             seen[resource.address] = resource
+            folded[resource.address.lower()] = resource
             if ok:
                 valid.add(resource.address)
     problems.extend(_apply_overrides(env, seen, valid))
+    provider = str(env.provider.get("type", ""))
+    table = limits_for(provider)
+    for address in sorted(valid):
+        resource = seen[address]
+        problems.extend(limit_diagnostics(resource, table.get(resource.kind, {}), provider))
     index = ConfigIndex(seen.values())
     for kind in KINDS:
         handler = HANDLERS[kind]

@@ -21,6 +21,10 @@ _FORBIDDEN = {
     *(chr(c) for c in range(0x2066, 0x206A)),
     "\u2028",  # line and paragraph separators: line breaks that most tools do not show
     "\u2029",
+    "\u200b",  # zero width space, and the byte-order mark inside a text: invisible letters
+    "\ufeff",
+    "\u200e",  # left-to-right and right-to-left marks
+    "\u200f",
 }
 _NAMES = {
     0x00: "NUL",
