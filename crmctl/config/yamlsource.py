@@ -421,13 +421,15 @@ def read_yaml_file(
                 "not a text file (it contains NUL bytes)", SourceLocation(file), code="not-text"
             )
         ]
+    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        offset = exc.start + bom
+        line = raw[:offset].count(b"\n") + 1
         return [], [
             Diagnostic(
-                f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                f"not valid UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})",
                 SourceLocation(file, line),
                 hint="save the file as UTF-8",
                 code="not-text",
