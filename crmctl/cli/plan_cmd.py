@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.cli.governance_cmd import approval_gate, break_glass_flag, governed_plan, reverify
-from crmctl.errors import ApplyError, CrmctlError
+from crmctl.errors import ApplyError, CrmctlError, EnvironmentFileError, PlanError
 from crmctl.executor import ApplyOutcome
 from crmctl.plan import Action, Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
@@ -250,12 +251,14 @@ def apply(
             "--target and --exclude belong to the plan; they cannot be used with PLAN_FILE"
         )
     saved = read_plan(plan_file) if plan_file is not None else None
-    env = obj.environment(env_name or (saved.environment if saved else None))
+    with _naming(plan_file):
+        env = obj.environment(env_name or (saved.environment if saved else None))
     workspace = Workspace(env)
     try:
         with workspace.locked("apply"):
             if saved is not None:
-                workspace.check_fresh(saved)
+                with _naming(plan_file):
+                    workspace.check_fresh(saved)
                 reverify(workspace, saved)
                 missing = approval_gate(workspace, saved, break_glass, reason)
                 with break_glass_flag(workspace, saved, missing, reason):
@@ -276,6 +279,22 @@ def apply(
                 return carry_out(workspace, fresh, colour, restore=not no_restore)
     finally:
         workspace.close()
+
+
+@contextlib.contextmanager
+def _naming(plan_file: Path | None) -> Iterator[None]:
+    """Say which plan file a refusal is about (the environment it names, its staleness)."""
+    try:
+        yield
+    except (PlanError, EnvironmentFileError) as exc:
+        if plan_file is None:
+            raise
+        raise type(exc)(
+            f"plan file {plan_file}: {exc.message}",
+            hint=exc.hint,
+            location=exc.location,
+            diagnostics=exc.diagnostics,
+        ) from None
 
 
 def carry_out(workspace: Workspace, plan: Plan, colour: bool, restore: bool = True) -> int:

@@ -68,7 +68,8 @@ class Credentials:
                 key = read_limited(key_file, MAX_KEY_FILE_BYTES).decode("utf-8")
             except FileRefused as exc:
                 raise AuthError(
-                    f"refusing to read the private key file named by ${auth['keyFileEnv']}: {exc.reason}",
+                    f"refusing to read the private key file {key_file} (named by "
+                    f"${auth['keyFileEnv']}): {exc.reason}",
                     hint=hint,
                 ) from None
             except UnicodeDecodeError:
