@@ -166,7 +166,10 @@ LONG = {
     ),
     "role name 100000": (
         role(name="R" * 100_000),
-        "is 100000 characters long; sandbox allows at most 80 for a Role name",
+        # the address is cut to 120 characters so the line stays readable
+        "Role/"
+        + "R" * 112
+        + "...: metadata.name is 100000 characters long; at most 255 are allowed",
     ),
     "permission set name 81": (
         permission_set(name="P" * 81),
@@ -174,7 +177,7 @@ LONG = {
     ),
     "permission set name 100000": (
         permission_set(name="P" * 100_000),
-        "sandbox allows at most 80 for a PermissionSet name",
+        "metadata.name is 100000 characters long; at most 255 are allowed",
     ),
     "object name 41": (
         custom_object(name="O" * 41 + "__c"),
@@ -224,6 +227,30 @@ LONG = {
     "permission set description 256": (
         permission_set(extra="  description: " + "d" * 256 + "\n"),
         "spec.description is 256 characters long; sandbox allows at most 255",
+    ),
+    "formula 3901": (
+        rule(condition='"Amount__c > 1' + " " * 3888 + '"'),
+        "spec.condition is 3901 characters long; sandbox allows at most 3900",
+    ),
+    "formula 10001": (
+        rule(condition='"Amount__c > 1' + " " * 9988 + '"'),
+        "spec.condition is 10001 characters long; at most 10000 are allowed",
+    ),
+    "formula chain too deep to run": (
+        rule(condition="'" + " + ".join(["Id"] * 1900) + " > 1'"),
+        "spec.condition: formula is nested too deeply",
+    ),
+    "legal basis 1001": (
+        retention(extra="").replace("legalBasis: Tax law", "legalBasis: " + "t" * 1001),
+        "spec.legalBasis is 1001 characters long; at most 1000 are allowed",
+    ),
+    "metadata label 1001": (
+        role().replace("owner: hr", "owner: hr, labels: {team: " + "x" * 1001 + "}"),
+        "metadata.labels.team is 1001 characters long; at most 1000 are allowed",
+    ),
+    "owner 256": (
+        role().replace("owner: hr", "owner: " + "o" * 256),
+        "metadata.owner is 256 characters long",
     ),
     "first name 41": (
         user(extra="  firstName: " + "F" * 41 + "\n"),

@@ -6,7 +6,8 @@ Sources (Salesforce documentation, checked 2026-11):
   is at most 40 characters before its `__c` suffix, and so is its label.
 - Validation rules: "Rule Name: unique identifier of up to 40 characters";
   description "255-character or less" (Help: Validation Rules Fields);
-  the error message is at most 255 characters.
+  the error message is at most 255 characters; a formula holds up to 3,900
+  characters, spaces and line breaks included (Help: Formula Field Limits).
 - UserRole (Field Reference): DeveloperName 80, Name (the label) 80.
 - PermissionSet (Field Reference): Name (API name) 80, Label 80, Description 255.
 - DuplicateRule (Field Reference): DeveloperName 80, MasterLabel 80.
@@ -25,7 +26,7 @@ __all__ = ["SALESFORCE_LIMITS"]
 SALESFORCE_LIMITS: dict[str, dict[str, int]] = {
     "CustomObject": {"name": 40, "label": 40, "pluralLabel": 40},
     "CustomField": {"name": 40, "label": 40, "helpText": 510},
-    "ValidationRule": {"name": 40, "errorMessage": 255, "description": 255},
+    "ValidationRule": {"name": 40, "errorMessage": 255, "description": 255, "condition": 3900},
     "DuplicateRule": {"name": 80},
     "Role": {"name": 80, "label": 80},
     "PermissionSet": {"name": 80, "label": 80, "description": 255},
