@@ -155,6 +155,14 @@ CASES: dict[str, tuple[str | bytes, str]] = {
         ENVIRONMENT + "overrides:\n  - target: [Role/CEO]\n    reason: x\n    spec: {}\n",
         "overrides[0].target",
     ),
+    "cyrillic role holder": (
+        replaced("  roles: {}", '  roles: {crm-admin: ["pr\\u0456ya.shah@northwind.example"]}'),
+        "role holders are email addresses in ASCII",
+    ),
+    "zero-width role holder": (
+        replaced("  roles: {}", '  roles: {crm-admin: ["priya\\u200b.shah@northwind.example"]}'),
+        "contains the control character U+200B (ZERO WIDTH SPACE)",
+    ),
     "NUL byte": (ENVIRONMENT.encode() + b"\x00", "not a text file (it contains NUL bytes)"),
 }
 
