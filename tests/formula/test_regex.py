@@ -62,3 +62,29 @@ def test_a_pattern_computed_at_run_time_is_refused_when_evaluated() -> None:
 
     with pytest.raises(FormulaEvalError, match=r"invalid regular expression '\[': missing \]: \["):
         evaluate("REGEX(Name, Pattern__c)", {"Name": "x", "Pattern__c": "["})
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "RPAD('x', 2000000000)",
+            "RPAD would make a text of 2000000000 characters; at most 131072",
+        ),
+        ("LPAD('x', 131073, 'ab')", "LPAD would make a text of 131073 characters; at most 131072"),
+        (
+            "SUBSTITUTE(LPAD('a', 1000, 'a'), 'a', LPAD('b', 1000, 'b'))",
+            "SUBSTITUTE would make a text of 1000000",
+        ),
+        ("LPAD('a', 131072, 'a') & 'b'", "& would make a text of more than 131072 characters"),
+    ],
+)
+def test_text_functions_cannot_ask_for_gigabytes(source: str, message: str) -> None:
+    from crmctl.formula import FormulaEvalError
+
+    with pytest.raises(FormulaEvalError, match=message.replace("(", r"\(")):
+        evaluate(source, {})
+
+
+def test_text_up_to_the_limit_is_built() -> None:
+    assert evaluate("LEN(RPAD('x', 131072, 'y'))", {}) == 131072
