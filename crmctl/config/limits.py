@@ -39,6 +39,33 @@ _ONE_LINE: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 
 
+#: Collections of API names in a spec, which must not name one thing twice in two cases.
+_CASE_UNIQUE: dict[str, tuple[str, ...]] = {
+    "PermissionSet": ("objects", "fields", "system"),
+    "User": ("permissionSets",),
+    "RetentionPolicy": ("anonymizeFields",),
+}
+
+
+def _case_twins(resource: Resource) -> Iterator[tuple[str, str, str | int]]:
+    """(collection, first spelling, where the second is) for names repeated in another case."""
+    for key in _CASE_UNIQUE.get(resource.kind, ()):
+        value = resource.spec.get(key)
+        if isinstance(value, dict):
+            entries: list[tuple[str | int, object]] = [(k, k) for k in value]
+        elif isinstance(value, list):
+            entries = list(enumerate(value))
+        else:
+            continue
+        seen: dict[str, str] = {}
+        for where, name in entries:
+            if not isinstance(name, str):
+                continue
+            first = seen.setdefault(name.lower(), name)
+            if first != name:
+                yield key, first, where
+
+
 def counted_name(kind: str, name: str) -> str:
     """The part of a resource name the CRM limits: `Region` for `Account.Region__c`."""
     if kind in ("CustomField", "ValidationRule", "DuplicateRule"):
@@ -110,6 +137,14 @@ def limit_diagnostics(
         if found:
             where = "spec." + ".".join(str(p) for p in path)
             add(f"{where} contains {found}; it must be one line", resource.location(*path))
+    for key, first, where in _case_twins(resource):
+        add(
+            f"spec.{key} names {first!r} twice, the second time as {where!r}"
+            if isinstance(where, str)
+            else f"spec.{key}[{where}] repeats {first!r} in another case",
+            resource.location(key, where),
+            hint="API names are case-insensitive in every CRM; keep one",
+        )
     if kind == "User":
         for label, value, location in (
             ("the username", resource.name, _name_location(resource)),

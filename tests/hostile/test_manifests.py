@@ -310,6 +310,42 @@ CASE_TWINS = {
 }
 
 
+CASE_TWINS_INSIDE = {
+    "object permissions": (
+        permission_set(extra="  objects: {Invoice__c: [read], invoice__c: [read, edit]}\n"),
+        "spec.objects names 'Invoice__c' twice, the second time as 'invoice__c'",
+    ),
+    "field permissions": (
+        permission_set(extra="  fields: {Invoice__c.Due__c: [read], INVOICE__C.DUE__C: [read]}\n"),
+        "spec.fields names 'Invoice__c.Due__c' twice, the second time as 'INVOICE__C.DUE__C'",
+    ),
+    "system permissions": (
+        permission_set(extra="  system: [ApiEnabled, apienabled]\n"),
+        "spec.system[1] repeats 'ApiEnabled' in another case",
+    ),
+    "user permission sets": (
+        user(extra="  permissionSets: [Billing, billing]\n"),
+        "spec.permissionSets[1] repeats 'Billing' in another case",
+    ),
+    "anonymized fields": (
+        retention(extra="").replace(
+            "action: delete", "action: anonymize\n  anonymizeFields: [Due__c, due__c]"
+        ),
+        "spec.anonymizeFields[1] repeats 'Due__c' in another case",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), CASE_TWINS_INSIDE.values(), ids=CASE_TWINS_INSIDE.keys()
+)
+def test_names_repeated_in_another_case_inside_a_spec(hostile_project, refuse, text, message):
+    (hostile_project / FILE).write_text(text)
+    outcome = refuse("apply", "--auto-approve", names=FILE)
+    assert message in outcome.err
+    assert "hint: API names are case-insensitive in every CRM; keep one" in outcome.err
+
+
 @pytest.mark.parametrize(("text", "message"), CASE_TWINS.values(), ids=CASE_TWINS.keys())
 def test_names_that_differ_only_in_case(hostile_project, refuse, text, message):
     twin = "manifests/twin.yaml"  # read after access.yaml and objects.yaml
