@@ -75,6 +75,10 @@ def counted_name(kind: str, name: str) -> str:
     return name
 
 
+def _shown(name: str) -> str:
+    return repr(name) if len(name) <= 60 else repr(name[:40]) + "..."
+
+
 def _name_location(resource: Resource) -> SourceLocation | None:
     if resource.source is None:
         return None
@@ -115,7 +119,7 @@ def limit_diagnostics(
             counted = counted_name(kind, resource.name)
             if len(counted) > limit:
                 add(
-                    f"metadata.name: the API name {counted[:40]!r}{'...' * (len(counted) > 40)} "
+                    f"metadata.name: the API name {_shown(counted)} "
                     f"is {len(counted)} characters long; {provider} allows at most {limit} "
                     f"for a {kind} name",
                     _name_location(resource),
