@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crmctl.config.files import FileRefused, read_limited
+from crmctl.config.text import control_character
 from crmctl.errors import Diagnostic, PlanError, Severity, SourceLocation
 from crmctl.plan.action import Action
 from crmctl.plan.approval_state import ApprovalState
@@ -172,6 +173,33 @@ def _too_deep(data: Any) -> bool:
     return False
 
 
+def _control_character(data: Any) -> tuple[str, str] | None:
+    """(JSON path, character) of the first control character crmctl never writes into a plan.
+
+    Live values (`before`) are what the CRM holds, whatever that is, and are
+    compared with the CRM at apply anyway; everything else came from manifests
+    that refuse control characters.
+    """
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            found = control_character(value)
+            if found:
+                return where or "the document", found
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if key == "before":
+                    continue
+                found = control_character(key)
+                if found:
+                    return f"{where}/{key}".lstrip("/"), found
+                stack.append((child, f"{where}/{key}".lstrip("/")))
+        elif isinstance(value, list):
+            stack.extend((child, f"{where}/{i}".lstrip("/")) for i, child in enumerate(value))
+    return None
+
+
 def read_plan(path: Path) -> Plan:
     """Load a saved plan, with a clear error for a missing, unreadable or foreign file."""
     hint = "create it with: crmctl plan --out FILE"
@@ -209,6 +237,14 @@ def read_plan(path: Path) -> Plan:
         ) from None
     if _too_deep(data):
         raise PlanError(f"plan file {path} is nested too deeply: not a crmctl plan", hint=hint)
+    found = _control_character(data)
+    if found:
+        where, character = found
+        raise PlanError(
+            f"plan file {path} holds the control character {character} at {where}: "
+            "not a plan crmctl wrote",
+            hint=hint,
+        )
     if not isinstance(data, dict) or data.get("formatVersion") != FORMAT_VERSION:
         raise PlanError(
             f"plan file {path} is not a crmctl plan of format version {FORMAT_VERSION}",

@@ -158,6 +158,25 @@ EDITS: dict[str, tuple[Callable[[dict], None], str]] = {
     "change approvals garbage": (edit("changes.0.approvals", {"x": 1}), "plan.json"),
     "change missing keys": (edit("changes.0", {}), "is a required property"),
     "change a number": (edit("changes.0", 7), "changes/0"),
+    "change after with ESC": (
+        edit("changes.0.after.label", "Bo\x1bard"),
+        "plan file plan.json holds the control character U+001B (ESC) at changes/0/after/label",
+    ),
+    "diff with RLO": (
+        edit("changes.0.diff.0.after", "\u202eBoard"),
+        "holds the control character U+202E (RIGHT-TO-LEFT OVERRIDE) at changes/0/diff/0/after",
+    ),
+    "key with NUL": (
+        edit("changes.0.after.la\x00bel", "Board"),
+        "holds the control character U+0000 (NUL) at changes/0/after/la",
+    ),
+    "targets with control characters": (
+        edit("targets", ["Role/\x1b[2J*"]),
+        "holds the control character U+001B (ESC) at targets/0",
+    ),
+    "rollback target garbage": (edit("rollbackTo", "v" + "9" * 5000), "rollbackTo"),
+    "rollback target v0": (edit("rollbackTo", "v0"), "rollbackTo"),
+    "rollback target text": (edit("rollbackTo", "latest"), "rollbackTo"),
     "summary a string": (edit("summary", "lots"), "summary"),
     "summary huge count": (edit("summary.add", 10**30), "holds a number with 31 digits"),
     "applicable a string": (edit("applicable", "yes"), "applicable"),
