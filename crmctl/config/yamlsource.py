@@ -184,6 +184,18 @@ def _unsupported_tag(node: Any) -> NoReturn:
     )
 
 
+def _dotted(path: Path_) -> str:
+    """`spec.values[2]` for ("spec", "values", 2); a key with control characters is shown escaped."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            shown = part if part.isprintable() else repr(part)
+            text += f".{shown}" if text else shown
+    return text
+
+
 class _Expansion:
     """The nodes of one document seen so far, and how many values aliases re-built."""
 
@@ -243,7 +255,7 @@ def _build(
         mark = node.start_mark
         smap.values[path] = (mark.line + 1, mark.column + 1, node.style or None)
         if node.tag == _STR and not aliased:
-            expansion.check_text(node, "the value")
+            expansion.check_text(node, _dotted(path) or "the document")
         return _scalar(node, loader)
     if isinstance(node, yaml.SequenceNode | yaml.MappingNode) and node.tag not in (_SEQ, _MAP):
         _unsupported_tag(node)
@@ -274,7 +286,7 @@ def _build(
                 )
             key = str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value
             if not aliased:
-                expansion.check_text(key_node, "the key")
+                expansion.check_text(key_node, f"a key of {_dotted(path) or 'the document'}")
             mark = key_node.start_mark
             child = (*path, key)
             if key in result:

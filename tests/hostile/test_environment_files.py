@@ -35,7 +35,7 @@ CASES: dict[str, tuple[str | bytes, str]] = {
     ),
     "BEL in a key": (
         ENVIRONMENT + '"lab\\ael": x\n',
-        "the key contains the control character U+0007 (BEL)",
+        "a key of the document contains the control character U+0007 (BEL)",
     ),
     "5000-digit number": (
         replaced(

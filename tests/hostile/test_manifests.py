@@ -91,18 +91,35 @@ PLACES = {
     "owner": lambda t: role().replace("owner: hr", f'owner: "h{t}r"'),
     "mapping key": lambda t: permission_set(extra=f'  objects: {{"Invoice__c{t}": [read]}}\n'),
 }
+#: Where each place's text is, as the message names it.
+WHERE = {
+    "role label": "spec.label",
+    "permission set label": "spec.label",
+    "field label": "spec.label",
+    "object description": "spec.description",
+    "error message": "spec.errorMessage",
+    "formula": "spec.condition",
+    "user last name": "spec.lastName",
+    "owner": "metadata.owner",
+    "mapping key": "a key of spec.objects",
+}
 CONTROL_CASES = [
-    pytest.param(make(code), shown, id=f"{char}-in-{place}")
+    pytest.param(
+        make(code),
+        f"{WHERE[place]} contains the control character {shown}",
+        id=f"{char}-in-{place}",
+    )
     for char, (code, shown) in CONTROLS.items()
     for place, make in PLACES.items()
 ]
 
 
-@pytest.mark.parametrize(("text", "shown"), CONTROL_CASES)
-def test_control_characters(hostile_project, refuse, text, shown):
+@pytest.mark.parametrize(("text", "message"), CONTROL_CASES)
+def test_control_characters(hostile_project, refuse, text, message):
     (hostile_project / FILE).write_text(text)
     outcome = refuse("apply", "--auto-approve", names=FILE)
-    assert f"contains the control character {shown}" in outcome.err
+    assert message in outcome.err
+    assert "hint: remove it: control characters are not allowed in any text" in outcome.err
 
 
 RAW = {
