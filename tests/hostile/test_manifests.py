@@ -336,10 +336,6 @@ CASE_TWINS_INSIDE = {
         permission_set(extra="  fields: {Invoice__c.Due__c: [read], INVOICE__C.DUE__C: [read]}\n"),
         "spec.fields names 'Invoice__c.Due__c' twice, the second time as 'INVOICE__C.DUE__C'",
     ),
-    "system permissions": (
-        permission_set(extra="  system: [ApiEnabled, apienabled]\n"),
-        "spec.system[1] repeats 'ApiEnabled' in another case",
-    ),
     "user permission sets": (
         user(extra="  permissionSets: [Billing, billing]\n"),
         "spec.permissionSets[1] repeats 'Billing' in another case",
