@@ -139,7 +139,7 @@ def limit_diagnostics(
     for path, value in texts:
         found = line_break(value) if isinstance(value, str) else None
         if found:
-            where = "spec." + ".".join(str(p) for p in path)
+            where = "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
             add(f"{where} contains {found}; it must be one line", resource.location(*path))
     for key, first, where in _case_twins(resource):
         add(

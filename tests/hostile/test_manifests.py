@@ -152,11 +152,11 @@ ONE_LINE = {
     ),
     "newline in picklist value": (
         field(spec='{type: Picklist, label: Stage, values: ["Open\\nClosed"]}'),
-        "spec.values.0 contains a line break",
+        "spec.values[0] contains a line break",
     ),
     "tab in picklist label": (
         field(spec='{type: Picklist, label: Stage, values: [{value: Open, label: "O\\tpen"}]}'),
-        "spec.values.0.label contains a tab",
+        "spec.values[0].label contains a tab",
     ),
     "newline in first name": (
         user(extra='  firstName: "In\\nes"\n'),
