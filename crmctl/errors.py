@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 
+_MAX_SHOWN_ADDRESS = 120
+
+
 class Severity(StrEnum):
     """How bad a diagnostic is: errors make a command fail, warnings do not."""
 
@@ -80,7 +83,9 @@ class Diagnostic:
         if self.location is not None:
             parts.append(str(self.location))
         if self.address:
-            parts.append(self.address)
+            # A name can be any length until validate refuses it; keep the line readable.
+            long = len(self.address) > _MAX_SHOWN_ADDRESS
+            parts.append(self.address[: _MAX_SHOWN_ADDRESS - 3] + "..." if long else self.address)
         parts.append(self.message)
         return ": ".join(parts)
 

@@ -17,7 +17,10 @@ from crmctl.errors import CrmctlError
 from crmctl.render.diagnostics import error_text
 from crmctl.render.style import use_colour
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "USAGE_ERROR_EXIT_CODE"]
+
+#: A mistyped option or argument is an error like any other (exit 1).
+USAGE_ERROR_EXIT_CODE = 1
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -107,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         click.echo("Aborted.", err=True)
         return 1
+    except click.UsageError as exc:
+        # click exits 2 on usage errors, but 2 means "changes present" / "drift found"
+        # here: in CI a typo must not read as drift.
+        exc.show()
+        return USAGE_ERROR_EXIT_CODE
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -20,7 +20,7 @@ from crmctl.cli.governance_cmd import (
     key_option,
     reverify,
 )
-from crmctl.errors import ApplyError, CrmctlError, PlanError
+from crmctl.errors import ApplyError, CrmctlError, EnvironmentFileError, PlanError
 from crmctl.executor import ApplyOutcome, StopRequest
 from crmctl.governance.records import BreakGlassRecord
 from crmctl.plan import Action, Plan
@@ -265,13 +265,15 @@ def apply(
             "--target and --exclude belong to the plan; they cannot be used with PLAN_FILE"
         )
     saved = read_plan(plan_file) if plan_file is not None else None
-    env = obj.environment(env_name or (saved.environment if saved else None))
+    with _naming(plan_file):
+        env = obj.environment(env_name or (saved.environment if saved else None))
     workspace = Workspace(env)
     try:
         with workspace.locked("apply"):
             if saved is not None:
                 # Never the file's changes: the plan recomputed now, refused unless identical.
-                bound = workspace.bind_saved(saved)
+                with _naming(plan_file):
+                    bound = workspace.bind_saved(saved)
                 if bound.rollback_to is None:
                     governed_plan(workspace, bound)  # lint and approvals, as for a fresh plan
                 else:
@@ -304,6 +306,22 @@ def apply(
                 )
     finally:
         workspace.close()
+
+
+@contextlib.contextmanager
+def _naming(plan_file: Path | None) -> Iterator[None]:
+    """Say which plan file a refusal is about (the environment it names, its staleness)."""
+    try:
+        yield
+    except (PlanError, EnvironmentFileError) as exc:
+        if plan_file is None:
+            raise
+        raise type(exc)(
+            f"plan file {plan_file}: {exc.message}",
+            hint=exc.hint,
+            location=exc.location,
+            diagnostics=exc.diagnostics,
+        ) from None
 
 
 def carry_out(

@@ -85,7 +85,7 @@ def _resolve(name: str, project_dir: Path) -> Path:
         return Path(name) if Path(name).is_absolute() else Path.cwd() / name
     for suffix in (".yaml", ".yml"):
         candidate = project_dir / "environments" / f"{name}{suffix}"
-        if candidate.is_file():
+        if candidate.exists() or candidate.is_symlink():
             return candidate
     available = _available(project_dir)
     close = difflib.get_close_matches(name, available, n=1)
@@ -102,9 +102,12 @@ def load_environment(name: str, project_dir: Path | None = None) -> Environment:
     project_dir = (project_dir or Path.cwd()).resolve()
     path = _resolve(name, project_dir)
     shown = display_path(path)
-    if not path.is_file():
+    if not (path.exists() or path.is_symlink()):
         raise EnvironmentFileError(f"environment file {shown} does not exist")
-    docs, diagnostics = read_yaml_file(path, shown)
+    # One found in the project's environments/ must stay inside the project; a path
+    # given on the command line is the user's own choice.
+    inside = path.parent == project_dir / "environments"
+    docs, diagnostics = read_yaml_file(path, shown, project_dir if inside else None)
     if not diagnostics:
         if len(docs) != 1 or not isinstance(docs[0].data, dict):
             where = docs[1].location if len(docs) > 1 else SourceLocation(shown, 1)

@@ -9,33 +9,67 @@ from __future__ import annotations
 
 import copy
 import difflib
+import stat
 from pathlib import Path
 from typing import Any
 
 from crmctl.config.environment import Environment, display_path
+from crmctl.config.files import file_kind, outside_reason
+from crmctl.config.limits import limit_diagnostics
 from crmctl.config.schema_check import schema_diagnostics, type_name
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import DesiredState, Resource, address_of
+from crmctl.providers.limits import limits_for
 
 __all__ = ["load_desired_state", "collect_files", "merge_patch"]
 
 API_VERSION = "crmctl/v1"
 
 
-def collect_files(paths: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Every `*.yaml` / `*.yml` below the given folders (and the files given), sorted, once each."""
+def collect_files(
+    paths: list[Path], root: Path | None = None
+) -> tuple[list[Path], list[Diagnostic]]:
+    """Every `*.yaml` / `*.yml` below the given folders (and the files given), sorted, once each.
+
+    With `root` (the project folder), a file that lies outside it once symbolic
+    links are followed is refused, and so is anything that is not a regular
+    file (a FIFO or a device named `*.yaml`): each with the reason.
+    """
     files: dict[Path, None] = {}
     problems = []
+
+    def refuse(path: Path, reason: str) -> None:
+        problems.append(
+            Diagnostic(
+                f"refusing to read this file: {reason}",
+                SourceLocation(display_path(path)),
+                code="io",
+            )
+        )
+
+    def take(path: Path) -> None:
+        reason = outside_reason(path, root) if root is not None else None
+        if reason:
+            return refuse(path, reason)
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            return refuse(path, f"it cannot be read ({exc.strerror or exc})")
+        if not stat.S_ISREG(mode):
+            return refuse(path, f"it is {file_kind(mode)}, not a regular file")
+        files.setdefault(path.resolve(), None)
+
     for path in paths:
-        if path.is_dir():
-            for found in sorted(
-                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-            ):
-                files.setdefault(found.resolve(), None)
-        elif path.is_file():
-            files.setdefault(path.resolve(), None)
+        if root is not None and (reason := outside_reason(path, root)):
+            refuse(path, reason)
+        elif path.is_dir():
+            for found in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")):
+                if not found.is_dir():
+                    take(found)
+        elif path.exists() or path.is_symlink():
+            take(path)
         else:
             problems.append(
                 Diagnostic("no such file or folder", SourceLocation(display_path(path)), code="io")
@@ -143,9 +177,14 @@ def load_desired_state(env: Environment, only: list[Path] | None = None) -> Desi
     reported: the rest of the manifests are still read so that references
     into them resolve (this is what a pre-commit hook on changed files needs).
     """
-    files, problems = collect_files([*env.manifest_paths, *(only or [])])
+    files, problems = collect_files(env.manifest_paths, env.project_dir)
+    if only:  # named on the command line: the user's own choice, wherever it is
+        extra, extra_problems = collect_files(only)
+        files.extend(f for f in extra if f not in files)
+        problems.extend(extra_problems)
     state = DesiredState(files=files)
     seen: dict[str, Resource] = {}
+    folded: dict[str, Resource] = {}  # by lower-case address: API names ignore case
     valid: set[str] = set()
     for path in files:
         shown = display_path(path)
@@ -176,10 +215,29 @@ def load_desired_state(env: Environment, only: list[Path] | None = None) -> Desi
                     )
                 )
                 continue
+            twin = folded.get(resource.address.lower())
+            if twin is not None:
+                problems.append(
+                    Diagnostic(
+                        f"differs only in case from {twin.address} at {twin.location()}",
+                        resource.location(),
+                        address=resource.address,
+                        hint="API names are case-insensitive in every CRM: the two would be one "
+                        "resource; rename or remove one",
+                        code="duplicate",
+                    )
+                )
+                continue
             seen[resource.address] = resource
+            folded[resource.address.lower()] = resource
             if ok:
                 valid.add(resource.address)
     problems.extend(_apply_overrides(env, seen, valid))
+    provider = str(env.provider.get("type", ""))
+    table = limits_for(provider)
+    for address in sorted(valid):
+        resource = seen[address]
+        problems.extend(limit_diagnostics(resource, table.get(resource.kind, {}), provider))
     index = ConfigIndex(seen.values())
     for kind in KINDS:
         handler = HANDLERS[kind]

@@ -12,16 +12,27 @@ common) and unquoted dates stay strings (the schemas decide what a date is).
 
 from __future__ import annotations
 
+import math
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 
+from crmctl.config.files import FileRefused, read_limited
+from crmctl.config.text import control_character
 from crmctl.errors import Diagnostic, SourceLocation
 
-__all__ = ["YamlDocument", "SourceMap", "read_yaml_file", "parse_yaml_text", "MAX_FILE_BYTES"]
+__all__ = [
+    "YamlDocument",
+    "SourceMap",
+    "read_yaml_file",
+    "parse_yaml_text",
+    "MAX_FILE_BYTES",
+    "MAX_NUMBER_CHARS",
+]
 
 #: Larger manifest files are refused: they are almost certainly not hand-written
 #: configuration, and parsing them would make `validate` slow for everyone.
@@ -62,6 +73,9 @@ _MAX_DEPTH = 64
 #: Aliases share one node, so a small file can expand exponentially ("billion
 #: laughs"); no hand-written manifest repeats anywhere near this many values.
 _MAX_ALIAS_VALUES = 100_000
+#: Numbers are refused before conversion past this many characters: Python
+#: refuses integers of more than 4,300 digits, and no CRM field holds even 40.
+MAX_NUMBER_CHARS = 40
 
 
 @dataclass
@@ -124,6 +138,8 @@ def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
     if tag == _BOOL:
         return value.lower() == "true"
     if tag == _INT:
+        if len(value) > MAX_NUMBER_CHARS:
+            _too_long_number(node)
         try:
             return (
                 int(value.replace("_", ""), 0)
@@ -133,8 +149,29 @@ def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
         except ValueError:
             return loader.construct_yaml_int(node)
     if tag == _FLOAT:
-        return loader.construct_yaml_float(node)
+        if len(value) > MAX_NUMBER_CHARS:
+            _too_long_number(node)
+        number = loader.construct_yaml_float(node)
+        if not math.isfinite(number):
+            mark = node.start_mark
+            raise _BuildError(
+                f"{value} is not a finite number",
+                mark.line + 1,
+                mark.column + 1,
+                "write a number a CRM can store, or quote the value to make it text",
+            )
+        return number
     _unsupported_tag(node)
+
+
+def _too_long_number(node: Any) -> NoReturn:
+    mark = node.start_mark
+    raise _BuildError(
+        f"number with {len(node.value)} characters; numbers are limited to {MAX_NUMBER_CHARS}",
+        mark.line + 1,
+        mark.column + 1,
+        "no CRM field holds such a number; quote the value if it is meant as text",
+    )
 
 
 def _unsupported_tag(node: Any) -> NoReturn:
@@ -147,6 +184,18 @@ def _unsupported_tag(node: Any) -> NoReturn:
     )
 
 
+def _dotted(path: Path_) -> str:
+    """`spec.values[2]` for ("spec", "values", 2); a key with control characters is shown escaped."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            shown = part if part.isprintable() else repr(part)
+            text += f".{shown}" if text else shown
+    return text
+
+
 class _Expansion:
     """The nodes of one document seen so far, and how many values aliases re-built."""
 
@@ -154,6 +203,21 @@ class _Expansion:
         self.seen: set[int] = set()
         self.aliased = 0
         self.site = SourceLocation("")
+        self.problems: list[_BuildError] = []  # found while building, reported with the document
+
+    def check_text(self, node: yaml.ScalarNode, what: str) -> None:
+        """Record a control character in a string (YAML escapes such as "\\e" let them in)."""
+        found = control_character(node.value)
+        if found is not None:
+            mark = node.start_mark
+            self.problems.append(
+                _BuildError(
+                    f"{what} contains the control character {found}",
+                    mark.line + 1,
+                    mark.column + 1,
+                    "remove it: control characters are not allowed in any text",
+                )
+            )
 
     def visit(self, node: Any, aliased: bool, smap: SourceMap, path: Path_) -> bool:
         """Whether `node` is being built again through an alias; refuse runaway expansion."""
@@ -190,6 +254,8 @@ def _build(
     if isinstance(node, yaml.ScalarNode):
         mark = node.start_mark
         smap.values[path] = (mark.line + 1, mark.column + 1, node.style or None)
+        if node.tag == _STR and not aliased:
+            expansion.check_text(node, _dotted(path) or "the document")
         return _scalar(node, loader)
     if isinstance(node, yaml.SequenceNode | yaml.MappingNode) and node.tag not in (_SEQ, _MAP):
         _unsupported_tag(node)
@@ -219,6 +285,8 @@ def _build(
                     "mapping keys must be plain strings", mark.line + 1, mark.column + 1
                 )
             key = str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value
+            if not aliased:
+                expansion.check_text(key_node, f"a key of {_dotted(path) or 'the document'}")
             mark = key_node.start_mark
             child = (*path, key)
             if key in result:
@@ -268,6 +336,7 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
     the documents read before it are still returned.
     """
     docs: list[YamlDocument] = []
+    problems: list[Diagnostic] = []
     loader = _Loader(text)
     try:
         index = 0
@@ -276,21 +345,29 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
             if node is None:
                 break
             smap = SourceMap(file, node.start_mark.line + 1)
+            expansion = _Expansion()
             try:
-                data = _build(node, (), smap, loader, _Expansion())
+                data = _build(node, (), smap, loader, expansion)
             except _BuildError as exc:
                 return docs, [
+                    *problems,
                     Diagnostic(
                         exc.message,
                         SourceLocation(file, exc.line, exc.column),
                         hint=exc.hint,
                         code="yaml-syntax",
-                    )
+                    ),
                 ]
             docs.append(YamlDocument(data, index, smap))
             index += 1
+            problems.extend(
+                Diagnostic(
+                    p.message, SourceLocation(file, p.line, p.column), hint=p.hint, code="text"
+                )
+                for p in expansion.problems
+            )
     except yaml.MarkedYAMLError as exc:
-        return docs, [_syntax_diagnostic(file, text, exc)]
+        return docs, [*problems, _syntax_diagnostic(file, text, exc)]
     except yaml.reader.ReaderError as exc:  # a control character; its position may be in bytes
         code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
         line = text[: max(text.find(chr(code)), 0)].count("\n") + 1
@@ -303,30 +380,49 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
             )
         ]
     except yaml.YAMLError as exc:
-        return docs, [Diagnostic(f"invalid YAML: {exc}", SourceLocation(file), code="yaml-syntax")]
+        return docs, [
+            *problems,
+            Diagnostic(f"invalid YAML: {exc}", SourceLocation(file), code="yaml-syntax"),
+        ]
+    except RecursionError:  # PyYAML composes nodes recursively, before _build can count
+        return docs, [
+            *problems,
+            Diagnostic(
+                "invalid YAML: document is nested too deeply",
+                SourceLocation(file),
+                code="yaml-syntax",
+            ),
+        ]
     finally:
         loader.dispose()
-    return docs, []
+    return docs, problems
 
 
 def read_yaml_file(
-    path: Path, display: str | None = None
+    path: Path, display: str | None = None, root: Path | None = None
 ) -> tuple[list[YamlDocument], list[Diagnostic]]:
-    """Read and parse one YAML file, turning every I/O or encoding problem into a diagnostic."""
+    """Read and parse one YAML file, turning every I/O or encoding problem into a diagnostic.
+
+    With `root`, the file must lie inside that folder once symbolic links are followed.
+    """
     file = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
             return [], [
                 Diagnostic(
-                    f"file is {size / 1024 / 1024:.1f} MB; manifest files are limited to "
+                    f"file is {info.st_size / 1024 / 1024:.1f} MB; manifest files are limited to "
                     f"{MAX_FILE_BYTES // 1024 // 1024} MB",
                     SourceLocation(file),
                     hint="split the resources over several files",
                     code="file-too-large",
                 )
             ]
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_FILE_BYTES, root)
+    except FileRefused as exc:
+        return [], [
+            Diagnostic(f"refusing to read this file: {exc.reason}", SourceLocation(file), code="io")
+        ]
     except OSError as exc:
         return [], [
             Diagnostic(f"cannot read file: {exc.strerror or exc}", SourceLocation(file), code="io")
@@ -337,13 +433,15 @@ def read_yaml_file(
                 "not a text file (it contains NUL bytes)", SourceLocation(file), code="not-text"
             )
         ]
+    bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        offset = exc.start + bom
+        line = raw[:offset].count(b"\n") + 1
         return [], [
             Diagnostic(
-                f"not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                f"not valid UTF-8 text (byte 0x{raw[offset]:02x} at offset {offset})",
                 SourceLocation(file, line),
                 hint="save the file as UTF-8",
                 code="not-text",

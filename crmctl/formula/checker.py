@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .ast import Call, FieldRef, FormulaError, GlobalRef, Node, start_of, walk
+from .ast import Call, FieldRef, FormulaError, GlobalRef, Literal, Node, start_of, walk
 from .functions import Function, lookup_function
+from .regex import RegexError, compile_pattern
 
 __all__ = ["check", "call_problems"]
 
@@ -66,6 +67,8 @@ def call_problems(call: Call, field_type: FieldLookup | None = None) -> list[For
     message = _arity_problem(function, len(call.args))
     if message:
         return [FormulaError(message, call.line, call.column)]
+    if function.name == "REGEX":
+        return _pattern_problems(call.args[1])
     if function.name not in _NEEDS_FIELD:
         return []
     first = call.args[0]
@@ -79,6 +82,17 @@ def call_problems(call: Call, field_type: FieldLookup | None = None) -> list[For
         if actual and re.sub(r"[^a-z]", "", actual.lower()) not in allowed:
             message = f"{function.name} needs {wanted}; {field.name} is {actual}"
             return [FormulaError(message, field.line, field.column)]
+    return []
+
+
+def _pattern_problems(node: Node) -> list[FormulaError]:
+    """A REGEX() pattern written as text is compiled now, so a bad one never reaches a CRM."""
+    if not (isinstance(node, Literal) and isinstance(node.value, str)):
+        return []  # computed at run time: refused then, as a failed evaluation
+    try:
+        compile_pattern(node.value)
+    except RegexError as exc:
+        return [FormulaError(f"REGEX pattern is not usable: {exc}", node.line, node.column)]
     return []
 
 

@@ -26,6 +26,7 @@ from .ast import (
 )
 from .checker import call_problems
 from .functions import (
+    MAX_TEXT_LENGTH,
     EvalProblem,
     align,
     is_blank,
@@ -371,6 +372,12 @@ def _negate(value: Any) -> Any:
     return None if value is None else -_number(_operand(value))
 
 
+def _concatenate(a: str, b: str) -> str:
+    if len(a) + len(b) > MAX_TEXT_LENGTH:
+        raise EvalProblem(f"& would make a text of more than {MAX_TEXT_LENGTH} characters")
+    return a + b
+
+
 _UNARY: dict[str, Callable[[Any], Any]] = {
     "-": _negate,
     "+": lambda v: None if v is None else _number(_operand(v)),
@@ -382,7 +389,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "*": _arithmetic(lambda a, b: a * b),
     "/": _arithmetic(_divide),
     "^": _arithmetic(lambda a, b: a**b),
-    "&": lambda a, b: to_text(a) + to_text(b),
+    "&": lambda a, b: _concatenate(to_text(a), to_text(b)),
     "=": values_equal,
     "!=": lambda a, b: not values_equal(a, b),
     "<": _ordered(lambda a, b: a < b),

@@ -22,14 +22,15 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
-from functools import lru_cache
 from typing import Any
+
+from .regex import RegexError, compile_pattern
 
 __all__ = [
     "EvalProblem", "Function", "FUNCTIONS", "lookup_function",
     "normalise", "is_blank", "to_bool", "to_decimal", "to_text", "to_date",
     "to_datetime", "values_equal", "align", "kind_of",
-    "parse_number", "parse_date", "parse_datetime",
+    "parse_number", "parse_date", "parse_datetime", "MAX_TEXT_LENGTH",
 ]  # fmt: skip
 
 
@@ -313,18 +314,16 @@ def _isnumber(text: Any) -> bool:
         return False
 
 
-@lru_cache(maxsize=256)
-def _compile_regex(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise EvalProblem(f"invalid regular expression {pattern!r}: {exc}") from None
-
-
 def _regex(text: Any, pattern: Any) -> bool:
     if is_blank(text):
         return False
-    return _compile_regex(to_text(pattern)).fullmatch(to_text(text)) is not None
+    pattern = to_text(pattern)
+    try:
+        compiled = compile_pattern(pattern)
+    except RegexError as exc:
+        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
+        raise EvalProblem(f"invalid regular expression {shown!r}: {exc}") from None
+    return compiled.fullmatch(to_text(text)) is not None
 
 
 def _count(value: Any) -> int:
@@ -344,9 +343,25 @@ def _find(search: Any, text: Any, start: Any = Decimal(1)) -> Decimal:
     return Decimal(to_text(text).find(search, begin - 1) + 1)
 
 
+#: The longest text a formula may build: the longest text field (a LongTextArea).
+#: A record write must not be able to ask for gigabytes (RPAD(x, 2000000000)).
+MAX_TEXT_LENGTH = 131_072
+
+
+def _bounded(result_length: int, function: str) -> None:
+    if result_length > MAX_TEXT_LENGTH:
+        raise EvalProblem(
+            f"{function} would make a text of {result_length} characters; "
+            f"at most {MAX_TEXT_LENGTH} are allowed"
+        )
+
+
 def _substitute(text: Any, old: Any, new: Any) -> str:
-    old = to_text(old)
-    return to_text(text).replace(old, to_text(new)) if old else to_text(text)
+    text, old, new = to_text(text), to_text(old), to_text(new)
+    if not old:
+        return text
+    _bounded(len(text) + text.count(old) * (len(new) - len(old)), "SUBSTITUTE")
+    return text.replace(old, new)
 
 
 def _pad(left: bool) -> Callable[..., str]:
@@ -354,6 +369,7 @@ def _pad(left: bool) -> Callable[..., str]:
         text, size, padding = to_text(text), max(_count(length), 0), to_text(padding) or " "
         if len(text) >= size:
             return text[:size]
+        _bounded(size, "LPAD" if left else "RPAD")
         fill = (padding * (size // len(padding) + 1))[: size - len(text)]
         return fill + text if left else text + fill
 

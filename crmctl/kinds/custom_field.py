@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmctl.errors import Diagnostic
@@ -104,3 +105,33 @@ class CustomFieldKind(KindHandler):
             yield self.error(
                 resource, f"scale ({scale}) cannot be larger than precision ({precision})", "scale"
             )
+        problem = _numeric_default_problem(spec)
+        if problem:
+            yield self.error(resource, problem, "defaultValue")
+
+
+def _numeric_default_problem(spec: dict[str, Any]) -> str | None:
+    """Why a number field's default cannot be stored (not finite, too many digits), or None."""
+    if spec.get("type") not in _NUMERIC:
+        return None
+    value = spec.get("defaultValue")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    text = str(value).strip()
+    if len(text) > 40:
+        return "defaultValue is not a number a field can hold"
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None  # a formula: the CRM evaluates it
+    if not number.is_finite():
+        return f"defaultValue {text} is not a finite number"
+    precision, scale = spec.get("precision", 18), spec.get("scale", 0)
+    if isinstance(precision, int) and isinstance(scale, int):
+        whole = abs(number).adjusted() + 1 if number else 0
+        if whole > precision - scale:
+            return (
+                f"defaultValue {text} has {whole} digits before the decimal point; "
+                f"precision {precision} with scale {scale} allows {max(precision - scale, 0)}"
+            )
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from crmctl.errors import Diagnostic, SourceLocation
-from crmctl.formula import FormulaError, check, field_references, parse
+from crmctl.formula import FormulaError, check, compile_formula, field_references, parse
 from crmctl.kinds.base import ConfigIndex, field_dependency
 from crmctl.model import Resource
 
@@ -15,6 +15,16 @@ __all__ = ["formula_diagnostics", "formula_dependencies"]
 @lru_cache(maxsize=4096)
 def _parsed(text: str):  # parsing is pure; identical formulas are common in large orgs
     return parse(text)
+
+
+@lru_cache(maxsize=4096)
+def _compile_problems(text: str) -> list[FormulaError]:
+    """What stops the formula from being run by a CRM's evaluator (a tree too deep to walk)."""
+    try:
+        compile_formula(_parsed(text))
+    except FormulaError as err:
+        return [err]
+    return []
 
 
 def _locate(resource: Resource, path: tuple[str, ...], err: FormulaError) -> SourceLocation | None:
@@ -52,6 +62,8 @@ def formula_diagnostics(
     if not index.has_object(obj):
         return []  # the unknown object is reported once, by the kind's own check
     problems = check(node, lambda parts: index.field_type_path(obj, parts))
+    if not problems:
+        problems = _compile_problems(text)
     return [
         Diagnostic(
             f"{where}: {err}",

@@ -6,9 +6,12 @@ The format is versioned (`formatVersion`) and described by `schemas/plan.json`.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+from crmctl.config.files import FileRefused, read_limited
+from crmctl.config.text import control_character
 from crmctl.errors import Diagnostic, PlanError, Severity, SourceLocation
 from crmctl.plan.action import Action
 from crmctl.plan.approval_state import ApprovalState
@@ -16,7 +19,14 @@ from crmctl.plan.diff import FieldDiff
 from crmctl.plan.model import Change, Plan
 from crmctl.schemas import validator_for
 
-__all__ = ["FORMAT_VERSION", "plan_to_dict", "plan_from_dict", "write_plan", "read_plan"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_PLAN_BYTES",
+    "plan_to_dict",
+    "plan_from_dict",
+    "write_plan",
+    "read_plan",
+]
 
 FORMAT_VERSION = 1
 
@@ -129,24 +139,126 @@ def write_plan(plan: Plan, path: Path) -> None:
     tmp.replace(path)
 
 
+#: A saved plan of a few thousand changes is a few MB; this leaves room for the largest orgs.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+#: Plans nest a spec a few levels deep; anything deeper is not a plan crmctl wrote.
+_MAX_PLAN_DEPTH = 64
+#: Integers in a plan are counts and line numbers.
+_MAX_INT_DIGITS = 20
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ValueError(f"a number with {len(text)} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    if len(text) > 40 or not math.isfinite(number := float(text)):
+        raise ValueError(f"the number {text[:20]}{'...' * (len(text) > 20)}")
+    return number
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text}, which is not JSON")
+
+
+def _too_deep(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > _MAX_PLAN_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict | list):
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _control_character(data: Any) -> tuple[str, str] | None:
+    """(JSON path, character) of the first control character crmctl never writes into a plan.
+
+    Live values (`before`) are what the CRM holds, whatever that is, and are
+    compared with the CRM at apply anyway; everything else came from manifests
+    that refuse control characters.
+    """
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            found = control_character(value)
+            if found:
+                return where or "the document", found
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if key == "before":
+                    continue
+                found = control_character(key)
+                if found:
+                    return f"{where}/{key}".lstrip("/"), found
+                stack.append((child, f"{where}/{key}".lstrip("/")))
+        elif isinstance(value, list):
+            stack.extend((child, f"{where}/{i}".lstrip("/")) for i, child in enumerate(value))
+    return None
+
+
 def read_plan(path: Path) -> Plan:
     """Load a saved plan, with a clear error for a missing, unreadable or foreign file."""
+    hint = "create it with: crmctl plan --out FILE"
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = read_limited(path, MAX_PLAN_BYTES)
     except FileNotFoundError:
         raise PlanError(f"plan file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"cannot read plan file {path}: {exc}") from None
+    except FileRefused as exc:
+        raise PlanError(f"refusing to read plan file {path}: {exc.reason}", hint=hint) from None
+    except OSError as exc:
+        raise PlanError(f"cannot read plan file {path}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"plan file {path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            hint=hint,
+        ) from None
+    try:
+        data = json.loads(
+            text,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+        )
     except json.JSONDecodeError as exc:
         raise PlanError(
-            f"plan file {path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint="create it with: crmctl plan --out FILE",
+            f"plan file {path} is not valid JSON (line {exc.lineno}: {exc.msg})", hint=hint
         ) from None
+    except ValueError as exc:
+        raise PlanError(f"plan file {path} holds {exc}: not a crmctl plan", hint=hint) from None
+    except RecursionError:
+        raise PlanError(
+            f"plan file {path} is nested too deeply: not a crmctl plan", hint=hint
+        ) from None
+    if _too_deep(data):
+        raise PlanError(f"plan file {path} is nested too deeply: not a crmctl plan", hint=hint)
+    found = _control_character(data)
+    if found:
+        where, character = found
+        raise PlanError(
+            f"plan file {path} holds the control character {character} at {where}: "
+            "not a plan crmctl wrote",
+            hint=hint,
+        )
     if not isinstance(data, dict) or data.get("formatVersion") != FORMAT_VERSION:
         raise PlanError(
             f"plan file {path} is not a crmctl plan of format version {FORMAT_VERSION}",
             hint="create it again with this version of crmctl: crmctl plan --out FILE",
         )
-    return plan_from_dict(data)
+    try:
+        return plan_from_dict(data)
+    except PlanError as exc:
+        raise PlanError(f"plan file {path}: {exc.message}", hint=exc.hint or hint) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # The schema admits it but a field holds what no crmctl ever wrote.
+        raise PlanError(
+            f"plan file {path} is not a plan this crmctl wrote ({type(exc).__name__}: {exc})",
+            hint=hint,
+        ) from None

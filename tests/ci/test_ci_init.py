@@ -170,7 +170,7 @@ def test_existing_files_are_not_overwritten_without_force(project, crmctl):
 
 def test_a_platform_is_required(project, crmctl):
     result = crmctl("ci", "init")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "choose at least one of --github, --gitlab and --pre-commit" in result.err
 
 

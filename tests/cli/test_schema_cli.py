@@ -87,7 +87,7 @@ def test_environment_schema_validates_the_shipped_environments(crmctl) -> None:
 
 def test_unknown_schema_name(crmctl) -> None:
     r = crmctl("schema", "Workflow")
-    assert (r.exit_code, r.out) == (2, "")
+    assert (r.exit_code, r.out) == (1, "")
     assert r.err.endswith(
         "Error: Invalid value for '[CustomObject|CustomField|ValidationRule|DuplicateRule|"
         "RetentionPolicy|Role|PermissionSet|User|environment]': 'Workflow' is not one of "

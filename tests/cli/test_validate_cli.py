@@ -150,7 +150,7 @@ def test_project_folder_given_with_dash_c(project: Path, crmctl, monkeypatch) ->
 
 def test_unknown_format(project: Path, crmctl) -> None:
     r = crmctl("validate", "--format", "sarif")
-    assert (r.exit_code, r.out) == (2, "")
+    assert (r.exit_code, r.out) == (1, "")
     assert r.err.endswith(
         "Error: Invalid value for '--format': 'sarif' is not one of 'text', 'json'.\n"
     )

@@ -198,7 +198,7 @@ def test_since_version_compares_with_what_that_version_applied(
     assert missing.exit_code == 1
     assert missing.err.startswith("Error: e2e has no version v9")
     bad = crmctl("drift", "--since-version", "latest")
-    assert bad.exit_code == 2 and "'latest' is not a version; versions look like v12" in bad.err
+    assert bad.exit_code == 1 and "'latest' is not a version; versions look like v12" in bad.err
 
 
 def test_without_history_the_manifests_are_the_baseline_and_the_output_says_so(

@@ -104,7 +104,7 @@ def test_import_of_what_exists_nowhere_is_an_error(http_project, sandbox_server,
         "Error: Role/Nobody matches nothing in the CRM or in the manifests"
     )
     usage = crmctl("import")
-    assert usage.exit_code == 2
+    assert usage.exit_code == 1
     assert "give the KIND/NAME of resources to import, or --all" in usage.err
 
 

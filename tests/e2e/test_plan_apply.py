@@ -219,7 +219,7 @@ def test_saved_plan_applies_exactly_and_stale_plans_are_refused(
     stale = crmctl("apply", "plan2.json")
     assert stale.exit_code == 1
     assert stale.err == (
-        "Error: the saved plan is stale; nothing was applied:\n"
+        "Error: plan file plan2.json: the saved plan is stale; nothing was applied:\n"
         "  - Role/VP_Sales changed in the CRM since the plan was made\n"
         "hint: make a new plan: crmctl plan --out FILE\n"
     )
@@ -245,7 +245,7 @@ def test_target_and_exclude(http_project, sandbox_server, crmctl):
     rest = crmctl("plan")
     assert rest.out.splitlines()[-1] == "Plan: 70 to add, 0 to change, 0 to destroy."
     bad = crmctl("plan", "--target", "Sales_Rep")
-    assert bad.exit_code == 2
+    assert bad.exit_code == 1
     assert (
         "Invalid value for --target: 'Sales_Rep' is not KIND/NAME (e.g. PermissionSet/Sales_Rep)"
         in bad.err

@@ -252,4 +252,4 @@ def test_the_command_prints_the_report_and_refuses_to_overwrite(tmp_path: Path, 
         crmctl("import", "--from", "sfdx", str(base), "--out", str(out), "--force").exit_code == 0
     )
     r = crmctl("import", "--from", "sfdx", str(base), "--all")
-    assert r.exit_code == 2 and "--from imports a project" in r.err
+    assert r.exit_code == 1 and "--from imports a project" in r.err

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import jwt
 
+from crmctl.config.files import FileRefused, read_limited
 from crmctl.errors import AuthError
 from crmctl.providers.http import HttpClient
 
@@ -25,6 +26,8 @@ __all__ = ["Credentials", "Session", "login", "jwt_assertion", "audience", "DEFA
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 _GRANT_JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _ASSERTION_LIFETIME = 180  # seconds; Salesforce accepts up to a few minutes
+#: A PEM private key is a few KB; anything much larger is not one (or is /dev/zero).
+MAX_KEY_FILE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,24 @@ class Credentials:
         client_id = _variable(auth["clientIdEnv"], "the connected app's consumer key")
         if method == "jwt":
             key_file = Path(_variable(auth["keyFileEnv"], "the path of the JWT private key file"))
+            hint = "point the variable at the PEM file of the key whose certificate the connected app holds"
             try:
-                key = key_file.read_text(encoding="utf-8")
+                key = read_limited(key_file, MAX_KEY_FILE_BYTES).decode("utf-8")
+            except FileRefused as exc:
+                raise AuthError(
+                    f"refusing to read the private key file {key_file} (named by "
+                    f"${auth['keyFileEnv']}): {exc.reason}",
+                    hint=hint,
+                ) from None
+            except UnicodeDecodeError:
+                raise AuthError(
+                    f"the private key file named by ${auth['keyFileEnv']} is not a PEM text file",
+                    hint=hint,
+                ) from None
             except OSError as exc:
                 raise AuthError(
                     f"cannot read the private key file named by ${auth['keyFileEnv']}: {exc.strerror}",
-                    hint="point the variable at the PEM file of the key whose certificate the connected app holds",
+                    hint=hint,
                 ) from None
             return cls(method, login_url, client_id, username=auth["username"], private_key=key)
         secret = _variable(auth["clientSecretEnv"], "the connected app's consumer secret")

@@ -23,7 +23,7 @@ HINT = (
     "hint: a plan file is applied only as crmctl made it; make a new plan: crmctl plan --out FILE\n"
 )
 REFUSED = (
-    "Error: the saved plan is not the plan crmctl computes now from the manifests and the "
+    "Error: plan file plan.json: the saved plan is not the plan crmctl computes now from the manifests and the "
     "live CRM; nothing was applied:\n"
 )
 
@@ -145,7 +145,7 @@ def test_saved_plan_posing_as_a_rollback_to_skip_the_digest_is_refused(
 
     assert result.exit_code == 1
     assert result.err == (
-        "Error: the saved plan is stale; nothing was applied:\n"
+        "Error: plan file plan.json: the saved plan is stale; nothing was applied:\n"
         "  - the rollback plan to v1 records no snapshot digest (made by an older crmctl, or edited)\n"
         "hint: make a new plan: crmctl plan --out FILE\n"
     )
@@ -168,7 +168,7 @@ def test_saved_plan_posing_as_a_rollback_with_a_real_snapshot_digest_is_refused(
 
     assert result.exit_code == 1
     assert result.err == (
-        "Error: the saved plan is not the plan crmctl computes now from the recorded snapshot "
+        "Error: plan file plan.json: the saved plan is not the plan crmctl computes now from the recorded snapshot "
         "of v1 and the live CRM; nothing was applied:\n"
         "  - PermissionSet/Sales_Rep: the file would update it; the plan computed now has no "
         "change to it\n" + HINT
@@ -191,7 +191,7 @@ def test_saved_rollback_plan_is_bound_to_the_recorded_snapshot(
 
     assert result.exit_code == 1
     assert result.err == (
-        "Error: the saved plan is stale; nothing was applied:\n"
+        "Error: plan file back.json: the saved plan is stale; nothing was applied:\n"
         "  - the recorded snapshot of v1 is not the one the plan was made from\n"
         "hint: make a new plan: crmctl plan --out FILE\n"
     )
