@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from crmctl.sandbox.store import SandboxStore
+from tests.conftest import CliResult
 
 ENVIRONMENT = """\
 description: the hostile corpus's embedded sandbox
@@ -86,19 +86,6 @@ spec:
 }
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a hostile run printed and returned."""
-
-    exit_code: int
-    out: str
-    err: str
-
-    @property
-    def output(self) -> str:
-        return self.out + self.err
-
-
 def live_state(project: Path) -> tuple[list[dict], int]:
     """The sandbox's configuration and the length of its audit trail."""
     store = SandboxStore.open(project / ".crmctl" / "sandbox.db", create=False)
@@ -150,16 +137,15 @@ def hostile_project(
 
 
 @pytest.fixture
-def refuse(hostile_project: Path, crmctl) -> Callable[..., Outcome]:
+def refuse(hostile_project: Path, crmctl) -> Callable[..., CliResult]:
     """Run crmctl and assert the corpus's promises; return what it printed for more checks.
 
     `names` is the file the message must name (as the user wrote it).
     """
 
-    def run(*args: str, names: str) -> Outcome:
+    def run(*args: str, names: str) -> CliResult:
         before = live_state(hostile_project)
-        result = crmctl(*args)
-        outcome = Outcome(result.exit_code, result.out, result.err)
+        outcome = crmctl(*args)
         assert outcome.exit_code == 1, outcome.output
         assert names in outcome.output, outcome.output
         assert "internal error" not in outcome.output, outcome.output
