@@ -122,17 +122,14 @@ class _Checker:
             return
         fdef = obj.field(field_name)
         if fdef is None or not fdef.custom:
-            names = [f"{obj.name}.{f.name}" for f in obj.fields.values() if f.custom]
+            names = [f.name for f in obj.fields.values() if f.custom]
             what = (
                 "custom field"
                 if fdef is None
                 else "custom field (standard fields follow the object)"
             )
-            self.problem(
-                f"{obj.name} has no {what} '{field_name}'",
-                ("access", "field"),
-                _hint(body["field"], names),
-            )
+            hint = _hint(field_name, names)
+            self.problem(f"{obj.name} has no {what} '{field_name}'", ("access", "field"), hint)
             return
         wrong = [
             p for p in [*body.get("can", []), *body.get("cannot", [])] if p not in ("read", "edit")
