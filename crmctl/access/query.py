@@ -64,13 +64,16 @@ def _hint(word: str, options: Iterable[str]) -> str | None:
 def effective_access(items: list[dict[str, Any]], query: AccessQuery) -> AccessReport:
     """The grants `query` asks for; unknown users, fields or classifications are errors."""
     org = OrgAccess(items)
+    chosen_classes = set()
     for value in query.classifications or []:
-        if value not in CLASSIFICATIONS:
+        known = {c.lower(): c for c in CLASSIFICATIONS}
+        if value.lower() not in known:
             raise CrmctlError(
                 f"unknown classification '{value}'",
                 hint=_hint(value, CLASSIFICATIONS)
                 or f"classifications: {', '.join(CLASSIFICATIONS)}",
             )
+        chosen_classes.add(known[value.lower()])
     users = None
     if query.users:
         known = {u.name.lower(): u.name for u in org.users()}
@@ -94,7 +97,6 @@ def effective_access(items: list[dict[str, Any]], query: AccessQuery) -> AccessR
                 or "give Object.Field, an object, or a glob such as Contact.*",
             )
     if query.classifications:
-        wanted = set(query.classifications)
-        fields = [t for t in fields if t.classification in wanted]
+        fields = [t for t in fields if t.classification in chosen_classes]
     org.objects = objects
     return org.report(users=users, fields=fields, include_objects=include_objects)
