@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmctl.sandbox.permissions import Grants, grants_of
 from crmctl.sandbox.records import OrgModel
@@ -53,8 +53,7 @@ class UserInfo:
     permission_sets: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """An object (`field` None) or one of its custom fields."""
 
     object: str
@@ -66,14 +65,28 @@ class Target:
         return f"{self.object}.{self.field}" if self.field else self.object
 
 
-@dataclass(frozen=True)
-class Grant:
-    """One user holding one permission on one target, and the paths that grant it."""
+class Grant(NamedTuple):
+    """What one user may do with one target, and for each permission the paths granting it.
+
+    A tuple, because an organisation of a thousand users has hundreds of thousands.
+    """
 
     user: str
     target: Target
-    permission: str
-    via: tuple[str, ...]
+    permissions: tuple[str, ...]  # in OBJECT_PERMISSIONS / FIELD_PERMISSIONS order
+    via: tuple[tuple[str, ...], ...]  # one entry per permission
+
+    def paths(self) -> dict[str, tuple[str, ...]]:
+        """permission -> the paths that grant it."""
+        return dict(zip(self.permissions, self.via, strict=True))
+
+
+#: The permissions a user can hold on a field, by (read, edit): edit always comes with read.
+_PERMS = {(True, True): ("read", "edit"), (True, False): ("read",), (False, True): ("edit",)}
+_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__
+
+#: What one combination of permission sets holds: (target, permission, via), in target order.
+_Profile = list[tuple[Target, tuple[str, ...], tuple[tuple[str, ...], ...]]]
 
 
 @dataclass
@@ -162,49 +175,93 @@ class OrgAccess:
                 ]
         return tuple(paths)
 
+    def _prepared(self, fields: list[Target]) -> dict[str, list[int]]:
+        """Per permission set (lower name): codes 2 x (index in `fields`) + (1 if edit)."""
+        index = {f"{t.object}.{t.field}".lower(): i for i, t in enumerate(fields)}
+        self._object_keys = [t.object.lower() for t in fields]
+        self._memo: dict[Any, Any] = {}
+        prepared: dict[str, list[int]] = {}
+        for key, (_, grants, _) in self.sets.items():
+            codes = prepared[key] = []
+            for qualified, perms in grants.fields.items():
+                i = index.get(qualified)
+                if i is not None:
+                    codes += [
+                        2 * i + e for e, perm in enumerate(FIELD_PERMISSIONS) if perm in perms
+                    ]
+        return prepared
+
+    def _profile(
+        self,
+        user: UserInfo,
+        objects: list[str],
+        fields: list[Target],
+        prepared: dict[str, list[int]] | None = None,
+    ) -> _Profile:
+        """What a user's permission sets hold on the chosen targets (users share these).
+
+        `prepared` is `_prepared(fields)`, computed once per report.
+        """
+        if user.admin:
+            via = self._admin_path(user)
+            all_objects = (via,) * len(OBJECT_PERMISSIONS)
+            held: _Profile = [(Target(o), OBJECT_PERMISSIONS, all_objects) for o in objects]
+            both = (via, via)
+            return held + [(t, FIELD_PERMISSIONS, both) for t in fields]
+        paths = self._object_paths(user)
+        held = []
+        for obj in objects:
+            on_object = paths.get(obj.lower())
+            if on_object:
+                perms = tuple(p for p in OBJECT_PERMISSIONS if p in on_object)
+                vias = tuple(tuple(dict.fromkeys(on_object[p])) for p in perms)
+                held.append((Target(obj), perms, vias))
+        prepared = self._prepared(fields) if prepared is None else prepared
+        # code = 2 * field index + (1 for edit, 0 for read) -> names of the granting sets
+        granted: dict[int, list[str]] = {}
+        for set_name in user.permission_sets:
+            key = set_name.lower()
+            if key in self.sets:
+                name = self.sets[key][0]
+                for code in prepared[key]:
+                    names = granted.get(code)
+                    if names is None:
+                        granted[code] = [name]
+                    elif name not in names:
+                        names.append(name)
+        memo = self._memo  # paths shared by every profile of the report: one tuple each
+        found: dict[int, list[tuple[str, ...] | None]] = {}
+        for code in sorted(granted):
+            names = granted[code]
+            i, perm = code >> 1, FIELD_PERMISSIONS[code & 1]
+            obj = self._object_keys[i]
+            on_object = paths.get(obj)
+            if not on_object or perm not in on_object:
+                continue
+            key = (*names, obj, perm)
+            via = memo.get(key)
+            if via is None:
+                via = memo[key] = tuple(dict.fromkeys([*names, *on_object[perm]]))
+            found.setdefault(i, [None, None])[code & 1] = via
+        for i, (read, edit) in found.items():
+            key = (id(read), id(edit))
+            both = memo.get(key)
+            if both is None:
+                both = memo[key] = tuple(v for v in (read, edit) if v is not None)
+            held.append((fields[i], _PERMS[(read is not None, edit is not None)], both))
+        return held
+
     def user_grants(
         self, user: UserInfo, objects: Iterable[str] | None, fields: Iterable[Target] | None
     ) -> list[Grant]:
         """The grants of one user on the given objects (names) and custom fields."""
         if not user.active:
             return []
-        grants: list[Grant] = []
         object_list = list(self.objects if objects is None else objects)
         field_list = list(self.fields if fields is None else fields)
-        if user.admin:
-            via = self._admin_path(user)
-            for obj in object_list:
-                target = Target(obj)
-                grants += [Grant(user.name, target, p, via) for p in OBJECT_PERMISSIONS]
-            for target in field_list:
-                grants += [Grant(user.name, target, p, via) for p in FIELD_PERMISSIONS]
-            return grants
-        paths = self._object_paths(user)
-        for obj in object_list:
-            held = paths.get(obj.lower(), {})
-            target = Target(obj)
-            for perm in OBJECT_PERMISSIONS:
-                if perm in held:
-                    grants.append(Grant(user.name, target, perm, tuple(dict.fromkeys(held[perm]))))
-        field_sets: dict[str, dict[str, list[str]]] = {}
-        for set_name in user.permission_sets:
-            entry = self.sets.get(set_name.lower())
-            if entry is None:
-                continue
-            for qualified, perms in entry[1].fields.items():
-                bucket = field_sets.setdefault(qualified, {})
-                for perm in perms:
-                    bucket.setdefault(perm, []).append(entry[0])
-        for target in field_list:
-            granted = field_sets.get(f"{target.object}.{target.field}".lower())
-            if not granted:
-                continue
-            on_object = paths.get(target.object.lower(), {})
-            for perm in FIELD_PERMISSIONS:
-                if perm in granted and perm in on_object:
-                    via = tuple(dict.fromkeys([*granted[perm], *on_object[perm]]))
-                    grants.append(Grant(user.name, target, perm, via))
-        return grants
+        return [
+            _new(Grant, (user.name, *row)) for row in self._profile(user, object_list, field_list)
+        ]
 
     def report(
         self,
@@ -219,8 +276,18 @@ class OrgAccess:
             wanted = {u.lower() for u in users}
             chosen = [u for u in chosen if u.name.lower() in wanted]
         field_list = list(self.fields if fields is None else fields)
-        objects = self.objects if include_objects else []
+        objects = list(self.objects) if include_objects else []
         report = AccessReport(chosen, [Target(o) for o in objects] + field_list)
+        profiles: dict[tuple[bool, tuple[str, ...]], _Profile] = {}
+        prepared = self._prepared(field_list)
+        grants = report.grants
         for user in chosen:
-            report.grants.extend(self.user_grants(user, objects, field_list))
+            if not user.active:
+                continue
+            key = (user.admin, tuple(sorted({s.lower() for s in user.permission_sets})))
+            profile = profiles.get(key)
+            if profile is None:
+                profile = profiles[key] = self._profile(user, objects, field_list, prepared)
+            name = user.name
+            grants.extend([_new(Grant, (name, *row)) for row in profile])
         return report

@@ -194,7 +194,7 @@ def _access_case(run: _Run, access: OrgAccess) -> tuple[bool, list[str], list[st
         fdef = obj.field(field_name)
         grants = access.user_grants(user, [], [Target(obj.name, fdef.name)])
         what = f"{obj.name}.{fdef.name}"
-    held = {g.permission: g.via for g in grants}
+    held = {perm: via for g in grants for perm, via in g.paths().items()}
     can, cannot = body.get("can", []), body.get("cannot", [])
     expected = []
     if can:

@@ -102,9 +102,11 @@ def test_the_report_is_what_the_crm_enforces(crm, project: Path, crmctl) -> None
     report = json.loads(r.out)
     objects_with_fields = {t["object"] for t in report["targets"] if t["field"]}
     reported = {
-        (g["user"], f"{g['object']}.{g['field']}" if g["field"] else g["object"], g["permission"])
+        (g["user"], f"{g['object']}.{g['field']}" if g["field"] else g["object"], permission)
         for g in report["grants"]
-        if g["object"] in objects_with_fields and g["permission"] in ("read", "create", "edit")
+        if g["object"] in objects_with_fields
+        for permission in g["permissions"]
+        if permission in ("read", "create", "edit")
     }
     actual = enforced(crm)
     assert reported == actual
