@@ -92,7 +92,7 @@ def access(
     elif output_format == "json":
         click.echo(access_json(report, env.name, source))
     else:
-        where = f"the live CRM ({provider.describe()})" if live else "the manifests"
+        where = f"the live CRM, {provider.describe()}" if live else "the manifests"
         heading = f"Effective access in environment '{env.name}', from {where}:"
         click.echo(
             access_text(report, heading, use_colour(force=obj.colour), skip_empty=bool(query.users))
