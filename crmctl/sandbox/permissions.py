@@ -25,6 +25,7 @@ from crmctl.sandbox.records import FieldDef, ObjectDef, OrgModel
 
 __all__ = ["Access", "Grants", "access_for", "grants_of", "holds_admin_permission"]
 
+_ADMIN_NAMES = frozenset(p.lower() for p in ADMIN_PERMISSIONS)  # as auth decides who is admin
 _ALL = frozenset({"read", "create", "edit", "delete", "viewAll", "modifyAll"})
 _IMPLIES = {
     "modifyAll": _ALL,
@@ -118,7 +119,7 @@ def grants_of(spec: dict) -> Grants:
         objects={k: frozenset(v) for k, v in objects.items()},
         fields={k: frozenset(v) for k, v in fields.items()},
         everywhere=frozenset(everywhere),
-        admin=bool(ADMIN_PERMISSIONS & {p.lower() for p in system}),
+        admin=bool(_ADMIN_NAMES & {p.lower() for p in system}),
     )
 
 
