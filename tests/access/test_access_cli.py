@@ -230,11 +230,11 @@ def test_live_reads_the_crm_and_agrees_with_the_manifests(
 def test_live_against_an_unreachable_crm_is_a_clear_error(project: Path, crmctl) -> None:
     (project / "environments" / "down.yaml").write_text(
         "description: nobody listens here\n"
-        "provider: {type: sandbox, url: 'http://127.0.0.1:9', tokenEnv: DOWN_TOKEN}\n"
+        "provider: {type: sandbox, url: 'http://127.0.0.1:9', tokenEnv: CRMCTL_DOWN_TOKEN}\n"
         "manifests: [manifests]\n"
     )
     r = crmctl(
-        "access", "-e", "down", "--live", env={"DOWN_TOKEN": "x", "CRMCTL_HTTP_RETRIES": "0"}
+        "access", "-e", "down", "--live", env={"CRMCTL_DOWN_TOKEN": "x", "CRMCTL_HTTP_RETRIES": "0"}
     )
     assert (r.exit_code, r.out) == (1, "")
     assert r.err == (
