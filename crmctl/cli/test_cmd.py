@@ -48,7 +48,7 @@ def test_command(
     \b
     Examples:
       crmctl test
-      crmctl test -e staging crm-tests/consent.yaml
+      crmctl test -e staging crm-tests/retention.yaml
       crmctl test --format junit --out test-results.xml
     """
     env = obj.environment(env_name)
