@@ -175,20 +175,25 @@ class OrgAccess:
                 ]
         return tuple(paths)
 
-    def _prepared(self, fields: list[Target]) -> dict[str, list[int]]:
-        """Per permission set (lower name): codes 2 x (index in `fields`) + (1 if edit)."""
+    def _prepared(self, fields: list[Target]) -> dict[str, dict[tuple[str, str], list[int]]]:
+        """Per permission set (lower name): (object key, permission) -> field codes.
+
+        A code is 2 x (index in `fields`) + (1 for edit, 0 for read). Grouping by object
+        and permission lets a profile skip, in one step, every field whose object
+        permission it lacks.
+        """
         index = {f"{t.object}.{t.field}".lower(): i for i, t in enumerate(fields)}
-        self._object_keys = [t.object.lower() for t in fields]
         self._memo: dict[Any, Any] = {}
-        prepared: dict[str, list[int]] = {}
+        prepared: dict[str, dict[tuple[str, str], list[int]]] = {}
         for key, (_, grants, _) in self.sets.items():
-            codes = prepared[key] = []
+            blocks = prepared[key] = {}
             for qualified, perms in grants.fields.items():
                 i = index.get(qualified)
                 if i is not None:
-                    codes += [
-                        2 * i + e for e, perm in enumerate(FIELD_PERMISSIONS) if perm in perms
-                    ]
+                    obj = fields[i].object.lower()
+                    for e, perm in enumerate(FIELD_PERMISSIONS):
+                        if perm in perms:
+                            blocks.setdefault((obj, perm), []).append(2 * i + e)
         return prepared
 
     def _profile(
@@ -196,7 +201,7 @@ class OrgAccess:
         user: UserInfo,
         objects: list[str],
         fields: list[Target],
-        prepared: dict[str, list[int]] | None = None,
+        prepared: dict[str, dict[tuple[str, str], list[int]]] | None = None,
     ) -> _Profile:
         """What a user's permission sets hold on the chosen targets (users share these).
 
@@ -217,32 +222,34 @@ class OrgAccess:
                 vias = tuple(tuple(dict.fromkeys(on_object[p])) for p in perms)
                 held.append((Target(obj), perms, vias))
         prepared = self._prepared(fields) if prepared is None else prepared
-        # code = 2 * field index + (1 for edit, 0 for read) -> names of the granting sets
-        granted: dict[int, list[str]] = {}
+        # field code -> (object key, names of the granting sets), for fields whose object
+        # permission the user holds
+        granted: dict[int, tuple[str, list[str]]] = {}
         for set_name in user.permission_sets:
             key = set_name.lower()
-            if key in self.sets:
-                name = self.sets[key][0]
-                for code in prepared[key]:
-                    names = granted.get(code)
-                    if names is None:
-                        granted[code] = [name]
-                    elif name not in names:
-                        names.append(name)
+            if key not in self.sets:
+                continue
+            name = self.sets[key][0]
+            for (obj, perm), codes in prepared[key].items():
+                on_object = paths.get(obj)
+                if not on_object or perm not in on_object:
+                    continue
+                for code in codes:
+                    entry = granted.get(code)
+                    if entry is None:
+                        granted[code] = (obj, [name])
+                    elif name not in entry[1]:
+                        entry[1].append(name)
         memo = self._memo  # paths shared by every profile of the report: one tuple each
         found: dict[int, list[tuple[str, ...] | None]] = {}
         for code in sorted(granted):
-            names = granted[code]
-            i, perm = code >> 1, FIELD_PERMISSIONS[code & 1]
-            obj = self._object_keys[i]
-            on_object = paths.get(obj)
-            if not on_object or perm not in on_object:
-                continue
+            obj, names = granted[code]
+            perm = FIELD_PERMISSIONS[code & 1]
             key = (*names, obj, perm)
             via = memo.get(key)
             if via is None:
-                via = memo[key] = tuple(dict.fromkeys([*names, *on_object[perm]]))
-            found.setdefault(i, [None, None])[code & 1] = via
+                via = memo[key] = tuple(dict.fromkeys([*names, *paths[obj][perm]]))
+            found.setdefault(code >> 1, [None, None])[code & 1] = via
         for i, (read, edit) in found.items():
             key = (id(read), id(edit))
             both = memo.get(key)
