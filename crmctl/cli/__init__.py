@@ -91,6 +91,11 @@ def _register() -> None:
     cli.add_command(import_cmd.import_)
     cli.add_command(ci_cmd.ci)
 
+    from crmctl.cli import access_cmd, test_cmd
+
+    cli.add_command(test_cmd.test_command)
+    cli.add_command(access_cmd.access)
+
 
 _register()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from crmctl.access.widening import access_widening
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.cli.governance_cmd import (
     approval_gate,
@@ -124,6 +125,7 @@ def plan(
         )
         governed_plan(workspace, result)
         provider_warnings(workspace, result)
+        result.diagnostics.extend(access_widening(workspace.desired().resources, result.changes))
         if validate and result.changes and not result.errors:
             failures = validate_changes(workspace, result)
     finally:

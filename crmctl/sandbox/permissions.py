@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crmctl.sandbox.auth import ADMIN_PERMISSIONS
 from crmctl.sandbox.records import FieldDef, ObjectDef, OrgModel
 
-__all__ = ["Access", "access_for"]
+__all__ = ["Access", "Grants", "access_for", "grants_of", "holds_admin_permission"]
 
 _ALL = frozenset({"read", "create", "edit", "delete", "viewAll", "modifyAll"})
 _IMPLIES = {
@@ -86,6 +87,51 @@ class Access:
         return out
 
 
+@dataclass(frozen=True)
+class Grants:
+    """What one permission set grants, with the CRM's implications applied."""
+
+    objects: dict[str, frozenset[str]]  # object key (lower case) -> perms
+    fields: dict[str, frozenset[str]]  # "obj.field" lower case -> perms
+    everywhere: frozenset[str]  # from ViewAllData / ModifyAllData
+    admin: bool  # ModifyAllData or CustomizeApplication: bypasses every check
+
+
+def grants_of(spec: dict) -> Grants:
+    """The rights one permission set's spec grants (shared by enforcement and access reports)."""
+    objects: dict[str, set[str]] = {}
+    fields: dict[str, set[str]] = {}
+    for obj, perms in (spec.get("objects") or {}).items():
+        bucket = objects.setdefault(obj.lower(), set())
+        for perm in perms:
+            bucket |= _IMPLIES.get(perm, {perm})
+    for qualified, perms in (spec.get("fields") or {}).items():
+        bucket = fields.setdefault(qualified.lower(), set())
+        bucket |= set(perms) | ({"read"} if "edit" in perms else set())
+    system = set(spec.get("system") or [])
+    everywhere: set[str] = set()
+    if "ModifyAllData" in system:
+        everywhere |= _ALL
+    if "ViewAllData" in system:
+        everywhere |= _IMPLIES["viewAll"]
+    return Grants(
+        objects={k: frozenset(v) for k, v in objects.items()},
+        fields={k: frozenset(v) for k, v in fields.items()},
+        everywhere=frozenset(everywhere),
+        admin=bool(ADMIN_PERMISSIONS & system),  # canonical names, compared exactly, as in auth
+    )
+
+
+def holds_admin_permission(model: OrgModel, username: str) -> bool:
+    """Whether a User's permission sets make them an admin (as the sandbox's auth decides)."""
+    user = model.users.get(username.lower())
+    for set_name in (user or {}).get("permissionSets", []):
+        spec = model.permission_sets.get(set_name.lower())
+        if spec is not None and grants_of(spec).admin:
+            return True
+    return False
+
+
 def access_for(model: OrgModel, username: str, is_admin: bool) -> Access:
     """The rights of a user from their permission sets (cached on the model)."""
     key = ("access", username.lower(), is_admin)
@@ -99,18 +145,12 @@ def access_for(model: OrgModel, username: str, is_admin: bool) -> Access:
         spec = model.permission_sets.get(set_name.lower())
         if spec is None:
             continue
-        for obj, perms in (spec.get("objects") or {}).items():
-            bucket = objects.setdefault(obj.lower(), set())
-            for perm in perms:
-                bucket |= _IMPLIES.get(perm, {perm})
-        for qualified, perms in (spec.get("fields") or {}).items():
-            bucket = fields.setdefault(qualified.lower(), set())
-            bucket |= set(perms) | ({"read"} if "edit" in perms else set())
-        system = set(spec.get("system") or [])  # canonical names, compared exactly
-        if "ModifyAllData" in system:
-            everywhere |= _ALL
-        if "ViewAllData" in system:
-            everywhere |= _IMPLIES["viewAll"]
+        grants = grants_of(spec)
+        for obj, perms in grants.objects.items():
+            objects.setdefault(obj, set()).update(perms)
+        for qualified, perms in grants.fields.items():
+            fields.setdefault(qualified, set()).update(perms)
+        everywhere |= grants.everywhere
     access = Access(
         username=username,
         is_admin=is_admin,

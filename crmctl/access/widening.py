@@ -1,0 +1,93 @@
+"""Access widening: which users a plan lets read or edit personal data they could not before.
+
+The plan's changes say what the live CRM holds now (each change's `before`)
+and what it will hold (`after`); resources without a change are the same on
+both sides. The effective access to PII and Sensitive fields is computed for
+both with the CRM's own rules (crmctl.access.effective), and every gain on
+a field that exists before the plan is one warning: `access widening: 3 users gain read on Contact.SSN__c via
+Support_Agent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crmctl.access.effective import OrgAccess
+from crmctl.errors import Diagnostic, Severity
+from crmctl.model import Resource
+from crmctl.plan.model import Change
+from crmctl.plan.planner import canonical
+
+__all__ = ["access_widening", "WATCHED"]
+
+#: The classifications whose access a plan reports widening of.
+WATCHED = ("PII", "Sensitive")
+_ACCESS_KINDS = frozenset({"PermissionSet", "User", "CustomField", "CustomObject"})
+_SHOWN_USERS = 5
+
+
+def _items(specs: Mapping[str, tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [{"kind": k, "name": n, "spec": s} for k, n, s in specs.values()]
+
+
+def _held(org: OrgAccess, names: set[str]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+    """(user, field, permission) -> paths, for the fields named."""
+    fields = [t for t in org.fields if t.name in names]
+    report = org.report(fields=fields, include_objects=False)
+    return {
+        (g.user, g.target.name, perm): via for g in report.grants for perm, via in g.paths().items()
+    }
+
+
+def access_widening(
+    desired: Mapping[str, Resource],
+    changes: Iterable[Change],
+    classifications: Iterable[str] = WATCHED,
+) -> list[Diagnostic]:
+    """One warning per field, paths and permissions that some users gain through `changes`."""
+    changes = list(changes)
+    if not any(c.kind in _ACCESS_KINDS for c in changes):
+        return []
+    after = {a: (r.kind, r.name, canonical(r.kind, r.spec, r.name)) for a, r in desired.items()}
+    before = dict(after)
+    for change in changes:
+        for side, spec in ((before, change.before), (after, change.after)):
+            if spec is None:
+                side.pop(change.address, None)
+            else:
+                side[change.address] = (change.kind, change.name, spec)
+    new, old = OrgAccess(_items(after)), OrgAccess(_items(before))
+    watched = set(classifications)
+    # A field the plan creates had no access to widen: a new organisation is not flagged.
+    existing = {t.name for t in old.fields}
+    names = {t.name for t in new.fields if t.classification in watched and t.name in existing}
+    if not names:
+        return []
+    old_held = _held(old, names)
+    gains: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
+    for (user, field, perm), via in _held(new, names).items():
+        if (user, field, perm) not in old_held:
+            gains.setdefault((field, via), {}).setdefault(user, []).append(perm)
+    found = []
+    for (field, via), users in sorted(gains.items()):
+        by_perms: dict[tuple[str, ...], list[str]] = {}
+        for user, perms in users.items():
+            by_perms.setdefault(tuple(perms), []).append(user)
+        for perms, who in sorted(by_perms.items()):
+            who.sort(key=str.lower)
+            count = len(who)
+            shown = ", ".join(who[:_SHOWN_USERS]) + (
+                f" and {count - _SHOWN_USERS} more" if count > _SHOWN_USERS else ""
+            )
+            found.append(
+                Diagnostic(
+                    f"access widening: {count} user{'s' * (count != 1)} "
+                    f"gain{'s' * (count == 1)} {' and '.join(perms)} on {field} "
+                    f"via {', '.join(via)}",
+                    hint=f"who: {shown}",
+                    severity=Severity.WARNING,
+                    code="access-widening",
+                )
+            )
+    return found

@@ -1,0 +1,150 @@
+"""The report of `crmctl access`: text (per object and field), CSV and JSON from one report."""
+
+from __future__ import annotations
+
+import json
+
+from crmctl.access.effective import AccessReport, Grant, Target
+from crmctl.render.style import paint
+
+__all__ = ["access_text", "access_csv", "access_json"]
+
+
+def _by_target(report: AccessReport) -> dict[Target, list[Grant]]:
+    out: dict[Target, list[Grant]] = {t: [] for t in report.targets}
+    for grant in report.grants:
+        out.setdefault(grant.target, []).append(grant)
+    return out
+
+
+def _via(grant: Grant) -> str:
+    """`A, B` when every permission comes the same way, else `read: A; edit: B`."""
+    if len(set(grant.via)) == 1:
+        return ", ".join(grant.via[0])
+    return "; ".join(
+        f"{p}: {', '.join(v)}" for p, v in zip(grant.permissions, grant.via, strict=True)
+    )
+
+
+def access_text(
+    report: AccessReport, heading: str, colour: bool = False, skip_empty: bool = False
+) -> str:
+    """Per object and field: every user holding a permission on it, and through what.
+
+    A target nobody holds anything on says so, unless `skip_empty` (a report about
+    chosen users lists only what they hold).
+    """
+    width = max((len(u.name) for u in report.users), default=10)
+    lines = [heading, ""]
+    for target, grants in _by_target(report).items():
+        if skip_empty and not grants:
+            continue
+        label = (
+            f"{target.name}  [{target.classification}]"
+            if target.field
+            else f"{target.name} (object)"
+        )
+        lines.append(paint(label, None, colour, bold=True))
+        if not grants:
+            lines.append("  nobody")
+        rows = [
+            (g.user, ", ".join(g.permissions), _via(g))
+            for g in sorted(grants, key=lambda g: g.user.lower())
+        ]
+        perm_width = max((len(r[1]) for r in rows), default=0)
+        for user, perms, via in rows:
+            lines.append(f"  {user:<{width}}  {perms:<{perm_width}}  via {via}")
+        lines.append("")
+    inactive = [u.name for u in report.users if not u.active]
+    if inactive:
+        lines.append(f"Inactive users (no access): {', '.join(inactive)}")
+        lines.append("")
+    fields = sum(1 for t in report.targets if t.field)
+    objects = len(report.targets) - fields
+    lines.append(
+        f"{len(report.users)} user{'s' * (len(report.users) != 1)}, {objects} object{'s' * (objects != 1)}, "
+        f"{fields} field{'s' * (fields != 1)}, {len(report.grants)} grant{'s' * (len(report.grants) != 1)}."
+    )
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def access_csv(report: AccessReport) -> str:
+    """One row per user and target: the permissions held (space-separated) and the paths."""
+    header = "user,role,object,field,classification,permissions,via"
+    prefixes = {u.name: f"{_cell(u.name)},{_cell(u.role or '')}," for u in report.users}
+    # Users with the same permission sets share their rows' targets and paths: one text each.
+    suffixes: dict[tuple[Target, int], str] = {}
+    lines = [header]
+    for grant in report.grants:
+        key = (grant.target, id(grant.via))
+        suffix = suffixes.get(key)
+        if suffix is None:
+            target = grant.target
+            suffix = suffixes[key] = ",".join(
+                _cell(text)
+                for text in (
+                    target.object,
+                    target.field or "",
+                    target.classification or "",
+                    " ".join(grant.permissions),
+                    _via(grant),
+                )
+            )
+        lines.append(prefixes[grant.user] + suffix)
+    return "\n".join(lines)
+
+
+def _json_list(items: list[str]) -> str:
+    return "[\n    " + ",\n    ".join(items) + "\n  ]" if items else "[]"
+
+
+def access_json(report: AccessReport, environment: str, source: str) -> str:
+    """Users, targets and grants, for tools: one entry per line, so that diffs stay readable."""
+
+    def dumps(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    users = [
+        dumps(
+            {
+                "name": u.name,
+                "role": u.role,
+                "active": u.active,
+                "admin": u.admin,
+                "permissionSets": list(u.permission_sets),
+            }
+        )
+        for u in report.users
+    ]
+    targets = [
+        dumps({"object": t.object, "field": t.field, "classification": t.classification})
+        for t in report.targets
+    ]
+    # As in CSV, a grant's target and paths are shared by many users: encode them once.
+    tails: dict[tuple[Target, int], str] = {}
+    heads = {u.name: f'{{"user": {dumps(u.name)}, ' for u in report.users}
+    grants = []
+    for grant in report.grants:
+        key = (grant.target, id(grant.via))
+        tail = tails.get(key)
+        if tail is None:
+            body = {
+                "object": grant.target.object,
+                "field": grant.target.field,
+                "permissions": list(grant.permissions),
+                "via": {p: list(v) for p, v in grant.paths().items()},
+            }
+            tail = tails[key] = dumps(body)[1:]
+        grants.append(heads[grant.user] + tail)
+    return (
+        f'{{\n  "environment": {dumps(environment)},\n  "source": {dumps(source)},\n'
+        f'  "users": {_json_list(users)},\n  "targets": {_json_list(targets)},\n'
+        f'  "grants": {_json_list(grants)}\n}}'
+    )
