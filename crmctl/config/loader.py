@@ -20,8 +20,8 @@ from crmctl.config.schema_check import schema_diagnostics, type_name
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
+from crmctl.limits import limits_for
 from crmctl.model import DesiredState, Resource, address_of
-from crmctl.providers.limits import limits_for
 
 __all__ = ["load_desired_state", "collect_files", "merge_patch"]
 

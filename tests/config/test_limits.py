@@ -6,8 +6,8 @@ from pathlib import Path
 
 from crmctl.config.environment import load_environment
 from crmctl.config.loader import load_desired_state
-from crmctl.providers.limits import SANDBOX_LIMITS, limits_for
-from crmctl.providers.salesforce.limits import SALESFORCE_LIMITS
+from crmctl.limits import SANDBOX_LIMITS, limits_for
+from crmctl.limits.salesforce import SALESFORCE_LIMITS
 from crmctl.schemas import KINDS
 
 

@@ -2,12 +2,14 @@
 
 A name that is too long for the CRM is refused before a plan is made, with
 the CRM's own limit, rather than by the CRM half-way through an apply.
-The tables live with their provider; this module only looks them up.
+One module per provider holds its table, with the documentation it comes
+from; this package is plain data, so `config` can use it without depending
+on the providers (which depend on `config`).
 """
 
 from __future__ import annotations
 
-from crmctl.providers.salesforce.limits import SALESFORCE_LIMITS
+from crmctl.limits.salesforce import SALESFORCE_LIMITS
 
 __all__ = ["SANDBOX_LIMITS", "limits_for"]
 
