@@ -139,6 +139,13 @@ class HistoryStore:
     @property
     def repo(self) -> git.Repo:
         if self._repo is None:
+            if shutil.which(git.Git.GIT_PYTHON_GIT_EXECUTABLE or "git") is None:
+                raise HistoryError(
+                    "git is required for this command (crmctl keeps each environment's history "
+                    "of applies in a git repository), and no git program was found",
+                    hint="install git (e.g. apt-get install git), or set GIT_PYTHON_GIT_EXECUTABLE "
+                    "to its path; crmctl validate, lint and schema work without it",
+                )
             try:
                 if (self.path / ".git").exists():
                     self._repo = git.Repo(self.path)
