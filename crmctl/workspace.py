@@ -463,10 +463,7 @@ class Workspace:
         # Keep the original journal: if recovery is interrupted too, recovering again still
         # aims at the state from before the first apply.
         outcome = run_plan(self.provider, plan, self.journal, state)
-        if not outcome.ok:
-            resolve_writes(self.provider, state.unanswered_or_failed())
-        live_after = self.read_live()
-        reconcile(outcome, live_after)
+        live_after = self._settle(outcome, state, live_before, restore_on_failure=False)
         outcome.note = f"interrupted, {how}" if outcome.ok else "interrupted, recovery failed"
         outcome.version = self._record(
             plan,

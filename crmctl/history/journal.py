@@ -83,13 +83,13 @@ class JournalState:
         return [a for w in self.writes for a in (w.applied or [])]
 
     @property
-    def unanswered(self) -> list[str]:
-        """Write ids sent whose answer never came back: they may land, or have landed."""
-        return [w.write_id for w in self.writes if w.applied is None]
+    def unanswered(self) -> list[Write]:
+        """Writes sent whose answer never came back: they may land, or have landed."""
+        return [w for w in self.writes if w.applied is None]
 
     def unanswered_or_failed(self) -> list[Write]:
         """Unanswered writes and the last one (a failed request may still have landed)."""
-        writes = [w for w in self.writes if w.applied is None]
+        writes = self.unanswered
         if self.writes and self.writes[-1] not in writes:
             writes.append(self.writes[-1])
         return writes
