@@ -6,10 +6,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import Diagnostic, SourceLocation
 
-__all__ = ["Resource", "DesiredState", "address_of"]
+__all__ = ["Resource", "DesiredState", "SourceMap", "address_of"]
+
+#: A path into a YAML document: mapping keys and sequence indexes.
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class SourceMap:
+    """Where each path of one YAML document is: path -> (line, column), 1-based.
+
+    For a mapping key the position is the key's; for a scalar value the
+    position of the value itself is kept under `values` (formulas use it).
+    """
+
+    file: str
+    start_line: int
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Path_, tuple[int, int, str | None]] = field(default_factory=dict)
+
+    def location(self, path: Path_ = ()) -> SourceLocation:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.keys:
+                line, col = self.keys[path]
+                return SourceLocation(self.file, line, col)
+            path = path[:-1]
+        return SourceLocation(self.file, self.start_line)
+
+    def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
+        """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
+        path = tuple(path)
+        if path in self.values:
+            line, col, style = self.values[path]
+            return SourceLocation(self.file, line, col), style
+        return self.location(path), None
 
 
 def address_of(kind: str, name: str) -> str:

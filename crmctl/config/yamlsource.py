@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +24,7 @@ import yaml
 from crmctl.config.files import FileRefused, read_limited
 from crmctl.config.text import control_character
 from crmctl.errors import Diagnostic, SourceLocation
+from crmctl.model import Path_, SourceMap
 
 __all__ = [
     "YamlDocument",
@@ -38,7 +39,6 @@ __all__ = [
 #: configuration, and parsing them would make `validate` slow for everyone.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
-Path_ = tuple[str | int, ...]
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -76,38 +76,6 @@ _MAX_ALIAS_VALUES = 100_000
 #: Numbers are refused before conversion past this many characters: Python
 #: refuses integers of more than 4,300 digits, and no CRM field holds even 40.
 MAX_NUMBER_CHARS = 40
-
-
-@dataclass
-class SourceMap:
-    """Where each path of one YAML document is: path -> (line, column), 1-based.
-
-    For a mapping key the position is the key's; for a scalar value the
-    position of the value itself is kept under `values` (formulas use it).
-    """
-
-    file: str
-    start_line: int
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    values: dict[Path_, tuple[int, int, str | None]] = field(default_factory=dict)
-
-    def location(self, path: Path_ = ()) -> SourceLocation:
-        """The location of `path`, or of its nearest ancestor that has one."""
-        path = tuple(path)
-        while path:
-            if path in self.keys:
-                line, col = self.keys[path]
-                return SourceLocation(self.file, line, col)
-            path = path[:-1]
-        return SourceLocation(self.file, self.start_line)
-
-    def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
-        """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
-        path = tuple(path)
-        if path in self.values:
-            line, col, style = self.values[path]
-            return SourceLocation(self.file, line, col), style
-        return self.location(path), None
 
 
 @dataclass

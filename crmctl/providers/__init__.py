@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,28 +23,32 @@ __all__ = [
 ProviderFactory = Callable[[dict[str, Any], Path], Provider]
 PROVIDERS: dict[str, ProviderFactory] = {}
 
+#: The providers that ship with crmctl: type -> "module:class", imported only when an
+#: environment names the type. A table of names rather than imports, so that this
+#: package imports none of its provider subpackages (they import it).
+BUILTIN_PROVIDERS: dict[str, str] = {
+    "sandbox": "crmctl.providers.sandbox:SandboxProvider",
+    "salesforce": "crmctl.providers.salesforce:SalesforceProvider",
+}
+
 
 def register_provider(type_: str, factory: ProviderFactory) -> None:
     """Make a provider type available to environment files."""
     PROVIDERS[type_] = factory
 
 
-def _sandbox(config: dict[str, Any], project_dir: Path) -> Provider:
-    from crmctl.providers.sandbox import SandboxProvider
+def _builtin(spec: str) -> ProviderFactory:
+    module, _, attr = spec.partition(":")
 
-    return SandboxProvider.from_config(config, project_dir)
+    def factory(config: dict[str, Any], project_dir: Path) -> Provider:
+        provider_class = getattr(importlib.import_module(module), attr)
+        return provider_class.from_config(config, project_dir)  # type: ignore[no-any-return]
 
-
-register_provider("sandbox", _sandbox)
-
-
-def _salesforce(config: dict[str, Any], project_dir: Path) -> Provider:
-    from crmctl.providers.salesforce import SalesforceProvider
-
-    return SalesforceProvider.from_config(config, project_dir)
+    return factory
 
 
-register_provider("salesforce", _salesforce)
+for _type, _spec in BUILTIN_PROVIDERS.items():
+    register_provider(_type, _builtin(_spec))
 
 
 def create_provider(env: Environment) -> Provider:

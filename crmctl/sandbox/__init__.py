@@ -18,7 +18,14 @@ from crmctl.sandbox.auth import Principal
 from crmctl.sandbox.db import SCHEMA_VERSION, SandboxError
 from crmctl.sandbox.faults import FaultInjector
 from crmctl.sandbox.rules import conversion_allowed
-from crmctl.sandbox.server import Request, RunningServer, route, serve_forever, start_server
+from crmctl.sandbox.server import (
+    Request,
+    Route,
+    RunningServer,
+    default_routes,
+    serve_forever,
+    start_server,
+)
 from crmctl.sandbox.store import SandboxStore
 
 __all__ = [
@@ -28,7 +35,8 @@ __all__ = [
     "FaultInjector",
     "Request",
     "RunningServer",
-    "route",
+    "Route",
+    "default_routes",
     "start_server",
     "serve_forever",
     "conversion_allowed",

@@ -61,11 +61,11 @@ from crmctl.sandbox.retention import (
     retention_runs,
     run_retention,
 )
+from crmctl.sandbox.server import Request, Route
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from crmctl.sandbox.server import Request, Route
     from crmctl.sandbox.store import SandboxStore
 
 __all__ = ["routes", "org_model", "MAX_LIMIT", "DEFAULT_LIMIT"]
@@ -90,8 +90,7 @@ def org_model(store: SandboxStore, conn: sqlite3.Connection) -> OrgModel:
 
 
 def routes() -> list[Route]:
-    """The endpoints of this module, for `server.register_routes`."""
-    from crmctl.sandbox.server import Route  # the server imports this module while it loads
+    """The endpoints of this module (listed in `server.API_MODULES`)."""
 
     return [
         Route("POST", "/api/v1/records/{object}", create_record),

@@ -1,15 +1,18 @@
 """The sandbox CRM over HTTP: a thin JSON layer over `SandboxStore` under `/api/v1`.
 
-Routing is a table. A module adds endpoints with the `route` decorator (or
-`register_routes`) before the server starts::
+Routing is a table, made explicitly for each server: every module named in
+`API_MODULES` has a `routes()` function listing its endpoints, and a caller
+may pass its own list instead::
 
-    from crmctl.sandbox.server import Request, route
+    from crmctl.sandbox.server import Request, Route, default_routes, start_server
 
-    @route("GET", "/api/v1/records/{object}/{id}")
-    def get_record(request: Request) -> tuple[int, object, dict[str, str]]:
+    def get_note(request: Request) -> tuple[int, object, dict[str, str]]:
         with request.store.transaction() as conn:      # BEGIN IMMEDIATE … COMMIT
             ...
         return 200, {"id": request.params["id"]}, {}
+
+    server = start_server(store, routes=[*default_routes(),
+                                         Route("GET", "/api/v1/notes/{id}", get_note)])
 
 A handler receives a `Request` (principal, path params, query params, parsed
 JSON body, the store) and returns `(status, body, headers)`; a body of None
@@ -39,13 +42,14 @@ under `/services` (crmctl.sandbox.salesforce) answers in Salesforce's shapes.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,9 +67,10 @@ from crmctl.sandbox.store import SandboxStore
 __all__ = [
     "Request",
     "Route",
-    "ROUTES",
-    "route",
-    "register_routes",
+    "RouteTable",
+    "API_MODULES",
+    "default_routes",
+    "routes",
     "RunningServer",
     "start_server",
     "serve_forever",
@@ -171,48 +176,75 @@ class Route:
         self.regex = re.compile(f"^{source}$")
 
 
-#: Every endpoint the server answers; modules append theirs before starting a server.
-ROUTES: list[Route] = []
+#: The modules whose `routes()` make up the sandbox's API, in this order: its own
+#: configuration API, records and retention, and the Salesforce-compatible API.
+#: A table of names, resolved when a server is made: this module never imports the
+#: API modules (they import it), so the packages form no import cycle.
+API_MODULES: tuple[str, ...] = (
+    "crmctl.sandbox.server",
+    "crmctl.sandbox.records_api",
+    "crmctl.sandbox.salesforce",
+)
 
 
-def register_routes(*routes: Route) -> None:
-    """Add endpoints to the table (the records module's way in)."""
-    ROUTES.extend(routes)
+def default_routes() -> list[Route]:
+    """Every endpoint of the modules in `API_MODULES`."""
+    table: list[Route] = []
+    for name in API_MODULES:
+        table.extend(importlib.import_module(name).routes())
+    return table
 
 
-def route(
-    method: str,
-    pattern: str,
-    *,
-    auth: bool = True,
-    admin: bool = False,
-    faults: bool = True,
-    view_setup: bool = False,
-) -> Callable[[Handler], Handler]:
-    """Decorator form of `register_routes`."""
+class RouteTable:
+    """The endpoints one server answers.
 
-    def register(handler: Handler) -> Handler:
-        register_routes(
-            Route(method.upper(), pattern, handler, auth, admin, faults, view_setup=view_setup)
-        )
-        return handler
-
-    return register
-
-
-def _match(method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-    """(route, path params, allowed methods of the path) for a request.
-
-    A path that some route names literally (/api/v1/config/batch) is that route's only,
-    not also a value of another route's parameter (/api/v1/config/{kind}).
+    Made explicitly from a list of routes (`default_routes()` unless a caller
+    passes its own); `add` and the `route` decorator extend one server's table,
+    never a global one.
     """
-    matching = [(r, m) for r in ROUTES if (m := r.regex.match(path))]
-    if any("{" not in r.pattern for r, _ in matching):
-        matching = [(r, m) for r, m in matching if "{" not in r.pattern]
-    for candidate, found in matching:
-        if candidate.method == method:
-            return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, []
-    return None, {}, sorted({r.method for r, _ in matching})
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._routes = list(routes)
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(list(self._routes))
+
+    def add(self, *routes: Route) -> None:
+        self._routes.extend(routes)
+
+    def route(
+        self,
+        method: str,
+        pattern: str,
+        *,
+        auth: bool = True,
+        admin: bool = False,
+        faults: bool = True,
+        view_setup: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Decorator form of `add`."""
+
+        def add(handler: Handler) -> Handler:
+            self.add(
+                Route(method.upper(), pattern, handler, auth, admin, faults, view_setup=view_setup)
+            )
+            return handler
+
+        return add
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+        """(route, path params, allowed methods of the path) for a request.
+
+        A path that some route names literally (/api/v1/config/batch) is that route's only,
+        not also a value of another route's parameter (/api/v1/config/{kind}).
+        """
+        matching = [(r, m) for r in self._routes if (m := r.regex.match(path))]
+        if any("{" not in r.pattern for r, _ in matching):
+            matching = [(r, m) for r, m in matching if "{" not in r.pattern]
+        for candidate, found in matching:
+            if candidate.method == method:
+                return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, []
+        return None, {}, sorted({r.method for r, _ in matching})
 
 
 def _error(status: int, code: str, message: str, details: dict | None = None) -> Response:
@@ -254,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._unread = self._content_length()
             path, _, query_text = self.path.partition("?")
-            found, params, allowed = _match(self.command, path)
+            found, params, allowed = self.server.routes.match(self.command, path)
             principal, early = None, None
             if found is not None:
                 # Who is asking, and how much they may send, before a byte of the body is read.
@@ -472,10 +504,12 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         store: SandboxStore,
         faults: FaultInjector,
         max_body: int = DEFAULT_MAX_BODY_BYTES,
+        routes: Iterable[Route] | None = None,
     ):
         self.store = store
         self.faults = faults
         self.max_body = max_body
+        self.routes = RouteTable(default_routes() if routes is None else routes)
         super().__init__(address, _Handler)
 
 
@@ -494,6 +528,11 @@ class RunningServer:
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v1"
+
+    @property
+    def routes(self) -> RouteTable:
+        """This server's endpoints (`routes.route(...)` adds one while it runs)."""
+        return self._server.routes
 
     def stop(self) -> None:
         """Stop answering, release the port, and close the store if the server opened it."""
@@ -514,17 +553,19 @@ def make_server(
     port: int = 0,
     faults: FaultInjector | dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
+    routes: Iterable[Route] | None = None,
 ) -> tuple[SandboxHTTPServer, bool]:
     """A bound (not yet serving) server, and whether it opened its store itself.
 
     `max_body`: the largest request body in bytes (larger ones are answered 413 unread).
+    `routes`: the endpoints it answers (default: `default_routes()`).
     """
     if max_body < 0:
         raise ValueError("max_body must not be negative")
     owns = not isinstance(store_or_path, SandboxStore)
     store = SandboxStore.open(store_or_path) if owns else store_or_path
     try:
-        return SandboxHTTPServer((host, port), store, _faults(faults), max_body), owns
+        return SandboxHTTPServer((host, port), store, _faults(faults), max_body, routes), owns
     except BaseException:
         if owns:
             store.close()
@@ -537,9 +578,10 @@ def start_server(
     port: int = 0,
     faults: FaultInjector | dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
+    routes: Iterable[Route] | None = None,
 ) -> RunningServer:
     """Serve in a background thread (port 0: a free port); for tests and embedding."""
-    server, owns = make_server(store_or_path, host, port, faults, max_body)
+    server, owns = make_server(store_or_path, host, port, faults, max_body, routes)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},  # stop() waits up to one interval
@@ -566,9 +608,10 @@ def serve_forever(
     faults: FaultInjector | dict[str, Any] | None = None,
     ready: Callable[[str], None] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
+    routes: Iterable[Route] | None = None,
 ) -> None:
     """Serve in this thread until interrupted (Ctrl-C); `ready(url)` once listening."""
-    server, owns = make_server(store_or_path, host, port, faults, max_body)
+    server, owns = make_server(store_or_path, host, port, faults, max_body, routes)
     try:
         if ready is not None:
             bound_host, bound_port = server.server_address[:2]
@@ -592,17 +635,14 @@ def openapi_document() -> bytes:
     return document_bytes()
 
 
-@route("GET", "/api/v1/health", auth=False)
 def _health(request: Request) -> Response:
     return 200, {"status": "ok"}, {}
 
 
-@route("GET", "/api/v1/openapi.json", auth=False)
 def _openapi(request: Request) -> Response:
     return 200, openapi_document(), {"Content-Type": "application/json"}
 
 
-@route("GET", "/api/v1/whoami")
 def _whoami(request: Request) -> Response:
     assert request.principal is not None
     return 200, request.principal.to_dict(), {}
@@ -619,18 +659,15 @@ def _page(request: Request, kinds: list[str] | None) -> Response:
     return 200, {"items": items, "nextCursor": next_cursor}, {}
 
 
-@route("GET", "/api/v1/config", view_setup=True)
 def _list_all(request: Request) -> Response:
     kinds = request.query.get("kinds")
     return _page(request, [k for k in kinds.split(",") if k] if kinds else None)
 
 
-@route("GET", "/api/v1/config/{kind}", view_setup=True)
 def _list(request: Request) -> Response:
     return _page(request, [request.params["kind"]])
 
 
-@route("POST", "/api/v1/config/batch", admin=True)
 def _batch(request: Request) -> Response:
     operations = request.json_object().get("operations")
     if not isinstance(operations, list):
@@ -639,13 +676,11 @@ def _batch(request: Request) -> Response:
     return 200, {"results": request.store.batch(operations, request.actor, key)}, {}
 
 
-@route("POST", "/api/v1/writes/{write_id}/resolve", admin=True)
 def _resolve_write(request: Request) -> Response:
     """Which requests of a write landed; fences the write id so no later one can."""
     return 200, request.store.resolve_write(request.params["write_id"]), {}
 
 
-@route("GET", "/api/v1/config/{kind}/{name}", view_setup=True)
 def _get(request: Request) -> Response:
     kind, name = request.params["kind"], request.params["name"]
     item = request.store.get_config(kind, name)
@@ -659,7 +694,6 @@ def _get(request: Request) -> Response:
     return 200, item, _etag(item)
 
 
-@route("PUT", "/api/v1/config/{kind}/{name}", admin=True)
 def _put(request: Request) -> Response:
     body = request.json_object()
     if "spec" not in body:
@@ -674,7 +708,6 @@ def _put(request: Request) -> Response:
     return (201 if created else 200), item, _etag(item)
 
 
-@route("DELETE", "/api/v1/config/{kind}/{name}", admin=True)
 def _delete(request: Request) -> Response:
     request.store.delete_config(
         request.params["kind"], request.params["name"], request.actor, request.if_match()
@@ -682,14 +715,12 @@ def _delete(request: Request) -> Response:
     return 204, None, {}
 
 
-@route("GET", "/api/v1/audit", view_setup=True)
 def _audit(request: Request) -> Response:
     limit = request.query_int("limit", 1000)
     items = request.store.audit(request.query.get("since"), limit)
     return 200, {"items": items}, {}
 
 
-@route("POST", "/api/v1/tokens", admin=True)
 def _tokens(request: Request) -> Response:
     username = request.json_object().get("username")
     if not isinstance(username, str) or not username:
@@ -697,27 +728,34 @@ def _tokens(request: Request) -> Response:
     return 201, {"username": username, "token": request.store.issue_token(username)}, {}
 
 
-@route("GET", "/api/v1/admin/faults", admin=True, faults=False)
 def _faults_state(request: Request) -> Response:
     return 200, request.faults.state(), {}
 
 
-@route("POST", "/api/v1/admin/faults", admin=True, faults=False)
 def _faults_set(request: Request) -> Response:
     return 200, request.faults.configure(request.json_object()), {}
 
 
-@route("DELETE", "/api/v1/admin/faults", admin=True, faults=False)
 def _faults_clear(request: Request) -> Response:
     return 200, request.faults.clear(), {}
 
 
-# The record, retention and archive endpoints (crmctl.sandbox.records_api).
-from crmctl.sandbox.records_api import routes as _record_routes  # noqa: E402
-
-register_routes(*_record_routes())
-
-# The Salesforce-compatible API (crmctl.sandbox.salesforce): a separate API under /services.
-from crmctl.sandbox.salesforce import routes as _salesforce_routes  # noqa: E402
-
-register_routes(*_salesforce_routes())
+def routes() -> list[Route]:
+    """The built-in endpoints: health, the API document, configuration, audit, tokens, faults."""
+    return [
+        Route("GET", "/api/v1/health", _health, auth=False),
+        Route("GET", "/api/v1/openapi.json", _openapi, auth=False),
+        Route("GET", "/api/v1/whoami", _whoami),
+        Route("GET", "/api/v1/config", _list_all, view_setup=True),
+        Route("GET", "/api/v1/config/{kind}", _list, view_setup=True),
+        Route("POST", "/api/v1/config/batch", _batch, admin=True),
+        Route("POST", "/api/v1/writes/{write_id}/resolve", _resolve_write, admin=True),
+        Route("GET", "/api/v1/config/{kind}/{name}", _get, view_setup=True),
+        Route("PUT", "/api/v1/config/{kind}/{name}", _put, admin=True),
+        Route("DELETE", "/api/v1/config/{kind}/{name}", _delete, admin=True),
+        Route("GET", "/api/v1/audit", _audit, view_setup=True),
+        Route("POST", "/api/v1/tokens", _tokens, admin=True),
+        Route("GET", "/api/v1/admin/faults", _faults_state, admin=True, faults=False),
+        Route("POST", "/api/v1/admin/faults", _faults_set, admin=True, faults=False),
+        Route("DELETE", "/api/v1/admin/faults", _faults_clear, admin=True, faults=False),
+    ]
