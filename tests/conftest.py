@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,31 @@ from crmctl.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+#: The shared data's folders that tests read (real SFDX projects, Dataverse solutions).
+SHARED_SFDX = SHARED_DATA / "sfdx"
+
+
+def in_ci() -> bool:
+    """True in CI (CI=true), where a missing dependency fails the run instead of skipping."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_shared(path: Path) -> Path:
+    """`path` under ../shared/data; without it, skip locally and fail in CI."""
+    if path.exists():
+        return path
+    message = f"{path} is missing (the shared data lies beside the repository, in ../shared/data)"
+    if in_ci():
+        pytest.fail(message + ": CI must run these tests", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI the shared data must be there: tests that need it must not skip silently."""
+    if in_ci() and not SHARED_SFDX.is_dir():
+        raise pytest.UsageError(
+            f"CI=true but {SHARED_SFDX} is missing: the tests of real projects cannot run"
+        )
 
 
 @dataclass
@@ -103,3 +129,41 @@ def http_project(
     monkeypatch.setenv("CRMCTL_TEST_TOKEN", sandbox_server.token)
     monkeypatch.setenv("CRMCTL_ENV", "e2e")
     return project
+
+
+@pytest.fixture
+def shared_sfdx() -> Path:
+    """../shared/data/sfdx (skips locally without it; fails in CI)."""
+    return require_shared(SHARED_SFDX)
+
+
+@dataclass(frozen=True)
+class ExampleCounts:
+    """The example organisation's size, counted from its manifest files with plain PyYAML.
+
+    Tests compare crmctl's counts with these rather than with numbers typed into the
+    tests, so adding a resource to the example changes no assertion.
+    """
+
+    resources: int
+    files: int
+    by_kind: dict[str, int]
+
+    def kinds_text(self) -> str:
+        """'CustomField 37, CustomObject 3, …' as crmctl lists kinds (sorted)."""
+        return ", ".join(f"{kind} {n}" for kind, n in sorted(self.by_kind.items()))
+
+
+def _count_example() -> ExampleCounts:
+    import yaml
+
+    files = sorted((REPO / "manifests").rglob("*.yaml"))
+    by_kind: dict[str, int] = {}
+    for path in files:
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if isinstance(document, dict) and "kind" in document:
+                by_kind[document["kind"]] = by_kind.get(document["kind"], 0) + 1
+    return ExampleCounts(sum(by_kind.values()), len(files), by_kind)
+
+
+EXAMPLE = _count_example()

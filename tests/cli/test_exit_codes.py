@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import EXAMPLE
+
 
 @pytest.mark.parametrize(
     ("args", "message"),
@@ -27,7 +29,7 @@ def test_usage_errors_exit_1_not_2(project, crmctl, args, message) -> None:
 def test_2_still_means_changes_present(project, crmctl) -> None:
     result = crmctl("plan", "--detailed-exitcode")
     assert result.exit_code == 2, result.output
-    assert result.out.splitlines()[-1].startswith("Plan: 79 to add")
+    assert result.out.splitlines()[-1].startswith(f"Plan: {EXAMPLE.resources} to add")
 
 
 def test_help_and_version_exit_0(crmctl) -> None:

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from jsonschema import Draft202012Validator
 
 from crmctl.schemas import schema_dir
+from tests.conftest import EXAMPLE
 from tests.e2e.helpers import replace_in
 from tests.e2e.out_of_band import PRIYA, as_priya, tamper
 
@@ -171,7 +172,7 @@ def test_pending_manifest_changes_are_not_drift(http_project, sandbox_server, cr
         "  ~ CustomField/Account.Region__c",
         '      ~ label: "Region" -> "Sales Region"',
     ]
-    assert lines[-1] == "No drift in e2e: 1 pending manifest change, 79 in sync."
+    assert lines[-1] == f"No drift in e2e: 1 pending manifest change, {EXAMPLE.resources} in sync."
 
 
 def test_since_version_compares_with_what_that_version_applied(

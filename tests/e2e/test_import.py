@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import HTTP_ENV
+from tests.conftest import EXAMPLE, HTTP_ENV
 from tests.e2e.helpers import desired_specs, live_specs
 from tests.e2e.out_of_band import tamper
 
@@ -123,7 +123,7 @@ def test_whole_org_import_into_an_empty_project(
     result = crmctl("import", "--all", "--out", "manifests", "--owner", "crm-admins")
     assert result.exit_code == 0, result.output
     assert result.out.splitlines()[-1] == (
-        "Imported 79 resources into 16 files. "
+        f"Imported {EXAMPLE.resources} resources into 16 files. "
         "Review the diff, then crmctl plan should show no changes for them."
     )
     files = sorted(str(p.relative_to(empty)) for p in (empty / "manifests").rglob("*.yaml"))
@@ -166,12 +166,12 @@ def test_whole_org_import_into_an_empty_project(
 
     validate = crmctl("validate")
     assert validate.exit_code == 0, validate.output
-    assert validate.out == "valid: 79 resources in 16 files\n"
+    assert validate.out == f"valid: {EXAMPLE.resources} resources in 16 files\n"
     plan = crmctl("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
     assert plan.out == "No changes. The CRM matches the manifests.\n"
     assert desired_specs(empty) == live_specs(sandbox_server.store)
-    assert crmctl("drift").out.splitlines()[-1] == "No drift in e2e: 79 in sync."
+    assert crmctl("drift").out.splitlines()[-1] == f"No drift in e2e: {EXAMPLE.resources} in sync."
 
     again = crmctl("import", "--all", "--out", "manifests")
     assert again.exit_code == 1

@@ -8,6 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from crmctl.schemas import schema_dir
+from tests.conftest import EXAMPLE
 from tests.e2e.helpers import desired_specs, live_specs, manifest, replace_in, write_manifest
 
 
@@ -22,7 +23,10 @@ def test_first_plan_creates_everything_then_apply_then_plan_is_empty(
 ):
     first = crmctl("plan", "--detailed-exitcode")
     assert first.exit_code == 2, first.output
-    assert first.out.splitlines()[-1] == "Plan: 79 to add, 0 to change, 0 to destroy."
+    assert (
+        first.out.splitlines()[-1]
+        == f"Plan: {EXAMPLE.resources} to add, 0 to change, 0 to destroy."
+    )
     assert (
         '  + CustomField/Account.Region__c\n      + type: "Picklist"\n      + label: "Region"\n'
         in first.out
@@ -31,7 +35,7 @@ def test_first_plan_creates_everything_then_apply_then_plan_is_empty(
     result = apply_all(crmctl)
     assert (
         result.out.splitlines()[-1]
-        == "Apply complete: 79 added, 0 changed, 0 destroyed. Recorded as v1 of e2e."
+        == f"Apply complete: {EXAMPLE.resources} added, 0 changed, 0 destroyed. Recorded as v1 of e2e."
     )
     assert live_specs(sandbox_server.store) == desired_specs(http_project)
 

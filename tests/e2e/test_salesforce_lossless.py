@@ -24,10 +24,11 @@ import requests
 from crmctl.model import Resource
 from crmctl.plan import PlanInputs, make_plan
 from crmctl.providers.salesforce import SalesforceProvider
+from tests.conftest import SHARED_SFDX, require_shared
 from tests.salesforce_org import SalesforceOrg, salesforce_org
 from tests.sfdx_source import canonical, jwt_auth, mdapi_files, package_xml, split
 
-SFDX = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sfdx"
+SFDX = SHARED_SFDX
 PROJECTS = ["navikt-crm-arbeidsgiver-base", "dreamhouse-lwc"]
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 MET = "http://soap.sforce.com/2006/04/metadata"
@@ -149,9 +150,7 @@ def _richest(source: dict[tuple[str, str], ET.Element]):
 def test_a_label_change_by_crmctl_changes_only_that_label(
     project: str, org: SalesforceOrg, tmp_path: Path
 ) -> None:
-    if not (SFDX / project).is_dir():
-        pytest.skip("../shared/data/sfdx is not present")
-    files = mdapi_files(SFDX / project)
+    files = mdapi_files(require_shared(SFDX / project))
     source = split(files)
     result = deploy(org, files)
     refused = _refused(result)

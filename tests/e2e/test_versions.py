@@ -19,6 +19,7 @@ from crmctl.history import HistoryStore
 from crmctl.history.journal import Journal
 from crmctl.history.lock import EnvironmentLock
 from crmctl.workspace import Workspace
+from tests.conftest import EXAMPLE
 from tests.e2e.helpers import desired_specs, live_specs, manifest, replace_in, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +64,13 @@ def test_history_show_and_diff(http_project, crmctl):
     lines = listing.out.splitlines()
     assert lines[0].split() == ["VERSION", "WHEN", "WHO", "STATUS", "CHANGES", "NOTE"]
     assert [line.split()[0] for line in lines[1:]] == ["v1", "v2", "v3"]
-    assert lines[1].split()[2:] == ["tester@example.com", "applied", "+79", "~0", "-0"]
+    assert lines[1].split()[2:] == [
+        "tester@example.com",
+        "applied",
+        f"+{EXAMPLE.resources}",
+        "~0",
+        "-0",
+    ]
     assert lines[2].split()[2:] == ["tester@example.com", "applied", "+1", "~1", "-0"]
     assert lines[3].split()[2:] == ["tester@example.com", "applied", "+0", "~1", "-1"]
     as_json = json.loads(crmctl("history", "--format", "json").out)
@@ -75,10 +82,9 @@ def test_history_show_and_diff(http_project, crmctl):
     assert shown.out.startswith("Version v2 of e2e\n  when:    ")
     assert "  who:     tester@example.com\n  status:  applied\n" in shown.out
     assert "Result:\n  Role/Auditor   applied\n  Role/VP_Sales  applied\n" in shown.out
-    assert (
-        "Snapshot after: 80 resources (CustomField 37, CustomObject 3, DuplicateRule 2, PermissionSet 6, "
-        in shown.out
-    )
+    after_v2 = dict(EXAMPLE.by_kind, Role=EXAMPLE.by_kind["Role"] + 1)  # v2 added Role/Auditor
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(after_v2.items()))
+    assert f"Snapshot after: {EXAMPLE.resources + 1} resources ({kinds})" in shown.out
     assert '  ~ Role/VP_Sales\n      ~ label: "VP Sales" -> "Vice President Sales"\n' in shown.out
 
     diffed = crmctl("diff", "v1", "v3")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
@@ -478,7 +477,8 @@ def test_long_and_chain_evaluates_without_deep_recursion() -> None:
     assert ev(source, record) is False
 
 
-def test_compiled_rule_is_fast_enough_for_the_sandbox() -> None:
+def test_a_compiled_rule_evaluates_many_records_alike() -> None:
+    # Its speed is measured by bench/bench_formula.py, not here.
     rule = compile_formula(
         parse(
             "RecordType.DeveloperName = 'EmployerAgreement' && "
@@ -487,8 +487,5 @@ def test_compiled_rule_is_fast_enough_for_the_sandbox() -> None:
         )
     )
     record = {"RecordType": {"DeveloperName": "EmployerAgreement"}, "TAG_Status__c": "Godkjent"}
-    started = time.perf_counter()
     results = [rule(EvalContext(record=record, is_new=True)) for _ in range(5000)]
-    elapsed = time.perf_counter() - started
     assert results == [True] * 5000
-    assert elapsed < 2.0  # about 20x the sandbox goal of 200 writes x 5 rules per second

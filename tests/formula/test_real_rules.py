@@ -1,7 +1,7 @@
 """Every validation rule of the real SFDX projects parses, checks and runs.
 
 The projects live outside the repository (../shared/data/sfdx); without them
-these tests are skipped.
+these tests skip locally and fail in CI.
 """
 
 from __future__ import annotations
@@ -14,14 +14,15 @@ from typing import Any
 import pytest
 
 from crmctl.formula import EvalContext, Node, check, evaluate, parse
+from tests.conftest import SHARED_SFDX
 
-SFDX = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sfdx"
+SFDX = SHARED_SFDX
 METADATA = "{http://soap.sforce.com/2006/04/metadata}"
 # Counted by hand from the checked-out projects; dreamhouse has no validation rules.
 EXPECTED_RULES = {"navikt-crm-arbeidsgiver-base": 38, "dreamhouse-lwc": 0}
 RULE_FILES = sorted(SFDX.rglob("*.validationRule-meta.xml")) if SFDX.is_dir() else []
 
-pytestmark = pytest.mark.skipif(not SFDX.is_dir(), reason=f"no SFDX projects at {SFDX}")
+pytestmark = pytest.mark.usefixtures("shared_sfdx")
 
 
 def rule_id(path: Path) -> str:

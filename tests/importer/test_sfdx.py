@@ -9,12 +9,13 @@ import pytest
 import yaml
 
 from crmctl.importer.sfdx import import_sfdx, write_manifests
+from tests.conftest import SHARED_SFDX, require_shared
 from tests.salesforce_org import LINT_OFF, SalesforceOrg, salesforce_org
 
-SFDX = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "sfdx"
+SFDX = SHARED_SFDX
 NAVIKT = SFDX / "navikt-crm-arbeidsgiver-base"
 DREAMHOUSE = SFDX / "dreamhouse-lwc"
-needs_data = pytest.mark.skipif(not SFDX.is_dir(), reason="../shared/data/sfdx is not present")
+needs_data = pytest.mark.usefixtures("shared_sfdx")
 
 LOCAL_ENV = (
     "provider: {type: sandbox, path: .crmctl/sandbox.db}\nmanifests: [manifests]\n" + LINT_OFF
@@ -27,9 +28,7 @@ def _reasons(result, file_part: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def navikt():
-    if not NAVIKT.is_dir():
-        pytest.skip("../shared/data/sfdx is not present")
-    return import_sfdx(NAVIKT)
+    return import_sfdx(require_shared(NAVIKT))
 
 
 @needs_data

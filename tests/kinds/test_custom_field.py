@@ -11,6 +11,7 @@ import pytest
 
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.kinds import handler
+from tests.conftest import EXAMPLE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "custom_field"
 
@@ -31,8 +32,11 @@ def field(name: str, spec: str) -> str:
 @pytest.mark.parametrize(
     ("fixture", "summary"),
     [
-        ("minimal.yaml", "valid: 80 resources in 12 files\n"),
-        ("full.yaml", "valid: 84 resources in 12 files\n"),
+        (
+            "minimal.yaml",
+            f"valid: {EXAMPLE.resources + 1} resources in {EXAMPLE.files + 1} files\n",
+        ),
+        ("full.yaml", f"valid: {EXAMPLE.resources + 5} resources in {EXAMPLE.files + 1} files\n"),
     ],
 )
 def test_valid_manifest(project: Path, crmctl, fixture: str, summary: str) -> None:
@@ -257,7 +261,10 @@ def test_relationship_to_a_custom_object_declared_in_another_file(project: Path,
         ),
     )
     r = crmctl("validate")
-    assert (r.exit_code, r.out) == (0, "valid: 80 resources in 12 files\n")
+    assert (r.exit_code, r.out) == (
+        0,
+        f"valid: {EXAMPLE.resources + 1} resources in {EXAMPLE.files + 1} files\n",
+    )
 
 
 def test_canonical_form_of_a_picklist_expands_values_in_order() -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from crmctl.kinds.system_permissions import ADMIN, POWERFUL, known
 from crmctl.sandbox.auth import Principal, principal_of
+from tests.conftest import EXAMPLE
 from tests.e2e.helpers import live_specs, manifest, write_manifest
 from tests.governance.gitrepo import commit, init
 from tests.sandbox.conftest import Sandbox, org, sandbox, store  # noqa: F401 (fixtures)
@@ -124,7 +125,7 @@ def test_system_permission_beyond_view_and_modify_all_data_needs_a_reason(
         f"manifests/ops.yaml:8: PermissionSet/Ops: grants {permission} but its description does "
         "not say why (at least 20 characters) (powerful-access-justified)\n"
         "  hint: write in spec.description why this access is needed and who gets it\n"
-        "lint: 1 error, 0 warnings in 80 resources\n"
+        f"lint: 1 error, 0 warnings in {EXAMPLE.resources + 1} resources\n"
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -222,10 +221,8 @@ def test_a_slow_deploy_is_polled_until_done(
     provider: SalesforceProvider, org: SalesforceOrg
 ) -> None:
     state.configure(org.store, asyncPolls=3)
-    started = time.monotonic()
     _apply(provider, Resource("Role", "CEO", {"label": "CEO"}))
     assert provider.connection.calls["soap:checkDeployStatus"] == 4
-    assert time.monotonic() - started < 5
 
 
 def test_a_session_refused_right_after_logging_in_is_an_auth_error(
