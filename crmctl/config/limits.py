@@ -141,12 +141,12 @@ def limit_diagnostics(
         if found:
             where = "spec" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
             add(f"{where} contains {found}; it must be one line", resource.location(*path))
-    for key, first, where in _case_twins(resource):
+    for key, first, twin in _case_twins(resource):
         add(
-            f"spec.{key} names {first!r} twice, the second time as {where!r}"
-            if isinstance(where, str)
-            else f"spec.{key}[{where}] repeats {first!r} in another case",
-            resource.location(key, where),
+            f"spec.{key} names {first!r} twice, the second time as {twin!r}"
+            if isinstance(twin, str)
+            else f"spec.{key}[{twin}] repeats {first!r} in another case",
+            resource.location(key, twin),
             hint="API names are case-insensitive in every CRM; keep one",
         )
     if kind == "User":
@@ -154,9 +154,9 @@ def limit_diagnostics(
             ("the username", resource.name, _name_location(resource)),
             ("spec.email", spec.get("email"), resource.location("email")),
         ):
-            found = non_ascii(value) if isinstance(value, str) else None
-            if found:
-                position, character = found
+            outside = non_ascii(value) if isinstance(value, str) else None
+            if outside:
+                position, character = outside
                 add(
                     f"{label} contains the non-ASCII character {character} at position {position}",
                     location,

@@ -68,12 +68,17 @@ def _suggest(word: str, options: Iterable[str]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
+def _value(error: ValidationError) -> Any:
+    """The keyword's value in the schema (jsonschema types it as possibly unset)."""
+    return error.validator_value
+
+
 def _options(error: ValidationError) -> list[Any]:
     """The values an enum (or an anyOf of enums and consts) accepts."""
     if error.validator == "enum":
-        return list(error.validator_value)
+        return list(_value(error))
     if error.validator == "const":
-        return [error.validator_value]
+        return [_value(error)]
     return [v for sub in error.context or () for v in _options(sub)]
 
 
@@ -83,7 +88,8 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
     where = describe_path(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = schema.get("x-message")
-    kw, inst = error.validator, error.instance
+    kw: Any = error.validator
+    inst: Any = error.instance
     if kw == "propertyNames":
         return f"{_short(inst)}: {custom}" if custom else error.message, None, ()
     if "propertyNames" in error.absolute_schema_path:
@@ -104,51 +110,51 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
         )
         return f"{where}: unknown key '{key}'", hint, (key,)
     if kw == "required":
-        missing = error.validator_value
+        missing = _value(error)
         absent = [k for k in missing if isinstance(inst, dict) and k not in inst]
         key = absent[0] if absent else missing[0]
         return f"{where}: missing required key '{key}'", None, ()
     if kw == "type":
-        expected = error.validator_value
+        expected = _value(error)
         expected = expected if isinstance(expected, list) else [expected]
-        names = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        names = " or ".join(str(_TYPE_NAMES.get(t, t)) for t in expected)
         hint = None
         if "string" in expected and isinstance(inst, bool | int | float):
             hint = f"quote the value: '{str(inst).lower() if isinstance(inst, bool) else inst}'"
         return f"{where} must be {names}, not {type_name(inst)}", hint, ()
     if kw == "enum":
-        options = error.validator_value
+        options = _value(error)
         return (
             f"{where} must be one of {', '.join(map(str, options))} (got {_short(inst)})",
             _suggest(inst, options) if isinstance(inst, str) else None,
             (),
         )
     if kw == "const":
-        return f"{where} must be {_short(error.validator_value)} (got {_short(inst)})", None, ()
+        return f"{where} must be {_short(_value(error))} (got {_short(inst)})", None, ()
     if kw == "maxLength":
         return (
-            f"{where} is {len(inst)} characters long; at most {error.validator_value} are allowed",
+            f"{where} is {len(inst)} characters long; at most {_value(error)} are allowed",
             None,
             (),
         )
     if kw == "minLength":
         return (
-            f"{where} must not be empty" if error.validator_value == 1 else f"{where} is too short",
+            f"{where} must not be empty" if _value(error) == 1 else f"{where} is too short",
             None,
             (),
         )
     if kw == "minimum":
-        return f"{where} must be at least {error.validator_value} (got {inst})", None, ()
+        return f"{where} must be at least {_value(error)} (got {inst})", None, ()
     if kw == "exclusiveMinimum":
-        return f"{where} must be more than {error.validator_value} (got {inst})", None, ()
+        return f"{where} must be more than {_value(error)} (got {inst})", None, ()
     if kw == "maximum":
-        return f"{where} must be at most {error.validator_value} (got {inst})", None, ()
+        return f"{where} must be at most {_value(error)} (got {inst})", None, ()
     if kw == "exclusiveMaximum":
-        return f"{where} must be less than {error.validator_value} (got {inst})", None, ()
+        return f"{where} must be less than {_value(error)} (got {inst})", None, ()
     if kw == "minItems":
-        return f"{where} needs at least {error.validator_value} item(s)", None, ()
+        return f"{where} needs at least {_value(error)} item(s)", None, ()
     if kw == "maxItems":
-        return f"{where} has more than {error.validator_value} items", None, ()
+        return f"{where} has more than {_value(error)} items", None, ()
     if kw == "uniqueItems":
         seen, dup = set(), None
         for item in inst:
@@ -159,7 +165,7 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
             seen.add(marker)
         return f"{where} lists {_short(dup)} more than once", None, ()
     if kw == "pattern":
-        return f"{where} {_short(inst)} does not match {error.validator_value}", None, ()
+        return f"{where} {_short(inst)} does not match {_value(error)}", None, ()
     if kw is False or error.validator == "false":
         return f"{where} is not allowed here", None, ()
     return f"{where}: {error.message}", None, ()
@@ -179,7 +185,7 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     missing key without saying which key each is about.
     """
     if error.validator == "required" and isinstance(error.instance, dict):
-        absent = [k for k in error.validator_value if k not in error.instance]
+        absent = [k for k in _value(error) if k not in error.instance]
         return [
             ValidationError(
                 f"{key!r} is a required property",

@@ -43,7 +43,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """SafeLoader with YAML 1.2-style booleans and no implicit timestamps."""
 
 

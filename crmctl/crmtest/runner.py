@@ -11,7 +11,7 @@ from crmctl.crmtest.cases import TestCase
 from crmctl.crmtest.checks import retention_date_fields
 from crmctl.crmtest.sandbox import ADMIN, TestSandbox
 from crmctl.sandbox import records_api
-from crmctl.sandbox.records import datetime_text, get_record
+from crmctl.sandbox.records import FieldDef, ObjectDef, datetime_text, get_record
 from crmctl.sandbox.retention import archived_record, cutoff, run_retention
 
 __all__ = ["CaseResult", "run_case", "run_clock", "CaseError", "PASS", "FAIL", "ERROR"]
@@ -179,19 +179,33 @@ def _duplicate_case(run: _Run) -> tuple[bool, list[str], list[str]]:
     return ok, expected, actual
 
 
+def _object(run: _Run, name: str) -> ObjectDef:
+    obj = run.model.object(name)
+    if obj is None:
+        raise CaseError(f"no object named '{name}'")
+    return obj
+
+
+def _field(obj: ObjectDef, name: str) -> FieldDef:
+    fdef = obj.field(name)
+    if fdef is None:
+        raise CaseError(f"no field named '{obj.name}.{name}'")
+    return fdef
+
+
 def _access_case(run: _Run, access: OrgAccess) -> tuple[bool, list[str], list[str]]:
     body = run.case.body
     user = access.user(run.case.user or "")
     if user is None:
         raise CaseError(f"no User named '{run.case.user}'")
     if "object" in body:
-        obj = run.model.object(body["object"])
+        obj = _object(run, body["object"])
         grants = access.user_grants(user, [obj.name], [])
         what = obj.name
     else:
         obj_name, _, field_name = body["field"].partition(".")
-        obj = run.model.object(obj_name)
-        fdef = obj.field(field_name)
+        obj = _object(run, obj_name)
+        fdef = _field(obj, field_name)
         grants = access.user_grants(user, [], [Target(obj.name, fdef.name)])
         what = f"{obj.name}.{fdef.name}"
     held = {perm: via for g in grants for perm, via in g.paths().items()}
@@ -215,7 +229,7 @@ def _access_case(run: _Run, access: OrgAccess) -> tuple[bool, list[str], list[st
 
 def _retention_case(run: _Run, now: datetime) -> tuple[bool, list[str], list[str]]:
     body = run.case.body
-    obj = run.model.object(body["object"])
+    obj = _object(run, body["object"])
     moment = cutoff(now, body["age"])
     values = dict(body.get("values") or {})
     for name in retention_date_fields(run.model, obj.name):
@@ -225,15 +239,19 @@ def _retention_case(run: _Run, now: datetime) -> tuple[bool, list[str], list[str
                 moment.date().isoformat() if fdef.type == "Date" else datetime_text(moment)
             )
     answer = run.create(None, obj.name, values)
-    if not answer.accepted:
+    if not answer.accepted or answer.record_id is None:
         raise CaseError(f"the {obj.name} record was refused: {_rejection(answer)[0]}")
-    before = get_record(run.conn, answer.record_id, obj)[1]
+    record_id = answer.record_id
+    created = get_record(run.conn, record_id, obj)
+    if created is None:
+        raise CaseError(f"the {obj.name} record {record_id} was not stored")
+    before = created[1]
     results = run_retention(run.conn, run.model, now=now, actor="crmctl test")
-    after = get_record(run.conn, answer.record_id, obj)
-    touched = [r.name for r in results if answer.record_id in r.record_ids]
+    after = get_record(run.conn, record_id, obj)
+    touched = [r.name for r in results if record_id in r.record_ids]
     by = f" by {', '.join(touched)}" if touched else ""
     if after is None:
-        outcome = "archived" if archived_record(run.conn, obj, answer.record_id) else "deleted"
+        outcome = "archived" if archived_record(run.conn, obj, record_id) else "deleted"
         actual = [f"{outcome}{by}"]
     else:
         keys = {*before, *after[1]}

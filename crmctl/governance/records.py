@@ -205,7 +205,8 @@ def _read(
     folder: Path, project_dir: Path, kind: str
 ) -> tuple[list[tuple[str, dict]], list[Diagnostic]]:
     """(relative path, data) of every valid record of `kind` directly in `folder`."""
-    found, problems = [], []
+    found: list[tuple[str, dict]] = []
+    problems: list[Diagnostic] = []
     if not folder.is_dir():
         return found, problems
     for path in sorted(

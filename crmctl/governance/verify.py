@@ -272,7 +272,7 @@ def require_approvals(plan: Plan) -> None:
 
 def missing_approvals(plan: Plan) -> list[MissingApproval]:
     """Each approval line the plan still lacks, as a break-glass record lists it."""
-    out = []
+    out: list[MissingApproval] = []
     for change in plan.changes:
         if change.approvals is None:
             continue

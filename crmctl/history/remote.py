@@ -48,7 +48,7 @@ class RemoteHistory:
         return repo
 
     def _remote_has_branch(self) -> bool:
-        return bool(self.repo.git.ls_remote("--heads", REMOTE, BRANCH).strip())
+        return bool(str(self.repo.git.ls_remote("--heads", REMOTE, BRANCH)).strip())
 
     def pull(self) -> None:
         """Bring the local history up to date with the remote's."""
@@ -131,7 +131,7 @@ class RemoteHistory:
         repo = self.repo
         ref = f"refs/crmctl-locks/{env}"
         try:
-            if not repo.git.ls_remote(REMOTE, ref).strip():
+            if not str(repo.git.ls_remote(REMOTE, ref)).strip():
                 return None
             repo.git.fetch(REMOTE, f"+{ref}:refs/crmctl-remote-locks/{env}")
             data = json.loads(repo.git.show(f"refs/crmctl-remote-locks/{env}:lock.json"))

@@ -165,12 +165,12 @@ class ConfigIndex:
                 rel, _, target = rel.partition(":")
                 current = target
                 continue
-            target = self.relationships.get(
+            related = self.relationships.get(
                 (current.lower(), rel.lower())
             ) or self.relationships.get(("*", rel.lower()))
-            if target is None:
+            if related is None:
                 return None
-            current = target
+            current = related
         if current.lower() not in self.fields:
             # An object we do not model (RecordType, Profile …): any field name goes.
             return "Text" if current.lower() not in self.objects else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.formula import FormulaError, check, compile_formula, field_references, parse
@@ -42,7 +43,7 @@ def formula_diagnostics(
     resource: Resource, path: tuple[str, ...], obj: str, index: ConfigIndex
 ) -> list[Diagnostic]:
     """Syntax, function, arity and field-reference problems of the formula at `spec.<path>`."""
-    text = resource.spec
+    text: Any = resource.spec
     for part in path:
         text = text.get(part) if isinstance(text, dict) else None
     if not isinstance(text, str):

@@ -28,7 +28,8 @@ class RoleKind(KindHandler):
         by_name = {r.name: r for r in resources}
         reported: set[str] = set()
         for start in sorted(parents):
-            path, node = [], start
+            path: list[str] = []
+            node: str | None = start
             while isinstance(node, str) and node in parents and node not in path:
                 path.append(node)
                 node = parents[node]

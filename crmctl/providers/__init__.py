@@ -42,7 +42,8 @@ def _builtin(spec: str) -> ProviderFactory:
 
     def factory(config: dict[str, Any], project_dir: Path) -> Provider:
         provider_class = getattr(importlib.import_module(module), attr)
-        return provider_class.from_config(config, project_dir)  # type: ignore[no-any-return]
+        provider: Provider = provider_class.from_config(config, project_dir)
+        return provider
 
     return factory
 

@@ -44,7 +44,7 @@ def batch_operations(change: Change) -> list[dict[str, Any]]:
 
 
 def _live(item: dict[str, Any]) -> Resource:
-    meta = {k: item[k] for k in ("version", "updatedAt", "updatedBy") if k in item}
+    meta: dict[str, Any] = {k: item[k] for k in ("version", "updatedAt", "updatedBy") if k in item}
     return Resource(item["kind"], item["name"], item["spec"], meta)
 
 
@@ -138,7 +138,7 @@ class SandboxProvider:
         if old != new:
             from crmctl.sandbox.rules import conversion_allowed
 
-            if not conversion_allowed(old, new, True):
+            if not conversion_allowed(str(old), str(new), True):
                 return f"the CRM cannot convert a {old} field to {new} in place; it is deleted and re-created (its data is lost)"
         if old in _RELATIONSHIP and before.get("referenceTo") != after.get("referenceTo"):
             return (

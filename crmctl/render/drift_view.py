@@ -285,7 +285,7 @@ def drift_junit(report: DriftReport) -> str:
     for address in report.in_sync:
         kind = address.partition("/")[0]
         cases.append(ET.Element("testcase", classname=kind, name=address, time="0"))
-    counts = {
+    counts: dict[str, Any] = {
         "tests": str(len(cases)),
         "failures": str(len(report.drifted)),
         "errors": "0",

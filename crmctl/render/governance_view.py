@@ -84,7 +84,8 @@ def approvals_report_text(plan: Plan, break_glass: Sequence[Any], colour: bool =
                 else f"  {change.action.value} {change.address}"
             )
             out.append(paint(head, None, colour, bold=True))
-            out.extend(approval_lines(change.approvals, colour))
+            if change.approvals is not None:  # _governed keeps only these
+                out.extend(approval_lines(change.approvals, colour))
         out.append("")
     else:
         out.append(f"No change to {plan.environment} needs an approval.")
@@ -131,6 +132,7 @@ def approvals_report_json(plan: Plan, break_glass: Sequence[Any]) -> str:
             "changes": [
                 {"address": c.address, "action": c.action.word, **c.approvals.to_dict()}
                 for c in governed
+                if c.approvals is not None
             ],
             "breakGlass": [
                 {

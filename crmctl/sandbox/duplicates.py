@@ -101,7 +101,7 @@ def find_duplicates(
         values = [record.get(fdef.name) for fdef, _ in match]  # type: ignore[union-attr]
         if any(v is None or str(v).strip() == "" for v in values):
             continue
-        ids = _matching_ids(conn, obj, match, values, record.get("Id"))  # type: ignore[arg-type]
+        ids = _matching_ids(conn, obj, match, values, record.get("Id"))
         if ids:
             action = spec["action"]["onCreate" if is_new else "onEdit"]
             found.append(DuplicateMatch(name, action, tuple(ids)))

@@ -414,7 +414,7 @@ def referencing_records(
     conn: sqlite3.Connection, model: OrgModel, obj: ObjectDef, ids: list[str]
 ) -> list[tuple[ObjectDef, FieldDef, str, str]]:
     """Every (object, lookup field, record id, id it points at) whose lookup points into `ids`."""
-    out = []
+    out: list[tuple[ObjectDef, FieldDef, str, str]] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))

@@ -278,7 +278,7 @@ _ACTIONS = {"delete": _remove, "archive": _remove, "anonymize": _anonymize}
 def _audit(
     conn: sqlite3.Connection, now: datetime, actor: str, obj: ObjectDef, result: PolicyResult
 ) -> None:
-    details = {"matched": result.matched, "affected": result.affected}
+    details: dict[str, Any] = {"matched": result.matched, "affected": result.affected}
     details |= {"recordIds": result.record_ids, "warnings": result.warnings}
     conn.execute(
         "INSERT INTO records_audit (at, actor, action, object, subject, details) "

@@ -123,6 +123,8 @@ def _relationship_references(text: object, obj: str, index: ConfigIndex) -> set[
             if ":" in rel:  # polymorphic (Owner:User): standard objects only
                 current = None
                 break
+            if current is None:
+                break
             lookup = _lookup_field(index, current, rel) if rel.lower().endswith("__r") else None
             if lookup:
                 found.add(address_of("CustomField", lookup))
@@ -255,9 +257,9 @@ def type_change_refused(
     old_type, new_type = old.spec.get("type"), new.spec.get("type")
     if old.kind != "CustomField" or old_type == new_type:
         return None
-    if conversion_allowed(old_type, new_type, has_records=True):
+    if conversion_allowed(str(old_type), str(new_type), has_records=True):
         return None
-    always = not conversion_allowed(old_type, new_type, has_records=False)
+    always = not conversion_allowed(str(old_type), str(new_type), has_records=False)
     if not always and not has_records():
         return None
     reason = (

@@ -75,7 +75,7 @@ class SeedResult:
 def plan_counts(model: OrgModel, total: int) -> dict[str, int]:
     """How many records of each object `total` is split into (largest remainder, exact sum)."""
     custom = sorted((o.name for o in model.objects.values() if o.custom), key=str.lower)
-    shares = dict(_SHARES)
+    shares: dict[str, float] = dict(_SHARES)
     for name in custom:
         shares[name] = _CUSTOM_SHARE / len(custom)
     whole = sum(shares.values())
@@ -342,7 +342,7 @@ def _opportunity(g: _Generator, record_id: str) -> dict[str, Any]:
     account = g.rng.choice(g.ids["account"]) if g.ids.get("account") else None
     product = g.rng.choice(("Platform", "Analytics add-on", "Support plan", "Seats expansion"))
     return {
-        "Name": f"{g.names.get(account, 'New customer')} - {product}"[:120],
+        "Name": f"{g.names.get(account or '', 'New customer')} - {product}"[:120],
         "AccountId": account,
         "StageName": stage,
         "Probability": probability,

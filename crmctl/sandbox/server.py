@@ -310,7 +310,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else:
                     request = self._request(found, path, params, query_text, raw, principal)
                     status, body, headers = found.handler(request)
-                    if decision.fail_after:
+                    if decision.fail_after and decision.status is not None:
                         status, body, headers = _error(
                             decision.status, decision.code, decision.message
                         )
@@ -563,7 +563,11 @@ def make_server(
     if max_body < 0:
         raise ValueError("max_body must not be negative")
     owns = not isinstance(store_or_path, SandboxStore)
-    store = SandboxStore.open(store_or_path) if owns else store_or_path
+    store = (
+        store_or_path
+        if isinstance(store_or_path, SandboxStore)
+        else SandboxStore.open(store_or_path)
+    )
     try:
         return SandboxHTTPServer((host, port), store, _faults(faults), max_body, routes), owns
     except BaseException:
@@ -591,7 +595,7 @@ def start_server(
     thread.start()
     bound_host, bound_port = server.server_address[:2]
     return RunningServer(
-        url=f"http://{bound_host}:{bound_port}",
+        url=f"http://{bound_host!s}:{bound_port}",
         port=bound_port,
         store=server.store,
         faults=server.faults,
@@ -615,7 +619,7 @@ def serve_forever(
     try:
         if ready is not None:
             bound_host, bound_port = server.server_address[:2]
-            ready(f"http://{bound_host}:{bound_port}")
+            ready(f"http://{bound_host!s}:{bound_port}")
         server.serve_forever()
     except KeyboardInterrupt:
         pass

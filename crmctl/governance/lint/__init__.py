@@ -47,7 +47,7 @@ def run_lint(
 ) -> list[Diagnostic]:
     """Every finding of every enabled rule, sorted by file and line."""
     context = LintContext(list(resources), settings or LintSettings())
-    findings = []
+    findings: list[Diagnostic] = []
     for rule_id, module in RULES.items():
         severity = context.settings.severity(rule_id)
         if severity is None:

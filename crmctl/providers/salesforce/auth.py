@@ -111,6 +111,8 @@ def audience(login_url: str) -> str:
 def jwt_assertion(credentials: Credentials, now: float | None = None) -> str:
     """The RS256-signed JWT of the bearer flow: iss, sub, aud, exp."""
     issued = int(now if now is not None else time.time())
+    if not credentials.private_key:
+        raise AuthError("the JWT bearer flow needs a private key")
     claims = {
         "iss": credentials.client_id,
         "sub": credentials.username,

@@ -96,7 +96,7 @@ class UserAccess:
             by_id[row["Id"]] = {"name": row["Username"], "spec": spec}
             self.user_ids[row["Username"].lower()] = row["Id"]
         for row in assignments:
-            user = by_id.get(row.get("AssigneeId"))
+            user = by_id.get(str(row.get("AssigneeId")))
             name = (row.get("PermissionSet") or {}).get("Name")
             if user is None or not name:
                 continue
@@ -128,7 +128,8 @@ class UserAccess:
         records = [self._record(w.change, roles, None) for w in updates]
         if updates and not self._save(updates, self.rest.update(records)):
             return _result(work)
-        adds, removes = [], []
+        adds: list[tuple[_Work, str]] = []
+        removes: list[tuple[_Work, str]] = []
         for item in work:
             for pair in _assignment_changes(item.change):
                 (adds if pair[0] == "+" else removes).append((item, pair[1]))
