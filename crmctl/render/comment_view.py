@@ -20,7 +20,7 @@ __all__ = ["COMMENT_LIMIT", "plan_comment", "full_plan_markdown", "blocked"]
 
 #: Below GitHub's 65,536-character limit, with room for what a bot may add.
 COMMENT_LIMIT = 60_000
-#: How much of the plan command's error output a comment quotes (its end, where the error is).
+#: How much of the plan command's error output a comment quotes (its start: the error line).
 _ERROR_OUTPUT = 4_000
 #: Room kept for the closing "shortened" note and the link.
 _FOOTER_ROOM = 700
@@ -42,8 +42,8 @@ def _reasons(plan: Plan | None, exit_code: int, error_output: str) -> list[str]:
     text = error_output.strip()
     if text and (plan is None or not plan.errors):
         if len(text) > _ERROR_OUTPUT:
-            text = "…" + text[-_ERROR_OUTPUT:]
-        lines += ["", "```text", text.replace("```", "'''"), "```"]
+            text = text[:_ERROR_OUTPUT] + "\n…"
+        lines += [*([""] if lines else []), "```text", text.replace("```", "'''"), "```"]
     if not lines:
         lines.append(f"- ❌ `crmctl plan` exited with status {exit_code} and printed no reason")
     return lines

@@ -98,7 +98,7 @@ def test_a_plan_that_never_ran_quotes_the_error_output():
     )
     assert text == (
         f"{PLAN_MARKER}\n### crmctl plan for `prod`\n\n"
-        "> ❌ **This plan cannot be applied.** Fix the problems below and push again.\n\n\n"
+        "> ❌ **This plan cannot be applied.** Fix the problems below and push again.\n\n"
         "```text\nError: cannot reach https://crm.example: timed out\n```\n"
     )
 
