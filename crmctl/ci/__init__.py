@@ -6,6 +6,7 @@ from pathlib import Path
 
 from crmctl.ci.github import github_files
 from crmctl.ci.gitlab import gitlab_files
+from crmctl.ci.install import InstallSource, install_command, running_install_source
 from crmctl.ci.precommit import precommit_files
 from crmctl.ci.settings import PLAN_MARKER, CiSettings, Secret, ci_settings
 from crmctl.config.environment import display_path
@@ -13,6 +14,9 @@ from crmctl.errors import CrmctlError
 
 __all__ = [
     "CiSettings",
+    "InstallSource",
+    "install_command",
+    "running_install_source",
     "PLAN_MARKER",
     "Secret",
     "ci_settings",

@@ -13,10 +13,11 @@ __all__ = ["github_files", "MAIN_WORKFLOW", "DRIFT_WORKFLOW"]
 MAIN_WORKFLOW = ".github/workflows/crmctl.yml"
 DRIFT_WORKFLOW = ".github/workflows/crmctl-drift.yml"
 
+# comment.md starts with the marker (crmctl ci comment writes it) and is bounded in size.
 _COMMENT_SCRIPT = """\
 const fs = require('fs');
 const marker = 'MARKER';
-const body = marker + '\\n' + fs.readFileSync('plan.md', 'utf8');
+const body = fs.readFileSync('comment.md', 'utf8');
 const { owner, repo } = context.repo;
 const issue_number = context.issue.number;
 const comments = await github.paginate(github.rest.issues.listComments, { owner, repo, issue_number });
@@ -27,6 +28,21 @@ if (previous) {
   await github.rest.issues.createComment({ owner, repo, issue_number, body });
 }
 """.replace("MARKER", PLAN_MARKER)
+
+#: Runs the plan without failing the step, so the comment is posted whatever its outcome.
+_PLAN_SCRIPT = """\
+status=0
+crmctl plan -e ENV --format json > plan.json 2> plan-errors.txt || status=$?
+cat plan-errors.txt >&2
+echo "exit-code=$status" >> "$GITHUB_OUTPUT"
+"""
+
+_FAIL_SCRIPT = """\
+if [ "$PLAN_EXIT_CODE" != 0 ]; then
+  echo "crmctl plan failed (exit status $PLAN_EXIT_CODE); the plan comment says why" >&2
+  exit 1
+fi
+"""
 
 
 #: The plan job runs (with the environment's secrets) only for pull requests whose branch is in
@@ -90,6 +106,45 @@ def _env(settings: CiSettings) -> dict[str, str]:
     return env
 
 
+def _test_steps(settings: CiSettings) -> list[dict[str, Any]]:
+    if not settings.tests:
+        return []
+    run = f"crmctl test -e {settings.environment}"
+    return [{"name": "crmctl test (the configuration tests in crm-tests/)", "run": run}]
+
+
+def _plan_steps(settings: CiSettings) -> list[dict[str, Any]]:
+    e = settings.environment
+    exit_code = {"PLAN_EXIT_CODE": "${{ steps.plan.outputs.exit-code }}"}
+    return [
+        {"name": "crmctl plan", "id": "plan", "run": _PLAN_SCRIPT.replace("ENV", e)},
+        {
+            "name": "The full plan as markdown",
+            "env": exit_code,
+            "run": f'crmctl ci comment plan.json --exit-code "$PLAN_EXIT_CODE" '
+            f"--errors plan-errors.txt -e {e} --full plan.md",
+        },
+        {
+            "name": "Upload the full plan",
+            "id": "full-plan",
+            "uses": "actions/upload-artifact@v4",
+            "with": {"name": f"crmctl-plan-{e}", "path": "plan.md\nplan.json\n"},
+        },
+        {
+            "name": "The plan comment (at most 60,000 characters, linking the full plan)",
+            "env": {**exit_code, "FULL_PLAN_URL": "${{ steps.full-plan.outputs.artifact-url }}"},
+            "run": f'crmctl ci comment plan.json --exit-code "$PLAN_EXIT_CODE" '
+            f'--errors plan-errors.txt -e {e} --link "$FULL_PLAN_URL" --out comment.md',
+        },
+        {
+            "name": "Post the plan (updates the previous plan comment)",
+            "uses": "actions/github-script@v7",
+            "with": {"script": _COMMENT_SCRIPT},
+        },
+        {"name": "Fail when the plan cannot be applied", "env": exit_code, "run": _FAIL_SCRIPT},
+    ]
+
+
 def _main(settings: CiSettings) -> str:
     e = settings.environment
     workflow = {
@@ -107,29 +162,20 @@ def _main(settings: CiSettings) -> str:
                     *_setup(settings, with_secrets=False),
                     {"name": "crmctl validate", "run": f"crmctl validate -e {e}"},
                     {"name": "crmctl lint", "run": f"crmctl lint -e {e}"},
+                    *_test_steps(settings),
                 ],
             },
             "plan": {
                 "name": f"Plan against {e} (posted on the pull request)",
                 # Only pull requests from branches of this repository get the plan (and its
                 # secrets); a fork's pull request is validated and linted, never planned.
-                "if": _SAME_REPOSITORY_PR,
+                # Not cancelled() rather than success(): the comment says why validation failed.
+                "if": f"${{{{ !cancelled() && {_SAME_REPOSITORY_PR} }}}}",
                 "needs": "validate",
                 "runs-on": "ubuntu-latest",
                 "permissions": {"contents": "read", "pull-requests": "write"},
                 "env": _env(settings),
-                "steps": [
-                    *_setup(settings, with_secrets=True),
-                    {
-                        "name": "crmctl plan",
-                        "run": f"crmctl plan -e {e} --format markdown > plan.md",
-                    },
-                    {
-                        "name": "Post the plan (updates the previous plan comment)",
-                        "uses": "actions/github-script@v7",
-                        "with": {"script": _COMMENT_SCRIPT},
-                    },
-                ],
+                "steps": [*_setup(settings, with_secrets=True), *_plan_steps(settings)],
             },
             "apply": {
                 "name": f"Apply to {e}",

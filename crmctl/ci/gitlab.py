@@ -24,7 +24,7 @@ def call(method, url, body=None):
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     with urllib.request.urlopen(request) as response:
         return json.load(response)
-body = {"body": marker + "\\n" + open("plan.md", encoding="utf-8").read()}
+body = {"body": open("comment.md", encoding="utf-8").read()}
 previous = [n for n in call("GET", notes + "?per_page=100") if n["body"].startswith(marker)]
 if previous:
     call("PUT", "{}/{}".format(notes, previous[0]["id"]), body)
@@ -32,6 +32,18 @@ else:
     call("POST", notes, body)
 PY
 """.replace("MARKER", PLAN_MARKER)
+
+
+#: Runs the plan without failing the job yet, so the note is posted whatever its outcome.
+# The script's lines run in one shell, so PLAN_EXIT_CODE is seen by the later ones.
+_PLAN = (
+    "PLAN_EXIT_CODE=0; crmctl plan -e ENV --format json > plan.json 2> plan-errors.txt "
+    "|| PLAN_EXIT_CODE=$?; cat plan-errors.txt >&2"
+)
+_FAIL = (
+    'if [ "$PLAN_EXIT_CODE" != 0 ]; then echo "crmctl plan failed (exit status '
+    '$PLAN_EXIT_CODE); the plan note says why" >&2; exit 1; fi'
+)
 
 
 def _header(settings: CiSettings) -> str:
@@ -57,7 +69,9 @@ def _gitlab_ci(settings: CiSettings) -> str:
     pipeline = {
         "stages": ["validate", "plan", "apply", "drift"],
         "default": {
-            "image": f"python:{settings.python}-slim",
+            # The full image, not -slim: it has git, which approvals, history and a pip
+            # install from a git URL need.
+            "image": f"python:{settings.python}",
             "before_script": [settings.install],
         },
         # GIT_DEPTH 0: approval records are verified against the commits that added them.
@@ -65,20 +79,37 @@ def _gitlab_ci(settings: CiSettings) -> str:
         "validate": {
             "stage": "validate",
             "rules": [not_scheduled, {"when": "on_success"}],
-            "script": [f"crmctl validate -e {e}", f"crmctl lint -e {e}"],
+            "script": [
+                f"crmctl validate -e {e}",
+                f"crmctl lint -e {e}",
+                *([f"crmctl test -e {e}"] if settings.tests else []),
+            ],
         },
         "plan": {
             "stage": "plan",
             # Only merge requests from branches of this project get the plan (and the
             # variables); a fork's merge request is validated and linted, never planned.
+            # when: always: the note also says why validation failed.
             "rules": [
                 {
                     "if": '$CI_PIPELINE_SOURCE == "merge_request_event" && '
-                    "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID"
+                    "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID",
+                    "when": "always",
                 }
             ],
-            "script": [f"crmctl plan -e {e} --format markdown > plan.md", _NOTE_SCRIPT],
-            "artifacts": {"paths": ["plan.md"], "expire_in": "1 week"},
+            "script": [
+                _PLAN.replace("ENV", e),
+                f'crmctl ci comment plan.json --exit-code "$PLAN_EXIT_CODE" '
+                f"--errors plan-errors.txt -e {e} --full plan.md "
+                '--link "$CI_JOB_URL/artifacts/file/plan.md" --out comment.md',
+                _NOTE_SCRIPT,
+                _FAIL,
+            ],
+            "artifacts": {
+                "when": "always",
+                "paths": ["plan.md", "plan.json"],
+                "expire_in": "1 week",
+            },
         },
         "apply": {
             "stage": "apply",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from crmctl import __version__
 from crmctl.config.environment import Environment
 
 __all__ = ["CiSettings", "Secret", "ci_settings", "PLAN_MARKER"]
@@ -28,8 +27,9 @@ class CiSettings:
     environment: str
     secrets: list[Secret] = field(default_factory=list)
     manifests: list[str] = field(default_factory=lambda: ["manifests"])
-    install: str = f'pip install "crmctl=={__version__}"'
+    install: str = "pip install crmctl"  # the shell command: crmctl.ci.install_command(SPEC)
     branch: str = "main"
+    tests: bool = False  # the project has configuration tests (crm-tests/): CI runs them
     python: str = "3.11"
     drift_cron: str = "17 3 * * *"
 
@@ -46,14 +46,16 @@ def _secrets(env: Environment) -> list[Secret]:
     return found
 
 
-def ci_settings(env: Environment, install: str | None = None, branch: str = "main") -> CiSettings:
-    """Settings for an environment: its credential variables and manifest folders."""
-    settings = CiSettings(
+def ci_settings(env: Environment, install: str, branch: str = "main") -> CiSettings:
+    """Settings for an environment: its credential variables and manifest folders.
+
+    `install` is the shell command that installs crmctl (see crmctl.ci.install).
+    """
+    return CiSettings(
         environment=env.name,
         secrets=_secrets(env),
         manifests=list(env.data.get("manifests", ["manifests"])),
+        install=install,
         branch=branch,
+        tests=(env.project_dir / "crm-tests").is_dir(),
     )
-    if install:
-        settings.install = install
-    return settings

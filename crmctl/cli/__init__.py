@@ -29,7 +29,8 @@ USAGE_ERROR_EXIT_CODE = 1
     "--project-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Run as if started in this folder (the one holding environments/ and manifests/).",
+    help="The project folder (the one holding environments/ and manifests/). Default: the "
+    "nearest folder at or above the current one that holds environments/ or crmctl.yaml.",
 )
 @click.option("--no-color", is_flag=True, help="Never colour output (NO_COLOR=1 does the same).")
 @click.version_option(__version__, prog_name="crmctl")
@@ -49,10 +50,7 @@ def cli(ctx: click.Context, project_dir: Path | None, no_color: bool) -> None:
     """
     if project_dir is not None and not project_dir.is_dir():
         raise CrmctlError(f"project folder {project_dir} does not exist")
-    ctx.obj = CliContext(
-        project_dir=(project_dir or Path.cwd()).resolve(),
-        colour=False if no_color else None,
-    )
+    ctx.obj = CliContext.for_folder(project_dir, colour=False if no_color else None)
 
 
 def _register() -> None:
@@ -95,6 +93,10 @@ def _register() -> None:
 
     cli.add_command(test_cmd.test_command)
     cli.add_command(access_cmd.access)
+
+    from crmctl.cli import init_cmd
+
+    cli.add_command(init_cmd.init)
 
 
 _register()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from crmctl.config.environment import DEFAULT_ENVIRONMENT, Environment, load_environment
+from crmctl.config.project import find_project_root, is_project_root
 
 __all__ = ["CliContext", "env_option", "format_option"]
 
@@ -17,6 +18,20 @@ __all__ = ["CliContext", "env_option", "format_option"]
 class CliContext:
     project_dir: Path
     colour: bool | None  # None: decide per stream
+    in_project: bool = True  # False: no project folder was found (project_dir is the cwd)
+
+    @classmethod
+    def for_folder(cls, given: Path | None, colour: bool | None = None) -> CliContext:
+        """-C DIR as given, else the nearest project folder at or above the current one."""
+        if given is not None:
+            folder = given.resolve()
+            return cls(folder, colour, is_project_root(folder))
+        found = find_project_root(Path.cwd())
+        return cls(found or Path.cwd().resolve(), colour, found is not None)
+
+    def explicit_env(self, name: str | None) -> bool:
+        """Whether an environment was chosen (-e or $CRMCTL_ENV) rather than defaulted."""
+        return bool(name or os.environ.get("CRMCTL_ENV"))
 
     def environment(self, name: str | None) -> Environment:
         return load_environment(

@@ -52,7 +52,7 @@ def test_command(
       crmctl test --format junit --out test-results.xml
     """
     env = obj.environment(env_name)
-    chosen = [obj.project_dir / p for p in paths] if paths else None
+    chosen = [Path.cwd() / p for p in paths] if paths else None  # as typed: from the cwd
     report = run_tests(env, chosen)
     if output_format == "junit":
         rendered = test_report_junit(report)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.config.environment import Environment, standalone_environment
 from crmctl.config.loader import load_desired_state
 from crmctl.render.diagnostics import validation_report_json, validation_report_text
 from crmctl.render.style import use_colour
@@ -27,6 +28,11 @@ def validate(
     problems in those files or folders are reported (the environment's other
     manifests are still read, so references into them resolve).
 
+    Outside a project (no environments/ or crmctl.yaml here or above) and
+    without -e, PATHS are checked on their own: no environment file, no
+    overrides, references only among PATHS, the embedded sandbox's field
+    limits. Handy for an imported folder or a colleague's branch.
+
     Exit status: 0 when valid, 1 when any problem was found.
 
     \b
@@ -34,8 +40,13 @@ def validate(
       crmctl validate
       crmctl validate -e prod
       crmctl validate --format json manifests/sales/
+      crmctl validate ~/Downloads/northwind-manifests/
     """
-    env = obj.environment(env_name)
+    env: Environment
+    if paths and not obj.in_project and not obj.explicit_env(env_name):
+        env = standalone_environment(Path.cwd())
+    else:
+        env = obj.environment(env_name)
     state = load_desired_state(env, only=[Path(p) for p in paths] if paths else None)
     if output_format == "json":
         click.echo(

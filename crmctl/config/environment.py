@@ -17,7 +17,14 @@ from crmctl.config.schema_check import schema_diagnostics
 from crmctl.config.yamlsource import SourceMap, read_yaml_file
 from crmctl.errors import Diagnostic, EnvironmentFileError, SourceLocation
 
-__all__ = ["Environment", "load_environment", "display_path", "DEFAULT_ENVIRONMENT"]
+__all__ = [
+    "Environment",
+    "load_environment",
+    "standalone_environment",
+    "display_path",
+    "DEFAULT_ENVIRONMENT",
+    "STANDALONE",
+]
 
 DEFAULT_ENVIRONMENT = "local"
 
@@ -91,10 +98,28 @@ def _resolve(name: str, project_dir: Path) -> Path:
     close = difflib.get_close_matches(name, available, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     hint += f"available: {', '.join(available)}" if available else "create environments/<name>.yaml"
+    if not (project_dir / "environments").is_dir():
+        hint = (
+            "crmctl looks for the project (a folder holding environments/ or crmctl.yaml) in "
+            "the current folder and the folders above it; pass -C PROJECT_DIR to name it, or "
+            "start one here with: crmctl init"
+        )
     raise EnvironmentFileError(
         f"no environment '{name}': {display_path(project_dir / 'environments' / (name + '.yaml'))} does not exist",
         hint=hint,
     )
+
+
+#: The name `validate DIR` reports outside a project, where there is no environment file.
+STANDALONE = "(no environment)"
+
+
+def standalone_environment(folder: Path) -> Environment:
+    """No environment file: no overrides, no manifest folders of its own, the embedded
+    sandbox's field limits. For checking a folder of manifests outside any project."""
+    data: dict[str, Any] = {"provider": {"type": "sandbox"}, "manifests": []}
+    folder = folder.resolve()
+    return Environment(STANDALONE, folder, folder, data, SourceMap("(defaults)", 1))
 
 
 def load_environment(name: str, project_dir: Path | None = None) -> Environment:

@@ -63,7 +63,9 @@ def check_invocation(crmctl, args: list[str]) -> None:
         assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", help_text), (
             f"crmctl {' '.join(path)} has no option {option}"
         )
-    command.make_context(" ".join(path), list(rest))  # raises on anything click would refuse
+    # A shell variable stands for a value CI fills in ($PLAN_EXIT_CODE: a number).
+    values = ["0" if a.startswith("$") else a for a in rest]
+    command.make_context(" ".join(path), values)  # raises on anything click would refuse
 
 
 def test_github_workflows(project, crmctl):
@@ -85,10 +87,13 @@ def test_github_workflows(project, crmctl):
     assert jobs["apply"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert jobs["plan"]["permissions"]["pull-requests"] == "write"
     assert jobs["plan"]["env"]["CRMCTL_SF_CLIENT_ID"] == "${{ secrets.CRMCTL_SF_CLIENT_ID }}"
-    comment = jobs["plan"]["steps"][-1]
+    (comment,) = [s for s in jobs["plan"]["steps"] if s.get("uses", "").startswith("actions/gi")]
     assert comment["uses"] == "actions/github-script@v7"
     assert "const marker = '<!-- crmctl-plan -->';" in comment["with"]["script"]
     assert "updateComment" in comment["with"]["script"]
+    # Whatever the plan's outcome, the comment is posted; the job fails after it.
+    assert jobs["plan"]["steps"][-1]["name"] == "Fail when the plan cannot be applied"
+    assert jobs["plan"]["if"].startswith("${{ !cancelled() && ")
 
     nightly = yaml.safe_load(drift.read_text())
     assert nightly["on"]["schedule"] == [{"cron": "17 3 * * *"}]
@@ -98,10 +103,23 @@ def test_github_workflows(project, crmctl):
     assert upload["with"]["path"] == "drift.xml"
 
     calls = crmctl_invocations(shell_commands(main) + shell_commands(drift))
+    comment_args = ["plan.json", "--exit-code", "$PLAN_EXIT_CODE", "--errors", "plan-errors.txt"]
     assert calls == [
         ["validate", "-e", "prod"],
         ["lint", "-e", "prod"],
-        ["plan", "-e", "prod", "--format", "markdown"],
+        ["plan", "-e", "prod", "--format", "json"],
+        ["ci", "comment", *comment_args, "-e", "prod", "--full", "plan.md"],
+        [
+            "ci",
+            "comment",
+            *comment_args,
+            "-e",
+            "prod",
+            "--link",
+            "$FULL_PLAN_URL",
+            "--out",
+            "comment.md",
+        ],
         ["apply", "--auto-approve", "-e", "prod"],
         ["drift", "-e", "prod", "--format", "junit", "--output", "drift.xml"],
         ["drift", "-e", "prod", "--format", "markdown"],
@@ -126,7 +144,24 @@ def test_gitlab_pipeline(project, crmctl):
     assert calls == [
         ["validate", "-e", "staging"],
         ["lint", "-e", "staging"],
-        ["plan", "-e", "staging", "--format", "markdown"],
+        ["plan", "-e", "staging", "--format", "json"],
+        [
+            "ci",
+            "comment",
+            "plan.json",
+            "--exit-code",
+            "$PLAN_EXIT_CODE",
+            "--errors",
+            "plan-errors.txt",
+            "-e",
+            "staging",
+            "--full",
+            "plan.md",
+            "--link",
+            "$CI_JOB_URL/artifacts/file/plan.md",
+            "--out",
+            "comment.md",
+        ],
         ["apply", "--auto-approve", "-e", "staging"],
         ["drift", "-e", "staging", "--format", "junit", "--output", "drift.xml"],
     ]

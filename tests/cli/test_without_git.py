@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,11 +29,31 @@ def run(project: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProces
     )
 
 
-@pytest.mark.parametrize("args", [("validate",), ("lint",), ("schema", "Role"), ("plan",)])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate",),
+        ("lint",),
+        ("schema", "Role"),
+        ("plan",),
+        ("test",),
+        ("ci", "init", "--github", "--gitlab", "--install", "crmctl==0.1.0"),
+        ("init", "another-project"),
+    ],
+    ids=" ".join,
+)
 def test_commands_that_need_no_git_work(project: Path, tmp_path: Path, args) -> None:
+    shutil.copytree(REPO / "crm-tests", project / "crm-tests")
     result = run(project, tmp_path, *args)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_validate_dir_outside_a_project_needs_no_git(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "manifests", tmp_path / "loose")
+    result = run(tmp_path, tmp_path, "validate", "loose")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "valid: 79 resources in 11 files\n"
 
 
 def test_apply_needs_git_to_record_and_says_so_before_touching_the_crm(

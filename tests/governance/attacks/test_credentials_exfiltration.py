@@ -207,18 +207,25 @@ def test_credentials_generated_ci_plans_only_pull_requests_from_this_repository(
     workflow = yaml.safe_load((project / ".github" / "workflows" / "crmctl.yml").read_text())
     plan = workflow["jobs"]["plan"]
     assert plan["if"] == (
-        "github.event_name == 'pull_request' && "
-        "github.event.pull_request.head.repo.full_name == github.repository"
+        "${{ !cancelled() && github.event_name == 'pull_request' && "
+        "github.event.pull_request.head.repo.full_name == github.repository }}"
     )
     assert "pull_request_target" not in workflow["on"]
     assert "secrets." not in str(workflow["jobs"]["validate"])
+    # Every other job that holds secrets runs only on a push to the main branch.
+    holding = {name for name, job in workflow["jobs"].items() if "secrets." in str(job)}
+    assert holding == {"plan", "apply"}
+    assert workflow["jobs"]["apply"]["if"] == (
+        "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    )
 
     assert crmctl("ci", "init", "--gitlab", "-e", "staging").exit_code == 0
     pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
     assert pipeline["plan"]["rules"] == [
         {
             "if": '$CI_PIPELINE_SOURCE == "merge_request_event" && '
-            "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID"
+            "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID",
+            "when": "always",
         }
     ]
 
