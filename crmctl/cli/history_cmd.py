@@ -191,7 +191,8 @@ def recover(obj: CliContext, env_name: str | None, finish: bool, from_snapshot: 
     before the interrupted apply (as recorded in its journal); with --finish,
     completes its remaining changes instead. If the apply was only recording
     its version when it stopped, recover finishes the recording. Either way
-    the result is recorded as a version.
+    the result is recorded as a version. When no apply was interrupted it
+    says so and exits 0.
 
     \b
     Examples:
@@ -206,6 +207,9 @@ def recover(obj: CliContext, env_name: str | None, finish: bool, from_snapshot: 
     try:
         with workspace.locked("recover"):
             outcome = workspace.recover(finish=finish, from_snapshot=from_snapshot)
+            if outcome is None:
+                click.echo(f"Nothing to recover: no apply of {workspace.env.name} was interrupted.")
+                return 0
             if outcome.recorded_only:
                 click.echo(
                     f"The interrupted apply had finished its changes; recorded it as "
