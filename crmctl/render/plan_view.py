@@ -7,7 +7,7 @@ from typing import Any
 
 from crmctl.errors import Severity
 from crmctl.plan import Action, Change, Plan
-from crmctl.render.diagnostics import diagnostic_lines
+from crmctl.render.diagnostics import diagnostics_lines
 from crmctl.render.governance_view import (
     approval_checklist_markdown,
     approval_lines,
@@ -109,9 +109,7 @@ def plan_text(plan: Plan, colour: bool = False, detail: str = "auto") -> str:
 
     Past BIG_PLAN changes (unless `detail` is "full") the changes are grouped by kind.
     """
-    out = []
-    for diagnostic in plan.diagnostics:
-        out.extend(diagnostic_lines(diagnostic, colour))
+    out = diagnostics_lines(plan.diagnostics, colour)
     if plan.diagnostics:
         out.append("")
     if plan.changes:
