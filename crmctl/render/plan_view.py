@@ -165,15 +165,18 @@ def _approvals_markdown(plan: Plan) -> list[str]:
         return []
     out = ["#### Approvals", ""]
     for change in governed:
+        approvals = change.approvals
+        if approvals is None:
+            continue
         head = f"**{change.action.value} `{_md_escape(change.address)}`**"
         if change is plan.policy_change:
             head += f" ({_md_escape(change.reason)})"
-        if change.approvals.author:
-            head += f" (requested by: {_md_escape(change.approvals.author)})"
+        if approvals.author:
+            head += f" (requested by: {_md_escape(approvals.author)})"
         out += [
             head,
             "",
-            *(_md_escape(line) for line in approval_checklist_markdown(change.approvals)),
+            *(_md_escape(line) for line in approval_checklist_markdown(approvals)),
             "",
         ]
     out += [_md_escape(approvals_summary(plan) or ""), ""]
@@ -188,13 +191,13 @@ def plan_markdown(plan: Plan) -> str:
         n = len(errors)
         out.append(f"> ❌ **This plan cannot be applied**: {n} error{'s' * (n != 1)}.")
         out.append(">")
-        out.extend(f"> - {_md_escape(d.render())}" for d in errors)
+        out.extend(f"> - {_md_escape(error.render())}" for error in errors)
         out.append("")
     out += [f"**{plan.summary()}**", ""]
     warnings = [d for d in plan.diagnostics if d.severity is not Severity.ERROR]
     if warnings:
-        for d in warnings:
-            out.append(f"- ⚠️ {_md_escape(d.render())}")
+        for warning in warnings:
+            out.append(f"- ⚠️ {_md_escape(warning.render())}")
         out.append("")
     if plan.changes:
         out += ["| | Resource | What changes |", "|---|---|---|"]
