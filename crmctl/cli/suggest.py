@@ -7,9 +7,11 @@ by `uto-approve`, and click can only say "No such option: -a".
 
 from __future__ import annotations
 
+import difflib
+
 import click
 
-__all__ = ["single_dash_hint"]
+__all__ = ["single_dash_hint", "choice_hint"]
 
 
 def single_dash_hint(error: click.UsageError, argv: list[str]) -> click.UsageError:
@@ -29,4 +31,24 @@ def single_dash_hint(error: click.UsageError, argv: list[str]) -> click.UsageErr
         typed = word.split("=", 1)[0]
         if f"-{typed}" in long_names:
             return click.NoSuchOption(typed, possibilities=[f"-{typed}"], ctx=error.ctx)
+    return error
+
+
+def choice_hint(error: click.UsageError, argv: list[str]) -> click.UsageError:
+    """A value not among a parameter's choices (`--format jsn`, `schema CustomFeild`) gets
+    the closest choice suggested."""
+    if not isinstance(error, click.BadParameter) or error.param is None:
+        return error
+    choice = error.param.type
+    if not isinstance(choice, click.Choice):
+        return error
+    options = [str(c) for c in choice.choices]
+    for word in argv:
+        value = word.split("=", 1)[1] if word.startswith("--") and "=" in word else word
+        if value in options or not value or value.startswith("-"):
+            continue
+        close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+        if close and f"{value!r}" in error.format_message():
+            error.message = f"{error.message} Did you mean {close[0]!r}?"
+            return error
     return error

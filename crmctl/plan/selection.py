@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 from crmctl.errors import Diagnostic, Severity
 from crmctl.kinds import KINDS
 
-__all__ = ["matches_any", "unmatched_selection"]
+__all__ = ["matches_any", "closest_hint", "unmatched_selection"]
 
 _GLOB = set("*?[")
 
@@ -26,7 +26,7 @@ def matches_any(address: str, patterns: Iterable[str]) -> str | None:
     return None
 
 
-def _closest(pattern: str, addresses: list[str]) -> str:
+def closest_hint(pattern: str, addresses: list[str]) -> str:
     """A did-you-mean hint: the closest address (case-insensitive), else those of its kind."""
     kind = pattern.partition("/")[0]
     if not _GLOB & set(kind) and kind.lower() not in {k.lower() for k in KINDS}:
@@ -67,7 +67,7 @@ def unmatched_selection(
             problems.append(
                 Diagnostic(
                     f"{option} {pattern} matches no resource in the manifests or the CRM",
-                    hint=_closest(pattern, known),
+                    hint=closest_hint(pattern, known),
                     severity=severity,
                     code="selection",
                 )

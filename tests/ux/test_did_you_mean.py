@@ -85,3 +85,21 @@ def test_an_unknown_role_is_named_with_the_closest_role(project: Path, crmctl):
         "security-officer, legal-compliance, change-manager)\n"
     )
     assert not (project / "approvals").exists()
+
+
+def test_a_mistyped_kind_or_format_value_suggests_the_closest_choice(project: Path, crmctl):
+    schema = crmctl("schema", "CustomFeild")
+    assert schema.exit_code == 1
+    assert schema.err.endswith(
+        "'CustomFeild' is not one of 'CustomObject', 'CustomField', "
+        "'ValidationRule', 'DuplicateRule', 'RetentionPolicy', 'Role', 'PermissionSet', 'User', "
+        "'environment'. Did you mean 'CustomField'?\n"
+    )
+    fmt = crmctl("plan", "--format=jsn")
+    assert fmt.exit_code == 1
+    assert fmt.err.endswith(
+        "Error: Invalid value for '--format': 'jsn' is not one of 'text', 'markdown', 'json'. "
+        "Did you mean 'json'?\n"
+    )
+    far = crmctl("plan", "--format", "xyz")
+    assert far.err.endswith("'xyz' is not one of 'text', 'markdown', 'json'.\n")
