@@ -76,6 +76,9 @@ class Diagnostic:
     hint: str | None = None
     severity: Severity = Severity.ERROR
     code: str = "invalid"  # stable machine-readable identifier
+    #: The file whose parse failure probably caused this problem (a reference to a resource
+    #: that file declares but could not be read); shown grouped under that file's error.
+    caused_by: str | None = None
 
     def render(self) -> str:
         """`file:line: Kind/name: message` (the format users grep for)."""
@@ -103,6 +106,7 @@ class Diagnostic:
             "column": (self.location.column or None) if self.location else None,
             "address": self.address,
             "hint": self.hint,
+            **({"causedBy": self.caused_by} if self.caused_by else {}),
         }
 
 

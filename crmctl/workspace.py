@@ -390,8 +390,11 @@ class Workspace:
             )
         return live_after
 
-    def recover(self, finish: bool = False, from_snapshot: bool = False) -> ApplyOutcome:
+    def recover(self, finish: bool = False, from_snapshot: bool = False) -> ApplyOutcome | None:
         """After an interrupted apply: restore the state from before it, or finish it.
+
+        None when no apply was interrupted: there is nothing to do, which is not a failure
+        (as `unlock` of an unlocked environment).
 
         Writes the interrupted apply left in flight are settled first, so the CRM
         read that recovery plans from is final. With `from_snapshot`, a journal
@@ -404,7 +407,7 @@ class Workspace:
                 raise
             return self._recover_from_snapshot()
         if state is None:
-            raise CrmctlError(f"nothing to recover: no apply of {self.env.name} was interrupted")
+            return None
         if (
             state.host == socket.gethostname()
             and state.pid != os.getpid()

@@ -215,7 +215,7 @@ def _drift(settings: CiSettings) -> str:
                     *_setup(settings, with_secrets=True),
                     {
                         "name": "crmctl drift (fails when the CRM was changed outside crmctl)",
-                        "run": f"crmctl drift -e {e} --format junit --output drift.xml",
+                        "run": f"crmctl drift -e {e} --format junit --out drift.xml",
                     },
                     {
                         "name": "Drift report in the job summary",

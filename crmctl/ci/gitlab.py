@@ -126,7 +126,7 @@ def _gitlab_ci(settings: CiSettings) -> str:
         "drift": {
             "stage": "drift",
             "rules": [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}],
-            "script": [f"crmctl drift -e {e} --format junit --output drift.xml"],
+            "script": [f"crmctl drift -e {e} --format junit --out drift.xml"],
             "artifacts": {
                 "when": "always",
                 "paths": ["drift.xml"],

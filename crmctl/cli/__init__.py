@@ -13,6 +13,7 @@ import click
 
 from crmctl import __version__
 from crmctl.cli.context import CliContext
+from crmctl.cli.suggest import choice_hint, single_dash_hint
 from crmctl.errors import CrmctlError
 from crmctl.render.diagnostics import error_text
 from crmctl.render.style import use_colour
@@ -120,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as exc:
         # click exits 2 on usage errors, but 2 means "changes present" / "drift found"
         # here: in CI a typo must not read as drift.
-        exc.show()
+        words = sys.argv[1:] if argv is None else argv
+        choice_hint(single_dash_hint(exc, words), words).show()
         return USAGE_ERROR_EXIT_CODE
     except click.ClickException as exc:
         exc.show()

@@ -27,10 +27,17 @@ def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> i
 @env_option
 @format_option("text", "markdown", "json", "junit")
 @click.option(
-    "--output",
+    "--out",
     "output_file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the report to this file (and print only the summary line).",
+)
+@click.option(
+    "--output",
+    "legacy_output_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    hidden=True,
+    help="Deprecated spelling of --out (kept for one release).",
 )
 @click.option(
     "--since-version",
@@ -44,6 +51,7 @@ def drift(
     env_name: str | None,
     output_format: str,
     output_file: Path | None,
+    legacy_output_file: Path | None,
     since_version: int | None,
 ) -> int:
     """Report changes made to the live CRM outside crmctl.
@@ -62,10 +70,18 @@ def drift(
     \b
     Examples:
       crmctl drift -e prod
-      crmctl drift -e prod --format junit --output drift.xml
+      crmctl drift -e prod --format junit --out drift.xml
       crmctl drift -e prod --format markdown > drift.md
       crmctl drift -e prod --since-version v12
     """
+    if legacy_output_file is not None:
+        if output_file is not None:
+            raise click.UsageError("--output is the old spelling of --out; give only --out")
+        click.echo(
+            "warning: --output is deprecated and will be removed in the next release; use --out",
+            err=True,
+        )
+        output_file = legacy_output_file
     env = obj.environment(env_name)
     workspace = Workspace(env)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.config.environment import Environment
 from crmctl.config.loader import load_desired_state
 from crmctl.errors import ApprovalError, ManifestError, Severity
 from crmctl.governance.gate import approvable, break_glass_request, review
@@ -211,6 +212,15 @@ def _how_it_counts(rel: str, signed: bool, what: str) -> str:
     return f'It is not signed: it counts once you commit it yourself:\n  git add {rel} && git commit -m "{what}"'
 
 
+def _known_role(env: Environment, role: str) -> None:
+    """Refuse a role the environment's policy does not name, before planning anything."""
+    hint = Policy.from_section(env.name, env.approvals).unknown_role(role)
+    if hint is not None:
+        raise ApprovalError(
+            f"{role!r} is not a role in {env.name}'s policy; nothing was recorded", hint=hint
+        )
+
+
 def _review(
     obj: CliContext,
     env_name: str | None,
@@ -221,6 +231,7 @@ def _review(
     key_file: Path | None,
 ) -> int:
     env = obj.environment(env_name)
+    _known_role(env, role)
     workspace = Workspace(env)
     try:
         workspace.sync_history()
@@ -306,6 +317,7 @@ def approve(
         return _review(obj, env_name, role, review_id, ticket, comment, key_file)
     saved = read_plan(plan_file) if plan_file is not None else None
     env = obj.environment(env_name or (saved.environment if saved else None))
+    _known_role(env, role)
     workspace = Workspace(env)
     try:
         if saved is not None:

@@ -8,13 +8,14 @@ import click
 
 from crmctl.cli.context import CliContext, env_option, format_option
 from crmctl.cli.governance_cmd import approval_gate, reverify
-from crmctl.cli.plan_cmd import carry_out, confirm, report, result_lines
+from crmctl.cli.plan_cmd import carry_out, confirm, detail_option, render_plan, report
 from crmctl.errors import CrmctlError
 from crmctl.executor import resources_from_snapshot
 from crmctl.history import HistoryStore, current_actor
 from crmctl.history.lock import EnvironmentLock
 from crmctl.plan import PlanInputs, make_plan
-from crmctl.plan.encode import write_plan
+from crmctl.plan.encode import read_plan, write_plan
+from crmctl.render.apply_view import result_lines, snapshot_diff_json, version_json
 from crmctl.render.history_view import (
     history_json,
     history_text,
@@ -58,50 +59,90 @@ def history(obj: CliContext, env_name: str | None, output_format: str) -> None:
         click.echo(history_text(name, versions, use_colour(force=obj.colour)))
 
 
+def _is_plan_file(text: str) -> bool:
+    """`show` takes a version (v12) or a saved plan file: a version never names a file."""
+    bare = text[1:] if text[:1] in "vV" else text
+    return not bare.isdigit() and (Path(text).is_file() or text.endswith(".json"))
+
+
 @click.command()
 @env_option
-@click.argument("version")
+@format_option("text", "json")
+@detail_option
+@click.argument("version", metavar="VERSION|PLANFILE")
 @click.pass_obj
-def show(obj: CliContext, env_name: str | None, version: str) -> None:
-    """Show one version: its plan, result, approvals and snapshot.
+def show(
+    obj: CliContext, env_name: str | None, output_format: str, detail: str, version: str
+) -> None:
+    """Show one version (its plan, result, approvals and snapshot), or a saved plan file.
+
+    A plan file (from `crmctl plan --out`) is shown as it was saved: `crmctl
+    apply PLANFILE` checks it against the manifests and the CRM again.
 
     \b
-    Example:
+    Examples:
       crmctl show -e prod v12
+      crmctl show plan.json
+      crmctl show -e prod v12 --format json
     """
+    colour = use_colour(force=obj.colour)
+    if _is_plan_file(version):
+        saved = read_plan(Path(version))
+        if output_format == "json":
+            click.echo(render_plan(saved, "json", colour))
+            return
+        made = f"made {saved.created_at}" if saved.created_at else "made"
+        click.echo(
+            f"Saved plan {version} ({made} by crmctl {saved.crmctl_version or 'unknown'}); "
+            f"crmctl apply {version} checks it against the CRM again before applying."
+        )
+        click.echo("")
+        click.echo(plan_text(saved, colour, detail))
+        return
+    number = _version_number(version)
     name, store = _store(obj, env_name)
-    click.echo(
-        version_text(store.version(name, parse_version(version)), use_colour(force=obj.colour))
-    )
+    record = store.version(name, number)
+    if output_format == "json":
+        click.echo(version_json(record))
+    else:
+        click.echo(version_text(record, colour))
+
+
+def _version_number(text: str) -> int:
+    try:
+        return parse_version(text)
+    except CrmctlError as exc:
+        raise CrmctlError(
+            exc.message,
+            hint="crmctl history lists them; a saved plan is shown with: crmctl show FILE.json",
+        ) from None
 
 
 @click.command()
 @env_option
+@format_option("text", "json")
 @click.argument("old")
 @click.argument("new")
 @click.pass_obj
-def diff(obj: CliContext, env_name: str | None, old: str, new: str) -> None:
+def diff(obj: CliContext, env_name: str | None, output_format: str, old: str, new: str) -> None:
     """Show what changed in the CRM's configuration between two versions.
 
     Compares the live snapshots recorded after each version, field by field.
 
     \b
-    Example:
+    Examples:
       crmctl diff -e prod v10 v12
+      crmctl diff -e prod v10 v12 --format json
     """
     name, store = _store(obj, env_name)
     before = resources_from_snapshot(store.version(name, parse_version(old)).after)
     after = resources_from_snapshot(store.version(name, parse_version(new)).after)
     changes = make_plan(PlanInputs(name, after, before, managed=set(before))).changes
-    click.echo(
-        snapshot_diff_text(
-            name,
-            f"v{parse_version(old)}",
-            f"v{parse_version(new)}",
-            changes,
-            use_colour(force=obj.colour),
-        )
-    )
+    labels = f"v{parse_version(old)}", f"v{parse_version(new)}"
+    if output_format == "json":
+        click.echo(snapshot_diff_json(name, *labels, changes))
+        return
+    click.echo(snapshot_diff_text(name, *labels, changes, use_colour(force=obj.colour)))
 
 
 @click.command()
@@ -191,7 +232,8 @@ def recover(obj: CliContext, env_name: str | None, finish: bool, from_snapshot: 
     before the interrupted apply (as recorded in its journal); with --finish,
     completes its remaining changes instead. If the apply was only recording
     its version when it stopped, recover finishes the recording. Either way
-    the result is recorded as a version.
+    the result is recorded as a version. When no apply was interrupted it
+    says so and exits 0.
 
     \b
     Examples:
@@ -206,6 +248,9 @@ def recover(obj: CliContext, env_name: str | None, finish: bool, from_snapshot: 
     try:
         with workspace.locked("recover"):
             outcome = workspace.recover(finish=finish, from_snapshot=from_snapshot)
+            if outcome is None:
+                click.echo(f"Nothing to recover: no apply of {workspace.env.name} was interrupted.")
+                return 0
             if outcome.recorded_only:
                 click.echo(
                     f"The interrupted apply had finished its changes; recorded it as "

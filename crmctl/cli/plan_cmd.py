@@ -24,10 +24,16 @@ from crmctl.cli.governance_cmd import (
 from crmctl.errors import ApplyError, CrmctlError, EnvironmentFileError, PlanError
 from crmctl.executor import ApplyOutcome, StopRequest
 from crmctl.governance.records import BreakGlassRecord
-from crmctl.plan import Action, Plan
+from crmctl.plan import Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
 from crmctl.providers.base import ChangeFailure
-from crmctl.render.plan_view import plan_markdown, plan_text
+from crmctl.render.apply_view import (
+    applied_counts,
+    apply_json,
+    result_by_kind_lines,
+    result_lines,
+)
+from crmctl.render.plan_view import BIG_PLAN, SHOWN_PER_KIND, plan_markdown, plan_text
 from crmctl.render.style import paint, use_colour
 from crmctl.render.validation_view import validation_text
 from crmctl.workspace import Workspace
@@ -60,12 +66,22 @@ def selection_options(func: Callable) -> Callable:
     )(func)
 
 
-def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
+def render_plan(plan: Plan, output_format: str, colour: bool, detail: str = "auto") -> str:
     if output_format == "json":
         return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
     if output_format == "markdown":
         return plan_markdown(plan)
-    return plan_text(plan, colour)
+    return plan_text(plan, colour, detail)
+
+
+detail_option = click.option(
+    "--detail",
+    type=click.Choice(["auto", "full"]),
+    default="auto",
+    show_default=True,
+    help=f"auto: past {BIG_PLAN} changes, group the text plan by kind and show the first "
+    f"{SHOWN_PER_KIND} of each; full: every change.",
+)
 
 
 @click.command()
@@ -86,6 +102,7 @@ def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
     help="Also have the CRM check the changes without saving them (Salesforce: a check-only "
     "deploy); exit 1 when it refuses any.",
 )
+@detail_option
 @selection_options
 @click.pass_obj
 def plan(
@@ -95,6 +112,7 @@ def plan(
     out_file: Path | None,
     detailed_exitcode: bool,
     validate: bool,
+    detail: str,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
@@ -131,7 +149,7 @@ def plan(
     finally:
         workspace.close()
     colour = use_colour(force=obj.colour)
-    click.echo(render_plan(result, output_format, colour))
+    click.echo(render_plan(result, output_format, colour, detail))
     if failures is not None:
         click.echo(
             validation_text(failures, len(result.changes), colour), err=output_format != "text"
@@ -178,31 +196,9 @@ def confirm(auto_approve: bool) -> None:
         raise CrmctlError("apply cancelled; nothing was applied")
 
 
-def result_lines(outcome: ApplyOutcome, colour: bool) -> list[str]:
-    rows = [(c, "applied", "green") for c in outcome.applied]
-    if outcome.failed is not None:
-        rows.append((outcome.failed, f"FAILED: {outcome.error}", "red"))
-    rows += [(c, "not applied", "yellow") for c in outcome.not_applied]
-    undo = outcome.restore.changes if outcome.restore else []
-    width = max(len(c.address) for c in [*(row[0] for row in rows), *undo])
-    lines = [
-        paint(f"  {c.action.value} {c.address.ljust(width)}  {text}", col, colour)
-        for c, text, col in rows
-    ]
-    if undo:
-        lines.append("Restored (undoing the changes above):")
-        lines += [
-            paint(f"  {c.action.value} {c.address.ljust(width)}  undone", "cyan", colour)
-            for c in undo
-        ]
-    return lines
-
-
 def _apply_summary(outcome: ApplyOutcome) -> str:
-    add = sum(c.action in (Action.CREATE, Action.REPLACE) for c in outcome.applied)
-    change = sum(c.action is Action.UPDATE for c in outcome.applied)
-    destroy = sum(c.action in (Action.DELETE, Action.REPLACE) for c in outcome.applied)
-    return f"{add} added, {change} changed, {destroy} destroyed"
+    counts = applied_counts(outcome.applied)
+    return f"{counts['added']} added, {counts['changed']} changed, {counts['destroyed']} destroyed"
 
 
 @click.command()
@@ -225,6 +221,13 @@ def _apply_summary(outcome: ApplyOutcome) -> str:
     "--reason", metavar="TEXT", help="Why the glass is broken (required with --break-glass)."
 )
 @key_option
+@format_option("text", "json")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help=f"List every change of the plan and its result, even past {BIG_PLAN} changes.",
+)
 @selection_options
 @click.pass_obj
 def apply(
@@ -236,6 +239,8 @@ def apply(
     break_glass: bool,
     reason: str | None,
     key_file: Path | None,
+    output_format: str,
+    verbose: bool,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
 ) -> int:
@@ -249,23 +254,43 @@ def apply(
     when the manifests or any resource it touches changed since it was made.
     Protection, lint and approvals are checked again.
 
+    Either way the plan is shown before anything is changed.
+
     Changes run in dependency order under the environment's lock. At the
     first failure apply stops and, unless --no-restore, undoes what it had
     already changed and checks the CRM is back as it was. Every apply is
     recorded as a numbered version in the history (.crmctl/history by
-    default).
+    default). Past 200 changes the plan is grouped by kind and the result
+    is summed up per kind (-v lists every change).
+
+    With --format json nothing but one JSON document (the plan, the result
+    per change, the version) is printed on stdout; it needs --auto-approve
+    or PLAN_FILE.
 
     \b
     Examples:
       crmctl apply
       crmctl apply --auto-approve -e staging
       crmctl plan --out plan.json && crmctl apply plan.json
+      crmctl apply plan.json --format json > result.json
     """
     colour = use_colour(force=obj.colour)
+    as_json = output_format == "json"
     if plan_file is not None and (target or exclude):
         raise click.UsageError(
             "--target and --exclude belong to the plan; they cannot be used with PLAN_FILE"
         )
+    if as_json and plan_file is None and not auto_approve:
+        raise click.UsageError(
+            "--format json cannot ask for confirmation: add --auto-approve, or apply a saved "
+            "plan (crmctl plan --out plan.json && crmctl apply plan.json --format json)"
+        )
+    detail = "full" if verbose else "auto"
+
+    def show(plan: Plan) -> None:
+        if not as_json:
+            click.echo(plan_text(plan, colour, detail))
+
     saved = read_plan(plan_file) if plan_file is not None else None
     with _naming(plan_file):
         env = obj.environment(env_name or (saved.environment if saved else None))
@@ -285,17 +310,27 @@ def apply(
                         "the plan has errors and cannot be applied; nothing was applied",
                         diagnostics=bound.errors,
                     )
+                show(bound)
                 record = approval_gate(workspace, bound, break_glass, reason, key_file)
                 with break_glass_flag(workspace, record, reason):
                     return carry_out(
-                        workspace, bound, colour, restore=not no_restore, break_glass=record
+                        workspace,
+                        bound,
+                        colour,
+                        restore=not no_restore,
+                        break_glass=record,
+                        output_format=output_format,
+                        verbose=verbose,
                     )
             fresh = workspace.plan(
                 _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
             )
             governed_plan(workspace, fresh)
             provider_warnings(workspace, fresh)
-            click.echo(plan_text(fresh, colour))
+            if as_json and (fresh.errors or not fresh.changes and fresh.policy_change is None):
+                click.echo(render_plan(fresh, "json", colour))
+            elif not as_json:
+                click.echo(plan_text(fresh, colour, detail))
             if fresh.errors:
                 return 1
             if not fresh.changes and fresh.policy_change is None:
@@ -304,7 +339,13 @@ def apply(
             confirm(auto_approve)
             with break_glass_flag(workspace, record, reason):
                 return carry_out(
-                    workspace, fresh, colour, restore=not no_restore, break_glass=record
+                    workspace,
+                    fresh,
+                    colour,
+                    restore=not no_restore,
+                    break_glass=record,
+                    output_format=output_format,
+                    verbose=verbose,
                 )
     finally:
         workspace.close()
@@ -332,11 +373,17 @@ def carry_out(
     colour: bool,
     restore: bool = True,
     break_glass: BreakGlassRecord | None = None,
+    output_format: str = "text",
+    verbose: bool = False,
 ) -> int:
-    """Apply a plan with a progress bar, print the per-change result, raise on failure."""
+    """Apply a plan with a progress bar, print the result (per change, or per kind past
+    BIG_PLAN changes unless `verbose`), raise on failure."""
+    as_json = output_format == "json"
     if not plan.changes:
         outcome = workspace.apply(plan, break_glass=break_glass)
-        if outcome.version:
+        if as_json:
+            click.echo(apply_json(outcome, plan.environment))
+        elif outcome.version:
             click.echo(
                 f"Governance settings applied: the policy owners' approval is verified. "
                 f"Recorded as v{outcome.version} of {plan.environment}."
@@ -358,10 +405,16 @@ def carry_out(
             stop=stop,
             break_glass=break_glass,
         )
+    if as_json:
+        click.echo(apply_json(outcome, plan.environment))
+        return 0 if outcome.ok else report(outcome, colour)
     click.echo("")
-    click.echo("Result:")
-    for line in result_lines(outcome, colour):
-        click.echo(line)
+    if verbose or len(plan.changes) <= BIG_PLAN:
+        click.echo("Result:")
+        click.echo("\n".join(result_lines(outcome, colour)))
+    else:
+        click.echo(f"Result, by kind ({len(plan.changes)} changes; -v lists each):")
+        click.echo("\n".join(result_by_kind_lines(outcome, colour)))
     return report(outcome, colour)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.files import file_kind, outside_reason
+from crmctl.config.knock_on import UNREADABLE_CODES, declared_names, group_knock_on
 from crmctl.config.limits import limit_diagnostics
 from crmctl.config.schema_check import schema_diagnostics, type_name
 from crmctl.config.yamlsource import read_yaml_file
@@ -170,6 +171,29 @@ def _apply_overrides(
     return problems
 
 
+def _lost_resources(
+    problems: list[Diagnostic], files: list[Path], read: dict[str, Resource]
+) -> tuple[dict[str, set[str]], list[str]]:
+    """(names each partly unparsable file declares but lost, every unreadable file in order)."""
+    unreadable = list(
+        dict.fromkeys(
+            d.location.file for d in problems if d.location and d.code in UNREADABLE_CODES
+        )
+    )
+    syntax = {d.location.file for d in problems if d.location and d.code == "yaml-syntax"}
+    names = {r.name for r in read.values()}
+    lost: dict[str, set[str]] = {}
+    for path in files:
+        shown = display_path(path)
+        if shown in syntax:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            lost[shown] = declared_names(text) - names
+    return lost, unreadable
+
+
 def load_desired_state(env: Environment, only: list[Path] | None = None) -> DesiredState:
     """The desired state of `env`: its manifests, overrides applied, every problem collected.
 
@@ -251,6 +275,7 @@ def load_desired_state(env: Environment, only: list[Path] | None = None) -> Desi
             d for d in problems if d.code == "io" or d.location is None or d.location.file in wanted
         ]
     problems.sort(key=Diagnostic.sort_key)
+    problems = group_knock_on(problems, *_lost_resources(problems, files, seen))
     state.resources = seen
     state.diagnostics = problems
     return state

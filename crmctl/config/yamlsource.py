@@ -70,6 +70,8 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAX_DEPTH = 64
+#: A line that starts a new YAML document: where parsing resumes after a syntax error.
+_DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)")
 #: Aliases share one node, so a small file can expand exponentially ("billion
 #: laughs"); no hand-written manifest repeats anywhere near this many values.
 _MAX_ALIAS_VALUES = 100_000
@@ -300,14 +302,42 @@ def _syntax_diagnostic(file: str, text: str, exc: yaml.MarkedYAMLError) -> Diagn
 def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diagnostic]]:
     """Parse every document of `text`; return the documents and any problems.
 
-    A syntax error stops the file at that point (YAML cannot be resumed), but
-    the documents read before it are still returned.
+    A syntax error loses the document it is in (YAML cannot be resumed
+    mid-document), but the documents before it are kept and parsing resumes
+    at the next `---` line after it, so one broken line hides no other
+    document. A document that parses but cannot be built (a duplicate key)
+    is skipped on its own.
     """
+    lines = text.split("\n")
+    docs: list[YamlDocument] = []
+    problems: list[Diagnostic] = []
+    start = 0
+    while True:
+        # Blank lines in place of what was read keep every line number where it was.
+        shown = text if start == 0 else "\n" * start + "\n".join(lines[start:])
+        found, found_problems, failed_line = _parse_pass(shown, file, len(docs))
+        docs += found
+        problems += found_problems
+        if not failed_line:
+            return docs, problems
+        after = max(failed_line - 1, start + 1)
+        resume = next(
+            (i for i in range(after, len(lines)) if _DOCUMENT_START.match(lines[i])), None
+        )
+        if resume is None:
+            return docs, problems
+        start = resume
+
+
+def _parse_pass(
+    text: str, file: str, index: int
+) -> tuple[list[YamlDocument], list[Diagnostic], int]:
+    """Parse documents until the end or a syntax error: (documents, problems, line of the
+    syntax error to resume after, or 0)."""
     docs: list[YamlDocument] = []
     problems: list[Diagnostic] = []
     loader = _Loader(text)
     try:
-        index = 0
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -317,15 +347,16 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
             try:
                 data = _build(node, (), smap, loader, expansion)
             except _BuildError as exc:
-                return docs, [
-                    *problems,
+                problems.append(
                     Diagnostic(
                         exc.message,
                         SourceLocation(file, exc.line, exc.column),
                         hint=exc.hint,
                         code="yaml-syntax",
-                    ),
-                ]
+                    )
+                )
+                index += 1
+                continue
             docs.append(YamlDocument(data, index, smap))
             index += 1
             problems.extend(
@@ -335,35 +366,49 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
                 for p in expansion.problems
             )
     except yaml.MarkedYAMLError as exc:
-        return docs, [*problems, _syntax_diagnostic(file, text, exc)]
+        diagnostic = _syntax_diagnostic(file, text, exc)
+        line = diagnostic.location.line if diagnostic.location else 0
+        return docs, [*problems, diagnostic], line
     except yaml.reader.ReaderError as exc:  # a control character; its position may be in bytes
         code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
         line = text[: max(text.find(chr(code)), 0)].count("\n") + 1
-        return docs, [
-            Diagnostic(
-                f"invalid YAML: unacceptable character #x{code:04x}: {exc.reason}",
-                SourceLocation(file, line),
-                hint="delete it: YAML allows no control characters, not even in quotes",
-                code="yaml-syntax",
-            )
-        ]
+        return (
+            docs,
+            [
+                Diagnostic(
+                    f"invalid YAML: unacceptable character #x{code:04x}: {exc.reason}",
+                    SourceLocation(file, line),
+                    hint="delete it: YAML allows no control characters, not even in quotes",
+                    code="yaml-syntax",
+                )
+            ],
+            0,
+        )
     except yaml.YAMLError as exc:
-        return docs, [
-            *problems,
-            Diagnostic(f"invalid YAML: {exc}", SourceLocation(file), code="yaml-syntax"),
-        ]
+        return (
+            docs,
+            [
+                *problems,
+                Diagnostic(f"invalid YAML: {exc}", SourceLocation(file), code="yaml-syntax"),
+            ],
+            0,
+        )
     except RecursionError:  # PyYAML composes nodes recursively, before _build can count
-        return docs, [
-            *problems,
-            Diagnostic(
-                "invalid YAML: document is nested too deeply",
-                SourceLocation(file),
-                code="yaml-syntax",
-            ),
-        ]
+        return (
+            docs,
+            [
+                *problems,
+                Diagnostic(
+                    "invalid YAML: document is nested too deeply",
+                    SourceLocation(file),
+                    code="yaml-syntax",
+                ),
+            ],
+            0,
+        )
     finally:
         loader.dispose()
-    return docs, problems
+    return docs, problems, 0
 
 
 def read_yaml_file(

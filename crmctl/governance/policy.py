@@ -6,6 +6,7 @@ only gives the section names a reviewer would use and fills in defaults.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,3 +130,22 @@ class Policy:
         if not email:
             return False
         return email.lower() in {e.lower() for e in self.holders(role)}
+
+    def role_names(self) -> list[str]:
+        """Every role the policy names: holders, rules, policy owners and break-glass."""
+        named = [
+            *self.roles,
+            *(role for rule in self.rules for role in rule.require),
+            *self.policy_owners,
+            *([self.break_glass.role] if self.break_glass.role else []),
+        ]
+        return list(dict.fromkeys(named))
+
+    def unknown_role(self, role: str) -> str | None:
+        """Why `role` is not a role of this policy (with the closest one), or None if it is."""
+        names = self.role_names()
+        if role in names:
+            return None
+        close = difflib.get_close_matches(role, names, n=1, cutoff=0.6)
+        known = f"roles: {', '.join(names)}" if names else "the policy names no roles"
+        return f"did you mean '{close[0]}'? ({known})" if close else known

@@ -36,6 +36,7 @@ from crmctl.importer.result import Imported, ImportResult
 from crmctl.kinds import HANDLERS, KINDS
 from crmctl.model import DesiredState, Resource
 from crmctl.plan import matches_any
+from crmctl.plan.selection import closest_hint
 from crmctl.workspace import Workspace
 
 __all__ = ["Imported", "ImportResult", "import_all", "import_resources"]
@@ -116,7 +117,7 @@ def _expand(patterns: Iterable[str], known: set[str]) -> list[str]:
         if not found:
             raise CrmctlError(
                 f"{pattern} matches nothing in the CRM or in the manifests",
-                hint="addresses are KIND/NAME, e.g. PermissionSet/Sales_Rep; crmctl drift lists what changed",
+                hint=closest_hint(pattern, sorted(known)),
             )
         addresses += [a for a in found if a not in addresses]
     return addresses

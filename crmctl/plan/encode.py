@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_PLAN_BYTES",
     "plan_to_dict",
+    "change_to_dict",
     "plan_from_dict",
     "write_plan",
     "read_plan",
@@ -31,7 +32,8 @@ __all__ = [
 FORMAT_VERSION = 1
 
 
-def _change_to_dict(change: Change) -> dict[str, Any]:
+def change_to_dict(change: Change) -> dict[str, Any]:
+    """One change as plain JSON data (the elements of a plan's `changes`)."""
     return {
         "address": change.address,
         "kind": change.kind,
@@ -64,10 +66,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "excludes": plan.excludes,
         "applicable": plan.applicable,
         "summary": plan.counts(),
-        "changes": [_change_to_dict(c) for c in plan.changes],
+        "changes": [change_to_dict(c) for c in plan.changes],
         "unmanaged": plan.unmanaged,
         "diagnostics": [d.to_dict() for d in plan.diagnostics],
-        **({"policyChange": _change_to_dict(plan.policy_change)} if plan.policy_change else {}),
+        **({"policyChange": change_to_dict(plan.policy_change)} if plan.policy_change else {}),
     }
 
 

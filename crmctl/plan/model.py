@@ -92,6 +92,10 @@ class Plan:
 
     def summary(self) -> str:
         if not self.changes:
+            if self.errors:
+                return "No changes planned."
+            if self.targets or self.excludes:
+                return "No changes in the selected resources."
             return "No changes. The CRM matches the manifests."
         c = self.counts()
         return f"Plan: {c['add']} to add, {c['change']} to change, {c['destroy']} to destroy."

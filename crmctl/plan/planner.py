@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from crmctl.errors import Diagnostic, Severity, SourceLocation
@@ -14,6 +13,7 @@ from crmctl.plan.action import Action
 from crmctl.plan.diff import diff_specs
 from crmctl.plan.model import Change, Plan, fingerprint
 from crmctl.plan.ordering import order_changes
+from crmctl.plan.selection import matches_any, unmatched_selection
 
 __all__ = ["PlanInputs", "make_plan", "matches_any", "canonical"]
 
@@ -24,18 +24,6 @@ ReplaceRule = Callable[[str, dict[str, Any], dict[str, Any]], str | None]
 def canonical(kind: str, spec: dict[str, Any], name: str | None = None) -> dict[str, Any]:
     """A spec in the form both sides are compared in (give the name wherever it is known)."""
     return HANDLERS[kind].canonical(spec, name)
-
-
-def matches_any(address: str, patterns: Iterable[str]) -> str | None:
-    """The first glob pattern (`CustomField/Account.*`) the address matches, or None."""
-    for pattern in patterns:
-        if (
-            fnmatchcase(address, pattern)
-            or fnmatchcase(address, f"{pattern}/*")
-            or address == pattern
-        ):
-            return pattern
-    return None
 
 
 @dataclass
@@ -163,6 +151,9 @@ def make_plan(inputs: PlanInputs) -> Plan:
             problem = _protected(change, inputs)
             if problem:
                 plan.diagnostics.append(problem)
+    plan.diagnostics.extend(
+        unmatched_selection(inputs.targets, inputs.excludes, [*inputs.desired, *inputs.live])
+    )
     plan.changes = order_changes(changes)
     plan.unmanaged.sort()
     return plan

@@ -7,6 +7,13 @@ connection dropped after a POST was sent) is repeated only when the caller says
 it is idempotent (a POST the CRM de-duplicates by its idempotency key, or one that
 only asks); otherwise the caller must find out what happened by asking the CRM.
 
+A server that refuses connections is retried only `connect_retries` times
+(2 by default, about a second): it is down, not busy, and a user waiting
+with no output for the full backoff would think crmctl hung. Every retry
+prints one line on stderr (`GET /path: 503; retrying (2/5) in 4 s...`),
+terminal or not: stdout stays clean for JSON and markdown, and a CI log shows
+why a step is slow.
+
 Secrets (tokens, passwords) are replaced by `***` in every message and log
 line this module produces.
 """
@@ -15,23 +22,31 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from crmctl import __version__
 from crmctl.errors import AuthError, CrmctlError, ProviderError, RateLimitError, TransportError
 
-__all__ = ["HttpClient", "RetryPolicy", "redact"]
+__all__ = ["HttpClient", "RetryPolicy", "redact", "retry_notice"]
 
 log = logging.getLogger("crmctl.http")
 
 _RETRY_STATUSES = (429, 502, 503, 504)
+#: Seconds during which the same retry line is not repeated (parallel requests, one outage).
+_NOTICE_WINDOW = 30.0
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
@@ -51,16 +66,58 @@ class RetryBudgetExhausted(Exception):
         self.wait = wait
 
 
+def retry_notice(text: str) -> None:
+    """Where retry lines go: stderr, one line each."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _when(wait: float) -> str:
+    if wait < 0.05:
+        return "now"
+    return f"in {wait:.1f} s" if wait < 1 else f"in {wait:.0f} s"
+
+
 class _BudgetRetry(Retry):
-    """urllib3 Retry that gives up once the time spent retrying would pass a budget."""
+    """urllib3 Retry that gives up once the time spent retrying would pass a budget,
+    and says so (through `notify`) before each wait."""
 
     budget: float = 60.0
     deadline: float | None = None
+    limits: dict[str, int] = {}
+    notify: Callable[[str, str], None] | None = None
+    origin: str = ""
 
     def new(self, **kw: Any) -> _BudgetRetry:
         new = super().new(**kw)
         new.budget, new.deadline = self.budget, self.deadline
+        new.limits, new.notify, new.origin = self.limits, self.notify, self.origin
         return new
+
+    def _notice(self, wait: float) -> None:
+        if self.notify is None or not self.history:
+            return
+        last = self.history[-1]
+        request = f"{last.method} {last.url}"
+        if last.status is not None:
+            kind, why = "status", f"{request}: the CRM answered {last.status}"
+        elif isinstance(last.error, ConnectTimeoutError | NewConnectionError):
+            # The same for every request in flight: said once, naming the server.
+            kind, why = "connect", f"cannot reach the CRM at {self.origin} ({_reason(last.error)})"
+        else:
+            kind, why = (
+                "read",
+                f"{request}: no answer ({_reason(last.error) if last.error else 'unknown'})",
+            )
+        done = sum(
+            1
+            for h in self.history
+            if (h.status is not None) == (kind == "status")
+            and (kind != "connect" or isinstance(h.error, ConnectTimeoutError | NewConnectionError))
+        )
+        limit = self.limits.get(kind, self.limits.get("total", done))
+        attempt = f"{why}; retrying ({done}/{limit})"
+        self.notify(attempt, f"{attempt} {_when(wait)}...")
 
     def increment(
         self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any
@@ -71,7 +128,10 @@ class _BudgetRetry(Retry):
             and (method or "").upper() not in _IDEMPOTENT
         ):
             raise error  # the request may have been carried out: repeating it is not safe
+        pool = kwargs.get("_pool")
         new = super().increment(method, url, *args, **kwargs)
+        if pool is not None:
+            new.origin = f"{pool.scheme}://{pool.host}:{pool.port}"
         new.deadline = (
             self.deadline if self.deadline is not None else time.monotonic() + self.budget
         )
@@ -85,6 +145,7 @@ class _BudgetRetry(Retry):
             wait = self.get_backoff_time()
         if self.deadline is not None and time.monotonic() + wait > self.deadline:
             raise RetryBudgetExhausted(wait)
+        self._notice(wait)
         super().sleep(response)
 
 
@@ -97,6 +158,8 @@ class RetryPolicy:
         backoff: float = 0.5,
         backoff_max: float = 10.0,
         budget: float = 60.0,
+        connect_retries: int = 2,
+        notify: Callable[[str], None] | None = retry_notice,
     ) -> None:
         self.retries, self.backoff, self.backoff_max, self.budget = (
             retries,
@@ -104,6 +167,8 @@ class RetryPolicy:
             backoff_max,
             budget,
         )
+        self.connect_retries = connect_retries
+        self.notify = notify
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
@@ -112,6 +177,7 @@ class RetryPolicy:
         for variable, attribute, kind in (
             ("CRMCTL_HTTP_RETRIES", "retries", int),
             ("CRMCTL_HTTP_RETRY_BUDGET", "budget", float),
+            ("CRMCTL_HTTP_CONNECT_RETRIES", "connect_retries", int),
         ):
             value = os.environ.get(variable)
             if value:
@@ -125,10 +191,13 @@ class RetryPolicy:
         """Seconds to wait before retry number `attempt` (0-based), for retries done by hand."""
         return min(self.backoff * 2**attempt, self.backoff_max)
 
-    def urllib3_retry(self) -> Retry:
+    def urllib3_retry(self, notify: Callable[[str, str], None] | None = None) -> Retry:
+        """The urllib3 Retry for this policy; `notify(key, line)` is told of each retry
+        (default: the policy's notify gets the line)."""
+        connect = min(self.connect_retries, self.retries)
         retry = _BudgetRetry(
             total=self.retries,
-            connect=self.retries,
+            connect=connect,
             read=self.retries,
             status=self.retries,
             other=0,
@@ -141,6 +210,12 @@ class RetryPolicy:
             raise_on_status=False,
         )
         retry.budget = self.budget
+        retry.limits = {"total": self.retries, "connect": connect}
+        retry.limits.update(read=self.retries, status=self.retries)
+        policy_notify = self.notify
+        retry.notify = notify or (
+            (lambda key, line: policy_notify(line)) if policy_notify is not None else None
+        )
         return retry
 
 
@@ -182,8 +257,9 @@ class HttpClient:
         self.secrets = [s for s in (token, *secrets) if s]
         self.session = session or requests.Session()
         self.retry = retry or RetryPolicy.from_env()
+        self._noticed: dict[str, float] = {}
         adapter = HTTPAdapter(
-            max_retries=self.retry.urllib3_retry(),
+            max_retries=self.retry.urllib3_retry(self._notice),
             pool_connections=pool_size,
             pool_maxsize=pool_size,
         )
@@ -193,6 +269,15 @@ class HttpClient:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.requests_made = 0  # for benchmarks and tests
+
+    def _notice(self, key: str, line: str) -> None:
+        """Pass a retry line on once: parallel requests failing alike share one line."""
+        notify = self.retry.notify
+        now = time.monotonic()
+        if notify is None or now - self._noticed.get(key, -_NOTICE_WINDOW) < _NOTICE_WINDOW:
+            return
+        self._noticed[key] = now
+        notify(self._safe(line))
 
     def url(self, path: str) -> str:
         return (
@@ -264,7 +349,11 @@ class HttpClient:
             except requests.exceptions.ChunkedEncodingError:
                 if attempt + 1 == attempts:
                     raise
-                time.sleep(self.retry.backoff_wait(attempt))
+                wait = self.retry.backoff_wait(attempt)
+                path = "/" + url.split("://", 1)[-1].partition("/")[2]
+                key = f"{method} {path}: the answer was cut off; retrying ({attempt + 1}/{attempts - 1})"
+                self._notice(key, f"{key} {_when(wait)}...")
+                time.sleep(wait)
         raise AssertionError("unreachable")
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:

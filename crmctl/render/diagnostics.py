@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from crmctl.errors import CrmctlError, Diagnostic, Severity
 from crmctl.render.style import paint
 
-__all__ = ["diagnostic_lines", "error_text", "validation_report_text", "validation_report_json"]
+__all__ = [
+    "diagnostic_lines",
+    "diagnostics_lines",
+    "error_text",
+    "validation_report_text",
+    "validation_report_json",
+]
 
 
 def diagnostic_lines(diagnostic: Diagnostic, colour: bool = False) -> list[str]:
@@ -23,11 +29,33 @@ def diagnostic_lines(diagnostic: Diagnostic, colour: bool = False) -> list[str]:
     return lines
 
 
+def diagnostics_lines(diagnostics: Sequence[Diagnostic], colour: bool = False) -> list[str]:
+    """Every diagnostic; those caused by a file that failed to parse are indented under it."""
+    lines: list[str] = []
+    for i, diagnostic in enumerate(diagnostics):
+        own = diagnostic_lines(diagnostic, colour)
+        if diagnostic.caused_by is None:
+            lines.extend(own)
+            continue
+        previous = diagnostics[i - 1].caused_by if i else None
+        if previous != diagnostic.caused_by:
+            group = [d for d in diagnostics[i:] if d.caused_by == diagnostic.caused_by]
+            n = len(group)
+            what = (
+                "error" if all(d.severity is Severity.ERROR for d in group) else "problem"
+            ) + "s" * (n != 1)
+            lines.append(
+                f"  ... and {n} {what} caused by the file above "
+                f"(it declares what {'they refer' if n != 1 else 'it refers'} to):"
+            )
+        lines.extend(f"    {line}" for line in own)
+    return lines
+
+
 def error_text(error: CrmctlError, colour: bool = False) -> str:
     """An aborting error: `Error: message`, its diagnostics, and its hint."""
     lines = [paint("Error: ", "red", colour, bold=True) + str(error)]
-    for diagnostic in error.diagnostics:
-        lines.extend(diagnostic_lines(diagnostic, colour))
+    lines.extend(diagnostics_lines(error.diagnostics, colour))
     if error.hint:
         lines.append(f"hint: {error.hint}")
     return "\n".join(lines)
@@ -52,9 +80,7 @@ def validation_report_text(
     diagnostics: Sequence[Diagnostic], resources: int, files: int, colour: bool
 ) -> str:
     """Every problem, then one summary line."""
-    lines = []
-    for diagnostic in diagnostics:
-        lines.extend(diagnostic_lines(diagnostic, colour))
+    lines = diagnostics_lines(diagnostics, colour)
     errors, _, summary = _summary(diagnostics, resources, files)
     lines.append(paint(summary, "red" if errors else "green", colour, bold=True))
     return "\n".join(lines)

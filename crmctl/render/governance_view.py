@@ -48,8 +48,11 @@ def approval_lines(state: ApprovalState, colour: bool = False, indent: int = 6) 
 
 
 def approval_checklist_markdown(state: ApprovalState) -> list[str]:
-    """`- [x] security-officer: tomas.berg@… (CHG-1234)` / `- [ ] data-steward: missing`."""
-    return [f"- [{'x' if line.done else ' '}] {line.text()}" for line in state.lines]
+    """`- ✅ security-officer: tomas.berg@… (CHG-1234)` / `- ⏳ data-steward: missing`.
+
+    Plain bullets: `- [ ]` would be task boxes anyone could tick on GitHub.
+    """
+    return [f"- {'✅' if line.done else '⏳'} {line.text()}" for line in state.lines]
 
 
 def approvals_summary(plan: Plan) -> str | None:

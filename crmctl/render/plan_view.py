@@ -7,7 +7,7 @@ from typing import Any
 
 from crmctl.errors import Severity
 from crmctl.plan import Action, Change, Plan
-from crmctl.render.diagnostics import diagnostic_lines
+from crmctl.render.diagnostics import diagnostics_lines
 from crmctl.render.governance_view import (
     approval_checklist_markdown,
     approval_lines,
@@ -15,7 +15,20 @@ from crmctl.render.governance_view import (
 )
 from crmctl.render.style import paint
 
-__all__ = ["plan_text", "plan_markdown", "value_text", "changes_lines"]
+__all__ = [
+    "BIG_PLAN",
+    "SHOWN_PER_KIND",
+    "plan_text",
+    "plan_markdown",
+    "value_text",
+    "changes_lines",
+    "kind_counts_text",
+]
+
+#: Past this many changes a text plan is grouped by kind (`--detail full` lists every change).
+BIG_PLAN = 200
+#: How many changes of each kind a grouped plan shows in full.
+SHOWN_PER_KIND = 10
 
 _COLOURS = {
     Action.CREATE: "green",
@@ -60,11 +73,43 @@ def changes_lines(changes: list[Change], colour: bool = False) -> list[str]:
     return out
 
 
-def plan_text(plan: Plan, colour: bool = False) -> str:
-    """The plan for a terminal: each change with its field-level lines, then the summary."""
-    out = []
-    for diagnostic in plan.diagnostics:
-        out.extend(diagnostic_lines(diagnostic, colour))
+def kind_counts_text(changes: list[Change]) -> str:
+    """`3 to add, 1 to change` for some changes (a replace is one add and one destroy)."""
+    add = sum(c.action in (Action.CREATE, Action.REPLACE) for c in changes)
+    change = sum(c.action is Action.UPDATE for c in changes)
+    destroy = sum(c.action in (Action.DELETE, Action.REPLACE) for c in changes)
+    parts = [(add, "to add"), (change, "to change"), (destroy, "to destroy")]
+    return ", ".join(f"{n} {what}" for n, what in parts if n)
+
+
+def _grouped_lines(plan: Plan, colour: bool) -> list[str]:
+    """A big plan by kind: a count line per kind, its first changes, how many more."""
+    by_kind: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        by_kind.setdefault(change.kind, []).append(change)
+    out = [
+        f"{len(plan.changes)} changes, grouped by kind; the first {SHOWN_PER_KIND} of each are "
+        "shown (--detail full lists every change):",
+        "",
+    ]
+    for kind, changes in by_kind.items():
+        out.append(
+            paint(f"{kind}: {len(changes)} ({kind_counts_text(changes)})", None, colour, bold=True)
+        )
+        out.extend(changes_lines(changes[:SHOWN_PER_KIND], colour))
+        hidden = changes[SHOWN_PER_KIND:]
+        if hidden:
+            out.append(f"  ... and {len(hidden)} more {kind} changes ({kind_counts_text(hidden)})")
+        out.append("")
+    return out[:-1]
+
+
+def plan_text(plan: Plan, colour: bool = False, detail: str = "auto") -> str:
+    """The plan for a terminal: each change with its field-level lines, then the summary.
+
+    Past BIG_PLAN changes (unless `detail` is "full") the changes are grouped by kind.
+    """
+    out = diagnostics_lines(plan.diagnostics, colour)
     if plan.diagnostics:
         out.append("")
     if plan.changes:
@@ -75,7 +120,10 @@ def plan_text(plan: Plan, colour: bool = False) -> str:
         else:
             out.append(f"crmctl will make these changes in {plan.environment} ({plan.provider}):")
         out.append("")
-        out.extend(changes_lines(plan.changes, colour))
+        if detail != "full" and len(plan.changes) > BIG_PLAN:
+            out.extend(_grouped_lines(plan, colour))
+        else:
+            out.extend(changes_lines(plan.changes, colour))
         out.append("")
     if plan.policy_change is not None:
         out.append(f"Governance: {plan.policy_change.reason}; the policy owners approve it:")
@@ -88,7 +136,12 @@ def plan_text(plan: Plan, colour: bool = False) -> str:
             f"Unmanaged: {n} resource{'s' * (n != 1)} in the CRM {'is' if n == 1 else 'are'} "
             "not in the manifests; crmctl leaves them alone:"
         )
-        out.extend(f"  {a}" for a in plan.unmanaged)
+        shown = (
+            plan.unmanaged if detail == "full" or n <= BIG_PLAN else plan.unmanaged[:SHOWN_PER_KIND]
+        )
+        out.extend(f"  {a}" for a in shown)
+        if len(shown) < n:
+            out.append(f"  ... and {n - len(shown)} more (--detail full lists them)")
         out.append("")
     if plan.errors:
         out.append(paint("The plan has errors and cannot be applied.", "red", colour, bold=True))
@@ -112,15 +165,18 @@ def _approvals_markdown(plan: Plan) -> list[str]:
         return []
     out = ["#### Approvals", ""]
     for change in governed:
+        approvals = change.approvals
+        if approvals is None:
+            continue
         head = f"**{change.action.value} `{_md_escape(change.address)}`**"
         if change is plan.policy_change:
             head += f" ({_md_escape(change.reason)})"
-        if change.approvals.author:
-            head += f" (requested by: {_md_escape(change.approvals.author)})"
+        if approvals.author:
+            head += f" (requested by: {_md_escape(approvals.author)})"
         out += [
             head,
             "",
-            *(_md_escape(line) for line in approval_checklist_markdown(change.approvals)),
+            *(_md_escape(line) for line in approval_checklist_markdown(approvals)),
             "",
         ]
     out += [_md_escape(approvals_summary(plan) or ""), ""]
@@ -129,12 +185,19 @@ def _approvals_markdown(plan: Plan) -> list[str]:
 
 def plan_markdown(plan: Plan) -> str:
     """The plan for a pull-request comment: a summary table and collapsible details per resource."""
-    out = [f"### crmctl plan for `{plan.environment}`", "", f"**{plan.summary()}**", ""]
-    problems = [d for d in plan.diagnostics]
-    if problems:
-        for d in problems:
-            icon = "❌" if d.severity is Severity.ERROR else "⚠️"
-            out.append(f"- {icon} {_md_escape(d.render())}")
+    out = [f"### crmctl plan for `{plan.environment}`", ""]
+    errors = plan.errors
+    if errors:
+        n = len(errors)
+        out.append(f"> ❌ **This plan cannot be applied**: {n} error{'s' * (n != 1)}.")
+        out.append(">")
+        out.extend(f"> - {_md_escape(error.render())}" for error in errors)
+        out.append("")
+    out += [f"**{plan.summary()}**", ""]
+    warnings = [d for d in plan.diagnostics if d.severity is not Severity.ERROR]
+    if warnings:
+        for warning in warnings:
+            out.append(f"- ⚠️ {_md_escape(warning.render())}")
         out.append("")
     if plan.changes:
         out += ["| | Resource | What changes |", "|---|---|---|"]

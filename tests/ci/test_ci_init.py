@@ -121,7 +121,7 @@ def test_github_workflows(project, crmctl):
             "comment.md",
         ],
         ["apply", "--auto-approve", "-e", "prod"],
-        ["drift", "-e", "prod", "--format", "junit", "--output", "drift.xml"],
+        ["drift", "-e", "prod", "--format", "junit", "--out", "drift.xml"],
         ["drift", "-e", "prod", "--format", "markdown"],
     ]
     for call in calls:
@@ -163,7 +163,7 @@ def test_gitlab_pipeline(project, crmctl):
             "comment.md",
         ],
         ["apply", "--auto-approve", "-e", "staging"],
-        ["drift", "-e", "staging", "--format", "junit", "--output", "drift.xml"],
+        ["drift", "-e", "staging", "--format", "junit", "--out", "drift.xml"],
     ]
     for call in calls:
         check_invocation(crmctl, call)

@@ -252,10 +252,10 @@ def test_several_broken_files_are_all_reported(project: Path, crmctl) -> None:
     (project / "manifests" / "c.yml").write_bytes(ROLE.replace(b"Role", b"Rol"))
     r = crmctl("validate")
     assert (r.exit_code, r.err) == (1, "")
-    assert r.out == (
-        "manifests/a.yaml: file is empty: it holds no manifests\n"
+    assert r.out == (  # the file that cannot be parsed first
         "manifests/b.yaml:2: invalid YAML: a tab character cannot indent YAML\n"
         "  hint: indent with spaces\n"
+        "manifests/a.yaml: file is empty: it holds no manifests\n"
         "manifests/c.yml:2: unknown kind 'Rol'\n"
         "  hint: did you mean 'Role'?\n"
         "3 errors in 3 files\n"

@@ -43,7 +43,7 @@ def test_junit_report_written_to_a_file(http_project, sandbox_server, crmctl):
     apply_all(crmctl)
     tamper(sandbox_server)
 
-    result = crmctl("drift", "--format", "junit", "--output", "reports/drift.xml")
+    result = crmctl("drift", "--format", "junit", "--out", "reports/drift.xml")
     assert result.exit_code == 2, result.output
     assert result.out == (
         "Drift in e2e: 1 modified, 1 deleted, 1 created out of band; 77 in sync. "
@@ -78,6 +78,23 @@ def test_junit_report_written_to_a_file(http_project, sandbox_server, crmctl):
     passed = [c for c in suite.iter("testcase") if len(c) == 0]
     assert len(passed) == 77
     assert ("Role", "Role/CEO") in {(c.get("classname"), c.get("name")) for c in passed}
+
+
+def test_the_old_output_spelling_still_writes_the_report_with_a_deprecation_note(
+    http_project, sandbox_server, crmctl
+):
+    apply_all(crmctl)
+    result = crmctl("drift", "--format", "junit", "--output", "drift.xml")
+    assert (result.exit_code, result.err) == (
+        0,
+        "warning: --output is deprecated and will be removed in the next release; use --out\n",
+    )
+    assert result.out.endswith(" Report written to drift.xml.\n")
+    assert ET.parse(http_project / "drift.xml").getroot().find("testsuite") is not None
+    both = crmctl("drift", "--out", "a.xml", "--output", "b.xml")
+    assert both.exit_code == 1
+    assert both.err.endswith("\nError: --output is the old spelling of --out; give only --out\n")
+    assert "--output" not in crmctl("drift", "--help").out
 
 
 def test_json_report_follows_its_schema(http_project, sandbox_server, crmctl):

@@ -151,9 +151,12 @@ def test_auth_failures_and_other_errors(server):
 
 def test_dropped_connection_is_retried_for_get_but_never_for_post(server):
     srv, url = server(("drop", {}, {}), (200, {}, {"ok": 1}))
-    client = HttpClient(url, retry=FAST)
+    lines: list[str] = []
+    policy = RetryPolicy(retries=3, backoff=0.01, backoff_max=0.05, notify=lines.append)
+    client = HttpClient(url, retry=policy)
     assert client.json("GET", "/a") == {"ok": 1}
     assert len(srv.seen) == 2
+    assert lines == ["GET /a: the answer was cut off; retrying (1/3) now..."]
 
     srv2, url2 = server(("drop", {}, {}), (200, {}, {"ok": 1}))
     client2 = HttpClient(url2, retry=FAST)
@@ -174,3 +177,77 @@ def test_secrets_never_appear_in_errors(server):
     assert TOKEN not in str(info.value)
     assert str(info.value) == f"GET {url}/a: 400 token *** is malformed"
     assert redact(f"x {TOKEN} y", [TOKEN]) == "x *** y"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_each_retry_is_announced_once_with_its_count_and_wait(server):
+    srv, url = server((503, {}, {}), (503, {}, {}), (200, {}, {"ok": 1}))
+    lines: list[str] = []
+    policy = RetryPolicy(retries=3, backoff=0.01, backoff_max=0.05, notify=lines.append)
+    assert HttpClient(url, retry=policy).json("GET", "/a?token=x") == {"ok": 1}
+    assert lines == [
+        "GET /a?token=x: the CRM answered 503; retrying (1/3) now...",
+        "GET /a?token=x: the CRM answered 503; retrying (2/3) now...",
+    ]
+
+
+def test_a_refused_connection_is_retried_twice_and_said_once_for_parallel_requests():
+    port = _free_port()
+    lines: list[str] = []
+    policy = RetryPolicy(retries=5, backoff=0.01, backoff_max=0.05, notify=lines.append)
+    client = HttpClient(f"http://127.0.0.1:{port}", token=TOKEN, retry=policy)
+    errors = []
+
+    def get(path: str) -> None:
+        try:
+            client.json("GET", path)
+        except TransportError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=get, args=(f"/kind{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 4
+    assert lines == [
+        f"cannot reach the CRM at http://127.0.0.1:{port} (connection refused); retrying (1/2) now...",
+        f"cannot reach the CRM at http://127.0.0.1:{port} (connection refused); retrying (2/2) now...",
+    ]
+
+
+def test_secrets_never_appear_in_retry_lines(server):
+    srv, url = server((503, {}, {}), (200, {}, {}))
+    lines: list[str] = []
+    policy = RetryPolicy(retries=1, backoff=0.01, notify=lines.append)
+    HttpClient(url, token=TOKEN, retry=policy).json("GET", f"/a?key={TOKEN}")
+    assert lines == ["GET /a?key=***: the CRM answered 503; retrying (1/1) now..."]
+
+
+def test_plan_with_a_token_and_no_server_says_it_is_retrying_then_fails(
+    project, crmctl, monkeypatch
+):
+    port = _free_port()
+    (project / "environments" / "nowhere.yaml").write_text(
+        "provider:\n"
+        "  type: sandbox\n"
+        f"  url: http://127.0.0.1:{port}\n"
+        "  tokenEnv: CRMCTL_NOWHERE_TOKEN\n"
+        "manifests: [manifests]\n"
+    )
+    monkeypatch.setenv("CRMCTL_NOWHERE_TOKEN", TOKEN)
+    result = crmctl("plan", "-e", "nowhere")
+    assert (result.exit_code, result.out) == (1, "")
+    lines = result.err.splitlines()
+    assert lines[:2] == [
+        f"cannot reach the CRM at http://127.0.0.1:{port} (connection refused); retrying (1/2) now...",
+        f"cannot reach the CRM at http://127.0.0.1:{port} (connection refused); retrying (2/2) in 1 s...",
+    ]
+    assert lines[2].startswith(f"Error: GET http://127.0.0.1:{port}/api/v1/config/")
+    assert lines[2].endswith(": cannot reach the CRM (connection refused)")
+    assert lines[3:] == ["hint: check the URL and that the server is running"]
