@@ -43,6 +43,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -108,6 +109,7 @@ class Request:
     query_lists: dict[str, list[str]] = field(default_factory=dict)
     # The body as sent, for routes that read something other than JSON (json_body=False).
     raw: bytes = b""
+    secure: bool = False  # it came over TLS (the server was started with a certificate)
 
     @property
     def actor(self) -> str:
@@ -170,6 +172,9 @@ class Route:
         source = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern)
         self.regex = re.compile(f"^{source}$")
 
+
+#: Salesforce's answer to a path it does not serve.
+_SF_NOT_FOUND = "The requested resource does not exist"
 
 #: Every endpoint the server answers; modules append theirs before starting a server.
 ROUTES: list[Route] = []
@@ -376,6 +381,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._unread -= len(chunk)
 
     def _no_route(self, path: str, allowed: list[str]) -> Response:
+        if allowed and path.startswith(("/services/", "/id/")):
+            message = f"HTTP Method '{self.command}' not allowed. Allowed are {','.join(allowed)}"
+            body = [{"errorCode": "METHOD_NOT_ALLOWED", "message": message}]
+            return 405, body, {"Allow": ", ".join(allowed)}
         if allowed:
             status, body, headers = _error(
                 405,
@@ -385,6 +394,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             headers["Allow"] = ", ".join(allowed)
             return status, body, headers
+        if path.startswith(("/services/", "/id/")):  # the Salesforce API's own shape
+            return 404, [{"errorCode": "NOT_FOUND", "message": _SF_NOT_FOUND}], {}
         return _error(404, "NOT_FOUND", f"no such endpoint: {path}")
 
     def _request(
@@ -411,6 +422,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             principal=principal,
             store=self.server.store,
+            secure=self.server.tls is not None,
             faults=self.server.faults,
             raw=raw,
         )
@@ -462,7 +474,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its store and fault injector."""
+    """A threading HTTP server that knows its store and fault injector (https with `tls`)."""
 
     daemon_threads = True
 
@@ -472,11 +484,23 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         store: SandboxStore,
         faults: FaultInjector,
         max_body: int = DEFAULT_MAX_BODY_BYTES,
+        tls: ssl.SSLContext | None = None,
     ):
         self.store = store
         self.faults = faults
         self.max_body = max_body
+        self.tls = tls
         super().__init__(address, _Handler)
+        if tls is not None:
+            # The handshake runs in the request's thread (on first read), so a client that
+            # never completes one holds up only itself, not accept().
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
 
 @dataclass
@@ -514,6 +538,7 @@ def make_server(
     port: int = 0,
     faults: FaultInjector | dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[SandboxHTTPServer, bool]:
     """A bound (not yet serving) server, and whether it opened its store itself.
 
@@ -524,7 +549,7 @@ def make_server(
     owns = not isinstance(store_or_path, SandboxStore)
     store = SandboxStore.open(store_or_path) if owns else store_or_path
     try:
-        return SandboxHTTPServer((host, port), store, _faults(faults), max_body), owns
+        return SandboxHTTPServer((host, port), store, _faults(faults), max_body, tls), owns
     except BaseException:
         if owns:
             store.close()
@@ -537,9 +562,12 @@ def start_server(
     port: int = 0,
     faults: FaultInjector | dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
+    tls: ssl.SSLContext | None = None,
 ) -> RunningServer:
-    """Serve in a background thread (port 0: a free port); for tests and embedding."""
-    server, owns = make_server(store_or_path, host, port, faults, max_body)
+    """Serve in a background thread (port 0: a free port); for tests and embedding.
+
+    `tls`: a server-side SSL context (crmctl.sandbox.tls): https instead of http."""
+    server, owns = make_server(store_or_path, host, port, faults, max_body, tls)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},  # stop() waits up to one interval
@@ -549,7 +577,7 @@ def start_server(
     thread.start()
     bound_host, bound_port = server.server_address[:2]
     return RunningServer(
-        url=f"http://{bound_host}:{bound_port}",
+        url=f"{server.scheme}://{bound_host}:{bound_port}",
         port=bound_port,
         store=server.store,
         faults=server.faults,
@@ -566,13 +594,14 @@ def serve_forever(
     faults: FaultInjector | dict[str, Any] | None = None,
     ready: Callable[[str], None] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve in this thread until interrupted (Ctrl-C); `ready(url)` once listening."""
-    server, owns = make_server(store_or_path, host, port, faults, max_body)
+    server, owns = make_server(store_or_path, host, port, faults, max_body, tls)
     try:
         if ready is not None:
             bound_host, bound_port = server.server_address[:2]
-            ready(f"http://{bound_host}:{bound_port}")
+            ready(f"{server.scheme}://{bound_host}:{bound_port}")
         server.serve_forever()
     except KeyboardInterrupt:
         pass

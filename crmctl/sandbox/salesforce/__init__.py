@@ -34,6 +34,20 @@ __all__ = ["routes"]
 
 def routes() -> list[Route]:
     """Every Salesforce-compatible endpoint, for the sandbox server's route table."""
-    from crmctl.sandbox.salesforce import metadata, oauth, sobjects
+    from crmctl.sandbox.salesforce import (
+        describe,
+        discovery,
+        metadata,
+        oauth,
+        soap_login,
+        sobjects,
+    )
 
-    return [*oauth.routes(), *sobjects.routes(), *metadata.routes()]
+    return [
+        *oauth.routes(),
+        *discovery.routes(),
+        *describe.routes(),
+        *sobjects.routes(),
+        *metadata.routes(),
+        *soap_login.routes(),
+    ]
