@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -373,8 +374,11 @@ _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
 def routes() -> list[Route]:
     # The session id travels inside the SOAP envelope, so the body is read before it is
     # checked; a deploy's zip can be large, so this public route takes the server's limit.
-    # Both the bare path and the one the login response names (…/{version}/{orgId}).
-    return [
-        Route("POST", path, _soap, auth=False, json_body=False, public_body=True)
-        for path in ("/services/Soap/m/{version}", "/services/Soap/m/{version}/{org}")
-    ]
+    # Both the bare path and the one the login response names (…/{version}/{orgId}), with
+    # or without a trailing slash (simple-salesforce sends …/m/{version}/).
+    out = []
+    for path in ("/services/Soap/m/{version}", "/services/Soap/m/{version}/{org}"):
+        route = Route("POST", path, _soap, auth=False, json_body=False, public_body=True)
+        route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
+        out.append(route)
+    return out
