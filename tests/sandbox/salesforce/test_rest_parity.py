@@ -73,7 +73,7 @@ def api(org: SalesforceOrg) -> Client:
 
 def test_ids_are_15_or_18_characters_with_key_prefixes_and_the_case_safe_suffix() -> None:
     assert to18("001A0000006Vm9r") == "001A0000006Vm9rIAC"  # Salesforce's documented example
-    assert len(ORG_ID) == 18 and ORG_ID.startswith("00D") and ORG_ID_15 == ORG_ID[:15]
+    assert len(ORG_ID) == 18 and ORG_ID.startswith("00D") and ORG_ID[:15] == ORG_ID_15
     assert to18(ORG_ID_15) == ORG_ID
     for sobject, prefix in (("User", "005"), ("UserRole", "00E"), ("PermissionSet", "0PS"),
                             ("Profile", "00e")):  # fmt: skip
