@@ -284,7 +284,7 @@ def _query(request: Request, caller: Caller) -> tuple[int, Any, dict[str, str]]:
 
 
 def _column(name: str, **extra: Any) -> dict[str, Any]:
-    column = {"aggregate": False, "apexType": None, "booleanType": False, "columnName": name,
+    column: dict[str, Any] = {"aggregate": False, "apexType": None, "booleanType": False, "columnName": name,
               "custom": name.endswith("__c"), "displayName": name, "foreignKeyName": None,
               "insertable": False, "joinColumns": [], "numberType": False, "textType": False,
               "updatable": False}  # fmt: skip
