@@ -401,3 +401,11 @@ def test_soap_login_refuses_a_wrong_password(org: SalesforceOrg, password: str) 
 def test_soap_login_refuses_another_users_token(org: SalesforceOrg) -> None:
     response = _login(org, "ann@example.com", org.store.issue_token(ADMIN))
     assert response.status_code == 500 and b"INVALID_LOGIN" in response.content
+
+
+def test_the_built_in_admin_is_read_only_over_rest(api: Client) -> None:
+    admin = sf_id("User", ADMIN)
+    response = api("PATCH", f"{V}/sobjects/User/{admin}", json={"FirstName": "Ada"})
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "INSUFFICIENT_ACCESS_OR_READONLY"
+    assert api.get(f"{V}/sobjects/User/{admin}")["FirstName"] is None
