@@ -146,6 +146,11 @@ def _sigterm_stops() -> Iterator[None]:
 @click.option("--allow-remote", is_flag=True, help="Allow a --host that is not loopback.")
 @click.option("--quiet", is_flag=True, help="Do not log every request to standard error.")
 @click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve https with a certificate from a local CA made for it (its path is printed).",
+)
+@click.option(
     "--max-body-mb",
     type=click.IntRange(1, 1024),
     default=16,
@@ -177,6 +182,7 @@ def serve(
     port: int,
     allow_remote: bool,
     quiet: bool,
+    tls: bool,
     max_body_mb: int,
     **fault_options: Any,
 ) -> int:
@@ -186,11 +192,17 @@ def serve(
     the server misbehave deterministically, for resilience tests; they can
     also be changed at run time through POST /api/v1/admin/faults.
 
+    --tls serves https (for https-only clients such as simple-salesforce):
+    a local certificate authority and a server certificate it signs are made
+    once, in DB.tls/ beside the database, and reused. Clients trust the CA
+    file the command prints (REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS).
+
     \b
     Examples:
       crmctl sandbox serve
       crmctl sandbox serve --db /tmp/sandbox.db --port 9000
       crmctl sandbox serve --rate-limit 3 --retry-after 0 --fail-nth-write 2
+      crmctl sandbox serve --tls
     """
     from crmctl.sandbox.server import serve_forever
     from crmctl.sandbox.store import SandboxStore
@@ -200,16 +212,37 @@ def serve(
     if not quiet:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
     store = SandboxStore.open(_db_path(obj, db), create=False)
+    context = None
+    if tls:
+        from crmctl.sandbox.tls import ensure_certificates, server_context, tls_folder
+
+        try:
+            files = ensure_certificates(tls_folder(Path(store.path)), host)
+            context = server_context(files)
+        except (OSError, ValueError) as exc:
+            store.close()
+            raise CrmctlError(f"cannot set up TLS: {exc}") from exc
 
     def ready(url: str) -> None:
         click.echo(f"Serving {store.path} at {url}/api/v1 (Ctrl-C to stop)", err=True)
+        if context is not None:
+            click.echo(f"TLS: clients trust the CA certificate {files.ca}", err=True)
+            click.echo(
+                f"  e.g. REQUESTS_CA_BUNDLE={files.ca} NODE_EXTRA_CA_CERTS={files.ca}", err=True
+            )
         if settings:
             click.echo(f"Fault injection: {settings}", err=True)
 
     try:
         with _sigterm_stops():
             serve_forever(
-                store, host, port, faults=settings, ready=ready, max_body=max_body_mb * 1024 * 1024
+                store,
+                host,
+                port,
+                faults=settings,
+                ready=ready,
+                max_body=max_body_mb * 1024 * 1024,
+                tls=context,
             )
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:

@@ -47,6 +47,7 @@ import json
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -113,6 +114,7 @@ class Request:
     query_lists: dict[str, list[str]] = field(default_factory=dict)
     # The body as sent, for routes that read something other than JSON (json_body=False).
     raw: bytes = b""
+    secure: bool = False  # it came over TLS (the server was started with a certificate)
 
     @property
     def actor(self) -> str:
@@ -174,6 +176,10 @@ class Route:
     def __post_init__(self) -> None:
         source = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.pattern)
         self.regex = re.compile(f"^{source}$")
+
+
+#: Salesforce's answer to a path it does not serve.
+_SF_NOT_FOUND = "The requested resource does not exist"
 
 
 #: The modules whose `routes()` make up the sandbox's API, in this order: its own
@@ -408,6 +414,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._unread -= len(chunk)
 
     def _no_route(self, path: str, allowed: list[str]) -> Response:
+        if allowed and path.startswith(("/services/", "/id/")):
+            message = f"HTTP Method '{self.command}' not allowed. Allowed are {','.join(allowed)}"
+            body = [{"errorCode": "METHOD_NOT_ALLOWED", "message": message}]
+            return 405, body, {"Allow": ", ".join(allowed)}
         if allowed:
             status, body, headers = _error(
                 405,
@@ -417,6 +427,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             headers["Allow"] = ", ".join(allowed)
             return status, body, headers
+        if path.startswith(("/services/", "/id/")):  # the Salesforce API's own shape
+            return 404, [{"errorCode": "NOT_FOUND", "message": _SF_NOT_FOUND}], {}
         return _error(404, "NOT_FOUND", f"no such endpoint: {path}")
 
     def _request(
@@ -443,6 +455,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
             principal=principal,
             store=self.server.store,
+            secure=self.server.tls is not None,
             faults=self.server.faults,
             raw=raw,
         )
@@ -494,7 +507,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its store and fault injector."""
+    """A threading HTTP server that knows its store and fault injector (https with `tls`)."""
 
     daemon_threads = True
 
@@ -505,12 +518,24 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         faults: FaultInjector,
         max_body: int = DEFAULT_MAX_BODY_BYTES,
         routes: Iterable[Route] | None = None,
+        tls: ssl.SSLContext | None = None,
     ):
         self.store = store
         self.faults = faults
         self.max_body = max_body
         self.routes = RouteTable(default_routes() if routes is None else routes)
+        self.tls = tls
         super().__init__(address, _Handler)
+        if tls is not None:
+            # The handshake runs in the request's thread (on first read), so a client that
+            # never completes one holds up only itself, not accept().
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
 
 @dataclass
@@ -554,6 +579,7 @@ def make_server(
     faults: FaultInjector | dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
     routes: Iterable[Route] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> tuple[SandboxHTTPServer, bool]:
     """A bound (not yet serving) server, and whether it opened its store itself.
 
@@ -569,7 +595,7 @@ def make_server(
         else SandboxStore.open(store_or_path)
     )
     try:
-        return SandboxHTTPServer((host, port), store, _faults(faults), max_body, routes), owns
+        return SandboxHTTPServer((host, port), store, _faults(faults), max_body, routes, tls), owns
     except BaseException:
         if owns:
             store.close()
@@ -583,9 +609,12 @@ def start_server(
     faults: FaultInjector | dict[str, Any] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
     routes: Iterable[Route] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> RunningServer:
-    """Serve in a background thread (port 0: a free port); for tests and embedding."""
-    server, owns = make_server(store_or_path, host, port, faults, max_body, routes)
+    """Serve in a background thread (port 0: a free port); for tests and embedding.
+
+    `tls`: a server-side SSL context (crmctl.sandbox.tls): https instead of http."""
+    server, owns = make_server(store_or_path, host, port, faults, max_body, routes, tls)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": 0.05},  # stop() waits up to one interval
@@ -595,7 +624,7 @@ def start_server(
     thread.start()
     bound_host, bound_port = server.server_address[:2]
     return RunningServer(
-        url=f"http://{bound_host!s}:{bound_port}",
+        url=f"{server.scheme}://{bound_host}:{bound_port}",
         port=bound_port,
         store=server.store,
         faults=server.faults,
@@ -613,13 +642,14 @@ def serve_forever(
     ready: Callable[[str], None] | None = None,
     max_body: int = DEFAULT_MAX_BODY_BYTES,
     routes: Iterable[Route] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve in this thread until interrupted (Ctrl-C); `ready(url)` once listening."""
-    server, owns = make_server(store_or_path, host, port, faults, max_body, routes)
+    server, owns = make_server(store_or_path, host, port, faults, max_body, routes, tls)
     try:
         if ready is not None:
             bound_host, bound_port = server.server_address[:2]
-            ready(f"http://{bound_host!s}:{bound_port}")
+            ready(f"{server.scheme}://{bound_host}:{bound_port}")
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from crmctl.errors import Diagnostic, Severity
+from crmctl.errors import Diagnostic, ProviderError, Severity
 from crmctl.kinds.standard import STANDARD_OBJECTS
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
-from crmctl.providers.base import ApplyResult, ChangeFailure
+from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
 from crmctl.providers.http import HttpClient
-from crmctl.providers.salesforce import package
+from crmctl.providers.salesforce import audit_trail, package
 from crmctl.providers.salesforce.auth import Credentials
 from crmctl.providers.salesforce.connection import Connection
 from crmctl.providers.salesforce.merge import MergeError
@@ -65,6 +65,7 @@ class SalesforceProvider:
         self._notes: dict[str, list[str]] = {}  # note -> addresses it is about
         self._rule_counts: dict[str, int] = {}  # duplicate rules per object, for sortOrder
         self._live_names: dict[str, set[str]] = {}  # names per kind at the last read
+        self._labels: dict[str, str] = {}  # address -> label at the last read (audit trail)
         # The org's XML of every component at the last read, by (Metadata API type, name):
         # an update changes this, not a file built from the spec alone.
         self._xml: dict[tuple[str, str], package.Component] = {}
@@ -120,7 +121,29 @@ class SalesforceProvider:
         self._live_names = {}
         for resource in out:
             self._live_names.setdefault(resource.kind, set()).add(resource.name)
+            self._labels[resource.address] = str(resource.spec.get("label") or "")
         return out
+
+    # --- the audit trail -------------------------------------------------------------
+    def change_log(self, since: str | None = None) -> list[ChangeLogEntry]:
+        """Setup changes from SetupAuditTrail (one SOQL query), from ISO time `since`.
+
+        Entries are matched to components by `audit_trail`; a user without View
+        Setup cannot read the trail, and then drift names no one (a warning says why).
+        """
+        try:
+            rows = self.rest.query(audit_trail.query_for(since))
+        except ProviderError as exc:
+            self.connection.warnings.append(f"the Setup Audit Trail could not be read: {exc}")
+            return []
+        return audit_trail.entries(rows, self._labels)
+
+    def change_log_actor(self) -> str | None:
+        """The user crmctl logs in as: the JWT subject, or who the token belongs to."""
+        if self.connection.credentials.username:
+            return self.connection.credentials.username
+        info = self.connection.rest("GET", "/services/oauth2/userinfo")
+        return info.get("preferred_username") if isinstance(info, dict) else None
 
     def _read_metadata(self, kinds: set[str]) -> list[Resource]:
         types = sorted({t for k in kinds for t in package.MetadataTypes[k]})

@@ -6,12 +6,18 @@ with Salesforce's shapes and errors, documented by Salesforce, not in the
 sandbox's openapi.json:
 
     POST /services/oauth2/token                  JWT bearer and client-credentials flows
+    GET  /services/oauth2/userinfo, /id/{org}/{user}   who the session is
+    GET  /services/data, /services/data/vNN.0[/limits]  versions, resources, limits
+    GET  /services/data/vNN.0/sobjects[/{type}[/describe]]  describeGlobal, describe
     GET  /services/data/vNN.0/query?q=SOQL        users, roles, permission sets, assignments
     ...  /services/data/vNN.0/sobjects/...        User, PermissionSetAssignment
     ...  /services/data/vNN.0/composite/sobjects  collections of up to 200
-    POST /services/Soap/m/NN.0                    listMetadata, retrieve, deploy (+ status)
+    POST /services/Soap/m/NN.0[/{orgId}]          listMetadata, retrieve, deploy (+ status)
+    POST /services/Soap/u/NN.0                    SOAP login() (the password: a sandbox token)
 
-Modules: `oauth` (token endpoint), `api` (sessions, limits, error shapes),
+Modules: `oauth` (token endpoint), `soap_login`, `discovery` (versions,
+identity, limits), `describe`, `ids` (15/18-character ids, key prefixes),
+`setup_audit` (SetupAuditTrail rows), `api` (sessions, limits, error shapes),
 `soql` and `sobjects` (queries, reads), `writes` (sObject and collection
 writes), `metadata` (the SOAP operations), `deploy` (a deploy against the
 org), `components` and `mdxml` (Metadata API files), `catalog` (each
@@ -34,6 +40,20 @@ __all__ = ["routes"]
 
 def routes() -> list[Route]:
     """Every Salesforce-compatible endpoint, for the sandbox server's route table."""
-    from crmctl.sandbox.salesforce import metadata, oauth, sobjects
+    from crmctl.sandbox.salesforce import (
+        describe,
+        discovery,
+        metadata,
+        oauth,
+        soap_login,
+        sobjects,
+    )
 
-    return [*oauth.routes(), *sobjects.routes(), *metadata.routes()]
+    return [
+        *oauth.routes(),
+        *discovery.routes(),
+        *describe.routes(),
+        *sobjects.routes(),
+        *metadata.routes(),
+        *soap_login.routes(),
+    ]

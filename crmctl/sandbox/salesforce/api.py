@@ -22,7 +22,15 @@ from crmctl.sandbox.jsonbody import parse_json_body
 from crmctl.sandbox.salesforce import state
 from crmctl.sandbox.server import Request, Route
 
-__all__ = ["SalesforceFault", "Caller", "authorise", "rest", "limit_header", "check_version"]
+__all__ = [
+    "SalesforceFault",
+    "Caller",
+    "authorise",
+    "rest",
+    "limit_header",
+    "check_version",
+    "base_url",
+]
 
 Response = tuple[int, Any, dict[str, str]]
 _VERSION = re.compile(r"^v\d{2,3}\.0$")
@@ -72,6 +80,12 @@ class Caller:
                 "INSUFFICIENT_ACCESS",
                 f"{what} needs a user with the ViewSetup (View Setup and Configuration) permission",
             )
+
+
+def base_url(request: Request) -> str:
+    """This server as the client reached it: its scheme (https when serving TLS) and Host."""
+    host = request.headers.get("Host") or "127.0.0.1"
+    return f"{'https' if request.secure else 'http'}://{host}"
 
 
 def limit_header(used: int, limit: int) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from crmctl.kinds.standard import STANDARD_OBJECTS
 from crmctl.sandbox.salesforce import catalog, components, mdxml, state
 from crmctl.sandbox.salesforce.api import Caller, SalesforceFault, authorise, check_version
 from crmctl.sandbox.salesforce.deploy import run_deploy
-from crmctl.sandbox.salesforce.sobjects import sf_id
+from crmctl.sandbox.salesforce.ids import metadata_id, sf_id
 from crmctl.sandbox.server import Request, Route
 
 __all__ = ["routes", "deploy_queue"]
@@ -118,7 +119,7 @@ def _file_properties(
     for key, value in (
         ("createdById", sf_id("User", by)), ("createdByName", by), ("createdDate", at),
         ("fileName", components.file_name(type_name, full_name)), ("fullName", full_name),
-        ("id", sf_id("Profile", f"{type_name}/{full_name}")),
+        ("id", "" if by == "Salesforce" else metadata_id(type_name, full_name)),
         ("lastModifiedById", sf_id("User", by)), ("lastModifiedByName", by),
         ("lastModifiedDate", at), ("manageableState", "unmanaged"), ("type", type_name),
     ):  # fmt: skip
@@ -373,13 +374,11 @@ _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
 def routes() -> list[Route]:
     # The session id travels inside the SOAP envelope, so the body is read before it is
     # checked; a deploy's zip can be large, so this public route takes the server's limit.
-    return [
-        Route(
-            "POST",
-            "/services/Soap/m/{version}",
-            _soap,
-            auth=False,
-            json_body=False,
-            public_body=True,
-        )
-    ]
+    # Both the bare path and the one the login response names (…/{version}/{orgId}), with
+    # or without a trailing slash (simple-salesforce sends …/m/{version}/).
+    out = []
+    for path in ("/services/Soap/m/{version}", "/services/Soap/m/{version}/{org}"):
+        route = Route("POST", path, _soap, auth=False, json_body=False, public_body=True)
+        route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
+        out.append(route)
+    return out

@@ -26,12 +26,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from crmctl.sandbox import auth
 from crmctl.sandbox.salesforce import state
-from crmctl.sandbox.salesforce.sobjects import sf_id
+from crmctl.sandbox.salesforce.api import base_url
+from crmctl.sandbox.salesforce.ids import ORG_ID, sf_id
 from crmctl.sandbox.server import Request, Route
 
 __all__ = ["routes", "public_key", "ORG_ID"]
 
-ORG_ID = "00DSANDBOX0000001AAA"
 _GRANT_JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 _AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 _SIGNING_KEY = b"crmctl sandbox"  # the response `signature` only proves the answer is ours
@@ -57,8 +57,7 @@ def public_key(pem: str) -> RSAPublicKey:
 
 
 def _base_url(request: Request) -> str:
-    host = request.headers.get("Host") or "127.0.0.1"
-    return f"http://{host}"
+    return base_url(request)
 
 
 def _token(request: Request) -> tuple[int, Any, dict[str, str]]:

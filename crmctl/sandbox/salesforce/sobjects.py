@@ -16,26 +16,22 @@ Writes (`writes`) become store batch operations, so the sandbox's rules apply.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from crmctl.sandbox.salesforce import soql
+from crmctl.sandbox.salesforce import setup_audit, soql
 from crmctl.sandbox.salesforce.api import Caller, SalesforceFault, rest
+from crmctl.sandbox.salesforce.ids import KEY_PREFIXES, ORG_ID, normal_id, sf_id
 from crmctl.sandbox.server import Request, Route
 
 __all__ = ["routes", "sf_id", "normal_id", "sobject_of", "OrgView", "SCHEMA", "PROFILES"]
 
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_PREFIX = {"User": "005", "UserRole": "00E", "PermissionSet": "0PS",
-           "PermissionSetAssignment": "0Pa", "Profile": "00e"}  # fmt: skip
 PROFILES = ("System Administrator", "Standard User")
 #: Setup objects: reading them needs ViewSetup (or an admin), as the sandbox's own API does.
-SETUP_OBJECTS = ("PermissionSet", "PermissionSetAssignment")
+SETUP_OBJECTS = ("PermissionSet", "PermissionSetAssignment", "SetupAuditTrail")
 _USER_FIELDS = ("Id", "Username", "Email", "FirstName", "LastName", "Name", "IsActive",
                 "UserRoleId", "ProfileId", "UserType", "Alias", "TimeZoneSidKey",
                 "LocaleSidKey", "LanguageLocaleKey", "EmailEncodingKey")  # fmt: skip
@@ -53,44 +49,65 @@ SCHEMA: dict[str, dict[str, str | None]] = {
         "PermissionSet": "PermissionSet",
     },
     "Profile": dict.fromkeys(("Id", "Name")),
+    "Organization": dict.fromkeys(
+        (
+            "Id",
+            "Name",
+            "Division",
+            "OrganizationType",
+            "InstanceName",
+            "IsSandbox",
+            "TrialExpirationDate",
+            "NamespacePrefix",
+            "LanguageLocaleKey",
+            "DefaultLocaleSidKey",
+            "TimeZoneSidKey",
+            "Country",
+            "PrimaryContact",
+            "IsReadOnly",
+            "CreatedDate",
+        )
+    ),  # fmt: skip
+    "SetupAuditTrail": {
+        **dict.fromkeys(
+            (
+                "Id",
+                "Action",
+                "Section",
+                "Display",
+                "CreatedById",
+                "CreatedDate",
+                "DelegateUser",
+                "CreatedByContext",
+                "CreatedByIssuer",
+                "ResponsibleNamespacePrefix",
+            )
+        ),  # fmt: skip
+        "CreatedBy": "User",
+    },
 }
-
-
-def _to18(id15: str) -> str:
-    suffix = ""
-    for start in (0, 5, 10):
-        bits = sum(1 << i for i, c in enumerate(id15[start : start + 5]) if c.isupper())
-        suffix += _SUFFIX[bits]
-    return id15 + suffix
-
-
-def sf_id(sobject: str, key: str) -> str:
-    """The stable 18-character id of a row (derived from its name)."""
-    number = int.from_bytes(hashlib.sha1(key.lower().encode()).digest()[:10], "big")
-    body = ""
-    for _ in range(12):
-        number, digit = divmod(number, 62)
-        body += _B62[digit]
-    return _to18(_PREFIX[sobject] + body)
-
-
-def normal_id(value: Any) -> str | None:
-    """The 18-character form of a 15- or 18-character id, or None for a malformed one."""
-    if not isinstance(value, str) or len(value) not in (15, 18) or not value.isalnum():
-        return None
-    return _to18(value[:15])
+#: The org's own row (Organization): a Developer Edition org.
+ORGANIZATION = {
+    "Id": ORG_ID, "Name": "crmctl sandbox", "Division": None,
+    "OrganizationType": "Developer Edition", "InstanceName": "CRMCTL1", "IsSandbox": False,
+    "TrialExpirationDate": None, "NamespacePrefix": None, "LanguageLocaleKey": "en_US",
+    "DefaultLocaleSidKey": "en_US", "TimeZoneSidKey": "GMT", "Country": None,
+    "PrimaryContact": None, "IsReadOnly": False, "CreatedDate": "2000-01-01T00:00:00.000+0000",
+}  # fmt: skip
 
 
 class OrgView:
     """The sandbox's configuration as sObject rows, with lookups by id and by name."""
 
     def __init__(self, store: Any) -> None:
+        self.store = store
         items = store.list_all_config(["Role", "PermissionSet", "User"])
         self.specs = {(i["kind"], i["name"]): i["spec"] for i in items}
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in SCHEMA}
         self.by_id: dict[str, tuple[str, dict[str, Any]]] = {}
         for name in PROFILES:
             self._add("Profile", {"Id": sf_id("Profile", name), "Name": name})
+        self._add("Organization", dict(ORGANIZATION))
         roles = {n: s for (k, n), s in self.specs.items() if k == "Role"}
         role_rows = {}
         for name, spec in roles.items():
@@ -135,6 +152,27 @@ class OrgView:
                      "PermissionSetId": ps_row["Id"] if ps_row else None,
                      "PermissionSet": ps_row},
                 )  # fmt: skip
+        self._add_admins(self.by_id[sf_id("Profile", "System Administrator")][1])
+
+    def _add_admins(self, profile: dict[str, Any]) -> None:
+        """The sandbox's built-in admins are users too: System Administrators."""
+        with self.store.transaction() as conn:
+            names = [r[0] for r in conn.execute("SELECT username FROM admins ORDER BY username")]
+        for name in names:
+            if self.get("User", sf_id("User", name)) is not None:
+                continue  # also a User item: that row stands
+            local = name.partition("@")[0]
+            self._add(
+                "User",
+                {"Id": sf_id("User", name), "Username": name,
+                 "Email": name if "@" in name else None, "FirstName": None,
+                 "LastName": local.capitalize() or name, "Name": local.capitalize() or name,
+                 "IsActive": True, "UserRoleId": None, "UserRole": None,
+                 "ProfileId": profile["Id"], "Profile": profile, "UserType": "Standard",
+                 "Alias": re.sub(r"[^A-Za-z0-9]", "", local)[:8] or "admin",
+                 "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "LanguageLocaleKey": "en_US",
+                 "EmailEncodingKey": "UTF-8"},
+            )  # fmt: skip
 
     def _add(self, sobject: str, row: dict[str, Any]) -> dict[str, Any]:
         self.rows[sobject].append(row)
@@ -212,7 +250,23 @@ def _query(request: Request, caller: Caller) -> tuple[int, Any, dict[str, str]]:
         table = next((k for k in SCHEMA if k.lower() == query.sobject.lower()), "")
         if table in SETUP_OBJECTS:
             caller.require_view_setup(f"querying {table}")
-        rows, paths = soql.run(query, SCHEMA, OrgView(request.store).rows.get(table, []))
+        view = OrgView(request.store)
+        if table == "SetupAuditTrail":
+            if query.aggregates:
+                raise soql.SoqlError(
+                    "MALFORMED_QUERY", "SetupAuditTrail does not support aggregate queries"
+                )
+            table_rows = setup_audit.rows(request.store, view.rows["User"])
+        else:
+            table_rows = view.rows.get(table, [])
+        rows, paths = soql.run(query, SCHEMA, table_rows)
+        if request.query.get("columns") == "true":
+            return 200, _columns(query, paths), {}
+        if query.aggregates:
+            record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+            for index, name in query.aggregates:
+                record[query.column_name(index)] = soql.count(query, SCHEMA, rows, name)
+            return 200, {"totalSize": 1, "done": True, "records": [record]}, {}
     except soql.SoqlError as err:
         raise SalesforceFault(400, err.code, err.message) from None
     if query.is_count:
@@ -227,6 +281,54 @@ def _query(request: Request, caller: Caller) -> tuple[int, Any, dict[str, str]]:
             while len(_LOCATORS) > _MAX_LOCATORS:
                 _LOCATORS.popitem(last=False)
     return 200, _page(version, records, 0, size, locator), {}
+
+
+def _column(name: str, **extra: Any) -> dict[str, Any]:
+    column: dict[str, Any] = {"aggregate": False, "apexType": None, "booleanType": False, "columnName": name,
+              "custom": name.endswith("__c"), "displayName": name, "foreignKeyName": None,
+              "insertable": False, "joinColumns": [], "numberType": False, "textType": False,
+              "updatable": False}  # fmt: skip
+    column.update(extra)
+    return column
+
+
+def _columns(query: soql.Query, paths: list[list[str]]) -> dict[str, Any]:
+    """What `columns=true` answers: the query's columns, not its rows."""
+    out: list[dict[str, Any]] = []
+    joins: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        if len(path) == 1:
+            name = path[0]
+            kind = "Id" if name == "Id" or name.endswith("Id") else "String"
+            if name.startswith("Is"):
+                kind = "Boolean"
+            out.append(_column(name, apexType=kind, textType=kind == "String",
+                               booleanType=kind == "Boolean"))  # fmt: skip
+            continue
+        parent = joins.get(path[0])
+        if parent is None:
+            parent = joins[path[0]] = _column(path[0], displayName=path[0])
+            out.append(parent)
+        target = parent
+        for depth, part in enumerate(path[1:], start=1):
+            found = next((c for c in target["joinColumns"] if c["columnName"] == part), None)
+            if found is None:
+                label = ".".join(path[: depth + 1])
+                found = _column(part, displayName=label,
+                                apexType="String" if depth == len(path) - 1 else None,
+                                textType=depth == len(path) - 1)  # fmt: skip
+                target["joinColumns"].append(found)
+            target = found
+    for index, _name in query.aggregates:
+        out.append(_column(query.column_name(index), aggregate=True, apexType="Integer",
+                           displayName=query.column_name(index), numberType=True))  # fmt: skip
+    return {
+        "columnMetadata": out,
+        "entityName": query.sobject,
+        "groupBy": False,
+        "idSelected": ["Id"] in paths,
+        "keyPrefix": KEY_PREFIXES.get(query.sobject),
+    }
 
 
 def _query_more(request: Request, caller: Caller) -> tuple[int, Any, dict[str, str]]:
@@ -269,6 +371,9 @@ def routes() -> list[Route]:
     return [
         rest("GET", f"{base}/query", _query),
         rest("GET", f"{base}/query/{{locator}}", _query_more),
+        # Nothing here is ever in the recycle bin, so queryAll answers what query does.
+        rest("GET", f"{base}/queryAll", _query),
+        rest("GET", f"{base}/queryAll/{{locator}}", _query_more),
         rest("GET", f"{base}/sobjects/{{sobject}}/{{id}}", _get),
         rest("POST", f"{base}/sobjects/{{sobject}}", create_one),
         rest("PATCH", f"{base}/sobjects/{{sobject}}/{{id}}", update_one),

@@ -5,8 +5,9 @@
     ORDER BY Username DESC LIMIT 10 OFFSET 5
 
 Supported: field lists with parent relationships (`UserRole.DeveloperName`),
-`COUNT()`, WHERE with = != <> < > <= >= LIKE IN NOT IN, AND, OR, NOT and
-parentheses; literals 'text', numbers, true, false, null; ORDER BY, LIMIT,
+`COUNT()`, `COUNT(field) [alias]`, WHERE with = != <> < > <= >= LIKE IN NOT IN,
+AND, OR, NOT and parentheses; literals 'text', numbers, true, false, null,
+dates (2025-01-31) and dateTimes (2025-01-31T12:00:00Z); ORDER BY, LIMIT,
 OFFSET. Names are case-insensitive. Errors raise `SoqlError` with
 Salesforce's codes (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE).
 
@@ -22,9 +23,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Query", "SoqlError", "parse", "run", "MAX_QUERY_LENGTH", "MAX_DEPTH"]
+__all__ = [
+    "Query",
+    "SoqlError",
+    "parse",
+    "run",
+    "count",
+    "parse_moment",
+    "MAX_QUERY_LENGTH",
+    "MAX_DEPTH",
+]
 
 #: Salesforce's default limit on the length of a SOQL statement, in characters.
 MAX_QUERY_LENGTH = 100_000
@@ -32,7 +43,10 @@ MAX_QUERY_LENGTH = 100_000
 MAX_DEPTH = 100
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<number>-?\d+(?:\.\d+)?)"
+    r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')"
+    r"|(?P<datetime>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))"
+    r"|(?P<date>\d{4}-\d{2}-\d{2}(?![\dT]))"
+    r"|(?P<number>-?\d+(?:\.\d+)?)"
     r"|(?P<op><=|>=|!=|<>|=|<|>)|(?P<punct>[(),])|(?P<name>[A-Za-z_][A-Za-z0-9_.]*))"
 )
 _KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY",
@@ -53,10 +67,27 @@ class Query:
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     limit: int | None = None
     offset: int = 0
+    aliases: dict[int, str] = field(default_factory=dict)  # field index -> alias
 
     @property
     def is_count(self) -> bool:
         return self.fields == ["COUNT()"]
+
+    @property
+    def aggregates(self) -> list[tuple[int, str]]:
+        """(index, counted field) of each COUNT(field) in the select list."""
+        return [
+            (i, f[6:-1])
+            for i, f in enumerate(self.fields)
+            if f.startswith("COUNT(") and f != "COUNT()"
+        ]
+
+    def column_name(self, index: int) -> str:
+        """An aggregate's key in the result: its alias, or expr0, expr1 … in order."""
+        if index in self.aliases:
+            return self.aliases[index]
+        unnamed = [i for i, _ in self.aggregates if i not in self.aliases]
+        return f"expr{unnamed.index(index)}"
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -109,11 +140,23 @@ class _Parser:
 
     def query(self) -> Query:
         self.take("keyword", "SELECT")
-        fields = [self.field_item()]
-        while self.accept("punct", ","):
+        fields, aliases = [self.field_item()], {}
+        while True:
+            if fields[-1].startswith("COUNT(") and self.peek()[0] == "name":
+                aliases[len(fields) - 1] = self.take("name")
+            if not self.accept("punct", ","):
+                break
             fields.append(self.field_item())
         self.take("keyword", "FROM")
-        query = Query(fields, self.take("name"))
+        query = Query(fields, self.take("name"), aliases=aliases)
+        aggregated = [f for f in fields if f.startswith("COUNT(")]
+        if "COUNT()" in fields and len(fields) > 1:
+            raise SoqlError(
+                "MALFORMED_QUERY", "COUNT() must be the only element in the SELECT list"
+            )
+        if aggregated and len(aggregated) < len(fields):
+            plain = next(f for f in fields if not f.startswith("COUNT("))
+            raise SoqlError("MALFORMED_QUERY", f"Field must be grouped or aggregated: {plain}")
         if self.accept("keyword", "WHERE"):
             query.where = self.condition()
         if self.accept("keyword", "ORDER"):
@@ -145,8 +188,11 @@ class _Parser:
     def field_item(self) -> str:
         name = self.take("name")
         if name.upper() == "COUNT" and self.accept("punct", "("):
+            if self.accept("punct", ")"):
+                return "COUNT()"
+            counted = self.take("name")
             self.take("punct", ")")
-            return "COUNT()"
+            return f"COUNT({counted})"
         return name
 
     def condition(self) -> Any:
@@ -212,6 +258,11 @@ class _Parser:
             return text == "TRUE"
         if kind == "keyword" and text == "NULL":
             return None
+        if kind in ("datetime", "date"):
+            moment = parse_moment(text)
+            if moment is None:
+                raise SoqlError("MALFORMED_QUERY", f"invalid date or time: {text}")
+            return moment
         raise SoqlError("MALFORMED_QUERY", f"expected a value but found {text or 'end of query'!r}")
 
 
@@ -285,7 +336,22 @@ def _like(value: Any, pattern: str) -> bool:
     return p == len(pat)
 
 
+def parse_moment(text: str) -> datetime | None:
+    """A SOQL date or dateTime literal (or a stored value) as an aware datetime."""
+    value = text.strip().replace("Z", "+00:00")
+    value = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(right, datetime):
+        left = parse_moment(left) if isinstance(left, str) else None
+        if left is None:
+            return op in ("!=", "<>")
     if isinstance(left, str) and isinstance(right, str):
         left, right = left.lower(), right.lower()
     if op == "=":
@@ -346,7 +412,11 @@ def run(
             resolved[text] = _resolve(schema, sobject, text)
         return resolved[text]
 
-    selected = [] if query.is_count else [paths(f) for f in query.fields]
+    counted = [f[6:-1] for f in query.fields if f.startswith("COUNT(") and f != "COUNT()"]
+    plain = [f for f in query.fields if not f.startswith("COUNT(")]
+    selected = [paths(f) for f in plain]
+    for name in counted:
+        paths(name)
     for name in _conditions_fields(query.where):
         paths(name)
     for name, _ in query.order:
@@ -361,3 +431,9 @@ def run(
     if query.limit is not None:
         found = found[: query.limit]
     return found, selected
+
+
+def count(query: Query, schema: Schema, rows: list[dict[str, Any]], name: str) -> int:
+    """COUNT(name) over `rows` (already filtered): the rows where the field is not null."""
+    path = _resolve(schema, query.sobject, name)
+    return sum(_get(row, path) is not None for row in rows)

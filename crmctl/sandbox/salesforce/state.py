@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crmctl.sandbox.db import SandboxError, iso_time
+from crmctl.sandbox.salesforce.ids import ORG_ID_15, to18
 from crmctl.sandbox.store import SandboxStore
 
 __all__ = [
@@ -151,7 +152,7 @@ def issue_session(
     conn: sqlite3.Connection, username: str, client_id: str, now: datetime, seconds: int
 ) -> str:
     """A new access token for `username` (only its hash is kept)."""
-    token = "00DSANDBOX0000001!" + secrets.token_urlsafe(48)
+    token = ORG_ID_15 + "!" + secrets.token_urlsafe(48)  # as Salesforce: the org id, "!"
     conn.execute(
         "INSERT INTO sf_sessions (token_hash, username, client_id, issued_at, expires_at)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -269,7 +270,7 @@ def save_job(
 ) -> str:
     """Keep a job; its id (status checks see it after `asyncPolls` checks and once it has a
     result: None while it is still running, see `finish_job`)."""
-    job_id = (prefix + secrets.token_hex(6).upper())[:15]
+    job_id = to18((prefix + secrets.token_hex(6).upper())[:15])
     conn.execute(
         "INSERT INTO sf_async_jobs (id, operation, created_at, polls, result) VALUES (?, ?, ?, ?, ?)",
         (job_id, operation, iso_time(now), settings_in(conn)["asyncPolls"], json.dumps(result)),

@@ -257,6 +257,12 @@ def _apply_record(batch: _Batch, index: int, operation: str, record: dict[str, A
                 404, "NOT_FOUND", f"invalid or unknown user id: {fields.get('Id')}"
             )
         name = row["Username"]
+        if name not in batch.users:  # the built-in admin: a user, but not one this API keeps
+            raise SalesforceFault(
+                400,
+                "INSUFFICIENT_ACCESS_OR_READONLY",
+                f"{name} is the sandbox's built-in admin and cannot be changed through this API",
+            )
         spec = copy.deepcopy(batch.users[name])
     for key, target in (("Email", "email"), ("FirstName", "firstName"), ("LastName", "lastName")):
         if key in fields:
@@ -314,6 +320,13 @@ def _assignment(batch: _Batch, index: int, operation: str, fields: dict[str, Any
         missing = "AssigneeId" if user is None else "PermissionSetId"
         raise SalesforceFault(
             400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [missing]
+        )
+    if user["Username"] not in batch.users:
+        raise SalesforceFault(
+            400,
+            "INSUFFICIENT_ACCESS_OR_READONLY",
+            f"{user['Username']} is the sandbox's built-in admin: it has every permission already",
+            ["AssigneeId"],
         )
     spec = batch.users[user["Username"]]
     if ps["Name"] in spec.get("permissionSets", []):

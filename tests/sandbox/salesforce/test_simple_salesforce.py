@@ -74,4 +74,5 @@ def test_query_all_pages_with_simple_salesforce(sf) -> None:
     everything = sf.query_all(
         "SELECT Username FROM User", headers={"Sforce-Query-Options": "batchSize=200"}
     )
-    assert everything["totalSize"] == 250 and len(everything["records"]) == 250
+    # the 250 new users and the built-in admin
+    assert everything["totalSize"] == 251 and len(everything["records"]) == 251
