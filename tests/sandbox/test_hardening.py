@@ -266,7 +266,8 @@ def test_deeply_nested_soql_is_malformed_not_a_crash(sf_org: SalesforceOrg) -> N
     nots = "SELECT Id FROM User WHERE " + "NOT " * 101 + "IsActive = true"
     assert _soql(sf_org, token, nots).json()[0]["errorCode"] == "MALFORMED_QUERY"
     at_limit = "SELECT Username FROM User WHERE " + "(" * 100 + "IsActive = true" + ")" * 100
-    assert _soql(sf_org, token, at_limit).json()["totalSize"] == 2
+    # the two active users and the built-in admin
+    assert _soql(sf_org, token, at_limit).json()["totalSize"] == 3
 
 
 def test_a_long_flat_soql_condition_is_answered(sf_org: SalesforceOrg) -> None:
@@ -276,7 +277,8 @@ def test_a_long_flat_soql_condition_is_answered(sf_org: SalesforceOrg) -> None:
     assert response.status_code == 200
     assert [r["Username"] for r in response.json()["records"]] == ["vic@example.com"]
     ands = " AND ".join(["IsActive = true"] * 2000)
-    assert _soql(sf_org, token, f"SELECT Id FROM User WHERE {ands}").json()["totalSize"] == 2
+    # the two active users and the built-in admin
+    assert _soql(sf_org, token, f"SELECT Id FROM User WHERE {ands}").json()["totalSize"] == 3
 
 
 def test_soql_numbers_and_length_are_bounded(sf_org: SalesforceOrg) -> None:

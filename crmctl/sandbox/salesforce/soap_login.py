@@ -6,8 +6,8 @@ and `metadataServerUrl` (`/services/Soap/m/{version}/{orgId}`), which the
 Metadata API answers.
 
 The sandbox keeps no passwords: the password is the user's sandbox API token
-(`crmctl sandbox token USER`), which plays the part of Salesforce's password
-and security token. Anything else is INVALID_LOGIN, as Salesforce answers it.
+(the admin's from `crmctl sandbox init`, anyone's from `POST /api/v1/tokens`),
+which plays the part of Salesforce's password and security token. Anything else is INVALID_LOGIN, as Salesforce answers it.
 """
 
 from __future__ import annotations
