@@ -86,6 +86,7 @@ class Workspace:
         self.actor = current_actor(env.project_dir)
         self._desired: DesiredState | None = None
         self._synced = False
+        self.live: dict[str, Resource] | None = None  # as the last plan() read it
 
     @property
     def provider(self) -> Provider:
@@ -153,11 +154,12 @@ class Workspace:
         self.ensure_no_unfinished_apply()
         self.sync_history()
         desired = self.desired()
+        self.live = self.read_live()  # kept for measuring the plan's impact on records
         plan = make_plan(
             PlanInputs(
                 environment=self.env.name,
                 desired=desired.resources,
-                live=self.read_live(),
+                live=self.live,
                 managed=self.history.managed(self.env.name),
                 protect=self._protect(),
                 supported_kinds=self.provider.supported_kinds(),
