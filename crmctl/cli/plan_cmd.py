@@ -15,7 +15,6 @@ import click
 
 from crmctl.access.widening import access_widening
 from crmctl.cli.context import CliContext, env_option, format_option
-from crmctl.cli.impact_cmd import check_impact_options, impact_options, measure, wants_impact
 from crmctl.cli.governance_cmd import (
     approval_gate,
     break_glass_flag,
@@ -23,13 +22,14 @@ from crmctl.cli.governance_cmd import (
     key_option,
     reverify,
 )
+from crmctl.cli.impact_cmd import check_impact_options, impact_options, measure, wants_impact
 from crmctl.errors import ApplyError, CrmctlError, EnvironmentFileError, PlanError
 from crmctl.executor import ApplyOutcome, StopRequest
 from crmctl.governance.records import BreakGlassRecord
+from crmctl.impact import ImpactReport
 from crmctl.plan import Action, Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
 from crmctl.providers.base import ChangeFailure
-from crmctl.impact import ImpactReport
 from crmctl.render.impact_view import impact_markdown, impact_text
 from crmctl.render.plan_view import plan_markdown, plan_text
 from crmctl.render.style import paint, use_colour

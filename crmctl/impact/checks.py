@@ -195,9 +195,9 @@ class FieldCheck:
         if old is not None and not is_new:
             if new.is_text and new.length is not None and (old.length or 1 << 30) > new.length:
                 self.reasons.append("length")
-            if new.type in ("Number", "Currency", "Percent") and old.type == new.type:
-                if (new.precision, new.scale) != (old.precision, old.scale):
-                    self.reasons.append("number")
+            numeric = new.type in ("Number", "Currency", "Percent") and old.type == new.type
+            if numeric and (new.precision, new.scale) != (old.precision, old.scale):
+                self.reasons.append("number")
             if new.type != old.type:
                 self.reasons.append("type")
             if new.unique and not old.unique:
