@@ -76,8 +76,44 @@ def _shown(values: dict[str, Any], names: list[str]) -> dict[str, Any]:
     return {lower[n.lower()][0]: lower[n.lower()][1] for n in names if n.lower() in lower}
 
 
+_MISS = object()
+_FAILED = object()
+#: Memoised verdicts are given up for a rule whose hit rate after this many records is low.
+_MEMO_TRIAL = 1000
+_MEMO_MIN_HITS = 0.3
+
+
+def _memo_key(model: OrgModel, obj: str, reads: set[str], text: str) -> tuple[str, ...] | None:
+    """The stored fields a rule's verdict depends on (None: not known, so never memoised).
+
+    A verdict depends only on the fields the formula reads: a related value
+    (Account__r.Name) on the lookup holding its id, $User on the owner (the
+    caller here); prior values equal current ones and `now` is fixed in a run.
+    """
+    objdef = model.object(obj)
+    if objdef is None:
+        return None
+    names = set()
+    for ref in reads:
+        first, dot, _ = ref.partition(".")
+        lookup = objdef.relationships.get(first) if dot else None
+        fdef = lookup if lookup is not None else (objdef.field(first) if not dot else None)
+        if fdef is None:
+            return None
+        names.add(fdef.name)
+    if "$" in text:
+        names.add("OwnerId")
+    return tuple(sorted(names))
+
+
 class RuleCheck:
-    """A validation rule's verdict on every record, under the configuration before and after."""
+    """A validation rule's verdict on every record, under the configuration before and after.
+
+    Verdicts are memoised by the values of the fields the rule reads: records
+    that agree on them get the same verdict without evaluating again (a
+    picklist and a blank test have few combinations). The evaluator still
+    decides every distinct case.
+    """
 
     def __init__(
         self,
@@ -91,6 +127,7 @@ class RuleCheck:
         self.object, self.name, self.show_values = obj.lower(), name, show_values
         self.after_spec = after
         self.rules: dict[str, Callable[[EvalContext], Any]] = {}
+        self.keys: dict[str, tuple[str, ...] | None] = {}
         self.reads: list[str] = []
         self.broken: str | None = None
         for which, spec in (("before", before), ("after", after)):
@@ -103,23 +140,49 @@ class RuleCheck:
                 continue
             self.rules[which] = compiled
             self.reads = sorted(reads)
+            self.keys[which] = _memo_key(models[which], obj, reads, spec["condition"])
+        self.memo: dict[str, dict[tuple[Any, ...], Any]] = {which: {} for which in self.rules}
+        self.lookups = 0
+        self.hits = 0
         self.tallies = {which: Tally() for which in self.rules}
         self.failures = Tally()
         self.first_failure = ""
 
     def observe(self, record: RecordView) -> None:
+        values = record.values
         for which, rule in self.rules.items():
-            try:
-                rejected = to_bool(rule(record.context(which)))
-            except (FormulaError, EvalProblem) as exc:
-                if which == "after":
-                    self.failures.add(record.id)
-                    self.first_failure = self.first_failure or f"{record.id}: {exc}"
-                continue
-            if rejected:
-                self.tallies[which].add(
-                    record.id, _shown(record.values, self.reads), self.show_values
-                )
+            fields = self.keys[which]
+            key: Any = None
+            verdict: Any = _MISS
+            if fields is not None:
+                key = tuple([values.get(name) for name in fields])
+                self.lookups += 1
+                try:
+                    verdict = self.memo[which].get(key, _MISS)
+                except TypeError:  # a list or object value: not a key
+                    key = None
+                if verdict is not _MISS:
+                    self.hits += 1
+            if verdict is _MISS:
+                try:
+                    verdict = to_bool(rule(record.context(which)))
+                except (FormulaError, EvalProblem) as exc:
+                    verdict = exc
+                if key is not None:
+                    self.memo[which][key] = verdict
+            if verdict is True:
+                tally = self.tallies[which]
+                if len(tally.samples) >= MAX_SAMPLES:
+                    tally.count += 1
+                else:
+                    shown = _shown(values, self.reads) if self.show_values else None
+                    tally.add(record.id, shown, self.show_values)
+            elif verdict is not False and which == "after":
+                self.failures.add(record.id)
+                self.first_failure = self.first_failure or f"{record.id}: {verdict}"
+        if self.lookups == _MEMO_TRIAL and self.hits < _MEMO_MIN_HITS * self.lookups:
+            self.keys = dict.fromkeys(self.keys)  # values mostly distinct: memoising only costs
+            self.memo = {which: {} for which in self.memo}
 
     def findings(self, total: int) -> list[Finding]:
         obj = self.object

@@ -65,6 +65,8 @@ class _Record:
         self._contexts: dict[str, EvalContext] = {}
 
     def context(self, which: str) -> EvalContext:
+        if which == "before" and self._run.same_records:
+            which = "after"  # records read the same under both: one context, values typed once
         found = self._contexts.get(which)
         if found is None:
             found = self._contexts[which] = self._run.context(which, self._obj, self.values)
@@ -78,6 +80,10 @@ class _Run:
         self.models, self.now = models, now
         self.readers = {which: _CachingReader(conn, m) for which, m in models.items()}
         self.callers: dict[str, Caller] = {}
+        # Formulas see a record the same way under both configurations when objects, fields
+        # and users are unchanged (a plan that changes only rules and policies).
+        before, after = models["before"], models["after"]
+        self.same_records = before.objects == after.objects and before.users == after.users
 
     def context(self, which: str, obj: str, values: dict[str, Any]) -> EvalContext:
         model = self.models[which]
