@@ -33,8 +33,8 @@ import sqlite3
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 

@@ -8,8 +8,14 @@ from typing import Any
 
 import click
 
+from crmctl.config.environment import Environment
 from crmctl.impact import ImpactReport
-from crmctl.impact.run import MAX_LIVE_LIMIT, plan_impact
+from crmctl.impact.run import (
+    MAX_LIVE_LIMIT,
+    plan_impact,
+    require_live_reading,
+    require_local_records,
+)
 from crmctl.plan import Plan
 from crmctl.workspace import Workspace
 
@@ -54,11 +60,15 @@ def wants_impact(options: dict[str, Any]) -> bool:
     return bool(options["impact"] or options["impact_db"] or options["impact_from_live"])
 
 
-def check_impact_options(options: dict[str, Any]) -> None:
+def check_impact_options(options: dict[str, Any], env: Environment) -> None:
     if options["impact_db"] is not None and options["impact_from_live"]:
         raise click.UsageError("--impact-db and --impact-from-live are two sources; give one")
     if options["show_values"] and not wants_impact(options):
         raise click.UsageError("--show-values belongs to --impact")
+    if options["impact_from_live"]:
+        require_live_reading(env)
+    elif options["impact"] and options["impact_db"] is None:
+        require_local_records(env)
 
 
 def measure(workspace: Workspace, plan: Plan, options: dict[str, Any]) -> ImpactReport:

@@ -141,7 +141,7 @@ def plan(
     workspace = Workspace(env)
     failures = None
     report = None
-    check_impact_options(impact)
+    check_impact_options(impact, env)
     try:
         result = workspace.plan(
             _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")

@@ -72,8 +72,8 @@ class Tally:
 
 
 def _shown(values: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    lower = {k.lower(): (k, v) for k, v in values.items()}
-    return {lower[n.lower()][0]: lower[n.lower()][1] for n in names if n.lower() in lower}
+    """The values of the named fields (declared names; blank ones as None)."""
+    return {name: values.get(name) for name in names}
 
 
 _MISS = object()
@@ -139,7 +139,8 @@ class RuleCheck:
                     self.broken = error
                 continue
             self.rules[which] = compiled
-            self.reads = sorted(reads)
+            declared = _memo_key(models[which], obj, reads, "")
+            self.reads = list(declared) if declared is not None else sorted(reads)
             self.keys[which] = _memo_key(models[which], obj, reads, spec["condition"])
         self.memo: dict[str, dict[tuple[Any, ...], Any]] = {which: {} for which in self.rules}
         self.lookups = 0

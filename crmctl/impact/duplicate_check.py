@@ -60,7 +60,7 @@ class _Side:
         self.sizes[key] = self.sizes.get(key, 0) + 1
 
     def pairs(self) -> tuple[int, list[str]]:
-        count, samples = 0, []
+        count, samples = 0, list[str]()
         for key, size in self.sizes.items():
             if size > 1:
                 count += size * (size - 1) // 2

@@ -101,7 +101,9 @@ def configurations(
     live: Mapping[str, Resource], changes: Iterable[Change]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(configuration items before, after) the changes, for `OrgModel.from_config`."""
-    before = {a: {"kind": r.kind, "name": r.name, "spec": r.spec} for a, r in live.items()}
+    before: dict[str, dict[str, Any]] = {
+        a: {"kind": r.kind, "name": r.name, "spec": r.spec} for a, r in live.items()
+    }
     after = dict(before)
     for change in changes:
         if change.action is Action.DELETE:

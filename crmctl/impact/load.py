@@ -215,14 +215,14 @@ def _read_json(snap: Snapshot, obj: ObjectDef, file: str, text: str) -> None:
         for name in item:
             if name not in known:
                 known[name] = _columns(snap, obj, file, line, [name])[0]
-        pairs = [
-            (known[k], v)
-            for k, v in item.items()
-            if known[k] is not None and not isinstance(v, dict)
-        ]
+        pairs: list[tuple[FieldDef, Any]] = []
+        for key, value in item.items():
+            fdef = known[key]
+            if fdef is not None and not isinstance(value, dict):
+                pairs.append((fdef, value))
         snap.records[obj.name].append(
             (SourceLocation(file, line), _record(snap, obj, file, line, pairs, False))
-        )  # type: ignore[arg-type]
+        )
 
 
 def read_snapshot(source: Path, model: OrgModel, object_name: str | None = None) -> Snapshot:

@@ -22,10 +22,36 @@ from crmctl.impact.sources import (
 from crmctl.model import Resource
 from crmctl.plan.model import Plan
 
-__all__ = ["plan_impact", "MAX_LIVE_LIMIT"]
+__all__ = [
+    "plan_impact",
+    "require_live_reading",
+    "require_local_records",
+    "MAX_LIVE_LIMIT",
+    "LIVE_PROVIDERS",
+]
 
 #: The most records per object `--impact-from-live` reads.
 MAX_LIVE_LIMIT = 1_000_000
+#: Providers that can read live records for an impact measurement (`read_records`).
+LIVE_PROVIDERS = ("sandbox",)
+
+
+def require_live_reading(env: Environment) -> None:
+    """Refuse `--impact-from-live` up front (before any login) for providers that cannot."""
+    kind = env.provider.get("type")
+    if kind not in LIVE_PROVIDERS:
+        raise CrmctlError(
+            f"--impact-from-live is not supported for the {kind} provider yet; nothing was read",
+            hint="export the records with the vendor's tools and load them: crmctl sandbox load "
+            f"-e {env.name} --db .crmctl/{env.name}-records.db --from export/, then crmctl plan "
+            f"-e {env.name} --impact --impact-db .crmctl/{env.name}-records.db (docs/impact.md)",
+        )
+
+
+def require_local_records(env: Environment) -> None:
+    """Refuse `--impact` without a source (before any login) when the records are not here."""
+    if environment_database(env) is None:
+        raise _no_records(env)
 
 
 def _no_records(env: Environment) -> CrmctlError:
@@ -55,12 +81,8 @@ def plan_impact(
     """The plan's impact on the environment's records (its sandbox, a loaded export, or live)."""
     notes: list[str] = []
     if from_live:
-        read = getattr(provider, "read_records", None)
-        if read is None:
-            raise CrmctlError(
-                f"--impact-from-live is not supported for the {provider.type} provider yet",
-                hint="load a records export instead: crmctl sandbox load --from FILE (docs/impact.md)",
-            )
+        require_live_reading(env)
+        read = provider.read_records
         conn = sqlite3.connect(":memory:")  # live records never touch the disk
         try:
             _, notes = copy_live_records(read, objects_needed(live, plan.changes), limit, conn)
