@@ -37,7 +37,7 @@ class _Side:
                 self.usable = False
                 continue
             (self.fuzzy if item.get("method") == "fuzzy" else self.exact).append(fdef.name)
-        self.groups: dict[_Key, list[str]] = {}  # key -> ids (first two kept) ; count separate
+        self.groups: dict[_Key, list[str]] = {}  # key -> its first few record ids
         self.sizes: dict[_Key, int] = {}
 
     def observe(self, record: RecordView) -> None:
@@ -55,7 +55,7 @@ class _Side:
             fuzzy.append(normalise_name(str(value)))
         key = (tuple(exact), tuple(fuzzy))
         ids = self.groups.setdefault(key, [])
-        if len(ids) < 2:
+        if len(ids) <= MAX_SAMPLES:
             ids.append(record.id)
         self.sizes[key] = self.sizes.get(key, 0) + 1
 
@@ -64,8 +64,10 @@ class _Side:
         for key, size in self.sizes.items():
             if size > 1:
                 count += size * (size - 1) // 2
-                if len(samples) < MAX_SAMPLES:
-                    samples.append("/".join(self.groups[key][:2]))
+                for a, b in combinations(self.groups[key], 2):
+                    if len(samples) == MAX_SAMPLES:
+                        break
+                    samples.append(f"{a}/{b}")
         if self.fuzzy:
             blocks: dict[tuple[Any, ...], list[_Key]] = {}
             for key in self.sizes:

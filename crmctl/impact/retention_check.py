@@ -121,7 +121,7 @@ class RetentionCheck:
         verb = _VERB.get(action, action)
         if after is None:
             summary = (
-                f"no longer {verb} {now_before} {{object}} records it {verb.rstrip('s')}s today"
+                f"no longer {verb} the {now_before} {{object}} records it covers today"
             )
         else:
             more = f"{delta} more" if delta >= 0 else f"{-delta} fewer"
