@@ -120,9 +120,7 @@ class RetentionCheck:
         delta = now_after - now_before
         verb = _VERB.get(action, action)
         if after is None:
-            summary = (
-                f"no longer {verb} the {now_before} {{object}} records it covers today"
-            )
+            summary = f"no longer {verb} the {now_before} {{object}} records it covers today"
         else:
             more = f"{delta} more" if delta >= 0 else f"{-delta} fewer"
             summary = (

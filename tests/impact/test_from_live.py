@@ -93,3 +93,14 @@ def test_salesforce_cannot_read_live_records_yet(project, crmctl) -> None:
         "hint: export the records with the vendor's tools and load them: crmctl sandbox load -e prod"
     )
     assert (REPO / "docs" / "impact.md").is_file()
+
+
+def test_the_in_process_sandbox_reads_its_own_records_as_live(impact_project, crmctl) -> None:
+    r = crmctl("plan", "--impact-from-live", "--impact-limit", "3", "--format", "json")
+    assert r.exit_code == 0, r.output
+    impact = json.loads(r.out)["impact"]
+    assert impact["source"].startswith("the live CRM (sandbox .crmctl/sandbox.db (in-process)")
+    assert impact["records"] == {"Contact": 3, "Visit__c": 2}
+    # c01-c03: c02 has a Code__c longer than 5 characters
+    (code,) = [c for c in impact["changes"] if c["address"] == "CustomField/Contact.Code__c"]
+    assert [(f["count"], f["total"]) for f in code["findings"]] == [(1, 3)]
