@@ -60,15 +60,6 @@ class ChangeImpact:
     action: str  # the plan's symbol: + ~ - ±
     findings: list[Finding] = field(default_factory=list)
 
-    @property
-    def affected(self) -> int:
-        """The largest count among the findings that harm records (what thresholds compare)."""
-        return max((f.count for f in self.findings if f.effect != "not-evaluated"), default=0)
-
-    @property
-    def percent(self) -> float:
-        return max((f.percent for f in self.findings if f.effect != "not-evaluated"), default=0.0)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "address": self.address,
