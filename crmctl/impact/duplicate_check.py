@@ -64,20 +64,20 @@ class _Side:
         for key, size in self.sizes.items():
             if size > 1:
                 count += size * (size - 1) // 2
-                for a, b in combinations(self.groups[key], 2):
+                for first, second in combinations(self.groups[key], 2):
                     if len(samples) == MAX_SAMPLES:
                         break
-                    samples.append(f"{a}/{b}")
+                    samples.append(f"{first}/{second}")
         if self.fuzzy:
             blocks: dict[tuple[Any, ...], list[_Key]] = {}
             for key in self.sizes:
                 blocks.setdefault((key[0], key[1][0][:2]), []).append(key)
             for keys in blocks.values():
-                for a, b in combinations(keys, 2):
-                    if all(similar(x, y) for x, y in zip(a[1], b[1], strict=True)):
-                        count += self.sizes[a] * self.sizes[b]
+                for one, other in combinations(keys, 2):
+                    if all(similar(x, y) for x, y in zip(one[1], other[1], strict=True)):
+                        count += self.sizes[one] * self.sizes[other]
                         if len(samples) < MAX_SAMPLES:
-                            samples.append(f"{self.groups[a][0]}/{self.groups[b][0]}")
+                            samples.append(f"{self.groups[one][0]}/{self.groups[other][0]}")
         return count, samples
 
 
