@@ -33,6 +33,7 @@ from crmctl.executor import (
     towards,
 )
 from crmctl.governance.gate import Authorization, authorize
+from crmctl.governance.policy import Policy
 from crmctl.governance.records import BreakGlassRecord
 from crmctl.history import HistoryStore, VersionRecord, current_actor
 from crmctl.history.journal import (
@@ -42,6 +43,7 @@ from crmctl.history.journal import (
     UnfinishedApplyError,
 )
 from crmctl.history.lock import EnvironmentLock, process_alive
+from crmctl.impact.model import ChangeImpact
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource
 from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, matches_any
@@ -86,6 +88,7 @@ class Workspace:
         self.actor = current_actor(env.project_dir)
         self._desired: DesiredState | None = None
         self._synced = False
+        self.live: dict[str, Resource] | None = None  # as the last plan() read it
 
     @property
     def provider(self) -> Provider:
@@ -153,11 +156,12 @@ class Workspace:
         self.ensure_no_unfinished_apply()
         self.sync_history()
         desired = self.desired()
+        self.live = self.read_live()  # kept for measuring the plan's impact on records
         plan = make_plan(
             PlanInputs(
                 environment=self.env.name,
                 desired=desired.resources,
-                live=self.read_live(),
+                live=self.live,
                 managed=self.history.managed(self.env.name),
                 protect=self._protect(),
                 supported_kinds=self.provider.supported_kinds(),
@@ -168,6 +172,26 @@ class Workspace:
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
         return self._stamp(plan, self.digest())
+
+    def governance_impacts(self, plan: Plan) -> dict[str, ChangeImpact] | None:
+        """The plan's impact on the environment's own stored records, for policy rules with an
+        `impact` criterion; None when no rule has one or the records are not on this machine
+        (then those rules apply: an unknown impact is not a small one)."""
+        if not Policy.from_section(self.env.name, self.env.approvals).measures_impact:
+            return None
+        from crmctl.impact.engine import measure_impact
+        from crmctl.impact.sources import environment_database, open_read_only
+
+        path = environment_database(self.env)
+        if path is None or not path.is_file():
+            return None
+        live = self.live if self.live is not None else self.read_live()
+        conn = open_read_only(path)
+        try:
+            report = measure_impact(conn, live, plan.changes, source=str(path))
+        finally:
+            conn.close()
+        return {c.address: c for c in report.changes}
 
     def _protect(self) -> list:
         return [(p, self.env.location("protect", i)) for i, p in enumerate(self.env.protect)]
@@ -329,7 +353,14 @@ class Workspace:
         if not plan.applicable:
             raise PlanError("the plan has errors and cannot be applied", diagnostics=plan.errors)
         self.ensure_no_unfinished_apply()
-        grant = authorize(self.env, plan, self._governed_resources(), self.history, break_glass)
+        grant = authorize(
+            self.env,
+            plan,
+            self._governed_resources(),
+            self.history,
+            break_glass,
+            self.governance_impacts(plan),
+        )
         if not plan.changes:
             outcome = ApplyOutcome(plan)
             if grant.governance_changed:  # the new governance settings become the baseline
@@ -430,7 +461,13 @@ class Workspace:
         scope = {c.address for c in original.changes}
         # Finishing carries out the interrupted plan: it needs its approvals, verified again.
         grant = (
-            authorize(self.env, original, self._governed_resources(), self.history)
+            authorize(
+                self.env,
+                original,
+                self._governed_resources(),
+                self.history,
+                impacts=self.governance_impacts(original),
+            )
             if finish
             else None
         )

@@ -73,10 +73,11 @@ def _register() -> None:
         cli.add_command(command)
     cli.add_command(sandbox_cmd.sandbox)
 
-    from crmctl.cli import sandbox_salesforce_cmd
+    from crmctl.cli import sandbox_load_cmd, sandbox_salesforce_cmd
 
     sandbox_cmd.sandbox.add_command(sandbox_salesforce_cmd.connected_app)
     sandbox_cmd.sandbox.add_command(sandbox_salesforce_cmd.api_limit)
+    sandbox_cmd.sandbox.add_command(sandbox_load_cmd.load)
 
     from crmctl.cli import governance_cmd
 

@@ -108,7 +108,13 @@ def governed_plan(workspace: Workspace, plan: Plan) -> Governance:
 
 def reverify(workspace: Workspace, plan: Plan) -> Governance:
     """Note a plan's approvals for display (apply verifies them again itself)."""
-    gov = review(workspace.env, plan, workspace.desired().resources, workspace.history)
+    gov = review(
+        workspace.env,
+        plan,
+        workspace.desired().resources,
+        workspace.history,
+        workspace.governance_impacts(plan),
+    )
     known = set(plan.diagnostics)
     plan.diagnostics.extend(d for d in gov.diagnostics if d not in known)
     return gov

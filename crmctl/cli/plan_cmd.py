@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,9 +22,11 @@ from crmctl.cli.governance_cmd import (
     key_option,
     reverify,
 )
+from crmctl.cli.impact_cmd import check_impact_options, impact_options, measure, wants_impact
 from crmctl.errors import ApplyError, CrmctlError, EnvironmentFileError, PlanError
 from crmctl.executor import ApplyOutcome, StopRequest
 from crmctl.governance.records import BreakGlassRecord
+from crmctl.impact import ImpactReport
 from crmctl.plan import Plan
 from crmctl.plan.encode import plan_to_dict, read_plan, write_plan
 from crmctl.providers.base import ChangeFailure
@@ -33,6 +36,7 @@ from crmctl.render.apply_view import (
     result_by_kind_lines,
     result_lines,
 )
+from crmctl.render.impact_view import impact_markdown, impact_text
 from crmctl.render.plan_view import BIG_PLAN, SHOWN_PER_KIND, plan_markdown, plan_text
 from crmctl.render.style import paint, use_colour
 from crmctl.render.validation_view import validation_text
@@ -66,12 +70,23 @@ def selection_options(func: Callable) -> Callable:
     )(func)
 
 
-def render_plan(plan: Plan, output_format: str, colour: bool, detail: str = "auto") -> str:
+def render_plan(
+    plan: Plan,
+    output_format: str,
+    colour: bool,
+    detail: str = "auto",
+    impact: ImpactReport | None = None,
+) -> str:
     if output_format == "json":
-        return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
+        data = plan_to_dict(plan)
+        if impact is not None:
+            data["impact"] = impact.to_dict()
+        return json.dumps(data, indent=2, ensure_ascii=False)
     if output_format == "markdown":
-        return plan_markdown(plan)
-    return plan_text(plan, colour, detail)
+        text = plan_markdown(plan)
+        return text if impact is None else f"{text}\n\n{impact_markdown(impact)}"
+    text = plan_text(plan, colour, detail)
+    return text if impact is None else f"{text}\n\n{impact_text(impact, colour)}"
 
 
 detail_option = click.option(
@@ -103,6 +118,7 @@ detail_option = click.option(
     "deploy); exit 1 when it refuses any.",
 )
 @detail_option
+@impact_options
 @selection_options
 @click.pass_obj
 def plan(
@@ -115,6 +131,7 @@ def plan(
     detail: str,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
+    **impact: Any,
 ) -> int:
     """Show what apply would change in the CRM, field by field.
 
@@ -133,14 +150,26 @@ def plan(
       crmctl plan --format markdown > plan.md
       crmctl plan --target 'PermissionSet/Sales_Rep' --exclude 'User/*'
       crmctl plan -e prod --validate
+      crmctl plan --impact                     what the changes do to stored records
+      crmctl plan -e prod --impact --impact-db .crmctl/prod-records.db
+
+    With --impact, each change that can touch records says what it does to
+    the records already stored (docs/impact.md): the environment's own
+    sandbox, a sandbox database loaded from a records export (--impact-db),
+    or a bounded read of live records (--impact-from-live). Samples are
+    record ids; values only with --show-values.
     """
     env = obj.environment(env_name)
     workspace = Workspace(env)
     failures = None
+    report = None
+    check_impact_options(impact, env)
     try:
         result = workspace.plan(
             _check_patterns(target, "--target"), _check_patterns(exclude, "--exclude")
         )
+        if wants_impact(impact):
+            report = measure(workspace, result, impact)
         governed_plan(workspace, result)
         provider_warnings(workspace, result)
         result.diagnostics.extend(access_widening(workspace.desired().resources, result.changes))
@@ -149,7 +178,7 @@ def plan(
     finally:
         workspace.close()
     colour = use_colour(force=obj.colour)
-    click.echo(render_plan(result, output_format, colour, detail))
+    click.echo(render_plan(result, output_format, colour, detail, report))
     if failures is not None:
         click.echo(
             validation_text(failures, len(result.changes), colour), err=output_format != "text"

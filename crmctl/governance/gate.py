@@ -23,6 +23,7 @@ from crmctl.errors import ApprovalError
 from crmctl.governance.breakglass import check_break_glass, record_covers
 from crmctl.governance.facts import GovernanceBaseline
 from crmctl.governance.gitverify import head_commit
+from crmctl.governance.matching import Impacts
 from crmctl.governance.policy import Policy
 from crmctl.governance.records import (
     ApprovedChange,
@@ -98,10 +99,14 @@ def history_facts(history: HistoryStore, env: str) -> HistoryFacts:
 
 
 def review(
-    env: Environment, plan: Plan, resources: Mapping[str, Resource], history: HistoryStore
+    env: Environment,
+    plan: Plan,
+    resources: Mapping[str, Resource],
+    history: HistoryStore,
+    impacts: Impacts = None,
 ) -> Governance:
     """Note every change's approvals on `plan` (for `plan`, `approvals`, `approve`); raises nothing."""
-    return govern(env, plan, resources, history_facts(history, env.name))
+    return govern(env, plan, resources, history_facts(history, env.name), impacts)
 
 
 def _exempt(env: Environment) -> bool:
@@ -130,15 +135,18 @@ def authorize(
     resources: Mapping[str, Resource],
     history: HistoryStore,
     break_glass: BreakGlassRecord | None = None,
+    impacts: Impacts = None,
 ) -> Authorization:
     """Verify everything `plan` needs before it may change the CRM; raise ApprovalError if not.
 
     `break_glass`: a signed record authorising the apply without its missing
     approvals (never without the policy owners' approval of a governance change).
+    `impacts`: the changes' impact on stored records, measured now by the caller
+    (rules with an `impact` criterion apply to every change they match when None).
     """
     facts = history_facts(history, env.name)
     _require_remote(env, history, facts.baseline)
-    gov = govern(env, plan, resources, facts)
+    gov = govern(env, plan, resources, facts, impacts)
     grant = Authorization(
         governance=gov.state,
         governance_changed=plan.policy_change is not None,

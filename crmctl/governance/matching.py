@@ -9,6 +9,11 @@ Content criteria look at what the change *does*:
 - `objectPermissions`: a PermissionSet change that grants one of them on
   any object.
 
+The `impact` criterion looks at what the change does to stored records
+(crmctl.impact): it holds when a finding crosses the rule's percent or
+record threshold, or when the impact is unknown (not measured, or a rule
+that could not be evaluated).
+
 "Grants" means present after the change and not before it (everything a
 created permission set holds is granted). Field classifications come from
 the caller (the desired state and the live fields the plan saw).
@@ -22,9 +27,20 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from crmctl.governance.policy import POLICY_OWNERS_RULE, Policy, Rule
+from crmctl.impact.model import ChangeImpact
 from crmctl.plan import Change
 
-__all__ = ["Requirement", "requirements_for", "policy_requirements", "required_roles"]
+#: Impacts by change address; None: not measured (every impact criterion holds).
+Impacts = Mapping[str, ChangeImpact] | None
+
+__all__ = [
+    "Impacts",
+    "Requirement",
+    "impact_crosses",
+    "requirements_for",
+    "policy_requirements",
+    "required_roles",
+]
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,25 @@ def _name_matches(patterns: Iterable[str], change: Change) -> bool:
     return any(fnmatchcase(change.address if "/" in p else change.name, p) for p in patterns)
 
 
-def rule_matches(rule: Rule, change: Change, classifications: Mapping[str, str]) -> bool:
+def impact_crosses(rule: Rule, impact: ChangeImpact | None) -> bool:
+    """Whether a change's impact crosses the rule's threshold (an unknown impact does)."""
+    if impact is None:
+        return True
+    for finding in impact.findings:
+        if finding.effect == "not-evaluated":
+            return True
+        if finding.effect == "no-longer-rejects":
+            continue
+        if rule.impact_records is not None and finding.count > rule.impact_records:
+            return True
+        if rule.impact_percent is not None and finding.percent > rule.impact_percent:
+            return True
+    return False
+
+
+def rule_matches(
+    rule: Rule, change: Change, classifications: Mapping[str, str], impacts: Impacts = None
+) -> bool:
     """Whether `change` falls under `rule` (see the module docstring for content criteria)."""
     if rule.kinds and change.kind not in rule.kinds:
         return False
@@ -101,17 +135,23 @@ def rule_matches(rule: Rule, change: Change, classifications: Mapping[str, str])
         return False
     if rule.names and not _name_matches(rule.names, change):
         return False
+    if rule.has_impact_criterion:
+        impact = impacts.get(change.address) if impacts is not None else None
+        if impacts is not None and impact is None:
+            return False  # measured: a change of a kind that cannot touch records
+        if not impact_crosses(rule, impact):
+            return False
     return not rule.has_content_criteria or _content_matches(rule, change, classifications)
 
 
 def requirements_for(
-    change: Change, policy: Policy, classifications: Mapping[str, str]
+    change: Change, policy: Policy, classifications: Mapping[str, str], impacts: Impacts = None
 ) -> list[Requirement]:
     """The requirements of every rule the change matches, in the policy's order."""
     return [
         Requirement(rule.name, rule.require, rule.min_approvers)
         for rule in policy.rules
-        if rule_matches(rule, change, classifications)
+        if rule_matches(rule, change, classifications, impacts)
     ]
 
 

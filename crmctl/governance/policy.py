@@ -23,9 +23,14 @@ POLICY_OWNERS_RULE = "policy-owners"
 class Rule:
     """Which changes need which roles.
 
-    Every criterion given must hold (kinds, actions, names); of the content
-    criteria (classifications, systemPermissions, objectPermissions) one is
-    enough. A rule without `match` applies to every change.
+    Every criterion given must hold (kinds, actions, names, impact); of the
+    content criteria (classifications, systemPermissions, objectPermissions)
+    one is enough. A rule without `match` applies to every change.
+
+    `impact` holds when the change's measured effect on stored records
+    crosses a threshold: more than `impact_percent` % of an object's records,
+    or more than `impact_records` records (crmctl.impact). When the impact
+    could not be measured it holds too: an unknown impact is not a small one.
     """
 
     name: str
@@ -38,10 +43,13 @@ class Rule:
     classifications: tuple[str, ...] = ()
     system_permissions: tuple[str, ...] = ()
     object_permissions: tuple[str, ...] = ()
+    impact_percent: float | None = None
+    impact_records: int | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
         match = data.get("match") or {}
+        impact = match.get("impact") or {}
         return cls(
             name=data["name"],
             require=tuple(data["require"]),
@@ -53,7 +61,13 @@ class Rule:
             classifications=tuple(match.get("classifications", ())),
             system_permissions=expand(match.get("systemPermissions", ())),
             object_permissions=tuple(match.get("objectPermissions", ())),
+            impact_percent=impact.get("percent"),
+            impact_records=impact.get("records"),
         )
+
+    @property
+    def has_impact_criterion(self) -> bool:
+        return self.impact_percent is not None or self.impact_records is not None
 
     @property
     def has_content_criteria(self) -> bool:
@@ -116,6 +130,11 @@ class Policy:
     def active(self) -> bool:
         """Whether any change needs an approval at all (an environment without rules needs none)."""
         return bool(self.rules)
+
+    @property
+    def measures_impact(self) -> bool:
+        """Whether a rule's match depends on the changes' impact on stored records."""
+        return any(rule.has_impact_criterion for rule in self.rules)
 
     @property
     def governed(self) -> bool:

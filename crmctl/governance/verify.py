@@ -20,7 +20,12 @@ from crmctl.errors import ApprovalError, Diagnostic, Severity, SourceLocation
 from crmctl.governance.breakglass import BreakGlassStatus, break_glass_status
 from crmctl.governance.facts import GitFacts, GovernanceBaseline, Requesters
 from crmctl.governance.gitverify import gather_requesters, record_provenance
-from crmctl.governance.matching import policy_requirements, required_roles, requirements_for
+from crmctl.governance.matching import (
+    Impacts,
+    policy_requirements,
+    required_roles,
+    requirements_for,
+)
 from crmctl.governance.policy import Policy
 from crmctl.governance.policy_change import (
     governance_state,
@@ -142,8 +147,12 @@ def govern(
     plan: Plan,
     resources: Mapping[str, Resource],
     history: HistoryFacts,
+    impacts: Impacts = None,
 ) -> Governance:
     """Set `requires` and `approvals` on every change of `plan` (and its governance change).
+
+    `impacts`: each change's measured impact on stored records, for rules with
+    an `impact` criterion (None: not measured, so those rules apply).
 
     Approvals are single-use: a record whose id the history lists as used
     no longer counts (an approval of A -> B cannot justify A -> B again later).
@@ -211,7 +220,7 @@ def govern(
     result.facts = facts
     classes = field_classifications(resources.values(), plan.changes)
     for change in plan.changes:
-        reqs = requirements_for(change, policy, classes)
+        reqs = requirements_for(change, policy, classes, impacts)
         change.requires = required_roles(reqs)
         change.approvals = change_status(change, reqs, policy, records, facts)
     if pseudo is not None:

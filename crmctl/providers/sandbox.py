@@ -219,6 +219,35 @@ class SandboxProvider:
             error.get("message", f"HTTP {response.status_code}"),
         )
 
+    def read_records(self, obj: str, fields: list[str], limit: int) -> list[dict[str, Any]]:
+        """At most `limit` records of `obj`, oldest first, read-only (for `plan --impact-from-live`)."""
+        if self.store is not None:
+            import json
+            import sqlite3
+
+            conn = sqlite3.connect(f"{Path(self.store.path).resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                rows = conn.execute(
+                    "SELECT fields FROM records WHERE object = ? ORDER BY seq LIMIT ?",
+                    (obj.lower(), limit),
+                ).fetchall()
+            finally:
+                conn.close()
+            return [json.loads(row[0]) for row in rows]
+        assert self.client is not None
+        records: list[dict[str, Any]] = []
+        cursor = None
+        while len(records) < limit:
+            params: dict[str, Any] = {"limit": min(_PAGE, limit - len(records))}
+            if cursor:
+                params["cursor"] = cursor
+            body = self.client.json("GET", f"/api/v1/records/{obj}", params=params)
+            records.extend(r.get("fields", r) for r in body["records"])
+            cursor = body.get("nextCursor")
+            if not cursor:
+                break
+        return records[:limit]
+
     def change_log(self, since: str | None = None) -> list[ChangeLogEntry]:
         """The sandbox's audit trail of configuration changes, from ISO time `since`."""
         entries: list[dict[str, Any]] = []
