@@ -34,6 +34,7 @@ __all__ = ["routes"]
 
 def routes() -> list[Route]:
     """Every Salesforce-compatible endpoint, for the sandbox server's route table."""
-    from crmctl.sandbox.salesforce import metadata, oauth, sobjects
+    from crmctl.sandbox.salesforce import cli_compat, metadata, oauth, sobjects
 
-    return [*oauth.routes(), *sobjects.routes(), *metadata.routes()]
+    # cli_compat first: it answers a few of sobjects' paths before them (see its docstring).
+    return [*cli_compat.routes(), *oauth.routes(), *sobjects.routes(), *metadata.routes()]

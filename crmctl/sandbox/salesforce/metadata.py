@@ -167,33 +167,12 @@ def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Ele
         )
     members = mdxml.manifest_members(unpackaged)
     org = catalog.org_components(request.store)
-    chosen: dict[tuple[str, str], catalog.OrgComponent] = {}
-    messages: list[tuple[str, str]] = []
-    for type_name, names in members.items():
-        if type_name not in components.ACCEPTED:
-            messages.append(("package.xml", f"Entity type: '{type_name}' is unknown"))
-            continue
-        of_type = {key[1]: c for key, c in org.items() if key[0] == type_name}
-        for name in list(of_type) if "*" in names else names:
-            component = of_type.get(name.lower())
-            obj, _, rest = name.partition(".")
-            if component is None and obj in STANDARD_OBJECTS and not rest.endswith("__c"):
-                continue  # a standard object or field the org was never told about
-            if component is None:
-                messages.append(
-                    ("package.xml", f"Entity of type '{type_name}' named '{name}' cannot be found")
-                )
-                continue
-            chosen[(type_name, name.lower())] = component
-            if type_name == "CustomObject":  # an object comes with its fields, rules, views …
-                prefix = name.lower() + "."
-                for key, child in org.items():
-                    if key[0] in components.CHILD_TYPES and key[1].startswith(prefix):
-                        chosen[key] = child
+    chosen, types, messages = _choose(members, org)
     files = components.assemble((c.type, c.full_name, c.element) for c in chosen.values())
-    types: dict[str, list[str]] = {}
-    for component in chosen.values():
-        types.setdefault(component.type, []).append(component.full_name)
+    for container in components.CONTAINERS:
+        for obj in types.get(container, []):
+            path = components.file_name(container, obj)
+            files.setdefault(path, mdxml.document(ET.Element(container)))
     version = mdxml.text(unpackaged, "version") or request.params["version"]
     files["package.xml"] = mdxml.manifest(types, version)
     if mdxml.text(retrieve, "singlePackage") != "true":
@@ -208,6 +187,64 @@ def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Ele
     with request.store.transaction() as conn:
         job = state.save_job(conn, "09S", "retrieve", result, request.store.now())
     return _async_result("retrieveResponse", job)
+
+
+Chosen = dict[tuple[str, str], catalog.OrgComponent]
+
+
+def _children(org: dict[tuple[str, str], catalog.OrgComponent], obj: str, types: Any) -> Chosen:
+    prefix = obj.lower() + "."
+    return {key: c for key, c in org.items() if key[0] in types and key[1].startswith(prefix)}
+
+
+def _choose(
+    members: dict[str, list[str]], org: dict[tuple[str, str], catalog.OrgComponent]
+) -> tuple[Chosen, dict[str, list[str]], list[tuple[str, str]]]:
+    """What a retrieve's manifest names: the components, package.xml's types, messages.
+
+    An object comes with its fields, rules, views …; a standard object (or one the org
+    has only fields of) with what the org holds of it. `MatchingRules: Account` is every
+    matching rule of Account.
+    """
+    chosen: Chosen = {}
+    types: dict[str, list[str]] = {}
+    messages: list[tuple[str, str]] = []
+    for type_name, names in members.items():
+        if type_name not in components.ACCEPTED:
+            messages.append(("package.xml", f"Entity type: '{type_name}' is unknown"))
+            continue
+        if type_name in components.CONTAINERS:
+            child_type = components.CONTAINERS[type_name]
+            held = {c.full_name.partition(".")[0] for c in org.values() if c.type == child_type}
+            for obj in sorted(held, key=str.lower) if "*" in names else names:
+                found = _children(org, obj, (child_type,))
+                chosen.update(found)
+                if found or "__" not in obj:  # a standard object has one, perhaps empty
+                    types.setdefault(type_name, []).append(obj)
+                else:
+                    messages.append(("package.xml", f"Entity of type '{type_name}' named "
+                                                    f"'{obj}' cannot be found"))  # fmt: skip
+            continue
+        of_type = {key[1]: c for key, c in org.items() if key[0] == type_name}
+        for name in list(of_type) if "*" in names else names:
+            component = of_type.get(name.lower())
+            obj, _, rest = name.partition(".")
+            standard = "__" not in obj
+            children = (
+                _children(org, name, components.CHILD_TYPES) if type_name == "CustomObject" else {}
+            )
+            if component is None and not children:
+                if not (standard and not rest.endswith("__c")):
+                    messages.append(("package.xml", f"Entity of type '{type_name}' named "
+                                                    f"'{name}' cannot be found"))  # fmt: skip
+                continue  # else: a standard object or field the org was never told about
+            if component is not None:
+                chosen[(type_name, name.lower())] = component
+            chosen.update(children)  # an object comes with its fields, rules, views …
+            types.setdefault(type_name, []).append(component.full_name if component else name)
+    for component in chosen.values():
+        types.setdefault(component.type, []).append(component.full_name)
+    return chosen, types, messages
 
 
 def _async_result(tag: str, job: str) -> ET.Element:
@@ -373,13 +410,14 @@ _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
 def routes() -> list[Route]:
     # The session id travels inside the SOAP envelope, so the body is read before it is
     # checked; a deploy's zip can be large, so this public route takes the server's limit.
+    # The login answer names the endpoint with the org id after the version
+    # (/services/Soap/m/61.0/00D…); Salesforce ignores what follows the version, and
+    # simple-salesforce posts to …/{version}/deployRequest/{id}.
     return [
-        Route(
-            "POST",
+        Route("POST", pattern, _soap, auth=False, json_body=False, public_body=True)
+        for pattern in (
             "/services/Soap/m/{version}",
-            _soap,
-            auth=False,
-            json_body=False,
-            public_body=True,
+            "/services/Soap/m/{version}/{org}",
+            "/services/Soap/m/{version}/{org}/{rest}",
         )
     ]
