@@ -202,3 +202,30 @@ def test_the_project_retrieves_back_equal_to_its_source(deployed: Deployed) -> N
         assert (relative.endswith(".object-meta.xml"), len(element)) == (True, 0), relative
         obj = Path(relative).name.removesuffix(".object-meta.xml")
         assert "__" not in obj and any(source.rglob(f"objects/{obj}/fields/*")), relative
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "issue 13, not done yet: the provider reads permission-set entries on fields crmctl "
+        "leaves alone (formula, Location, Html) and on other packages' objects, which import "
+        "leaves out, so the plan removes them; navikt's profiles import as Profile_* "
+        "permission sets the org does not have. Remove this mark once the plan is empty."
+    ),
+)
+def test_crmctl_plans_no_change_against_what_the_cli_deployed(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crmctl
+) -> None:
+    project = tmp_path / "crmctl"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("CRMCTL_ACTOR", "tests")
+    for name, value in deployed.cli.org.env_variables().items():
+        monkeypatch.setenv(name, value)
+    r = crmctl("import", "--from", "sfdx", str(deployed.source), "--out", "manifests")
+    assert r.exit_code == 0, r.output
+    deployed.cli.org.write_env(project, "sf", manifests="manifests")
+    r = crmctl("plan", "-e", "sf", "--detailed-exitcode")
+    assert "No changes. The CRM matches the manifests." in r.out, r.out[-3000:]
+    assert r.exit_code == 0, r.output[-3000:]
