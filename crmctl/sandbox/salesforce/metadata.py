@@ -1,6 +1,6 @@
 """The Metadata API over SOAP: `POST /services/Soap/m/{version}`.
 
-Operations: listMetadata, retrieve + checkRetrieveStatus, deploy +
+Operations: listMetadata, readMetadata, retrieve + checkRetrieveStatus, deploy +
 checkDeployStatus, in Salesforce's envelopes (SessionHeader in, a
 LimitInfoHeader out, `soapenv:Fault` with `sf:CODE` on errors, HTTP 500).
 A retrieve answers the org's components as stored (`catalog`). A deploy is
@@ -247,6 +247,43 @@ def _choose(
     return chosen, types, messages
 
 
+# --- readMetadata ----------------------------------------------------------------------
+
+_MAX_READ = 10  # Salesforce reads at most 10 components a call
+
+
+def _read_metadata(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
+    """The components' XML as a retrieve gives it; an object comes with its fields, rules …"""
+    caller.require_admin("the Metadata API")
+    type_name = mdxml.text(operation, "type") or ""
+    names = [(n.text or "").strip() for n in operation.findall("fullNames")]
+    if len(names) > _MAX_READ:
+        raise SalesforceFault(
+            500, "INVALID_OPERATION", f"readMetadata takes at most {_MAX_READ} fullNames"
+        )
+    if type_name not in components.ACCEPTED or type_name in components.CONTAINERS:
+        raise SalesforceFault(500, "INVALID_TYPE", f"Unknown type: '{type_name}' for readMetadata")
+    org = catalog.org_components(request.store)
+    response = ET.Element("readMetadataResponse")
+    result = _add(response, "result")
+    for name in names:
+        record = _add(result, "records")
+        record.set("xsi:type", type_name)
+        component = org.get((type_name, name.lower()))
+        children = (
+            _children(org, name, components.CHILD_TYPES) if type_name == "CustomObject" else {}
+        )
+        if component is None and not children:
+            continue  # Salesforce answers an empty record for a name it does not have
+        items = list(component.element) if component is not None else []
+        items += [c.element for c in children.values()]
+        if type_name == "CustomObject":
+            items.sort(key=lambda e: e.tag)
+        _add(record, "fullName", component.full_name if component is not None else name)
+        record.extend(item for item in items if item.tag != "fullName")
+    return response
+
+
 def _async_result(tag: str, job: str) -> ET.Element:
     response = ET.Element(tag)
     result = _add(response, "result")
@@ -400,6 +437,7 @@ def _check_deploy(request: Request, caller: Caller, operation: ET.Element) -> ET
 
 _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
     "listMetadata": _list_metadata,
+    "readMetadata": _read_metadata,
     "retrieve": _retrieve,
     "checkRetrieveStatus": _check_retrieve,
     "deploy": _deploy,
