@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -451,11 +452,14 @@ def routes() -> list[Route]:
     # The login answer names the endpoint with the org id after the version
     # (/services/Soap/m/61.0/00D…); Salesforce ignores what follows the version, and
     # simple-salesforce posts to …/{version}/deployRequest/{id}.
-    return [
-        Route("POST", pattern, _soap, auth=False, json_body=False, public_body=True)
-        for pattern in (
-            "/services/Soap/m/{version}",
-            "/services/Soap/m/{version}/{org}",
-            "/services/Soap/m/{version}/{org}/{rest}",
-        )
-    ]
+    # zeep (simple-salesforce's SOAP client) posts to …/{version}/ with a trailing slash.
+    routes = []
+    for pattern in (
+        "/services/Soap/m/{version}",
+        "/services/Soap/m/{version}/{org}",
+        "/services/Soap/m/{version}/{org}/{rest}",
+    ):
+        route = Route("POST", pattern, _soap, auth=False, json_body=False, public_body=True)
+        route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
+        routes.append(route)
+    return routes
