@@ -5,7 +5,7 @@ then retrieved in place with `sf project retrieve start --manifest` (after
 every file of the copy was blanked, so a file the retrieve does not write
 stays blank and shows). Every file must come back equal to the source, element
 for element and in order, apart from the documented defaults
-(docs/salesforce.md, "What the sandbox answers"):
+(docs/salesforce.md, "What a retrieve gives back"):
 
 - elements a real org adds where a component lacks them (`DEFAULTS`);
 - a standard object whose source has only fields gains an empty
