@@ -19,6 +19,7 @@ __all__ = [
     "OBJECT_CHILDREN",
     "CHILD_TYPES",
     "FILE_TYPES",
+    "CONTAINERS",
     "ACCEPTED",
     "file_name",
     "split",
@@ -48,8 +49,11 @@ FILE_TYPES = {
     "GlobalValueSet": ("globalValueSets", "globalValueSet"),
 }
 _FOLDER_TYPES = {folder: type_name for type_name, (folder, _) in FILE_TYPES.items()}
+#: Types that name a file of child components by the object's name (`MatchingRules:
+#: Account` is matchingRules/Account.matchingRule), as the Salesforce CLI names them.
+CONTAINERS = {"MatchingRules": "MatchingRule"}
 #: Every type this org takes in a deploy and gives back in a retrieve.
-ACCEPTED = frozenset({*FILE_TYPES, *CHILD_TYPES, "MatchingRule"})
+ACCEPTED = frozenset({*FILE_TYPES, *CHILD_TYPES, "MatchingRule", *CONTAINERS})
 
 
 @dataclass
@@ -67,7 +71,7 @@ def file_name(type_name: str, full_name: str) -> str:
     obj = full_name.partition(".")[0]
     if type_name in CHILD_TYPES:
         return f"objects/{obj}.object"
-    if type_name == "MatchingRule":
+    if type_name in ("MatchingRule", "MatchingRules"):
         return f"matchingRules/{obj}.matchingRule"
     folder, suffix = FILE_TYPES[type_name]
     return f"{folder}/{full_name}.{suffix}"

@@ -64,6 +64,8 @@ class _Work:
     removed: list[tuple[int, str, str]] = field(default_factory=list)  # (entry, type, name)
     # Fields whose values come from a global value set this deploy changes: (entry, address).
     followers: list[tuple[int, str]] = field(default_factory=list)
+    # A container named in package.xml (MatchingRules: Account) and the components it holds.
+    containers: list[tuple[_Entry, list[tuple[str, str]]]] = field(default_factory=list)
 
 
 def _change(kind: str, name: str, before: dict | None, after: dict | None) -> Change:
@@ -98,7 +100,7 @@ def run_deploy(
     live = {
         (i["kind"], i["name"].lower()): i for i in store.list_all_config(list(catalog.KIND_TYPES))
     }
-    work = _plan(members, pre, post, found, org, live)
+    work = _plan(members, pre, post, found, org, live, set(files))
     failed = {i for i, e in enumerate(work.entries) if e.problem}
     ordered = [pair for group in (work.pre, work.main, work.post) for pair in _ordered(group)]
     ops = [
@@ -136,7 +138,21 @@ def run_deploy(
                 continue
             work.entries[owner].problem = problem
             failed.add(owner)
-    return _result(started, store, work.entries, check_only, rollback_on_error, None)
+    return _result(
+        started, store, [*work.entries, *_settled(work)], check_only, rollback_on_error, None
+    )
+
+
+def _settled(work: _Work) -> list[_Entry]:
+    """Each container's entry: it fails when a component it holds failed, naming which."""
+    problems = {(e.type, e.full_name.lower()): e.problem for e in work.entries if e.problem}
+    for container, held in work.containers:
+        failed = [f"{name}: {problems[(t, name.lower())]}" for t, name in held
+                  if (t, name.lower()) in problems]  # fmt: skip
+        if failed and container.problem is None:
+            container.problem = "; ".join(failed)
+        container.created = any(e.created for e in work.entries if (e.type, e.full_name) in held)
+    return [container for container, _ in work.containers]
 
 
 _UNKNOWN_FIELD = re.compile(
@@ -219,6 +235,7 @@ def _plan(
     found: dict[tuple[str, str], components.Found],
     org: dict[tuple[str, str], catalog.OrgComponent],
     live: dict[tuple[str, str], dict],
+    files: set[str],
 ) -> _Work:
     work = _Work()
     value_sets = {
@@ -227,7 +244,7 @@ def _plan(
         if c.type == "GlobalValueSet"
     }
     specs_of: dict[str, dict] = {}  # "Kind/lower name" -> the store spec this deploy puts
-    named = [(t, n) for t, names in members.items() for n in names]
+    named = _expand_containers(members, found, files, work)
     objects = {n.lower() for n in members.get("CustomObject", [])}
     order = {"CustomObject": 0, "GlobalValueSet": 0, "CustomField": 1, "MatchingRule": 2}
     for type_name, name in sorted(named, key=lambda p: order.get(p[0], 3)):
@@ -275,6 +292,35 @@ def _plan(
             for name in names:
                 _delete(work, target, type_name, name, org, live)
     return work
+
+
+def _expand_containers(
+    members: dict[str, list[str]],
+    found: dict[tuple[str, str], components.Found],
+    files: set[str],
+    work: _Work,
+) -> list[tuple[str, str]]:
+    """package.xml's (type, name) pairs, a `MatchingRules` member (an object's matching-rule
+    file, as the Salesforce CLI names it) standing for each MatchingRule in that file."""
+    named: list[tuple[str, str]] = []
+    for type_name, names in members.items():
+        for name in names:
+            if type_name not in components.CONTAINERS:
+                named.append((type_name, name))
+                continue
+            child_type = components.CONTAINERS[type_name]
+            prefix = name.lower() + "."
+            children = sorted(c.full_name for (t, key), c in found.items()
+                              if t == child_type and key.startswith(prefix))  # fmt: skip
+            container = _Entry(type_name, name, components.file_name(type_name, name))
+            if container.file_name not in files:  # an empty file holds none: that is fine
+                container.problem = (
+                    f"An object '{name}' of type {type_name} was named in package.xml, "
+                    "but was not found in zipped directory"
+                )
+            work.containers.append((container, [(child_type, child) for child in children]))
+            named.extend((child_type, child) for child in children)
+    return named
 
 
 def _value_set_users(

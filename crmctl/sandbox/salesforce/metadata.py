@@ -1,6 +1,6 @@
 """The Metadata API over SOAP: `POST /services/Soap/m/{version}`.
 
-Operations: listMetadata, retrieve + checkRetrieveStatus, deploy +
+Operations: listMetadata, readMetadata, retrieve + checkRetrieveStatus, deploy +
 checkDeployStatus, in Salesforce's envelopes (SessionHeader in, a
 LimitInfoHeader out, `soapenv:Fault` with `sf:CODE` on errors, HTTP 500).
 A retrieve answers the org's components as stored (`catalog`). A deploy is
@@ -168,33 +168,12 @@ def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Ele
         )
     members = mdxml.manifest_members(unpackaged)
     org = catalog.org_components(request.store)
-    chosen: dict[tuple[str, str], catalog.OrgComponent] = {}
-    messages: list[tuple[str, str]] = []
-    for type_name, names in members.items():
-        if type_name not in components.ACCEPTED:
-            messages.append(("package.xml", f"Entity type: '{type_name}' is unknown"))
-            continue
-        of_type = {key[1]: c for key, c in org.items() if key[0] == type_name}
-        for name in list(of_type) if "*" in names else names:
-            component = of_type.get(name.lower())
-            obj, _, rest = name.partition(".")
-            if component is None and obj in STANDARD_OBJECTS and not rest.endswith("__c"):
-                continue  # a standard object or field the org was never told about
-            if component is None:
-                messages.append(
-                    ("package.xml", f"Entity of type '{type_name}' named '{name}' cannot be found")
-                )
-                continue
-            chosen[(type_name, name.lower())] = component
-            if type_name == "CustomObject":  # an object comes with its fields, rules, views …
-                prefix = name.lower() + "."
-                for key, child in org.items():
-                    if key[0] in components.CHILD_TYPES and key[1].startswith(prefix):
-                        chosen[key] = child
+    chosen, types, messages = _choose(members, org)
     files = components.assemble((c.type, c.full_name, c.element) for c in chosen.values())
-    types: dict[str, list[str]] = {}
-    for component in chosen.values():
-        types.setdefault(component.type, []).append(component.full_name)
+    for container in components.CONTAINERS:
+        for obj in types.get(container, []):
+            path = components.file_name(container, obj)
+            files.setdefault(path, mdxml.document(ET.Element(container)))
     version = mdxml.text(unpackaged, "version") or request.params["version"]
     files["package.xml"] = mdxml.manifest(types, version)
     if mdxml.text(retrieve, "singlePackage") != "true":
@@ -209,6 +188,101 @@ def _retrieve(request: Request, caller: Caller, operation: ET.Element) -> ET.Ele
     with request.store.transaction() as conn:
         job = state.save_job(conn, "09S", "retrieve", result, request.store.now())
     return _async_result("retrieveResponse", job)
+
+
+Chosen = dict[tuple[str, str], catalog.OrgComponent]
+
+
+def _children(org: dict[tuple[str, str], catalog.OrgComponent], obj: str, types: Any) -> Chosen:
+    prefix = obj.lower() + "."
+    return {key: c for key, c in org.items() if key[0] in types and key[1].startswith(prefix)}
+
+
+def _choose(
+    members: dict[str, list[str]], org: dict[tuple[str, str], catalog.OrgComponent]
+) -> tuple[Chosen, dict[str, list[str]], list[tuple[str, str]]]:
+    """What a retrieve's manifest names: the components, package.xml's types, messages.
+
+    An object comes with its fields, rules, views …; a standard object (or one the org
+    has only fields of) with what the org holds of it. `MatchingRules: Account` is every
+    matching rule of Account.
+    """
+    chosen: Chosen = {}
+    types: dict[str, list[str]] = {}
+    messages: list[tuple[str, str]] = []
+    for type_name, names in members.items():
+        if type_name not in components.ACCEPTED:
+            messages.append(("package.xml", f"Entity type: '{type_name}' is unknown"))
+            continue
+        if type_name in components.CONTAINERS:
+            child_type = components.CONTAINERS[type_name]
+            held = {c.full_name.partition(".")[0] for c in org.values() if c.type == child_type}
+            for obj in sorted(held, key=str.lower) if "*" in names else names:
+                found = _children(org, obj, (child_type,))
+                chosen.update(found)
+                if found or "__" not in obj:  # a standard object has one, perhaps empty
+                    types.setdefault(type_name, []).append(obj)
+                else:
+                    messages.append(("package.xml", f"Entity of type '{type_name}' named "
+                                                    f"'{obj}' cannot be found"))  # fmt: skip
+            continue
+        of_type = {key[1]: c for key, c in org.items() if key[0] == type_name}
+        for name in list(of_type) if "*" in names else names:
+            component = of_type.get(name.lower())
+            obj, _, rest = name.partition(".")
+            standard = "__" not in obj
+            children = (
+                _children(org, name, components.CHILD_TYPES) if type_name == "CustomObject" else {}
+            )
+            if component is None and not children:
+                if not (standard and not rest.endswith("__c")):
+                    messages.append(("package.xml", f"Entity of type '{type_name}' named "
+                                                    f"'{name}' cannot be found"))  # fmt: skip
+                continue  # else: a standard object or field the org was never told about
+            if component is not None:
+                chosen[(type_name, name.lower())] = component
+            chosen.update(children)  # an object comes with its fields, rules, views …
+            types.setdefault(type_name, []).append(component.full_name if component else name)
+    for component in chosen.values():
+        types.setdefault(component.type, []).append(component.full_name)
+    return chosen, types, messages
+
+
+# --- readMetadata ----------------------------------------------------------------------
+
+_MAX_READ = 10  # Salesforce reads at most 10 components a call
+
+
+def _read_metadata(request: Request, caller: Caller, operation: ET.Element) -> ET.Element:
+    """The components' XML as a retrieve gives it; an object comes with its fields, rules …"""
+    caller.require_admin("the Metadata API")
+    type_name = mdxml.text(operation, "type") or ""
+    names = [(n.text or "").strip() for n in operation.findall("fullNames")]
+    if len(names) > _MAX_READ:
+        raise SalesforceFault(
+            500, "INVALID_OPERATION", f"readMetadata takes at most {_MAX_READ} fullNames"
+        )
+    if type_name not in components.ACCEPTED or type_name in components.CONTAINERS:
+        raise SalesforceFault(500, "INVALID_TYPE", f"Unknown type: '{type_name}' for readMetadata")
+    org = catalog.org_components(request.store)
+    response = ET.Element("readMetadataResponse")
+    result = _add(response, "result")
+    for name in names:
+        record = _add(result, "records")
+        record.set("xsi:type", type_name)
+        component = org.get((type_name, name.lower()))
+        children = (
+            _children(org, name, components.CHILD_TYPES) if type_name == "CustomObject" else {}
+        )
+        if component is None and not children:
+            continue  # Salesforce answers an empty record for a name it does not have
+        items = list(component.element) if component is not None else []
+        items += [c.element for c in children.values()]
+        if type_name == "CustomObject":
+            items.sort(key=lambda e: e.tag)
+        _add(record, "fullName", component.full_name if component is not None else name)
+        record.extend(item for item in items if item.tag != "fullName")
+    return response
 
 
 def _async_result(tag: str, job: str) -> ET.Element:
@@ -364,6 +438,7 @@ def _check_deploy(request: Request, caller: Caller, operation: ET.Element) -> ET
 
 _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
     "listMetadata": _list_metadata,
+    "readMetadata": _read_metadata,
     "retrieve": _retrieve,
     "checkRetrieveStatus": _check_retrieve,
     "deploy": _deploy,
@@ -374,11 +449,17 @@ _OPERATIONS: dict[str, Callable[[Request, Caller, ET.Element], ET.Element]] = {
 def routes() -> list[Route]:
     # The session id travels inside the SOAP envelope, so the body is read before it is
     # checked; a deploy's zip can be large, so this public route takes the server's limit.
-    # Both the bare path and the one the login response names (…/{version}/{orgId}), with
-    # or without a trailing slash (simple-salesforce sends …/m/{version}/).
-    out = []
-    for path in ("/services/Soap/m/{version}", "/services/Soap/m/{version}/{org}"):
-        route = Route("POST", path, _soap, auth=False, json_body=False, public_body=True)
+    # The login answer names the endpoint with the org id after the version
+    # (/services/Soap/m/61.0/00D…); Salesforce ignores what follows the version, and
+    # simple-salesforce posts to …/{version}/deployRequest/{id}.
+    # zeep (simple-salesforce's SOAP client) posts to …/{version}/ with a trailing slash.
+    routes = []
+    for pattern in (
+        "/services/Soap/m/{version}",
+        "/services/Soap/m/{version}/{org}",
+        "/services/Soap/m/{version}/{org}/{rest}",
+    ):
+        route = Route("POST", pattern, _soap, auth=False, json_body=False, public_body=True)
         route.regex = re.compile(route.regex.pattern.removesuffix("$") + "/?$")
-        out.append(route)
-    return out
+        routes.append(route)
+    return routes
