@@ -48,6 +48,7 @@ import logging
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -536,6 +537,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     @property
     def scheme(self) -> str:
         return "https" if self.tls is not None else "http"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that fails the TLS handshake (it does not trust the CA) is one log line."""
+        error = sys.exc_info()[1]
+        if self.tls is not None and isinstance(error, ssl.SSLError | ConnectionResetError):
+            logger.info("%s: TLS handshake failed: %s", client_address[0], error)
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass

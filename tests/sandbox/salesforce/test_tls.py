@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -51,7 +52,8 @@ def _token(url: str, ca: Path) -> dict:
     return response.json()
 
 
-def test_https_verifies_against_the_ca_file(https_org) -> None:
+def test_https_verifies_against_the_ca_file(https_org, capfd, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="crmctl.sandbox")
     url, ca, _ = https_org
     assert url.startswith("https://127.0.0.1:")
     versions = requests.get(f"{url}/services/data", verify=str(ca), timeout=30)
@@ -62,6 +64,13 @@ def test_https_verifies_against_the_ca_file(https_org) -> None:
     assert body["id"] == f"{url}/id/{ORG_ID}/{sf_id('User', ADMIN)}"
     with pytest.raises(requests.exceptions.SSLError):  # not trusted without the CA file
         requests.get(f"{url}/services/data", timeout=30)
+    # the server notes the failed handshake in one line, not a traceback
+    deadline, err = time.monotonic() + 30, ""
+    while not any("TLS handshake failed" in r.getMessage() for r in caplog.records):
+        err += capfd.readouterr().err
+        assert "Traceback" not in err
+        assert time.monotonic() < deadline, "the server logged nothing about the handshake"
+        time.sleep(0.05)
     with pytest.raises(requests.ConnectionError):  # plain http is not served on that port
         requests.get(url.replace("https://", "http://") + "/services/data", timeout=30)
 
