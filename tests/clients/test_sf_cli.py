@@ -18,7 +18,7 @@ def test_login_with_an_access_token_over_http_then_display(sf: Sf) -> None:
     assert shown["id"] == ORG_ID
     assert shown["connectedStatus"] == "Connected"
     assert shown["instanceUrl"].rstrip("/") == sf.org.url
-    assert shown["apiVersion"] == "61.0"
+    assert shown["apiVersion"] == "62.0"  # the newest version /services/data lists
 
 
 def test_data_query_returns_rows(sf: Sf) -> None:
