@@ -28,7 +28,9 @@ __all__ = [
 #: The manifest kinds, in the order they are applied (dependencies first).
 KINDS: tuple[str, ...] = (
     "CustomObject",
+    "GlobalValueSet",
     "CustomField",
+    "RecordType",
     "ValidationRule",
     "DuplicateRule",
     "RetentionPolicy",
