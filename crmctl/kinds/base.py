@@ -269,6 +269,11 @@ class KindHandler:
         """Addresses of the resources this one needs to exist first."""
         return set()
 
+    def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
+        """`dependencies`, plus those only the other resources tell (a formula's related
+        fields: which object `Account__r` is depends on the lookup's declaration)."""
+        return self.dependencies(resource)
+
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         """Problems a schema cannot see, one resource at a time."""
         return iter(())

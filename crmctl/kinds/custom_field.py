@@ -15,7 +15,11 @@ from typing import Any
 
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
-from crmctl.kinds.formulas import formula_dependencies, formula_diagnostics
+from crmctl.kinds.formulas import (
+    formula_dependencies,
+    formula_diagnostics,
+    formula_related_dependencies,
+)
 from crmctl.model import Resource, address_of
 
 __all__ = ["CustomFieldKind", "picklist_values"]
@@ -96,6 +100,14 @@ class CustomFieldKind(KindHandler):
         deps.discard(None)
         deps.discard(resource.address)
         return deps  # type: ignore[return-value]
+
+    def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
+        deps = self.dependencies(resource)
+        if resource.spec.get("type") == "Formula":
+            obj = resource.name.partition(".")[0]
+            deps |= formula_related_dependencies(resource.spec.get("formula"), obj, index)
+            deps.discard(resource.address)
+        return deps
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         obj = resource.name.partition(".")[0]

@@ -53,11 +53,14 @@ MetadataTypes: dict[str, tuple[str, ...]] = {
     "PermissionSet": ("PermissionSet",),
     "Role": ("Role",),
     "DuplicateRule": ("DuplicateRule", "MatchingRule"),
+    "GlobalValueSet": ("GlobalValueSet",),
+    "RecordType": ("RecordType",),
 }
 #: Metadata API type -> the crmctl kind it belongs to.
 KIND_OF = {"CustomObject": "CustomObject", "CustomField": "CustomField",
             "ValidationRule": "ValidationRule", "PermissionSet": "PermissionSet",
-            "Role": "Role", "DuplicateRule": "DuplicateRule", "MatchingRule": "DuplicateRule"}  # fmt: skip
+            "Role": "Role", "DuplicateRule": "DuplicateRule", "MatchingRule": "DuplicateRule",
+            "GlobalValueSet": "GlobalValueSet", "RecordType": "RecordType"}  # fmt: skip
 _MAX_UNZIPPED = 400 * 1024 * 1024  # a retrieve is at most 39 MB zipped; refuse zip bombs
 #: Elements of an .object file that are components of their own (CustomField, ListView …):
 #: deploying the object leaves those of them that are not in the file as they are.
@@ -155,6 +158,13 @@ def _files(
             object_root(obj).append(
                 patched if patched is not None else mx.validation_rule_xml(rest, res.spec)
             )
+        elif res.kind == "RecordType":
+            object_root(obj).append(
+                patched if patched is not None else mx.record_type_xml(rest, res.spec)
+            )
+        elif res.kind == "GlobalValueSet":
+            element = patched if patched is not None else mx.global_value_set_xml(res.spec)
+            files[f"globalValueSets/{res.name}.globalValueSet"] = mx.to_bytes(element)
         elif res.kind == "PermissionSet":
             element = patched if patched is not None else mx.permission_set_xml(res.spec)
             files[f"permissionsets/{res.name}.permissionset"] = mx.to_bytes(element)
@@ -289,6 +299,9 @@ def read_zip(data: bytes) -> ZipContents:
             )
         elif folder == "roles":
             out.components.append(Component("Role", stem, name, mx.role_spec(root, stem), root))
+        elif folder == "globalValueSets":
+            converted = mx.global_value_set_spec(root, stem)
+            out.components.append(Component("GlobalValueSet", stem, name, converted, root))
         elif folder == "duplicateRules":
             obj = stem.partition(".")[0]
             rules = {k.partition(".")[2]: v for k, v in matching.items() if k.startswith(obj + ".")}
@@ -312,6 +325,17 @@ def _object_components(
             found.append(
                 Component("CustomField", f"{obj}.{field_name}", file_name, converted, element)
             )
+    for element in mx.children(root, "recordTypes"):
+        record_type = mx.text(element, "fullName") or ""
+        found.append(
+            Component(
+                "RecordType",
+                f"{obj}.{record_type}",
+                file_name,
+                mx.record_type_spec(element),
+                element,
+            )
+        )
     for element in mx.children(root, "validationRules"):
         rule = mx.text(element, "fullName") or ""
         found.append(

@@ -40,7 +40,9 @@ __all__ = ["SalesforceProvider", "SUPPORTED_KINDS"]
 
 SUPPORTED_KINDS = (
     "CustomObject",
+    "GlobalValueSet",
     "CustomField",
+    "RecordType",
     "ValidationRule",
     "DuplicateRule",
     "Role",
@@ -124,8 +126,6 @@ class SalesforceProvider:
 
     def _read_metadata(self, kinds: set[str]) -> list[Resource]:
         types = sorted({t for k in kinds for t in package.MetadataTypes[k]})
-        if "CustomField" in kinds:
-            types.append("GlobalValueSet")
         listed = self.metadata.list_metadata(types)
         if "PermissionSet" in kinds:
             # Permission sets come back with permissions only for components in the same
@@ -304,6 +304,9 @@ class SalesforceProvider:
         if kind != "CustomField":
             return None
         old, new = before.get("type"), after.get("type")
+        computed = ("Formula", "Summary")
+        if old != new and (old in computed or new in computed):
+            return f"Salesforce cannot convert a {old} field to {new}; it is deleted and re-created (its data is lost)"
         if (old in _LOOKUPS) != (new in _LOOKUPS):
             return f"Salesforce cannot convert a {old} field to {new}; it is deleted and re-created (its data is lost)"
         if old in _LOOKUPS and before.get("referenceTo") != after.get("referenceTo"):
