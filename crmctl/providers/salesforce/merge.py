@@ -203,8 +203,9 @@ def _values(element: ET.Element, name: str, after: Spec) -> None:
     if global_set:
         raise MergeError(
             f"its values come from the global value set {global_set}: change them there "
-            "(GlobalValueSet/" + global_set + "), or remove valueSetName to give the field "
-            "values of its own"
+            "(Salesforce would turn the field into one with its own values); declare "
+            f"valueSetName: {global_set} instead of values, and the values in "
+            f"GlobalValueSet/{global_set}"
         )
     definition = value_set.find("valueSetDefinition")
     if definition is None:

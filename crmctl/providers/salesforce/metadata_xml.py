@@ -685,8 +685,8 @@ def record_type_xml(name: str, spec: dict[str, Any], tag: str = "recordTypes") -
     if spec.get("description"):
         _add(element, "description", spec["description"])
     _add(element, "label", spec["label"])
-    for field, values in sorted((spec.get("picklists") or {}).items()):
-        element.append(record_type_values_xml(field, values))
+    for picklist, values in sorted((spec.get("picklists") or {}).items()):
+        element.append(record_type_values_xml(picklist, values))
     return element
 
 
