@@ -220,6 +220,8 @@ class ConfigIndex:
             target = self.relationships.get(
                 (current.lower(), rel.lower())
             ) or self.relationships.get(("*", rel.lower()))
+            if target is None and self.unmodelled(current) and not rel.lower().endswith("__r"):
+                return ""  # a standard relationship of an object crmctl does not list
             if target is None:
                 return None
             current = target
