@@ -30,6 +30,7 @@ KINDS: tuple[str, ...] = (
     "CustomObject",
     "GlobalValueSet",
     "CustomField",
+    "StandardField",
     "RecordType",
     "ValidationRule",
     "DuplicateRule",

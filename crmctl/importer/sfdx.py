@@ -18,9 +18,11 @@ translation the Salesforce provider uses):
   -> `duplicate-rules.yaml`; `globalValueSets/*` -> `global-value-sets.yaml`
   (the picklists that use one name it in `valueSetName`).
 
+Standard fields whose help text or tracking is customised become
+StandardFields (in their object's file).
+
 Everything else is listed in the report with its file and the reason:
-unsupported field types (Location, encrypted text …), customisations of
-standard fields, layouts, other metadata types, and anything that
+unsupported field types (Location, encrypted text …), layouts, other metadata types, and anything that
 references what was not converted. The result is checked like `crmctl validate` checks manifests,
 and what would fail is left out and reported, never dropped silently.
 """
@@ -234,10 +236,7 @@ class _Importer:
                 continue
             name = mx.text(root, "fullName") or path.name.split(".")[0]
             if not name.endswith("__c"):
-                self.note(
-                    path,
-                    f"standard field {obj}.{name}: customisations of standard fields are not converted",
-                )
+                self.standard_field(path, obj, name, root)
                 continue
             self.add(
                 path,
@@ -255,6 +254,19 @@ class _Importer:
             if root is not None:
                 name = mx.text(root, "fullName") or path.name.split(".")[0]
                 self.add(path, "ValidationRule", f"{obj}.{name}", mx.validation_rule_spec(root))
+
+    def standard_field(self, path: Path, obj: str, name: str, root: ET.Element) -> None:
+        """A standard field's help text and tracking; nothing when it customises nothing."""
+        converted = mx.standard_field_spec(root)
+        if converted.spec:
+            self.add(path, "StandardField", f"{obj}.{name}", converted)
+            return
+        self.note(
+            path,
+            f"standard field {obj}.{name} customises nothing crmctl manages (help text, history "
+            "or feed tracking): no manifest needed"
+            + (f"; {'; '.join(converted.notes)}" if converted.notes else ""),
+        )
 
     def profile(self, path: Path) -> None:
         root = self.parse(path)
@@ -405,7 +417,8 @@ def _documents(resources: Iterable[Resource], owner: str | None) -> str:
 
 
 def _file_of(resource: Resource) -> str:
-    if resource.kind in ("CustomObject", "CustomField", "RecordType", "ValidationRule"):
+    if resource.kind in ("CustomObject", "CustomField", "StandardField", "RecordType",
+                         "ValidationRule"):  # fmt: skip
         return f"objects/{resource.name.partition('.')[0]}.yaml"
     if resource.kind == "GlobalValueSet":
         return "global-value-sets.yaml"

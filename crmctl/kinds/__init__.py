@@ -11,6 +11,7 @@ from crmctl.kinds.permission_set import PermissionSetKind
 from crmctl.kinds.record_type import RecordTypeKind
 from crmctl.kinds.retention_policy import RetentionPolicyKind
 from crmctl.kinds.role import RoleKind
+from crmctl.kinds.standard_field import StandardFieldKind
 from crmctl.kinds.user import UserKind
 from crmctl.kinds.validation_rule import ValidationRuleKind
 from crmctl.schemas import KINDS
@@ -23,6 +24,7 @@ HANDLERS: dict[str, KindHandler] = {
         CustomObjectKind(),
         GlobalValueSetKind(),
         CustomFieldKind(),
+        StandardFieldKind(),
         RecordTypeKind(),
         ValidationRuleKind(),
         DuplicateRuleKind(),

@@ -14,6 +14,8 @@ Sources (Salesforce documentation, checked 2026-11):
   Metadata API Developer Guide (CustomObject `nameField`) or Help ("Custom
   Object Definition": Record Name). crmctl checks 80, the length of the
   other labels below, until a documented figure is found.
+- StandardField help text: 510, as a custom field's (Help: Custom Field
+  Attributes, "Help Text").
 - CustomField formula: up to 3,900 characters, as a validation rule's (Help:
   Formula Field Limits).
 - GlobalValueSet (Field Reference, GlobalValueSet / Metadata API): MasterLabel
@@ -39,6 +41,7 @@ SALESFORCE_LIMITS: dict[str, dict[str, int]] = {
     "CustomObject": {"name": 40, "label": 40, "pluralLabel": 40, "recordName.label": 80},
     "GlobalValueSet": {"name": 80, "label": 80},
     "CustomField": {"name": 40, "label": 40, "helpText": 510, "formula": 3900},
+    "StandardField": {"helpText": 510},
     "RecordType": {"name": 80, "label": 80, "description": 255},
     "ValidationRule": {"name": 40, "errorMessage": 255, "description": 255, "condition": 3900},
     "DuplicateRule": {"name": 80},

@@ -15,7 +15,8 @@ from crmctl.config.yamlsource import MAX_FILE_BYTES
 
 ROLE = b"apiVersion: crmctl/v1\nkind: Role\nmetadata: {name: Board}\nspec:\n  label: Board\n"
 KINDS = (
-    "CustomObject, GlobalValueSet, CustomField, RecordType, ValidationRule, DuplicateRule, "
+    "CustomObject, GlobalValueSet, CustomField, StandardField, RecordType, ValidationRule, "
+    "DuplicateRule, "
     "RetentionPolicy, Role, PermissionSet, User"
 )
 

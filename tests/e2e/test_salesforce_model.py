@@ -87,4 +87,43 @@ def test_the_model_applies_reads_back_equal_and_updates(
     after = retrieve(org, {"GlobalValueSet": ["Regions"], "RecordType": ["Invoice__c.Credit_Note"]})
     assert [v.findtext("fullName") for v in after[("GlobalValueSet", "Regions")].findall(
         "customValue")] == ["North", "South", "East", "West"]  # fmt: skip
-    assert len(after[("RecordType", "Invoice__c.Credit_Note")].findall("picklistValues/values")) == 1
+    assert (
+        len(after[("RecordType", "Invoice__c.Credit_Note")].findall("picklistValues/values")) == 1
+    )
+
+
+STANDARD = """\
+apiVersion: crmctl/v1
+kind: StandardField
+metadata: {name: Account.Industry, owner: sales-ops}
+spec: {helpText: The customer's main industry, trackHistory: true}
+"""
+
+
+def test_a_standard_field_customisation_applies_and_leaving_the_manifests_resets_it(
+    project: Path, org: SalesforceOrg, crmctl
+) -> None:
+    standard = project / "manifests" / "standard-fields.yaml"
+    standard.write_text(STANDARD)
+    org.write_env(project, "sf", manifests="manifests")
+    r = crmctl("apply", "-e", "sf", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert crmctl("plan", "-e", "sf").out.strip().endswith(NO_CHANGES)
+    field = retrieve(org, {"CustomField": ["Account.Industry"]})[
+        ("CustomField", "Account.Industry")
+    ]
+    assert [field.findtext(t) for t in ("inlineHelpText", "trackHistory")] == [
+        "The customer's main industry",
+        "true",
+    ]
+    # A standard field cannot be deleted: removing it from the manifests resets it.
+    standard.unlink()
+    r = crmctl("plan", "-e", "sf")
+    assert "- StandardField/Account.Industry" in r.out, r.out
+    r = crmctl("apply", "-e", "sf", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    field = retrieve(org, {"CustomField": ["Account.Industry"]})[
+        ("CustomField", "Account.Industry")
+    ]
+    assert (field.findtext("inlineHelpText"), field.findtext("trackHistory")) == (None, "false")
+    assert crmctl("plan", "-e", "sf").out.strip().endswith(NO_CHANGES)

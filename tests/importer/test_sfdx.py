@@ -169,6 +169,21 @@ def test_dreamhouse_roles_keep_their_hierarchy() -> None:
         "force-app/main/default/matchingRules/Contact.matchingRule-meta.xml: holds no matching rules"
         in lines
     )
+    # Standard fields: what is customised converts; the rest needs no manifest.
+    standard = {r.name: r.spec for r in result.resources.values() if r.kind == "StandardField"}
+    assert standard == {
+        "Contact.AccountId": {"trackFeedHistory": True},
+        "Contact.Name": {"trackFeedHistory": True},
+        "Contact.OwnerId": {"trackFeedHistory": True},
+        "Lead.Name": {"trackFeedHistory": True},
+        "Lead.OwnerId": {"trackFeedHistory": True},
+        "Lead.Status": {"trackFeedHistory": True},
+    }
+    assert (
+        "force-app/main/default/objects/Contact/fields/Email.field-meta.xml: standard field "
+        "Contact.Email customises nothing crmctl manages (help text, history or feed tracking): "
+        "no manifest needed"
+    ) in lines
     assert (
         "force-app/main/default/objects/Property__c/fields/Location__c.field-meta.xml: "
         "CustomField/Property__c.Location__c: field type Location is not supported by crmctl"

@@ -181,3 +181,29 @@ def test_a_record_name_label_follows_salesforce_not_the_field_label_limit(
         "manifests/model.yaml:4: CustomObject/Ticket__c: spec.recordName.label is 81 characters "
         "long; at most 80 are allowed\n1 error in 1 file\n"
     )
+
+
+def test_a_standard_field_customises_help_text_and_tracking_only(project: Path, crmctl) -> None:
+    doc = "apiVersion: crmctl/v1\nkind: StandardField\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+    _write(project, doc.format(name="Account.Industry", spec="{helpText: Main industry}"))
+    assert crmctl("validate").exit_code == 0
+    _write(
+        project,
+        doc.format(name="Account.Industry", spec="{trackFeedHistory: false}")
+        + "---\n"
+        + doc.format(name="Account.Industy", spec="{trackHistory: true}")
+        + "---\n"
+        + doc.format(name="Account.Rating", spec="{label: Grade}"),
+    )
+    r = crmctl("validate")
+    assert r.exit_code == 1
+    assert r.out.splitlines() == [
+        "manifests/model.yaml:1: StandardField/Account.Industry: customises nothing (no "
+        "helpText, no tracking): leave the field out of the manifests",
+        "manifests/model.yaml:6: StandardField/Account.Industy: 'Industy' is not a standard "
+        "field of Account that crmctl knows",
+        "  hint: custom fields are CustomFields (Object.Field__c)",
+        "manifests/model.yaml:14: StandardField/Account.Rating: spec: unknown key 'label'",
+        "  hint: allowed keys: helpText, trackFeedHistory, trackHistory",
+        "3 errors in 1 file",
+    ]

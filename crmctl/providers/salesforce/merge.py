@@ -383,7 +383,15 @@ def patch_matching_rule(element: ET.Element, before: Spec, after: Spec) -> ET.El
     return element
 
 
-# --- GlobalValueSet, RecordType --------------------------------------------------------
+# --- StandardField, GlobalValueSet, RecordType -----------------------------------------
+
+
+def _standard_field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
+    if _changed(before, after, "helpText"):
+        set_value(element, "inlineHelpText", after.get("helpText") or None)
+    for flag in ("trackHistory", "trackFeedHistory"):
+        if _changed(before, after, flag):
+            _set_flag(element, flag, bool(after.get(flag)))
 
 
 def _global_value_set(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
@@ -439,6 +447,7 @@ def _record_type(element: ET.Element, name: str, before: Spec, after: Spec) -> N
 
 _PATCHERS: dict[str, Callable[[ET.Element, str, Spec, Spec], None]] = {
     "GlobalValueSet": _global_value_set,
+    "StandardField": _standard_field,
     "RecordType": _record_type,
     "CustomField": _field,
     "CustomObject": _object,

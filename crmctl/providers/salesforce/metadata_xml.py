@@ -58,6 +58,9 @@ __all__ = [
     "matching_rules",
     "matching_rule_items",
     "value_set_values",
+    "standard_field_spec",
+    "standard_field_xml",
+    "STANDARD_FIELD_TAGS",
     "global_value_set_spec",
     "global_value_set_xml",
     "record_type_spec",
@@ -588,6 +591,38 @@ def summary_filter_xml(entry: dict[str, Any]) -> ET.Element:
         if entry.get(key) is not None:
             _add(item, tag, entry[key])
     return item
+
+
+# --- StandardField ---------------------------------------------------------------------
+
+#: Standard field element <-> StandardField spec key (what Salesforce lets admins customise).
+STANDARD_FIELD_TAGS = (("inlineHelpText", "helpText"), ("trackFeedHistory", "trackFeedHistory"),
+                       ("trackHistory", "trackHistory"))  # fmt: skip
+
+
+def standard_field_spec(element: ET.Element) -> Converted:
+    """What is customised of a standard field: help text and tracking ({} when nothing is)."""
+    spec: dict[str, Any] = {}
+    if text(element, "inlineHelpText"):
+        spec["helpText"] = text(element, "inlineHelpText")
+    for flag in ("trackHistory", "trackFeedHistory"):
+        if _flag(element, flag):
+            spec[flag] = True
+    notes = []
+    leftover = _unknown(element, {"fullName", "inlineHelpText", "trackHistory",
+                                  "trackFeedHistory", "type", "trackTrending"})  # fmt: skip
+    if leftover:
+        notes.append(f"not in the manifest (updates keep it): {', '.join(leftover)}")
+    return Converted(spec, notes)
+
+
+def standard_field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Element:
+    element = ET.Element(tag)
+    _add(element, "fullName", name)
+    for sf_name, key in STANDARD_FIELD_TAGS:
+        if spec.get(key):
+            _add(element, sf_name, spec[key])
+    return element
 
 
 # --- GlobalValueSet --------------------------------------------------------------------

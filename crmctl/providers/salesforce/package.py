@@ -42,6 +42,7 @@ __all__ = [
     "read_zip",
     "ZipContents",
     "KIND_OF",
+    "kind_of",
     "zip_files",
 ]
 
@@ -55,6 +56,7 @@ MetadataTypes: dict[str, tuple[str, ...]] = {
     "DuplicateRule": ("DuplicateRule", "MatchingRule"),
     "GlobalValueSet": ("GlobalValueSet",),
     "RecordType": ("RecordType",),
+    "StandardField": ("CustomField",),
 }
 #: Metadata API type -> the crmctl kind it belongs to.
 KIND_OF = {"CustomObject": "CustomObject", "CustomField": "CustomField",
@@ -82,7 +84,7 @@ class Component:
 
     @property
     def kind(self) -> str:
-        return KIND_OF[self.type]
+        return kind_of(self.type, self.full_name)
 
 
 @dataclass
@@ -111,6 +113,13 @@ class Live:
     before: dict[str, Any]
     element: ET.Element
     matching: ET.Element | None = None  # a duplicate rule's matching rule
+
+
+def kind_of(type_name: str, full_name: str) -> str:
+    """The crmctl kind of a component: a CustomField without `__c` is a StandardField."""
+    if type_name == "CustomField" and not full_name.lower().endswith("__c"):
+        return "StandardField"
+    return KIND_OF[type_name]
 
 
 def members_of(kind: str, name: str) -> list[tuple[str, str]]:
@@ -157,6 +166,10 @@ def _files(
         elif res.kind == "ValidationRule":
             object_root(obj).append(
                 patched if patched is not None else mx.validation_rule_xml(rest, res.spec)
+            )
+        elif res.kind == "StandardField":
+            object_root(obj).append(
+                patched if patched is not None else mx.standard_field_xml(rest, res.spec)
             )
         elif res.kind == "RecordType":
             object_root(obj).append(
@@ -320,11 +333,12 @@ def _object_components(
         found.append(Component("CustomObject", obj, file_name, mx.object_spec(root), own))
     for element in mx.children(root, "fields"):
         field_name = mx.text(element, "fullName") or ""
-        if field_name.endswith("__c"):  # standard fields are Salesforce's, not crmctl's
-            converted = mx.field_spec(obj, element, value_sets)
-            found.append(
-                Component("CustomField", f"{obj}.{field_name}", file_name, converted, element)
-            )
+        converted = (
+            mx.field_spec(obj, element, value_sets)
+            if field_name.endswith("__c")
+            else mx.standard_field_spec(element)  # what is customised of a standard field
+        )
+        found.append(Component("CustomField", f"{obj}.{field_name}", file_name, converted, element))
     for element in mx.children(root, "recordTypes"):
         record_type = mx.text(element, "fullName") or ""
         found.append(
