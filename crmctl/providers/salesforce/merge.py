@@ -134,6 +134,13 @@ def _field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
         if _changed(before, after, key):
             set_value(element, tag, after.get(key))
     if _changed(before, after, "filters"):
+        compared = [mx.text(i, "field") for i in element.findall("summaryFilterItems")
+                    if mx.text(i, "valueField")]  # fmt: skip
+        if compared:
+            raise MergeError(
+                f"its roll-up filter on {', '.join(str(c) for c in compared)} compares with a "
+                "field (valueField), which crmctl cannot write back: change the filters in Setup"
+            )
         for item in element.findall("summaryFilterItems"):
             element.remove(item)
         for entry in after.get("filters") or []:

@@ -234,3 +234,28 @@ def test_a_picklist_pointed_at_a_global_value_set_loses_its_own_values() -> None
     deployed = _update(field, use_set)
     assert mx.text(deployed.find("valueSet"), "valueSetName") == "Regions"
     assert deployed.find("valueSet/valueSetDefinition") is None
+
+
+def test_a_roll_up_filter_change_that_would_lose_a_field_comparison_is_refused() -> None:
+    import pytest
+
+    from crmctl.providers.salesforce.merge import MergeError
+
+    xml = FIELDS.replace("<value>Open</value>", "<valueField>Line__c.Expected__c</valueField>")
+    field = _org({"objects/Invoice__c.object": xml})["CustomField/Invoice__c.Total__c"]
+    assert "filters" not in field.converted.spec
+    assert field.converted.notes == [
+        "the roll-up filter on Line__c.Status__c compares with a field (valueField), which "
+        "crmctl cannot express; left out"
+    ]
+    # A relabel keeps the filter; a filter change would drop it, so it is refused.
+    assert mx.text(
+        _update(field, lambda s: s.update(label="Sum")), "summaryFilterItems/valueField"
+    ) == ("Line__c.Expected__c")
+    with pytest.raises(MergeError):
+        _update(
+            field,
+            lambda s: s.update(
+                filters=[{"field": "Line__c.Paid__c", "operation": "equals", "value": "true"}]
+            ),
+        )
