@@ -207,3 +207,10 @@ def test_a_standard_field_customises_help_text_and_tracking_only(project: Path, 
         "  hint: allowed keys: helpText, trackFeedHistory, trackHistory",
         "3 errors in 1 file",
     ]
+
+
+def test_the_salesforce_guide_examples_validate_with_the_example_org(project: Path, crmctl) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "salesforce.yaml"
+    (project / "manifests" / "model.yaml").write_text(example.read_text())
+    r = crmctl("validate")
+    assert (r.exit_code, r.out) == (0, "valid: 91 resources in 12 files\n")
