@@ -422,7 +422,7 @@ def field_spec(
     if ftype in ("Picklist", "MultiPicklist"):
         value_set = child(element, "valueSet")
         global_name = text(value_set, "valueSetName") if value_set is not None else None
-        if global_name:
+        if global_name and value_set is not None:
             spec["valueSetName"] = global_name
             if text(value_set, "controllingField"):
                 notes.append(
