@@ -214,3 +214,17 @@ def test_the_salesforce_guide_examples_validate_with_the_example_org(project: Pa
     (project / "manifests" / "model.yaml").write_text(example.read_text())
     r = crmctl("validate")
     assert (r.exit_code, r.out) == (0, "valid: 91 resources in 12 files\n")
+
+
+def test_a_whole_org_import_has_a_file_for_every_kind() -> None:
+    from crmctl.importer.layout import layout_header, layout_path
+    from crmctl.kinds import KINDS
+
+    names = {"CustomObject": "Ticket__c", "GlobalValueSet": "Regions", "Role": "CEO",
+             "PermissionSet": "Sales", "User": "a@example.com", "RetentionPolicy": "Old_Leads"}  # fmt: skip
+    paths = {kind: str(layout_path(kind, names.get(kind, "Account.Industry"))) for kind in KINDS}
+    assert paths["GlobalValueSet"] == "picklists/global-value-sets.yaml"
+    assert paths["StandardField"] == paths["RecordType"] == "standard/Account.yaml"
+    assert layout_header(layout_path("GlobalValueSet", "Regions")) == (
+        "Global value sets: picklist values shared by the fields that name them."
+    )
