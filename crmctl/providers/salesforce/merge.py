@@ -127,7 +127,8 @@ def _field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
             if item.tag in _TYPE_ELEMENTS:
                 element.insert(_position(element, item.tag), item)
         set_value(element, "type", mx.text(fresh, "type"))
-        return _field_common(element, name, before, after)
+        _field_common(element, name, before, after)
+        return
     if _changed(before, after, "returnType"):
         set_value(element, "type", mx.sf_type(after))
     for key, tag in _PLAIN:
