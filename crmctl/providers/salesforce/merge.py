@@ -418,9 +418,9 @@ def _global_value_set(element: ET.Element, name: str, before: Spec, after: Spec)
             element.remove(item)
         for offset, entry in enumerate(after.get("values", [])):
             entry = entry if isinstance(entry, dict) else {"value": entry}
-            item = old.get(entry["value"])
-            if item is None:
-                item = ET.Element("customValue")
+            kept = old.get(entry["value"])
+            item = kept if kept is not None else ET.Element("customValue")
+            if kept is None:
                 set_value(item, "fullName", entry["value"])
             set_value(item, "default", bool(entry.get("default", False)))
             set_value(item, "label", entry.get("label") or entry["value"])
