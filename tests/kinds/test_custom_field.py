@@ -139,7 +139,7 @@ def test_unknown_type_suggests_the_closest(project: Path, crmctl) -> None:
         "manifests/test/case.yaml:5: CustomField/Account.Tier__c: spec.type must be one of "
         "Text, TextArea, LongTextArea, Number, Currency, Percent, Date, DateTime, Checkbox, "
         "Email, Phone, Url, Picklist, MultiPicklist, Lookup, MasterDetail, Time, Html, AutoNumber, "
-            "Formula, Summary (got 'Picklst')\n"
+        "Formula, Summary (got 'Picklst')\n"
         "  hint: did you mean 'Picklist'?\n"
         "1 error in 1 file\n"
     )
