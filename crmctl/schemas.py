@@ -28,7 +28,10 @@ __all__ = [
 #: The manifest kinds, in the order they are applied (dependencies first).
 KINDS: tuple[str, ...] = (
     "CustomObject",
+    "GlobalValueSet",
     "CustomField",
+    "StandardField",
+    "RecordType",
     "ValidationRule",
     "DuplicateRule",
     "RetentionPolicy",

@@ -32,7 +32,9 @@ _ONE_LINE: dict[str, tuple[tuple[str, ...], ...]] = {
         ("recordName", "label"),
         ("recordName", "displayFormat"),
     ),
-    "CustomField": (("label",),),
+    "CustomField": (("label",), ("displayFormat",)),
+    "GlobalValueSet": (("label",),),
+    "RecordType": (("label",),),
     "Role": (("label",),),
     "PermissionSet": (("label",),),
     "User": (("firstName",), ("lastName",), ("email",)),
@@ -68,7 +70,7 @@ def _case_twins(resource: Resource) -> Iterator[tuple[str, str, str | int]]:
 
 def counted_name(kind: str, name: str) -> str:
     """The part of a resource name the CRM limits: `Region` for `Account.Region__c`."""
-    if kind in ("CustomField", "ValidationRule", "DuplicateRule"):
+    if kind in ("CustomField", "ValidationRule", "DuplicateRule", "RecordType"):
         name = name.partition(".")[2]
     if kind in ("CustomObject", "CustomField"):
         name = name.removesuffix("__c")
@@ -134,7 +136,7 @@ def limit_diagnostics(
     texts: list[tuple[tuple[str | int, ...], Any]] = [
         (path, _get(spec, path)) for path in _ONE_LINE.get(kind, ())
     ]
-    if kind == "CustomField":
+    if kind in ("CustomField", "GlobalValueSet"):
         texts.extend(_picklist_texts(spec))
     for path, value in texts:
         found = line_break(value) if isinstance(value, str) else None

@@ -1,7 +1,7 @@
 """Split formula text into tokens, each with the line and column it starts at.
 
 Token kinds: `number`, `string`, `name` (a field or function name, possibly
-dotted), `global` (`$User.Id`), `end`, and for operators and punctuation the
+dotted, with polymorphic parts such as `Owner:User`), `global` (`$User.Id`), `end`, and for operators and punctuation the
 operator text itself (`&&`, `(`, `,` ...). Comments and whitespace vanish here.
 """
 
@@ -24,7 +24,12 @@ OPERATORS = (
     "=", "<", ">", "&", "+", "-", "*", "/", "^", "!", "(", ")", ",",
 )  # fmt: skip
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+# A polymorphic relationship names the object it is read as: `Owner:User.Profile.Name`,
+# `Owner:Queue.Id` (`Name:Type` is one part; it is never the last part).
+_NAME = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*(?=\.))?"
+    r"(?:\.[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*(?=\.))?)*"
+)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ESCAPES = {

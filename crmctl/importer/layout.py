@@ -10,12 +10,13 @@ __all__ = ["layout_path", "layout_header", "LAYOUT_HEADERS"]
 
 #: A comment opening each kind of file, saying what it holds.
 LAYOUT_HEADERS = {
-    "objects": "The custom object {name}: its fields, validation rules and duplicate rules.",
-    "standard": "Custom fields, validation rules and duplicate rules on the standard object {name}.",
+    "objects": "The custom object {name}: its fields, record types, validation rules and duplicate rules.",
+    "standard": "Custom and customised standard fields, record types, validation rules and duplicate rules on the standard object {name}.",
     "roles": "The role hierarchy.",
     "permission-sets": "The permission set {name}.",
     "users": "Who has which access.",
     "policies": "Data retention policies.",
+    "global-value-sets": "Global value sets: picklist values shared by the fields that name them.",
 }
 
 
@@ -25,7 +26,7 @@ def layout_path(kind: str, name: str) -> PurePosixPath:
     objects/<Object>.yaml       a custom object with its fields and rules
     standard/<Object>.yaml      fields and rules on a standard object
     access/roles.yaml, access/users.yaml, access/permission-sets/<Name>.yaml
-    retention/policies.yaml
+    retention/policies.yaml, picklists/global-value-sets.yaml
     """
     if kind == "CustomObject":
         return PurePosixPath("objects", f"{name}.yaml")
@@ -41,6 +42,8 @@ def layout_path(kind: str, name: str) -> PurePosixPath:
         return PurePosixPath("access", "users.yaml")
     if kind == "RetentionPolicy":
         return PurePosixPath("retention", "policies.yaml")
+    if kind == "GlobalValueSet":
+        return PurePosixPath("picklists", "global-value-sets.yaml")
     raise KeyError(kind)
 
 

@@ -7,19 +7,23 @@
 What is converted (through `providers.salesforce.metadata_xml`, the same
 translation the Salesforce provider uses):
 
-- `objects/X/X.object-meta.xml`, `fields/*`, `validationRules/*` -> one file
-  per object (`objects/X.yaml`): its CustomObject, CustomFields, ValidationRules;
+- `objects/X/X.object-meta.xml`, `fields/*`, `recordTypes/*`,
+  `validationRules/*` -> one file per object (`objects/X.yaml`): its
+  CustomObject, CustomFields (formula, roll-up and auto-number fields too),
+  RecordTypes and ValidationRules; custom fields of every standard object;
 - `permissionsets/*` -> `permission-sets/NAME.yaml`;
 - `profiles/*` -> a permission set `Profile_NAME` with the profile's object
   and field permissions;
 - `roles/*` -> `roles.yaml`; `duplicateRules/*` (with their `matchingRules`)
-  -> `duplicate-rules.yaml`; `globalValueSets/*` are expanded into the
-  picklist values of the fields that use them.
+  -> `duplicate-rules.yaml`; `globalValueSets/*` -> `global-value-sets.yaml`
+  (the picklists that use one name it in `valueSetName`).
+
+Standard fields whose help text or tracking is customised become
+StandardFields (in their object's file).
 
 Everything else is listed in the report with its file and the reason:
-formula and roll-up fields, unsupported field types, record types,
-layouts, other metadata types, and anything that references what was not
-converted. The result is checked like `crmctl validate` checks manifests,
+unsupported field types (Location, encrypted text …), layouts, other metadata types, and anything that
+references what was not converted. The result is checked like `crmctl validate` checks manifests,
 and what would fail is left out and reported, never dropped silently.
 """
 
@@ -35,7 +39,6 @@ from typing import Any
 from crmctl.config.schema_check import schema_diagnostics
 from crmctl.config.yamlsource import SourceMap
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
-from crmctl.kinds.standard import STANDARD_OBJECTS
 from crmctl.model import Resource
 from crmctl.providers.salesforce import metadata_xml as mx
 from crmctl.schemas import kind_schema
@@ -44,7 +47,7 @@ from crmctl.yamlwrite import to_yaml
 __all__ = ["import_sfdx", "write_manifests", "manifest_files", "ImportResult", "ReportLine"]
 
 _SUFFIX = re.compile(r"\.([A-Za-z]+)-meta\.xml$")
-_OBJECT_PARTS = ("fields", "validationRules")
+_OBJECT_PARTS = ("field", "recordType", "validationRule")
 _NOT_CUSTOM = ("__mdt", "__e", "__b", "__x", "__Share", "__History", "__Feed", "__ChangeEvent")
 
 
@@ -129,14 +132,16 @@ class _Importer:
             if not found:
                 continue  # licences, READMEs, Apex sources …: not metadata descriptions
             kind = found.group(1)
-            if "objects" in path.parts and kind not in ("object", "field", "validationRule"):
+            if "objects" in path.parts and kind not in ("object", *_OBJECT_PARTS):
                 skipped.setdefault(kind, []).append(path)
                 continue
             by_type.setdefault(kind, []).append(path)
         for path in by_type.get("globalValueSet", []):
             root = self.parse(path)
             if root is not None:
-                self.value_sets[path.name.split(".")[0]] = mx.value_set_values(root, "customValue")
+                name = path.name.split(".")[0]
+                self.value_sets[name] = mx.value_set_values(root, "customValue")
+                self.add(path, "GlobalValueSet", name, mx.global_value_set_spec(root, name))
         for path in by_type.get("matchingRule", []):
             root = self.parse(path)
             obj = path.name.split(".")[0]
@@ -146,7 +151,7 @@ class _Importer:
             for name, rule in found.items():
                 self.matching[f"{obj}.{name}"] = rule
                 self.matching_files[f"{obj}.{name}"] = path
-        for kind in ("object", "field", "validationRule"):
+        for kind in ("object", *_OBJECT_PARTS):
             for path in by_type.get(kind, []):
                 if kind == "object":  # objects/X/X.object-meta.xml, or objects/X.object-meta.xml
                     obj = (
@@ -177,7 +182,7 @@ class _Importer:
             if key not in self.used_matching:
                 self.note(path, f"matching rule {key} is not converted: crmctl keeps a matching "
                           "rule only inside the duplicate rule that uses it, and none does")  # fmt: skip
-        handled = {"globalValueSet", "matchingRule", "object", "field", "validationRule",
+        handled = {"globalValueSet", "matchingRule", "object", *_OBJECT_PARTS,
                    "permissionset", "profile", "role", "duplicateRule"}  # fmt: skip
         for kind, paths in sorted(
             {**skipped, **{k: v for k, v in by_type.items() if k not in handled}}.items()
@@ -189,7 +194,7 @@ class _Importer:
 
     def object(self, obj: str, parts: dict[str, list[Path]]) -> None:
         object_files = parts.get("object", [])
-        part_files = [p for k in ("field", "validationRule") for p in parts.get(k, [])]
+        part_files = [p for k in _OBJECT_PARTS for p in parts.get(k, [])]
         if obj.endswith(_NOT_CUSTOM):
             for path in object_files + part_files:
                 self.note(
@@ -204,10 +209,6 @@ class _Importer:
                     path,
                     f"object {obj} is not defined in this project; its fields and rules are not converted",
                 )
-            return
-        if not custom and obj not in STANDARD_OBJECTS:
-            for path in object_files + part_files:
-                self.note(path, f"standard object {obj} is not one crmctl knows; not converted")
             return
         for path in object_files:
             root = self.parse(path)
@@ -226,7 +227,8 @@ class _Importer:
             else:
                 self.note(
                     path,
-                    f"the settings of standard object {obj} (sharing, actions, search) are not converted; its fields and rules are",
+                    f"the settings of standard object {obj} (sharing, actions, search) are not "
+                    "converted; its custom fields, record types and rules are",
                 )
         for path in parts.get("field", []):
             root = self.parse(path)
@@ -234,10 +236,7 @@ class _Importer:
                 continue
             name = mx.text(root, "fullName") or path.name.split(".")[0]
             if not name.endswith("__c"):
-                self.note(
-                    path,
-                    f"standard field {obj}.{name}: customisations of standard fields are not converted",
-                )
+                self.standard_field(path, obj, name, root)
                 continue
             self.add(
                 path,
@@ -245,11 +244,29 @@ class _Importer:
                 f"{obj}.{name}",
                 mx.field_spec(obj, root, self.value_sets, compact=True),
             )
+        for path in parts.get("recordType", []):
+            root = self.parse(path)
+            if root is not None:
+                name = mx.text(root, "fullName") or path.name.split(".")[0]
+                self.add(path, "RecordType", f"{obj}.{name}", mx.record_type_spec(root))
         for path in parts.get("validationRule", []):
             root = self.parse(path)
             if root is not None:
                 name = mx.text(root, "fullName") or path.name.split(".")[0]
                 self.add(path, "ValidationRule", f"{obj}.{name}", mx.validation_rule_spec(root))
+
+    def standard_field(self, path: Path, obj: str, name: str, root: ET.Element) -> None:
+        """A standard field's help text and tracking; nothing when it customises nothing."""
+        converted = mx.standard_field_spec(root)
+        if converted.spec:
+            self.add(path, "StandardField", f"{obj}.{name}", converted)
+            return
+        self.note(
+            path,
+            f"standard field {obj}.{name} customises nothing crmctl manages (help text, history "
+            "or feed tracking): no manifest needed"
+            + (f"; {'; '.join(converted.notes)}" if converted.notes else ""),
+        )
 
     def profile(self, path: Path) -> None:
         root = self.parse(path)
@@ -400,8 +417,11 @@ def _documents(resources: Iterable[Resource], owner: str | None) -> str:
 
 
 def _file_of(resource: Resource) -> str:
-    if resource.kind in ("CustomObject", "CustomField", "ValidationRule"):
+    if resource.kind in ("CustomObject", "CustomField", "StandardField", "RecordType",
+                         "ValidationRule"):  # fmt: skip
         return f"objects/{resource.name.partition('.')[0]}.yaml"
+    if resource.kind == "GlobalValueSet":
+        return "global-value-sets.yaml"
     if resource.kind == "PermissionSet":
         return f"permission-sets/{resource.name}.yaml"
     if resource.kind == "Role":

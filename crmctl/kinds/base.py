@@ -23,7 +23,14 @@ from crmctl.kinds.standard import (
 from crmctl.model import Resource, address_of
 from crmctl.schemas import kind_schema, schema_defaults
 
-__all__ = ["KindHandler", "ConfigIndex", "drop_none"]
+__all__ = ["KindHandler", "ConfigIndex", "drop_none", "is_standard_object"]
+
+_KNOWN_STANDARD = frozenset(name.lower() for name in STANDARD_OBJECTS)
+
+
+def is_standard_object(name: str) -> bool:
+    """Whether `name` is a standard object's API name: no `__` suffix (Contract, Asset …)."""
+    return bool(name) and "__" not in name and name[0].isalpha()
 
 
 def drop_none(spec: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +81,7 @@ class ConfigIndex:
         }
         self.roles: dict[str, str] = {}
         self.permission_sets: dict[str, str] = {}
+        self.value_sets: dict[str, Resource] = {}
         for obj, fields in STANDARD_OBJECTS.items():
             self._add_fields(obj, {**SYSTEM_FIELDS, **fields})
         custom_fields = []
@@ -88,7 +96,10 @@ class ConfigIndex:
                 self.roles[res.name.lower()] = res.name
             elif res.kind == "PermissionSet":
                 self.permission_sets[res.name.lower()] = res.name
-        for res in custom_fields:
+            elif res.kind == "GlobalValueSet":
+                self.value_sets[res.name.lower()] = res
+        # Roll-ups last: a min or max has the type of the field it rolls up.
+        for res in sorted(custom_fields, key=lambda r: r.spec.get("type") == "Summary"):
             self.field_resources[res.name.lower()] = res
             self._add_custom_field(res)
 
@@ -107,6 +118,8 @@ class ConfigIndex:
             self.roles[lower] = resource.name
         elif resource.kind == "PermissionSet":
             self.permission_sets[lower] = resource.name
+        elif resource.kind == "GlobalValueSet":
+            self.value_sets[lower] = resource
 
     def remove(self, kind: str, name: str) -> None:
         """Forget a deleted resource; the index ends as if built without it."""
@@ -134,10 +147,12 @@ class ConfigIndex:
             self.roles.pop(lower, None)
         elif kind == "PermissionSet":
             self.permission_sets.pop(lower, None)
+        elif kind == "GlobalValueSet":
+            self.value_sets.pop(lower, None)
 
     def _add_custom_field(self, res: Resource) -> None:
         obj, _, field = res.name.partition(".")
-        ftype = res.spec.get("type", "Text")
+        ftype = self._value_type(res.spec)
         target = res.spec.get("referenceTo")
         for carrier in _carriers(obj):
             self.fields.setdefault(carrier.lower(), {})[field.lower()] = (field, ftype)
@@ -150,12 +165,49 @@ class ConfigIndex:
         for name, ftype in fields.items():
             bucket.setdefault(name.lower(), (name, ftype))
 
+    def _value_type(self, spec: dict[str, Any]) -> str:
+        """The type of the values a field holds, as formulas see it."""
+        ftype = spec.get("type", "Text")
+        if ftype == "Formula":
+            return str(spec.get("returnType") or "Text")
+        if ftype == "AutoNumber":
+            return "Text"
+        if ftype == "Summary":
+            summarized = spec.get("summarizedField")
+            if spec.get("summaryOperation") in ("min", "max") and isinstance(summarized, str):
+                found = self.field(*summarized.split(".", 1)) if "." in summarized else None
+                if found and found[1]:
+                    return found[1]
+            return "Number"
+        return str(ftype)
+
     def has_object(self, name: str) -> bool:
-        return name.lower() in self.objects
+        """A declared custom object, or any standard object (every name without `__`)."""
+        return name.lower() in self.objects or is_standard_object(name)
+
+    def unmodelled(self, obj: str) -> bool:
+        """A standard object whose standard fields crmctl does not list (any name goes)."""
+        return is_standard_object(obj) and obj.lower() not in _KNOWN_STANDARD
 
     def field(self, obj: str, field: str) -> tuple[str, str] | None:
-        """(declared name, type) of `obj.field`, or None."""
-        return self.fields.get(obj.lower(), {}).get(field.lower())
+        """(declared name, type) of `obj.field`, or None; "" is a type crmctl does not know."""
+        found = self.fields.get(obj.lower(), {}).get(field.lower())
+        if found is None and self.unmodelled(obj) and not field.lower().endswith("__c"):
+            return (field, "")  # a standard field of a standard object crmctl does not list
+        return found
+
+    def picklist_values(self, obj: str, field: str) -> list[str] | None:
+        """The values a custom picklist field of `obj` may take (None: not a known picklist)."""
+        from crmctl.kinds.custom_field import picklist_values
+
+        res = self.field_resources.get(f"{obj}.{field}".lower())
+        if res is None or res.spec.get("type") not in ("Picklist", "MultiPicklist"):
+            return None
+        value_set = res.spec.get("valueSetName")
+        if isinstance(value_set, str):
+            gvs = self.value_sets.get(value_set.lower())
+            return None if gvs is None else [str(v["value"]) for v in picklist_values(gvs.spec)]
+        return [str(v["value"]) for v in picklist_values(res.spec)]
 
     def field_type_path(self, obj: str, parts: tuple[str, ...]) -> str | None:
         """The type a formula reference like `Account__r.Owner.Email` has on `obj`, or None."""
@@ -168,12 +220,16 @@ class ConfigIndex:
             related = self.relationships.get(
                 (current.lower(), rel.lower())
             ) or self.relationships.get(("*", rel.lower()))
+            if related is None and self.unmodelled(current) and not rel.lower().endswith("__r"):
+                return ""  # a standard relationship of an object crmctl does not list
             if related is None:
                 return None
             current = related
         if current.lower() not in self.fields:
             # An object we do not model (RecordType, Profile …): any field name goes.
             return "Text" if current.lower() not in self.objects else None
+        if self.unmodelled(current) and not parts[-1].lower().endswith("__c"):
+            return ""  # a standard field of a standard object crmctl does not list
         found = self.field(current, parts[-1])
         return found[1] if found else None
 
@@ -214,6 +270,11 @@ class KindHandler:
     def dependencies(self, resource: Resource) -> set[str]:
         """Addresses of the resources this one needs to exist first."""
         return set()
+
+    def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
+        """`dependencies`, plus those only the other resources tell (a formula's related
+        fields: which object `Account__r` is depends on the lookup's declaration)."""
+        return self.dependencies(resource)
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         """Problems a schema cannot see, one resource at a time."""

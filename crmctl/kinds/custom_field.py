@@ -1,4 +1,11 @@
-"""CustomField: a field of a standard or custom object (`Object.Field__c`)."""
+"""CustomField: a field of a standard or custom object (`Object.Field__c`).
+
+Besides stored fields, a CustomField can be computed by the CRM: a `Formula`
+(its `formula`, `returnType` and `treatBlanksAs`), a `Summary` (a roll-up of
+the child records of a master-detail relationship) or an `AutoNumber`. A
+picklist takes its values from its own `values` or from a GlobalValueSet
+(`valueSetName`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmctl.errors import Diagnostic
-from crmctl.kinds.base import ConfigIndex, KindHandler, object_dependency
-from crmctl.model import Resource
+from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
+from crmctl.kinds.formulas import (
+    formula_dependencies,
+    formula_diagnostics,
+    formula_related_dependencies,
+)
+from crmctl.model import Resource, address_of
 
 __all__ = ["CustomFieldKind", "picklist_values"]
 
-_DEFAULT_LENGTH = {"Text": 255, "LongTextArea": 32768}
+_DEFAULT_LENGTH = {"Text": 255, "LongTextArea": 32768, "Html": 32768}
 _NUMERIC = ("Number", "Currency", "Percent")
 
 
@@ -49,6 +61,10 @@ class CustomFieldKind(KindHandler):
             spec["values"] = picklist_values(spec)  # order matters: it is the order users see
         if ftype == "Checkbox" and spec.get("defaultValue") is False:
             del spec["defaultValue"]  # a checkbox is unchecked unless its default says otherwise
+        if ftype == "Html":
+            spec.setdefault("visibleLines", 25)
+        if ftype == "Summary" and spec.get("filters"):
+            spec["filters"] = [dict(f) for f in spec["filters"]]
         return spec
 
     def normalise_named(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
@@ -60,12 +76,38 @@ class CustomFieldKind(KindHandler):
         return spec
 
     def dependencies(self, resource: Resource) -> set[str]:
-        deps = {object_dependency(resource.name.partition(".")[0])}
-        target = resource.spec.get("referenceTo")
+        obj = resource.name.partition(".")[0]
+        spec = resource.spec
+        deps: set[str | None] = {object_dependency(obj)}
+        target = spec.get("referenceTo")
         if isinstance(target, str):
             deps.add(object_dependency(target))
+        value_set = spec.get("valueSetName")
+        if isinstance(value_set, str):
+            deps.add(address_of("GlobalValueSet", value_set))
+        if spec.get("type") == "Formula":
+            deps |= set(formula_dependencies(spec.get("formula"), obj))
+        if spec.get("type") == "Summary":
+            for key in ("summaryForeignKey", "summarizedField"):
+                child, _, child_field = str(spec.get(key) or "").partition(".")
+                if child_field:
+                    deps.add(object_dependency(child))
+                    deps.add(field_dependency(child, child_field))
+            for item in spec.get("filters") or []:
+                child, _, child_field = str(item.get("field") or "").partition(".")
+                if child_field:
+                    deps.add(field_dependency(child, child_field))
         deps.discard(None)
+        deps.discard(resource.address)
         return deps  # type: ignore[return-value]
+
+    def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
+        deps = self.dependencies(resource)
+        if resource.spec.get("type") == "Formula":
+            obj = resource.name.partition(".")[0]
+            deps |= formula_related_dependencies(resource.spec.get("formula"), obj, index)
+            deps.discard(resource.address)
+        return deps
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         obj = resource.name.partition(".")[0]
@@ -108,6 +150,56 @@ class CustomFieldKind(KindHandler):
         problem = _numeric_default_problem(spec)
         if problem:
             yield self.error(resource, problem, "defaultValue")
+        value_set = spec.get("valueSetName")
+        if isinstance(value_set, str) and value_set.lower() not in index.value_sets:
+            yield self.error(
+                resource,
+                f"valueSetName names unknown GlobalValueSet '{value_set}'",
+                "valueSetName",
+                hint="declare the GlobalValueSet, or check the spelling of its name",
+            )
+        if spec.get("type") == "Formula" and index.has_object(obj):
+            yield from formula_diagnostics(resource, ("formula",), obj, index)
+        if spec.get("type") == "Summary":
+            yield from _summary_problems(self, resource, obj, index)
+
+
+def _summary_problems(
+    kind: CustomFieldKind, resource: Resource, obj: str, index: ConfigIndex
+) -> Iterator[Diagnostic]:
+    """A roll-up counts the children of a master-detail relationship to this object."""
+    spec = resource.spec
+    key = str(spec.get("summaryForeignKey") or "")
+    child, _, link = key.partition(".")
+    found = index.field(child, link) if link else None
+    link_spec = index.field_resources.get(key.lower())
+    if found is None or link_spec is None:
+        yield kind.error(
+            resource,
+            f"summaryForeignKey names '{key}', which is not a declared master-detail field",
+            "summaryForeignKey",
+        )
+        return
+    target = link_spec.spec.get("referenceTo")
+    if link_spec.spec.get("type") != "MasterDetail" or str(target).lower() != obj.lower():
+        yield kind.error(
+            resource,
+            f"summaryForeignKey {key} must be a MasterDetail field pointing at {obj} "
+            f"(it is a {link_spec.spec.get('type')} to {target})",
+            "summaryForeignKey",
+        )
+    for path, qualified in [("summarizedField", spec.get("summarizedField"))] + [
+        ("filters", item.get("field")) for item in spec.get("filters") or []
+    ]:
+        if not isinstance(qualified, str):
+            continue
+        other, _, name = qualified.partition(".")
+        if other.lower() != child.lower():
+            yield kind.error(
+                resource, f"{path}: {qualified} is not a field of the child object {child}", path
+            )
+        elif index.field(other, name) is None:
+            yield kind.error(resource, f"{path}: {qualified} is not a field of {child}", path)
 
 
 def _numeric_default_problem(spec: dict[str, Any]) -> str | None:

@@ -10,7 +10,7 @@ from crmctl.formula import FormulaError, check, compile_formula, field_reference
 from crmctl.kinds.base import ConfigIndex, field_dependency
 from crmctl.model import Resource
 
-__all__ = ["formula_diagnostics", "formula_dependencies"]
+__all__ = ["formula_diagnostics", "formula_dependencies", "formula_related_dependencies"]
 
 
 @lru_cache(maxsize=4096)
@@ -77,7 +77,8 @@ def formula_diagnostics(
 
 
 def formula_dependencies(text: object, obj: str) -> set[str]:
-    """Custom fields of `obj` that a formula names directly (for apply ordering)."""
+    """Custom fields of `obj` that a formula names, or whose relationship it follows
+    (`Account__r.Name` needs `Account__c`), for apply ordering."""
     if not isinstance(text, str):
         return set()
     try:
@@ -86,8 +87,41 @@ def formula_dependencies(text: object, obj: str) -> set[str]:
         return set()
     deps = set()
     for ref in field_references(node):
+        first = ref.parts[0]
         if len(ref.parts) == 1:
-            dep = field_dependency(obj, ref.parts[0])
+            dep = field_dependency(obj, first)
+        elif first.lower().endswith("__r"):  # Account__r.Name needs the lookup Account__c
+            dep = field_dependency(obj, first[:-3] + "__c")
+        else:
+            dep = None
+        if dep:
+            deps.add(dep)
+    return deps
+
+
+def formula_related_dependencies(text: object, obj: str, index: ConfigIndex) -> set[str]:
+    """Custom fields of other objects a formula reads through relationships
+    (`Account__r.Region__c` needs Account's `Region__c`), resolved with `index`."""
+    if not isinstance(text, str):
+        return set()
+    try:
+        node = _parsed(text)
+    except FormulaError:
+        return set()
+    deps = set()
+    for ref in field_references(node):
+        current = obj
+        for rel in ref.parts[:-1]:
+            if ":" in rel:
+                current = rel.partition(":")[2]
+                continue
+            target = index.relationships.get((current.lower(), rel.lower()))
+            if target is None:
+                current = ""
+                break
+            current = target
+        if current:
+            dep = field_dependency(current, ref.parts[-1])
             if dep:
                 deps.add(dep)
     return deps

@@ -220,6 +220,10 @@ STANDARD_OBJECTS: dict[str, dict[str, str]] = {
     # Salesforce declares the custom fields that tasks and events share on Activity;
     # ConfigIndex makes them fields of Task and Event too (ACTIVITY_OBJECTS).
     "Activity": {
+        "AccountId": "Lookup",
+        "Status": "Picklist",
+        "Priority": "Picklist",
+        "IsTask": "Checkbox",
         "Subject": "Text",
         "ActivityDate": "Date",
         "Description": "LongTextArea",
@@ -252,5 +256,8 @@ STANDARD_RELATIONSHIPS: dict[tuple[str, str], str] = {
     ("User", "Profile"): "Profile",
     ("User", "Manager"): "User",
     ("Lead", "ConvertedAccount"): "Account",
+    ("Activity", "Account"): "Account",
+    ("Task", "Account"): "Account",
+    ("Event", "Account"): "Account",
     ("Lead", "ConvertedContact"): "Contact",
 }

@@ -6,7 +6,11 @@ from collections.abc import Iterator
 
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
-from crmctl.kinds.formulas import formula_dependencies, formula_diagnostics
+from crmctl.kinds.formulas import (
+    formula_dependencies,
+    formula_diagnostics,
+    formula_related_dependencies,
+)
 from crmctl.model import Resource
 
 __all__ = ["ValidationRuleKind"]
@@ -29,6 +33,11 @@ class ValidationRuleKind(KindHandler):
             if dep:
                 deps.add(dep)
         return deps
+
+    def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
+        obj = resource.name.partition(".")[0]
+        condition = resource.spec.get("condition")
+        return self.dependencies(resource) | formula_related_dependencies(condition, obj, index)
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         obj = resource.name.partition(".")[0]

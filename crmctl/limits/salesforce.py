@@ -8,6 +8,20 @@ Sources (Salesforce documentation, checked 2026-11):
   description "255-character or less" (Help: Validation Rules Fields);
   the error message is at most 255 characters; a formula holds up to 3,900
   characters, spaces and line breaks included (Help: Formula Field Limits).
+- A custom object's Record Name label (`recordName.label`): the 40-character
+  limit of field labels does not hold for it (a released managed package
+  ships a 43-character one), and no lower limit is documented in the
+  Metadata API Developer Guide (CustomObject `nameField`) or Help ("Custom
+  Object Definition": Record Name). crmctl checks 80, the length of the
+  other labels below, until a documented figure is found.
+- StandardField help text: 510, as a custom field's (Help: Custom Field
+  Attributes, "Help Text").
+- CustomField formula: up to 3,900 characters, as a validation rule's (Help:
+  Formula Field Limits).
+- GlobalValueSet (Field Reference, GlobalValueSet / Metadata API): MasterLabel
+  80, DeveloperName 80; at most 1,000 values (Help: Picklist Limits).
+- RecordType (Object Reference, RecordType): DeveloperName 80, Name (the
+  label) 80, Description 255.
 - UserRole (Field Reference): DeveloperName 80, Name (the label) 80.
 - PermissionSet (Field Reference): Name (API name) 80, Label 80, Description 255.
 - DuplicateRule (Field Reference): DeveloperName 80, MasterLabel 80.
@@ -24,8 +38,11 @@ from __future__ import annotations
 __all__ = ["SALESFORCE_LIMITS"]
 
 SALESFORCE_LIMITS: dict[str, dict[str, int]] = {
-    "CustomObject": {"name": 40, "label": 40, "pluralLabel": 40},
-    "CustomField": {"name": 40, "label": 40, "helpText": 510},
+    "CustomObject": {"name": 40, "label": 40, "pluralLabel": 40, "recordName.label": 80},
+    "GlobalValueSet": {"name": 80, "label": 80},
+    "CustomField": {"name": 40, "label": 40, "helpText": 510, "formula": 3900},
+    "StandardField": {"helpText": 510},
+    "RecordType": {"name": 80, "label": 80, "description": 255},
     "ValidationRule": {"name": 40, "errorMessage": 255, "description": 255, "condition": 3900},
     "DuplicateRule": {"name": 80},
     "Role": {"name": 80, "label": 80},

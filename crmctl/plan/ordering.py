@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from crmctl.kinds import HANDLERS, KINDS
+from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
@@ -42,10 +42,13 @@ def _sort_key(address: str) -> tuple[int, str]:
     return (_KIND_RANK.get(kind, len(KINDS)), name)
 
 
-def _deps(change: Change, spec: dict | None) -> set[str]:
+def _deps(change: Change, spec: dict | None, index: ConfigIndex | None = None) -> set[str]:
     if spec is None:
         return set()
-    return HANDLERS[change.kind].dependencies(Resource(change.kind, change.name, spec))
+    resource = Resource(change.kind, change.name, spec)
+    if index is not None:
+        return HANDLERS[change.kind].ordering_dependencies(resource, index)
+    return HANDLERS[change.kind].dependencies(resource)
 
 
 def order_changes(changes: Iterable[Change]) -> list[Change]:
@@ -57,6 +60,9 @@ def order_changes(changes: Iterable[Change]) -> list[Change]:
     changes = list(changes)
     upserts = [c for c in changes if c.action is not Action.DELETE]
     deletes = [c for c in changes if c.action is Action.DELETE]
-    forward = _topological(upserts, {c.address: _deps(c, c.after) for c in upserts})
+    # The relationships the created and updated resources declare, for formulas that
+    # read through them.
+    index = ConfigIndex(Resource(c.kind, c.name, c.after) for c in upserts if c.after is not None)
+    forward = _topological(upserts, {c.address: _deps(c, c.after, index) for c in upserts})
     backward = _topological(deletes, {c.address: _deps(c, c.before) for c in deletes})
     return forward + list(reversed(backward))

@@ -80,7 +80,7 @@ SERVER_FIELDS = (
     "SystemModstamp", "IsDeleted", "LastActivityDate", "LastViewedDate", "LastReferencedDate",
 )  # fmt: skip
 _DEFAULT_LENGTH = {"Text": 255, "TextArea": 255, "LongTextArea": 32768, "Email": 80}
-_DEFAULT_LENGTH |= {"Phone": 40, "Url": 255, "Picklist": 255, "MultiPicklist": 4099}
+_DEFAULT_LENGTH |= {"Phone": 40, "Url": 255, "Picklist": 255, "MultiPicklist": 4099, "Html": 32768}
 _DEFAULT_NUMBER = {"Number": (18, 0), "Currency": (18, 2), "Percent": (18, 2)}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _DATETIME = re.compile(
@@ -258,7 +258,8 @@ def _with(fdef: FieldDef, **changes: Any) -> FieldDef:
 def custom_field_def(name: str, spec: dict[str, Any]) -> tuple[FieldDef, str | None]:
     """A custom field's definition from its canonical spec, and its relationship name."""
     ftype = spec.get("type", "Text")
-    base = _typed(name, ftype, True, bool(spec.get("required")), True, None)
+    computed = ftype in ("Formula", "Summary", "AutoNumber")  # the CRM's value, not the caller's
+    base = _typed(name, ftype, True, bool(spec.get("required")), not computed, None)
     values = picklist_values(spec)
     default = spec.get("defaultValue")
     if default is None and ftype == "Picklist":

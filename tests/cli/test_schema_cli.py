@@ -39,8 +39,9 @@ def test_lists_the_kinds(crmctl) -> None:
     r = crmctl("schema")
     assert (r.exit_code, r.err) == (0, "")
     assert r.out == (
-        "CustomObject\nCustomField\nValidationRule\nDuplicateRule\nRetentionPolicy\n"
-        "Role\nPermissionSet\nUser\nenvironment\n"
+        "CustomObject\nGlobalValueSet\nCustomField\nStandardField\nRecordType\n"
+        "ValidationRule\nDuplicateRule\nRetentionPolicy\nRole\nPermissionSet\nUser\n"
+        "environment\n"
     )
 
 
@@ -54,7 +55,8 @@ def test_kind_schema_is_self_contained_and_validates_the_examples(crmctl, kind: 
     assert refs(schema), "expected the shared definitions to be referenced"
     assert all(ref.startswith("#/$defs/") for ref in refs(schema))
     assert "urn:crmctl:v1:common" not in json.dumps(schema)
-    examples = documents("manifests/**/*.yaml", kind)
+    # The example organisation, and the examples of the Salesforce guide (docs/salesforce.md).
+    examples = documents("manifests/**/*.yaml", kind) + documents("docs/examples/*.yaml", kind)
     assert examples
     validator = Draft202012Validator(schema)  # no registry: it must resolve on its own
     assert [list(validator.iter_errors(doc)) for doc in examples] == [[] for _ in examples]
@@ -89,8 +91,9 @@ def test_unknown_schema_name(crmctl) -> None:
     r = crmctl("schema", "Workflow")
     assert (r.exit_code, r.out) == (1, "")
     assert r.err.endswith(
-        "Error: Invalid value for '[CustomObject|CustomField|ValidationRule|DuplicateRule|"
-        "RetentionPolicy|Role|PermissionSet|User|environment]': 'Workflow' is not one of "
-        "'CustomObject', 'CustomField', 'ValidationRule', 'DuplicateRule', 'RetentionPolicy', "
-        "'Role', 'PermissionSet', 'User', 'environment'.\n"
+        "Error: Invalid value for '[CustomObject|GlobalValueSet|CustomField|StandardField|"
+        "RecordType|ValidationRule|DuplicateRule|RetentionPolicy|Role|PermissionSet|User|"
+        "environment]': 'Workflow' is not one of 'CustomObject', 'GlobalValueSet', "
+        "'CustomField', 'StandardField', 'RecordType', 'ValidationRule', 'DuplicateRule', "
+        "'RetentionPolicy', 'Role', 'PermissionSet', 'User', 'environment'.\n"
     )

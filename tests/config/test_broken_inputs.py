@@ -16,8 +16,9 @@ from tests.conftest import EXAMPLE
 
 ROLE = b"apiVersion: crmctl/v1\nkind: Role\nmetadata: {name: Board}\nspec:\n  label: Board\n"
 KINDS = (
-    "CustomObject, CustomField, ValidationRule, DuplicateRule, RetentionPolicy, Role, "
-    "PermissionSet, User"
+    "CustomObject, GlobalValueSet, CustomField, StandardField, RecordType, ValidationRule, "
+    "DuplicateRule, "
+    "RetentionPolicy, Role, PermissionSet, User"
 )
 
 CASES = {

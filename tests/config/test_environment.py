@@ -201,7 +201,7 @@ def test_override_that_makes_a_resource_invalid(project: Path, crmctl) -> None:
     assert (r.exit_code, r.err) == (1, "")
     assert r.out == (
         "environments/test.yaml:7: CustomField/Invoice__c.Amount__c: after override: "
-        "spec.length: length applies only to Text and LongTextArea fields\n"
+        "spec.length: length applies only to Text, LongTextArea and Html fields\n"
         "environments/test.yaml:7: CustomField/Invoice__c.Amount__c: after override: "
         "spec.precision must be at most 18 (got 20)\n"
         "2 errors in 1 file\n"

@@ -143,7 +143,7 @@ def test_conditional_keys_say_when_they_apply() -> None:
     text = "apiVersion: crmctl/v1\nkind: CustomField\nmetadata: {name: A.B__c}\nspec:\n"
     text += "  type: Checkbox\n  label: B\n  length: 5\n"
     assert problems("CustomField", text) == [
-        (7, "spec.length: length applies only to Text and LongTextArea fields", None)
+        (7, "spec.length: length applies only to Text, LongTextArea and Html fields", None)
     ]
 
 

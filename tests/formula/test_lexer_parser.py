@@ -252,3 +252,14 @@ def test_nesting_limit_is_a_formula_error_not_a_crash() -> None:
         parse("(" * 150 + "1" + ")" * 150)
     assert caught.value.message == "formula is nested too deeply"
     assert sexpr(parse("(" * 50 + "1" + ")" * 50)) == "1"
+
+
+def test_polymorphic_references_name_the_object_they_are_read_as() -> None:
+    from crmctl.formula import FieldRef, FormulaError, parse
+
+    assert parse("Owner:User.Profile.Name") == FieldRef(("Owner:User", "Profile", "Name"), 1, 1)
+    assert parse("Owner:Queue.Id") == FieldRef(("Owner:Queue", "Id"), 1, 1)
+    # The object part is never last: `Owner:User` alone is not a field.
+    with pytest.raises(FormulaError) as caught:
+        parse("Owner:User")
+    assert str(caught.value) == "unexpected character ':' (formula line 1, column 6)"

@@ -51,7 +51,7 @@ def test_length_on_a_number_field(project: Path, crmctl) -> None:
     assert r.exit_code == 1
     assert r.out == (
         "manifests/test/case.yaml:7: CustomField/Account.Seats__c: "
-        "spec.length: length applies only to Text and LongTextArea fields\n"
+        "spec.length: length applies only to Text, LongTextArea and Html fields\n"
         "1 error in 1 file\n"
     )
 
@@ -122,9 +122,9 @@ def test_keys_of_other_field_types(project: Path, crmctl) -> None:
     assert r.exit_code == 1
     assert r.out == (
         "manifests/test/case.yaml:7: CustomField/Account.Code__c: "
-        "spec.precision: precision applies only to Number, Currency and Percent fields\n"
+        "spec.precision: precision applies only to Number, Currency, Percent, Formula and Summary fields\n"
         "manifests/test/case.yaml:8: CustomField/Account.Code__c: "
-        "spec.scale: scale applies only to Number, Currency and Percent fields\n"
+        "spec.scale: scale applies only to Number, Currency, Percent, Formula and Summary fields\n"
         "manifests/test/case.yaml:9: CustomField/Account.Code__c: "
         "spec.values: values applies only to Picklist and MultiPicklist fields\n"
         "manifests/test/case.yaml:10: CustomField/Account.Code__c: "
@@ -142,7 +142,8 @@ def test_unknown_type_suggests_the_closest(project: Path, crmctl) -> None:
     assert r.out == (
         "manifests/test/case.yaml:5: CustomField/Account.Tier__c: spec.type must be one of "
         "Text, TextArea, LongTextArea, Number, Currency, Percent, Date, DateTime, Checkbox, "
-        "Email, Phone, Url, Picklist, MultiPicklist, Lookup, MasterDetail (got 'Picklst')\n"
+        "Email, Phone, Url, Picklist, MultiPicklist, Lookup, MasterDetail, Time, Html, AutoNumber, "
+        "Formula, Summary (got 'Picklst')\n"
         "  hint: did you mean 'Picklist'?\n"
         "1 error in 1 file\n"
     )

@@ -72,7 +72,7 @@ def test_schema_errors_are_400_invalid_spec_with_every_message(sandbox: Sandbox)
         "spec: unknown key 'lenght'",
         "spec.type must be one of Text, TextArea, LongTextArea, Number, Currency, Percent, "
         "Date, DateTime, Checkbox, Email, Phone, Url, Picklist, MultiPicklist, Lookup, "
-        "MasterDetail (got 'Txt')",
+        "MasterDetail, Time, Html, AutoNumber, Formula, Summary (got 'Txt')",
     }
     bad_name = sandbox.admin.put("CustomObject", "Invoice", {"label": "Invoice"})
     assert bad_name.json()["error"]["details"]["errors"] == [

@@ -107,8 +107,15 @@ def _changed(before: Spec, after: Spec, key: str) -> bool:
 _TYPE_ELEMENTS = frozenset(
     {"length", "precision", "scale", "visibleLines", "valueSet", "referenceTo",
      "relationshipName", "relationshipLabel", "relationshipOrder", "deleteConstraint",
-     "reparentableMasterDetail", "writeRequiresMasterRead", "defaultValue", "lookupFilter"}
+     "reparentableMasterDetail", "writeRequiresMasterRead", "defaultValue", "lookupFilter",
+     "formula", "formulaTreatBlanksAs", "displayFormat", "startingNumber", "summaryOperation",
+     "summaryForeignKey", "summarizedField", "summaryFilterItems"}
 )  # fmt: skip
+#: Spec keys of computed and special fields -> their element (value written as it is).
+_PLAIN = (("formula", "formula"), ("treatBlanksAs", "formulaTreatBlanksAs"),
+          ("displayFormat", "displayFormat"), ("startingNumber", "startingNumber"),
+          ("visibleLines", "visibleLines"), ("summaryOperation", "summaryOperation"),
+          ("summaryForeignKey", "summaryForeignKey"), ("summarizedField", "summarizedField"))  # fmt: skip
 
 
 def _field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
@@ -120,6 +127,45 @@ def _field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
             if item.tag in _TYPE_ELEMENTS:
                 element.insert(_position(element, item.tag), item)
         set_value(element, "type", mx.text(fresh, "type"))
+        _field_common(element, name, before, after)
+        return
+    if _changed(before, after, "returnType"):
+        set_value(element, "type", mx.sf_type(after))
+    for key, tag in _PLAIN:
+        if _changed(before, after, key):
+            set_value(element, tag, after.get(key))
+    if _changed(before, after, "filters"):
+        compared = [mx.text(i, "field") for i in element.findall("summaryFilterItems")
+                    if mx.text(i, "valueField")]  # fmt: skip
+        if compared:
+            raise MergeError(
+                f"its roll-up filter on {', '.join(str(c) for c in compared)} compares with a "
+                "field (valueField), which crmctl cannot write back: change the filters in Setup"
+            )
+        for item in element.findall("summaryFilterItems"):
+            element.remove(item)
+        for entry in after.get("filters") or []:
+            element.insert(_position(element, "summaryFilterItems"), mx.summary_filter_xml(entry))
+    if _changed(before, after, "valueSetName") and after.get("valueSetName"):
+        _value_set_name(element, after["valueSetName"])
+    _field_common(element, name, before, after)
+
+
+def _value_set_name(element: ET.Element, value_set_name: str) -> None:
+    """Point a picklist at a global value set (its own values go: Salesforce keeps one)."""
+    value_set = element.find("valueSet")
+    if value_set is None:
+        value_set = ET.Element("valueSet")
+        element.insert(_position(element, "valueSet"), value_set)
+    definition = value_set.find("valueSetDefinition")
+    if definition is not None:
+        value_set.remove(definition)
+    set_value(value_set, "valueSetName", value_set_name)
+    if value_set.find("restricted") is None:
+        set_value(value_set, "restricted", True)
+
+
+def _field_common(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
     for key, tag in (("label", "label"), ("description", "description"),
                      ("helpText", "inlineHelpText")):  # fmt: skip
         if _changed(before, after, key):
@@ -141,7 +187,7 @@ def _field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
             set_value(element, "defaultValue", "false" if checkbox else None)
     if _changed(before, after, "relationshipName") and after.get("type") in _LOOKUPS:
         set_value(element, "relationshipName", after.get("relationshipName") or _stem(name))
-    if _changed(before, after, "values") and "values" in after:
+    if _changed(before, after, "values") and "values" in after and not after.get("valueSetName"):
         _values(element, name, after)
     if _changed(before, after, "classification"):
         _classification(element, after.get("classification"))
@@ -165,7 +211,9 @@ def _values(element: ET.Element, name: str, after: Spec) -> None:
     if global_set:
         raise MergeError(
             f"its values come from the global value set {global_set}: change them there "
-            "(Salesforce would turn the field into one with its own values)"
+            "(Salesforce would turn the field into one with its own values); declare "
+            f"valueSetName: {global_set} instead of values, and the values in "
+            f"GlobalValueSet/{global_set}"
         )
     definition = value_set.find("valueSetDefinition")
     if definition is None:
@@ -343,7 +391,72 @@ def patch_matching_rule(element: ET.Element, before: Spec, after: Spec) -> ET.El
     return element
 
 
+# --- StandardField, GlobalValueSet, RecordType -----------------------------------------
+
+
+def _standard_field(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
+    if _changed(before, after, "helpText"):
+        set_value(element, "inlineHelpText", after.get("helpText") or None)
+    for flag in ("trackHistory", "trackFeedHistory"):
+        if _changed(before, after, flag):
+            _set_flag(element, flag, bool(after.get(flag)))
+
+
+def _global_value_set(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
+    for key, tag in (("label", "masterLabel"), ("description", "description")):
+        if _changed(before, after, key):
+            set_value(element, tag, after.get(key) or None)
+    if _changed(before, after, "sorted"):
+        set_value(element, "sorted", bool(after.get("sorted")))
+    if _changed(before, after, "values"):
+        old = _keyed(element, "customValue", "fullName")
+        position = min(
+            (i for i, item in enumerate(element) if item.tag == "customValue"),
+            default=_position(element, "customValue"),
+        )
+        for item in old.values():
+            element.remove(item)
+        for offset, entry in enumerate(after.get("values", [])):
+            entry = entry if isinstance(entry, dict) else {"value": entry}
+            kept = old.get(entry["value"])
+            item = kept if kept is not None else ET.Element("customValue")
+            if kept is None:
+                set_value(item, "fullName", entry["value"])
+            set_value(item, "default", bool(entry.get("default", False)))
+            set_value(item, "label", entry.get("label") or entry["value"])
+            if not entry.get("active", True) or item.find("isActive") is not None:
+                set_value(item, "isActive", bool(entry.get("active", True)))
+            element.insert(position + offset, item)
+
+
+def _record_type(element: ET.Element, name: str, before: Spec, after: Spec) -> None:
+    for key in ("label", "description", "businessProcess"):
+        if _changed(before, after, key):
+            set_value(element, key, after.get(key) or None)
+    if _changed(before, after, "active"):
+        set_value(element, "active", after.get("active", True))
+    old_lists, new_lists = before.get("picklists") or {}, after.get("picklists") or {}
+    entries = _keyed(element, "picklistValues", "picklist")
+    for field in sorted(set(old_lists) | set(new_lists)):
+        if old_lists.get(field) == new_lists.get(field):
+            continue
+        item = entries.get(field)
+        if field not in new_lists:
+            if item is not None:
+                element.remove(item)
+            continue
+        fresh = mx.record_type_values_xml(field, new_lists[field])
+        if item is None:
+            _insert_keyed(element, fresh, "picklist")
+        else:
+            element.insert(list(element).index(item), fresh)
+            element.remove(item)
+
+
 _PATCHERS: dict[str, Callable[[ET.Element, str, Spec, Spec], None]] = {
+    "GlobalValueSet": _global_value_set,
+    "StandardField": _standard_field,
+    "RecordType": _record_type,
     "CustomField": _field,
     "CustomObject": _object,
     "ValidationRule": _validation_rule,

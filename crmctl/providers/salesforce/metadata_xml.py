@@ -58,6 +58,17 @@ __all__ = [
     "matching_rules",
     "matching_rule_items",
     "value_set_values",
+    "standard_field_spec",
+    "standard_field_xml",
+    "STANDARD_FIELD_TAGS",
+    "global_value_set_spec",
+    "global_value_set_xml",
+    "record_type_spec",
+    "record_type_xml",
+    "record_type_values_xml",
+    "summary_filter_xml",
+    "sf_type",
+    "FORMULA_TYPES",
     "package_xml",
     "package_members",
     "FIELD_TYPES",
@@ -87,8 +98,14 @@ FIELD_TYPES: dict[str, str] = {
     "MultiselectPicklist": "MultiPicklist",
     "Lookup": "Lookup",
     "MasterDetail": "MasterDetail",
+    "Time": "Time",
+    "Html": "Html",
+    "AutoNumber": "AutoNumber",
+    "Summary": "Summary",
 }
 _SF_TYPES = {crm: sf for sf, crm in FIELD_TYPES.items()}
+#: The result types a formula field can have (its `<type>` element).
+FORMULA_TYPES = ("Text", "Number", "Currency", "Percent", "Date", "DateTime", "Time", "Checkbox")
 _NUMERIC = ("Number", "Currency", "Percent")
 _SHARING = ("Private", "Read", "ReadWrite")
 
@@ -112,6 +129,7 @@ _FIELD_NOISE = frozenset(
         "businessStatus",
         "fieldManageability",
         "displayLocationInDecimal",
+        "deprecated",
     }
 )
 _FIELD_KNOWN = frozenset(
@@ -129,6 +147,14 @@ _FIELD_KNOWN = frozenset(
         "valueSet",
         "securityClassification",
         "complianceGroup",
+        "formula",
+        "formulaTreatBlanksAs",
+        "displayFormat",
+        "startingNumber",
+        "summaryOperation",
+        "summaryForeignKey",
+        "summarizedField",
+        "summaryFilterItems",
     }
 )
 
@@ -339,15 +365,27 @@ def field_spec(
     """
     name = text(element, "fullName") or ""
     sf_type = text(element, "type") or ""
-    if text(element, "formula") is not None:
-        return Converted(None, [f"a formula field ({sf_type}) has no crmctl equivalent"])
-    if text(element, "summaryOperation") is not None or sf_type == "Summary":
-        return Converted(None, ["a roll-up summary field has no crmctl equivalent"])
-    ftype = FIELD_TYPES.get(sf_type)
+    formula = text(element, "formula")
+    if formula is not None and sf_type not in FORMULA_TYPES:
+        return Converted(None, [f"a formula field of type {sf_type} is not supported by crmctl"])
+    ftype = "Formula" if formula is not None else FIELD_TYPES.get(sf_type)
     if ftype is None:
         return Converted(None, [f"field type {sf_type or '(none)'} is not supported by crmctl"])
     notes: list[str] = []
     spec: dict[str, Any] = {"type": ftype, "label": text(element, "label") or name}
+    if ftype == "Formula":
+        spec.update(returnType=sf_type, formula=formula)
+        if text(element, "formulaTreatBlanksAs"):
+            spec["treatBlanksAs"] = text(element, "formulaTreatBlanksAs")
+    elif ftype == "Summary":
+        notes.extend(_summary(element, spec))
+    elif ftype == "AutoNumber":
+        spec["displayFormat"] = text(element, "displayFormat") or ""
+        if _int(element, "startingNumber") is not None:
+            spec["startingNumber"] = _int(element, "startingNumber")
+    elif ftype == "Html":
+        spec["length"] = _int(element, "length") or 32768
+        spec["visibleLines"] = _int(element, "visibleLines") or 25
     for sf_name, crm_name in (("description", "description"), ("inlineHelpText", "helpText")):
         value = text(element, sf_name)
         if value:
@@ -360,6 +398,10 @@ def field_spec(
     if ftype in _NUMERIC:
         spec["precision"] = _int(element, "precision") or 18
         spec["scale"] = _int(element, "scale") or 0
+    if ftype in ("Formula", "Summary"):
+        for key in ("precision", "scale"):
+            if _int(element, key) is not None:
+                spec[key] = _int(element, key)
     formula = text(element, "defaultValue")
     if formula not in (None, ""):
         value, understood = _default_from_formula(formula, ftype)
@@ -372,15 +414,28 @@ def field_spec(
         relationship = text(element, "relationshipName")
         if relationship and relationship != name.removesuffix("__c"):
             spec["relationshipName"] = relationship
-        if text(element, "lookupFilter") is not None or child(element, "lookupFilter") is not None:
-            notes.append("the lookup filter is not kept")
+        if child(element, "lookupFilter") is not None:
+            notes.append(
+                "the lookup filter is not in the manifest: crmctl keeps it on every update, "
+                "but a field crmctl creates has none"
+            )
     if ftype in ("Picklist", "MultiPicklist"):
-        values, problem = _picklist(element, value_sets or {})
-        if values is None:
-            return Converted(None, [problem or "picklist without values"])
-        if problem:
-            notes.append(problem)
-        spec["values"] = _compact_values(values) if compact else values
+        value_set = child(element, "valueSet")
+        global_name = text(value_set, "valueSetName") if value_set is not None else None
+        if global_name and value_set is not None:
+            spec["valueSetName"] = global_name
+            if text(value_set, "controllingField"):
+                notes.append(
+                    f"dependent picklist: the dependency on {text(value_set, 'controllingField')} "
+                    "is not in the manifest (updates keep it)"
+                )
+        else:
+            values, problem = _picklist(element, value_sets or {})
+            if values is None:
+                return Converted(None, [problem or "picklist without values"])
+            if problem:
+                notes.append(problem)
+            spec["values"] = _compact_values(values) if compact else values
     classification = _classification(element)
     if classification:
         spec["classification"] = classification
@@ -388,6 +443,32 @@ def field_spec(
     if leftover:
         notes.append(f"not kept: {', '.join(leftover)}")
     return Converted(spec, notes)
+
+
+#: Roll-up filter element <-> spec key.
+_FILTER_KEYS = (("field", "field"), ("operation", "operation"), ("value", "value"))
+
+
+def _summary(element: ET.Element, spec: dict[str, Any]) -> list[str]:
+    """A roll-up summary's operation, relationship, field and filters into `spec`; notes."""
+    notes = []
+    spec["summaryOperation"] = text(element, "summaryOperation") or "count"
+    spec["summaryForeignKey"] = text(element, "summaryForeignKey") or ""
+    if text(element, "summarizedField"):
+        spec["summarizedField"] = text(element, "summarizedField")
+    filters = []
+    for item in children(element, "summaryFilterItems"):
+        if text(item, "valueField"):
+            notes.append(
+                f"the roll-up filter on {text(item, 'field')} compares with a field "
+                "(valueField), which crmctl cannot express; left out"
+            )
+            continue
+        entry = {key: text(item, tag) for tag, key in _FILTER_KEYS if text(item, tag) is not None}
+        filters.append(entry)
+    if filters:
+        spec["filters"] = filters
+    return notes
 
 
 def _picklist(
@@ -416,7 +497,28 @@ def field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Elemen
     ftype = spec["type"]
     _add(element, "fullName", name)
     _add(element, "label", spec["label"])
-    _add(element, "type", _SF_TYPES[ftype])
+    _add(element, "type", sf_type(spec))
+    if ftype == "Formula":
+        _add(element, "formula", spec["formula"])
+        if spec.get("treatBlanksAs"):
+            _add(element, "formulaTreatBlanksAs", spec["treatBlanksAs"])
+    if ftype == "Summary":
+        for key in ("summaryOperation", "summaryForeignKey", "summarizedField"):
+            if spec.get(key):
+                _add(element, key, spec[key])
+        for entry in spec.get("filters") or []:
+            element.append(summary_filter_xml(entry))
+    if ftype == "AutoNumber":
+        _add(element, "displayFormat", spec["displayFormat"])
+        if spec.get("startingNumber") is not None:
+            _add(element, "startingNumber", spec["startingNumber"])
+    if ftype == "Html":
+        _add(element, "length", spec.get("length", 32768))
+        _add(element, "visibleLines", spec.get("visibleLines", 25))
+    if ftype in ("Formula", "Summary"):
+        for key in ("precision", "scale"):
+            if spec.get(key) is not None:
+                _add(element, key, spec[key])
     for crm_name, sf_name in (("description", "description"), ("helpText", "inlineHelpText")):
         if spec.get(crm_name):
             _add(element, sf_name, spec[crm_name])
@@ -445,7 +547,11 @@ def field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Elemen
             _add(element, "relationshipOrder", 0)
             _add(element, "reparentableMasterDetail", False)
             _add(element, "writeRequiresMasterRead", False)
-    if ftype in ("Picklist", "MultiPicklist"):
+    if ftype in ("Picklist", "MultiPicklist") and spec.get("valueSetName"):
+        value_set = _add(element, "valueSet")
+        _add(value_set, "restricted", True)
+        _add(value_set, "valueSetName", spec["valueSetName"])
+    elif ftype in ("Picklist", "MultiPicklist"):
         value_set = _add(element, "valueSet")
         _add(value_set, "restricted", True)
         definition = _add(value_set, "valueSetDefinition")
@@ -471,6 +577,154 @@ def field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Elemen
     return element
 
 
+def sf_type(spec: dict[str, Any]) -> str:
+    """A field spec's Salesforce `<type>` (a formula's is its result type)."""
+    if spec["type"] == "Formula":
+        return str(spec.get("returnType") or "Text")
+    return _SF_TYPES[spec["type"]]
+
+
+def summary_filter_xml(entry: dict[str, Any]) -> ET.Element:
+    """One `<summaryFilterItems>` of a roll-up."""
+    item = ET.Element("summaryFilterItems")
+    for tag, key in _FILTER_KEYS:
+        if entry.get(key) is not None:
+            _add(item, tag, entry[key])
+    return item
+
+
+# --- StandardField ---------------------------------------------------------------------
+
+#: Standard field element <-> StandardField spec key (what Salesforce lets admins customise).
+STANDARD_FIELD_TAGS = (("inlineHelpText", "helpText"), ("trackFeedHistory", "trackFeedHistory"),
+                       ("trackHistory", "trackHistory"))  # fmt: skip
+
+
+def standard_field_spec(element: ET.Element) -> Converted:
+    """What is customised of a standard field: help text and tracking ({} when nothing is)."""
+    spec: dict[str, Any] = {}
+    if text(element, "inlineHelpText"):
+        spec["helpText"] = text(element, "inlineHelpText")
+    for flag in ("trackHistory", "trackFeedHistory"):
+        if _flag(element, flag):
+            spec[flag] = True
+    notes = []
+    leftover = _unknown(element, {"fullName", "inlineHelpText", "trackHistory",
+                                  "trackFeedHistory", "type", "trackTrending"})  # fmt: skip
+    if leftover:
+        notes.append(f"not in the manifest (updates keep it): {', '.join(leftover)}")
+    return Converted(spec, notes)
+
+
+def standard_field_xml(name: str, spec: dict[str, Any], tag: str = "fields") -> ET.Element:
+    element = ET.Element(tag)
+    _add(element, "fullName", name)
+    for sf_name, key in STANDARD_FIELD_TAGS:
+        if spec.get(key):
+            _add(element, sf_name, spec[key])
+    return element
+
+
+# --- GlobalValueSet --------------------------------------------------------------------
+
+
+def global_value_set_spec(element: ET.Element, name: str = "") -> Converted:
+    spec: dict[str, Any] = {"label": text(element, "masterLabel") or name}
+    if text(element, "description"):
+        spec["description"] = text(element, "description")
+    if _flag(element, "sorted"):
+        spec["sorted"] = True
+    spec["values"] = value_set_values(element, "customValue")
+    if not spec["values"]:
+        return Converted(None, ["a global value set without values cannot be expressed"])
+    notes = []
+    leftover = _unknown(
+        element, {"masterLabel", "description", "sorted", "customValue", "fullName"}
+    )
+    if leftover:
+        notes.append(f"not kept: {', '.join(leftover)}")
+    return Converted(spec, notes)
+
+
+def global_value_set_xml(spec: dict[str, Any]) -> ET.Element:
+    element = ET.Element("GlobalValueSet")
+    for entry in spec.get("values", []):
+        entry = entry if isinstance(entry, dict) else {"value": entry}
+        item = _add(element, "customValue")
+        _add(item, "fullName", entry["value"])
+        _add(item, "default", bool(entry.get("default", False)))
+        if not entry.get("active", True):
+            _add(item, "isActive", False)
+        _add(item, "label", entry.get("label") or entry["value"])
+    if spec.get("description"):
+        _add(element, "description", spec["description"])
+    _add(element, "masterLabel", spec["label"])
+    _add(element, "sorted", bool(spec.get("sorted", False)))
+    return element
+
+
+# --- RecordType ------------------------------------------------------------------------
+
+
+def _unescape_value(value: str) -> str:
+    """A record type's picklist value as Salesforce writes it (some characters %-encoded)."""
+    from urllib.parse import unquote
+
+    return unquote(value)
+
+
+def record_type_spec(element: ET.Element) -> Converted:
+    spec: dict[str, Any] = {"label": text(element, "label") or text(element, "fullName") or ""}
+    if text(element, "description"):
+        spec["description"] = text(element, "description")
+    if not _flag(element, "active", True):
+        spec["active"] = False
+    if text(element, "businessProcess"):
+        spec["businessProcess"] = text(element, "businessProcess")
+    picklists: dict[str, list[Any]] = {}
+    for item in children(element, "picklistValues"):
+        values: list[Any] = []
+        for value in children(item, "values"):
+            name = _unescape_value(text(value, "fullName") or "")
+            values.append({"value": name, "default": True} if _flag(value, "default") else name)
+        if values:
+            picklists[text(item, "picklist") or ""] = values
+    if picklists:
+        spec["picklists"] = picklists
+    notes = []
+    known = {"fullName", "label", "description", "active", "businessProcess", "picklistValues",
+             "compactLayoutAssignment"}  # fmt: skip
+    leftover = _unknown(element, known)
+    if leftover:
+        notes.append(f"not kept: {', '.join(leftover)}")
+    return Converted(spec, notes)
+
+
+def record_type_values_xml(field: str, values: list[Any]) -> ET.Element:
+    item = ET.Element("picklistValues")
+    _add(item, "picklist", field)
+    for value in values:
+        entry = value if isinstance(value, dict) else {"value": value}
+        node = _add(item, "values")
+        _add(node, "fullName", entry["value"])
+        _add(node, "default", bool(entry.get("default", False)))
+    return item
+
+
+def record_type_xml(name: str, spec: dict[str, Any], tag: str = "recordTypes") -> ET.Element:
+    element = ET.Element(tag)
+    _add(element, "fullName", name)
+    _add(element, "active", spec.get("active", True))
+    if spec.get("businessProcess"):
+        _add(element, "businessProcess", spec["businessProcess"])
+    if spec.get("description"):
+        _add(element, "description", spec["description"])
+    _add(element, "label", spec["label"])
+    for picklist, values in sorted((spec.get("picklists") or {}).items()):
+        element.append(record_type_values_xml(picklist, values))
+    return element
+
+
 # --- CustomObject ----------------------------------------------------------------------
 
 _OBJECT_KNOWN = frozenset(
@@ -482,6 +736,7 @@ _OBJECT_NOISE = frozenset(
         "fullName",
         "fields",
         "validationRules",
+        "recordTypes",
         "externalSharingModel",
         "enableActivities",
         "enableBulkApi",

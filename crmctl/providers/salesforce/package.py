@@ -42,6 +42,7 @@ __all__ = [
     "read_zip",
     "ZipContents",
     "KIND_OF",
+    "kind_of",
     "zip_files",
 ]
 
@@ -53,11 +54,15 @@ MetadataTypes: dict[str, tuple[str, ...]] = {
     "PermissionSet": ("PermissionSet",),
     "Role": ("Role",),
     "DuplicateRule": ("DuplicateRule", "MatchingRule"),
+    "GlobalValueSet": ("GlobalValueSet",),
+    "RecordType": ("RecordType",),
+    "StandardField": ("CustomField",),
 }
 #: Metadata API type -> the crmctl kind it belongs to.
 KIND_OF = {"CustomObject": "CustomObject", "CustomField": "CustomField",
             "ValidationRule": "ValidationRule", "PermissionSet": "PermissionSet",
-            "Role": "Role", "DuplicateRule": "DuplicateRule", "MatchingRule": "DuplicateRule"}  # fmt: skip
+            "Role": "Role", "DuplicateRule": "DuplicateRule", "MatchingRule": "DuplicateRule",
+            "GlobalValueSet": "GlobalValueSet", "RecordType": "RecordType"}  # fmt: skip
 _MAX_UNZIPPED = 400 * 1024 * 1024  # a retrieve is at most 39 MB zipped; refuse zip bombs
 #: Elements of an .object file that are components of their own (CustomField, ListView …):
 #: deploying the object leaves those of them that are not in the file as they are.
@@ -79,7 +84,7 @@ class Component:
 
     @property
     def kind(self) -> str:
-        return KIND_OF[self.type]
+        return kind_of(self.type, self.full_name)
 
 
 @dataclass
@@ -108,6 +113,13 @@ class Live:
     before: dict[str, Any]
     element: ET.Element
     matching: ET.Element | None = None  # a duplicate rule's matching rule
+
+
+def kind_of(type_name: str, full_name: str) -> str:
+    """The crmctl kind of a component: a CustomField without `__c` is a StandardField."""
+    if type_name == "CustomField" and not full_name.lower().endswith("__c"):
+        return "StandardField"
+    return KIND_OF[type_name]
 
 
 def members_of(kind: str, name: str) -> list[tuple[str, str]]:
@@ -155,6 +167,17 @@ def _files(
             object_root(obj).append(
                 patched if patched is not None else mx.validation_rule_xml(rest, res.spec)
             )
+        elif res.kind == "StandardField":
+            object_root(obj).append(
+                patched if patched is not None else mx.standard_field_xml(rest, res.spec)
+            )
+        elif res.kind == "RecordType":
+            object_root(obj).append(
+                patched if patched is not None else mx.record_type_xml(rest, res.spec)
+            )
+        elif res.kind == "GlobalValueSet":
+            element = patched if patched is not None else mx.global_value_set_xml(res.spec)
+            files[f"globalValueSets/{res.name}.globalValueSet"] = mx.to_bytes(element)
         elif res.kind == "PermissionSet":
             element = patched if patched is not None else mx.permission_set_xml(res.spec)
             files[f"permissionsets/{res.name}.permissionset"] = mx.to_bytes(element)
@@ -289,6 +312,9 @@ def read_zip(data: bytes) -> ZipContents:
             )
         elif folder == "roles":
             out.components.append(Component("Role", stem, name, mx.role_spec(root, stem), root))
+        elif folder == "globalValueSets":
+            converted = mx.global_value_set_spec(root, stem)
+            out.components.append(Component("GlobalValueSet", stem, name, converted, root))
         elif folder == "duplicateRules":
             obj = stem.partition(".")[0]
             rules = {k.partition(".")[2]: v for k, v in matching.items() if k.startswith(obj + ".")}
@@ -307,11 +333,23 @@ def _object_components(
         found.append(Component("CustomObject", obj, file_name, mx.object_spec(root), own))
     for element in mx.children(root, "fields"):
         field_name = mx.text(element, "fullName") or ""
-        if field_name.endswith("__c"):  # standard fields are Salesforce's, not crmctl's
-            converted = mx.field_spec(obj, element, value_sets)
-            found.append(
-                Component("CustomField", f"{obj}.{field_name}", file_name, converted, element)
+        converted = (
+            mx.field_spec(obj, element, value_sets)
+            if field_name.endswith("__c")
+            else mx.standard_field_spec(element)  # what is customised of a standard field
+        )
+        found.append(Component("CustomField", f"{obj}.{field_name}", file_name, converted, element))
+    for element in mx.children(root, "recordTypes"):
+        record_type = mx.text(element, "fullName") or ""
+        found.append(
+            Component(
+                "RecordType",
+                f"{obj}.{record_type}",
+                file_name,
+                mx.record_type_spec(element),
+                element,
             )
+        )
     for element in mx.children(root, "validationRules"):
         rule = mx.text(element, "fullName") or ""
         found.append(

@@ -23,6 +23,7 @@ from typing import Any
 
 from crmctl.errors import Diagnostic, ProviderError, Severity
 from crmctl.kinds.standard import STANDARD_OBJECTS
+from crmctl.kinds.standard_field import CUSTOMISABLE_SYSTEM_FIELDS
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
@@ -40,7 +41,10 @@ __all__ = ["SalesforceProvider", "SUPPORTED_KINDS"]
 
 SUPPORTED_KINDS = (
     "CustomObject",
+    "GlobalValueSet",
     "CustomField",
+    "StandardField",
+    "RecordType",
     "ValidationRule",
     "DuplicateRule",
     "Role",
@@ -147,15 +151,15 @@ class SalesforceProvider:
 
     def _read_metadata(self, kinds: set[str]) -> list[Resource]:
         types = sorted({t for k in kinds for t in package.MetadataTypes[k]})
-        if "CustomField" in kinds:
-            types.append("GlobalValueSet")
         listed = self.metadata.list_metadata(types)
-        if "PermissionSet" in kinds:
+        if kinds & {"PermissionSet", "StandardField"}:
             # Permission sets come back with permissions only for components in the same
             # retrieve: ask for the standard objects and fields crmctl knows too.
             listed.setdefault("CustomObject", []).extend(STANDARD_OBJECTS)
             listed.setdefault("CustomField", []).extend(
-                f"{obj}.{f}" for obj, fields in STANDARD_OBJECTS.items() for f in fields
+                f"{obj}.{f}"
+                for obj, fields in STANDARD_OBJECTS.items()
+                for f in (*fields, *CUSTOMISABLE_SYSTEM_FIELDS)
             )
         members = {t: sorted(set(names)) for t, names in listed.items() if names}
         contents = package.ZipContents()
@@ -172,6 +176,8 @@ class SalesforceProvider:
                 self._xml[(component.type, component.full_name)] = component
             if component.type == "MatchingRule" or component.kind not in kinds:
                 continue
+            if component.kind == "StandardField" and not component.converted.spec:
+                continue  # nothing customised: Salesforce's field as it comes
             if component.converted.spec is None:
                 for note in component.converted.notes:
                     self._notes.setdefault(note, []).append(address)
@@ -237,7 +243,13 @@ class SalesforceProvider:
         on_submitted: Callable[[str], None] | None = None,
     ) -> ApplyResult:
         """One deploy of `changes` (checkOnly for validate): the same zip either way."""
-        upserts = [Resource(c.kind, c.name, c.after) for c in changes if c.after is not None]
+        # A standard field cannot be deleted: leaving the manifests resets what was customised.
+        upserts = [
+            Resource(c.kind, c.name, c.after if c.after is not None else {})
+            for c in changes
+            if c.after is not None or c.kind == "StandardField"
+        ]
+        deletes = [c for c in changes if c.action is Action.DELETE and c.kind != "StandardField"]
         counts = dict(self._rule_counts)  # a new duplicate rule goes after its object's others
         sort_orders = {}
         for c in changes:
@@ -249,7 +261,7 @@ class SalesforceProvider:
             zip_bytes = package.deploy_zip(
                 upserts,
                 delete_pre=[(c.kind, c.name) for c in changes if c.action is Action.REPLACE],
-                delete_post=[(c.kind, c.name) for c in changes if c.action is Action.DELETE],
+                delete_post=[(c.kind, c.name) for c in deletes],
                 version=self.connection.api_version,
                 sort_orders=sort_orders,
                 live=self._live(changes),
@@ -277,7 +289,12 @@ class SalesforceProvider:
         It comes from the last read; components that read did not cover (an
         apply without a plan in this process) are fetched in one retrieve.
         """
-        updates = [c for c in changes if c.action is Action.UPDATE and c.before is not None]
+        updates = [
+            c
+            for c in changes
+            if c.before is not None
+            and (c.action is Action.UPDATE or (c.kind == "StandardField" and c.after is None))
+        ]
         missing: dict[str, list[str]] = {}
         for change in updates:
             for type_name in package.MetadataTypes[change.kind]:
@@ -327,6 +344,9 @@ class SalesforceProvider:
         if kind != "CustomField":
             return None
         old, new = before.get("type"), after.get("type")
+        computed = ("Formula", "Summary")
+        if old != new and (old in computed or new in computed):
+            return f"Salesforce cannot convert a {old} field to {new}; it is deleted and re-created (its data is lost)"
         if (old in _LOOKUPS) != (new in _LOOKUPS):
             return f"Salesforce cannot convert a {old} field to {new}; it is deleted and re-created (its data is lost)"
         if old in _LOOKUPS and before.get("referenceTo") != after.get("referenceTo"):
@@ -366,7 +386,7 @@ def _chunks(members: dict[str, list[str]], size: int) -> list[dict[str, list[str
 
 def _owner(changes: list[Change], component_type: str, full_name: str, file_name: str) -> Change:
     """The change a refused component belongs to."""
-    kind = package.KIND_OF.get(component_type)
+    kind = package.kind_of(component_type, full_name) if component_type in package.KIND_OF else None
     for change in changes:
         if change.kind == kind and change.name == full_name:
             return change

@@ -41,7 +41,7 @@ _TYPES = {
     "Currency": "Currency", "Percent": "Percent", "Date": "Date", "DateTime": "DateTime",
     "Checkbox": "Checkbox", "Email": "Email", "Phone": "Phone", "Url": "Url",
     "Picklist": "Picklist", "MultiselectPicklist": "MultiPicklist", "Lookup": "Lookup",
-    "MasterDetail": "MasterDetail",
+    "MasterDetail": "MasterDetail", "Time": "Time", "Html": "Html", "AutoNumber": "AutoNumber",
 }  # fmt: skip
 _SF_TYPES = {store: sf for sf, store in _TYPES.items()}
 _NUMERIC = ("Number", "Currency", "Percent")
@@ -131,7 +131,8 @@ def _values(element: ET.Element, tag: str) -> list[Spec]:
 
 
 def field_spec(obj: str, element: ET.Element, value_sets: Mapping[str, list[Spec]]) -> Spec | None:
-    """A field's type and constraints; None when the store cannot hold it (formula, Html …)."""
+    """A field's type and constraints; None when the store cannot hold it (formula, roll-up,
+    Location …): those live as XML only."""
     name = text(element, "fullName") or ""
     ftype = _TYPES.get(text(element, "type") or "")
     if ftype is None or not name.endswith("__c") or text(element, "formula") is not None:
@@ -144,8 +145,14 @@ def field_spec(obj: str, element: ET.Element, value_sets: Mapping[str, list[Spec
     for flag in ("required", "unique", "externalId"):
         if _true(element, flag):
             spec[flag] = True
-    if ftype in ("Text", "LongTextArea"):
+    if ftype in ("Text", "LongTextArea", "Html"):
         spec["length"] = _number(element, "length") or (255 if ftype == "Text" else 32768)
+    if ftype == "Html":
+        spec["visibleLines"] = _number(element, "visibleLines") or 25
+    if ftype == "AutoNumber":  # the org numbers records; a write to it is refused
+        spec["displayFormat"] = text(element, "displayFormat") or "{0}"
+        for flag in ("required", "unique"):
+            spec.pop(flag, None)
     if ftype in _NUMERIC:
         spec["precision"] = _number(element, "precision") or 18
         spec["scale"] = _number(element, "scale") or 0
@@ -294,7 +301,7 @@ def _field_xml(name: str, spec: Spec) -> ET.Element:
             _add(element, tag, spec[key])
     _add(element, "externalId", bool(spec.get("externalId")))
     _add(element, "label", spec["label"])
-    for key in ("length", "precision", "scale", "referenceTo"):
+    for key in ("length", "precision", "scale", "referenceTo", "displayFormat"):
         if spec.get(key) is not None:
             _add(element, key, spec[key])
     if ftype in ("Lookup", "MasterDetail"):
@@ -311,6 +318,8 @@ def _field_xml(name: str, spec: Spec) -> ET.Element:
     _add(element, "type", _SF_TYPES[ftype])
     if spec.get("unique"):
         _add(element, "unique", True)
+    if spec.get("visibleLines") is not None:
+        _add(element, "visibleLines", spec["visibleLines"])
     if "values" in spec:
         value_set = _add(element, "valueSet", None)
         _add(value_set, "restricted", True)

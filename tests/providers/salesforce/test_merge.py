@@ -275,11 +275,18 @@ def test_changing_the_values_of_a_global_value_set_picklist_is_refused() -> None
             "globalValueSets/Sectors.globalValueSet": SECTORS,
         }
     )["CustomField/Account.Sector__c"]
+    assert field.converted.spec["valueSetName"] == "Sectors"
+
+    def own_values(spec: dict) -> None:  # a manifest that lists values instead of the set
+        del spec["valueSetName"]
+        spec["values"] = [{"value": "Public"}, {"value": "NGO"}]
+
     with pytest.raises(MergeError) as caught:
-        _update(field, lambda spec: spec["values"].append({"value": "NGO"}))
+        _update(field, own_values)
     assert caught.value.failures == {
         "CustomField/Account.Sector__c": "its values come from the global value set Sectors: "
-        "change them there (Salesforce would turn the field into one with its own values)"
+        "change them there (Salesforce would turn the field into one with its own values); "
+        "declare valueSetName: Sectors instead of values, and the values in GlobalValueSet/Sectors"
     }
 
 

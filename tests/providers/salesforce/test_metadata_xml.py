@@ -112,20 +112,20 @@ def test_a_default_formula_is_reported_not_kept() -> None:
     ("xml", "note"),
     [
         (
-            "<fullName>F__c</fullName><type>Text</type><formula>Name</formula>",
-            "a formula field (Text) has no crmctl equivalent",
+            "<fullName>L__c</fullName><type>Location</type><scale>5</scale>",
+            "field type Location is not supported by crmctl",
         ),
         (
-            "<fullName>S__c</fullName><type>Summary</type><summaryOperation>count</summaryOperation>",
-            "a roll-up summary field has no crmctl equivalent",
+            "<fullName>E__c</fullName><type>EncryptedText</type><length>20</length>",
+            "field type EncryptedText is not supported by crmctl",
         ),
         (
-            "<fullName>H__c</fullName><type>Html</type>",
-            "field type Html is not supported by crmctl",
+            "<fullName>F__c</fullName><type>Picklist</type><formula>Name</formula>",
+            "a formula field of type Picklist is not supported by crmctl",
         ),
         (
-            "<fullName>P__c</fullName><type>Picklist</type><valueSet><valueSetName>Missing</valueSetName></valueSet>",
-            "global value set Missing is not available",
+            "<fullName>P__c</fullName><type>Picklist</type>",
+            "a picklist without a valueSet (standard value set) is not supported",
         ),
     ],
 )
@@ -142,7 +142,7 @@ def test_picklist_values_keep_order_labels_defaults_and_inactive_values() -> Non
     assert canonical("CustomField", mx.field_spec("Account", element).spec) == spec
 
 
-def test_a_global_value_set_is_expanded() -> None:
+def test_a_global_value_set_picklist_names_the_set() -> None:
     values = [{"value": "X", "label": "Ex", "default": False, "active": True}]
     converted = mx.field_spec(
         "Account",
@@ -152,7 +152,8 @@ def test_a_global_value_set_is_expanded() -> None:
         ),  # fmt: skip
         {"Shared": values},
     )
-    assert converted.spec == {"type": "MultiPicklist", "label": "G", "values": values}
+    # The values are the GlobalValueSet's own resource; the field names it.
+    assert converted.spec == {"type": "MultiPicklist", "label": "G", "valueSetName": "Shared"}
 
 
 def test_lookups_get_salesforce_required_elements() -> None:

@@ -122,12 +122,14 @@ def test_a_global_value_set_picklist_change_fails_on_its_change_and_deploys_noth
     assert provider.metadata.deploy(buffer.getvalue()).success
     kind = Resource("CustomField", "Ticket__c.Kind__c",
                     {"type": "Picklist", "label": "Kind", "values": ["A", "B"]})  # fmt: skip
-    changes = _plan(provider, [*BASE, kind]).changes
+    kinds = Resource("GlobalValueSet", "Kinds", {"label": "Kinds", "values": ["A"]})
+    changes = _plan(provider, [*BASE, kinds, kind]).changes
     assert [c.address for c in changes] == ["CustomField/Ticket__c.Kind__c"]
     provider.connection.calls.clear()
     result = provider.apply(changes)
     assert [(f.address, f.message) for f in result.failed] == [
         ("CustomField/Ticket__c.Kind__c", "its values come from the global value set Kinds: "
-         "change them there (Salesforce would turn the field into one with its own values)")
+         "change them there (Salesforce would turn the field into one with its own values); "
+         "declare valueSetName: Kinds instead of values, and the values in GlobalValueSet/Kinds")
     ]  # fmt: skip
     assert "soap:deploy" not in provider.connection.calls

@@ -389,3 +389,32 @@ def test_a_rule_on_a_formula_field_is_taken_as_the_org_takes_it(org: SalesforceO
     types = "<met:types><met:members>Ticket__c.Not_Late</met:members><met:name>ValidationRule</met:name></met:types>"
     got = mx.parse(_retrieve(org, types)["unpackaged/objects/Ticket__c.object"])
     assert mx.text(got.find("validationRules"), "errorConditionFormula") == "Late__c"
+
+
+def test_time_html_and_auto_number_fields_are_enforced_on_record_writes(org: SalesforceOrg) -> None:
+    from crmctl.sandbox.records import OrgModel
+
+    obj = (f'<CustomObject xmlns="{mx.NS}"><fields><fullName>Body__c</fullName><label>Body</label>'
+           "<length>1000</length><type>Html</type><visibleLines>25</visibleLines></fields>"
+           "<fields><fullName>Opens__c</fullName><label>Opens</label><type>Time</type></fields>"
+           "<fields><fullName>No__c</fullName><displayFormat>T-{0000}</displayFormat>"
+           "<label>No</label><type>AutoNumber</type></fields>"
+           "<fields><fullName>Late__c</fullName><formula>TODAY() &gt; DATE(2020,1,1)</formula>"
+           "<label>Late</label><type>Checkbox</type></fields></CustomObject>")  # fmt: skip
+    names = ["Ticket__c.Body__c", "Ticket__c.Opens__c", "Ticket__c.No__c", "Ticket__c.Late__c"]
+    result = _deploy(org, _zip({"objects/Ticket__c.object": obj}, {"CustomField": names}))
+    assert _failures(result) == []
+    body_spec = org.store.get_config("CustomField", "Ticket__c.Body__c")["spec"]
+    assert {k: body_spec[k] for k in ("type", "length", "visibleLines")} == {
+        "type": "Html", "length": 1000, "visibleLines": 25,
+    }  # fmt: skip
+    assert org.store.get_config("CustomField", "Ticket__c.Late__c") is None  # XML only
+    ticket = OrgModel.from_config(org.store.list_all_config()).object("Ticket__c")
+    assert ticket is not None
+    body, opens, number = (ticket.field(n) for n in ("Body__c", "Opens__c", "No__c"))
+    assert (body.type, body.length, body.writable) == ("Html", 1000, True)
+    assert (opens.type, opens.writable) == ("Time", True)
+    assert (number.type, number.writable) == ("AutoNumber", False)  # the org numbers records
+    types = "<met:types><met:members>Ticket__c.No__c</met:members><met:name>CustomField</met:name></met:types>"
+    got = mx.parse(_retrieve(org, types)["unpackaged/objects/Ticket__c.object"])
+    assert mx.text(got.find("fields"), "displayFormat") == "T-{0000}"
