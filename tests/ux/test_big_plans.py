@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ from crmctl.render.plan_view import BIG_PLAN, SHOWN_PER_KIND
 from tests.e2e.helpers import desired_specs
 
 EXTRA_ROLES = 205
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _many_roles(project: Path) -> list[str]:
@@ -105,3 +110,38 @@ def test_apply_verbose_lists_every_change_and_its_result(project: Path, crmctl, 
     applied = [line.split()[1] for line in after[1:-1]]
     assert sorted(applied) == sorted(a for addresses in big.values() for a in addresses)
     assert all(line.endswith("  applied") for line in after[1:-1])
+
+
+def test_on_a_terminal_a_big_apply_shows_a_progress_bar(project: Path, big):
+    master, slave = pty.openpty()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "NO_COLOR": "1",
+        "CRMCTL_ACTOR": "tester@example.com",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmctl", "apply", "--auto-approve"],
+        cwd=project,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait() == 0, output
+    os.close(master)
+    text = output.decode()
+    assert "Applying  [####################################]  100%" in text
+    total = sum(map(len, big.values()))
+    assert f"Result, by kind ({total} changes; -v lists each):" in text
