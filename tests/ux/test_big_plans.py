@@ -145,3 +145,30 @@ def test_on_a_terminal_a_big_apply_shows_a_progress_bar(project: Path, big):
     assert "Applying  [####################################]  100%" in text
     total = sum(map(len, big.values()))
     assert f"Result, by kind ({total} changes; -v lists each):" in text
+
+
+def test_a_big_apply_that_fails_names_the_failed_change_under_the_counts(
+    project: Path, crmctl, capsys
+):
+    from tests.ux.test_plan_files_and_json import refuse_a_delete
+
+    refusal = refuse_a_delete(project)  # a first apply of the example, then a refused delete
+    capsys.readouterr()
+    roles = _many_roles(project)
+    result = crmctl("apply", "--auto-approve")
+    assert result.exit_code == 1
+    after = result.out[result.out.index("\nResult") + 1 :].splitlines()
+    new_roles = len(roles) - len([a for a in roles if not a.startswith("Role/Team_")])
+    assert after[0] == f"Result, by kind ({new_roles + 3} changes; -v lists each):"
+    assert after[-2:] == [
+        f"  FAILED: - CustomField/Lead.Lead_Score__c: {refusal}",
+        f"Restored (undoing the changes above): {new_roles + 2} change(s) undone.",
+    ]
+    assert sorted(after[1:-2]) == sorted(
+        [
+            f"  {'CustomField':<14}  {1:>3} failed",
+            f"  {'ValidationRule':<14}  {1:>3} applied",
+            f"  {'Role':<14}  {new_roles:>3} applied",
+            f"  {'PermissionSet':<14}  {1:>3} applied",
+        ]
+    )
