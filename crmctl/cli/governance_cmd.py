@@ -323,9 +323,11 @@ def approve(
         return _review(obj, env_name, role, review_id, ticket, comment, key_file)
     saved = read_plan(plan_file) if plan_file is not None else None
     env = obj.environment(env_name or (saved.environment if saved else None))
-    _known_role(env, role)
     workspace = Workspace(env)
     try:
+        if saved is None or saved.rollback_to is None:
+            workspace.desired()  # the manifests' own problems come first
+        _known_role(env, role)  # then a mistyped role, before the CRM is read
         if saved is not None:
             plan = workspace.bind_saved(saved)  # approve what would be applied, not the file
             gov = reverify(workspace, plan)

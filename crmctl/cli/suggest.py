@@ -49,6 +49,10 @@ def choice_hint(error: click.UsageError, argv: list[str]) -> click.UsageError:
             continue
         close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
         if close and f"{value!r}" in error.format_message():
-            error.message = f"{error.message} Did you mean {close[0]!r}?"
-            return error
+            return click.BadParameter(
+                f"{error.message} Did you mean {close[0]!r}?",
+                ctx=error.ctx,
+                param=error.param,
+                param_hint=error.param_hint,
+            )
     return error

@@ -295,7 +295,11 @@ def test_unreachable_crm_is_a_clear_error(http_project, sandbox_server, crmctl, 
     sandbox_server.server.stop()
     result = crmctl("plan")
     assert result.exit_code == 1
-    assert result.err.startswith(f"Error: GET {sandbox_server.url}/api/v1/config/")
+    retry, error = result.err.split("\n", 1)
+    assert retry == (
+        f"cannot reach the CRM at {sandbox_server.url} (connection refused); retrying (1/1) now..."
+    )
+    assert error.startswith(f"Error: GET {sandbox_server.url}/api/v1/config/")
     assert (
         ": cannot reach the CRM (connection refused)\nhint: check the URL and that the server is running\n"
         in result.err

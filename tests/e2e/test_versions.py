@@ -245,7 +245,11 @@ def test_crm_that_never_answers_after_a_write_keeps_the_journal(
     faults(sandbox_server, dropConnection={"count": 1000, "writesOnly": True})
     result = crmctl("apply", "--auto-approve")
     assert result.exit_code == 1, result.output
-    assert result.err.startswith("Error: the apply stopped (POST ")
+    retries, error = result.err.split("Error: ", 1)
+    assert retries.splitlines()[0] == (
+        "POST /api/v1/config/batch: the answer was cut off; retrying (1/1) in 0.5 s..."
+    )
+    assert error.startswith("the apply stopped (POST ")
     assert "The journal is kept; nothing is recorded\n" in result.err
     assert "hint: run crmctl recover -e e2e once the CRM answers again\n" in result.err
     assert not (http_project / ".crmctl/history/e2e/versions/000002").exists()

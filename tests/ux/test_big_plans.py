@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ from crmctl.render.plan_view import BIG_PLAN, SHOWN_PER_KIND
 from tests.e2e.helpers import desired_specs
 
 EXTRA_ROLES = 205
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _many_roles(project: Path) -> list[str]:
@@ -105,3 +110,65 @@ def test_apply_verbose_lists_every_change_and_its_result(project: Path, crmctl, 
     applied = [line.split()[1] for line in after[1:-1]]
     assert sorted(applied) == sorted(a for addresses in big.values() for a in addresses)
     assert all(line.endswith("  applied") for line in after[1:-1])
+
+
+def test_on_a_terminal_a_big_apply_shows_a_progress_bar(project: Path, big):
+    master, slave = pty.openpty()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "NO_COLOR": "1",
+        "CRMCTL_ACTOR": "tester@example.com",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmctl", "apply", "--auto-approve"],
+        cwd=project,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait() == 0, output
+    os.close(master)
+    text = output.decode()
+    assert "Applying  [####################################]  100%" in text
+    total = sum(map(len, big.values()))
+    assert f"Result, by kind ({total} changes; -v lists each):" in text
+
+
+def test_a_big_apply_that_fails_names_the_failed_change_under_the_counts(
+    project: Path, crmctl, capsys
+):
+    from tests.ux.test_plan_files_and_json import refuse_a_delete
+
+    refusal = refuse_a_delete(project)  # a first apply of the example, then a refused delete
+    capsys.readouterr()
+    roles = _many_roles(project)
+    result = crmctl("apply", "--auto-approve")
+    assert result.exit_code == 1
+    after = result.out[result.out.index("\nResult") + 1 :].splitlines()
+    new_roles = len(roles) - len([a for a in roles if not a.startswith("Role/Team_")])
+    assert after[0] == f"Result, by kind ({new_roles + 3} changes; -v lists each):"
+    assert after[-2:] == [
+        f"  FAILED: - CustomField/Lead.Lead_Score__c: {refusal}",
+        f"Restored (undoing the changes above): {new_roles + 2} change(s) undone.",
+    ]
+    assert sorted(after[1:-2]) == sorted(
+        [
+            f"  {'CustomField':<14}  {1:>3} failed",
+            f"  {'ValidationRule':<14}  {1:>3} applied",
+            f"  {'Role':<14}  {new_roles:>3} applied",
+            f"  {'PermissionSet':<14}  {1:>3} applied",
+        ]
+    )

@@ -131,3 +131,63 @@ def test_markdown_of_a_plan_with_errors_opens_with_a_cannot_be_applied_banner(
         "**No changes planned.**\n"
     )
     assert "- [" not in result.out
+
+
+def refuse_a_delete(project: Path) -> str:
+    """After a first apply: the manifests drop a field a hand-made rule uses (the CRM refuses
+    that delete) and change two other resources. Returns the refusal."""
+    from crmctl.sandbox.store import SandboxStore
+
+    assert crmctl_ok(project)
+    store = SandboxStore.open(project / ".crmctl" / "sandbox.db")
+    store.put_config(
+        "ValidationRule",
+        "Lead.Hand_Made",
+        {"condition": "Lead_Score__c > 99", "errorMessage": "x"},
+        "someone@example.com",
+    )
+    lead = project / "manifests" / "standard" / "lead.yaml"
+    text = lead.read_text()
+    start = text.index(
+        "apiVersion: crmctl/v1\nkind: CustomField\nmetadata:\n  name: Lead.Lead_Score__c"
+    )
+    lead.write_text(text[:start] + text[text.index("---\n", start) + 4 :])
+    replace_in(
+        lead, "condition: OR(Lead_Score__c < 0, Lead_Score__c > 100)", "condition: ISBLANK(Company)"
+    )
+    replace_in(lead, "  errorField: Lead_Score__c\n", "")
+    perms = project / "manifests" / "access" / "permission-sets.yaml"
+    replace_in(perms, "    Lead.Lead_Score__c: [read, edit]\n", "")
+    replace_in(perms, "label: Marketing\n", "label: Marketing Team\n")
+    return (
+        "cannot delete CustomField/Lead.Lead_Score__c: it is used by ValidationRule/Lead.Hand_Made"
+    )
+
+
+def crmctl_ok(project: Path) -> bool:
+    from crmctl.cli import main
+
+    return main(["apply", "--auto-approve"]) == 0
+
+
+def test_a_failed_apply_in_json_prints_the_document_then_the_error(project: Path, crmctl, capsys):
+    refusal = refuse_a_delete(project)
+    capsys.readouterr()
+    result = crmctl("apply", "--auto-approve", "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.out)
+    assert (document["status"], document["ok"], document["version"]) == (
+        "failed, restored",
+        False,
+        "v2",
+    )
+    assert document["result"]["changes"][-1] == {
+        "address": "CustomField/Lead.Lead_Score__c",
+        "action": "delete",
+        "result": "failed",
+        "error": refusal,
+    }
+    assert document["result"]["restore"]["complete"] is True
+    assert result.err.startswith(
+        f"Error: apply stopped at CustomField/Lead.Lead_Score__c: {refusal}\n"
+    )
