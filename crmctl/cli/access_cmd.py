@@ -44,7 +44,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     metavar="FIELD",
     help="Only these fields or objects: Contact.National_Id__c, Contact, or a glob like Contact.*.",
 )
-@format_option("text", "csv", "json")
+@format_option("text", "csv", "json", "html")
 @click.pass_obj
 def access(
     obj: CliContext,
@@ -70,6 +70,7 @@ def access(
       crmctl access --classification PII,Sensitive
       crmctl access --user tomas.berg@northwind.example
       crmctl access -e prod --live --field 'Contact.*' --format csv
+      crmctl access --classification PII,Sensitive --format html > access.html
     """
     env = obj.environment(env_name)
     if live:
@@ -91,6 +92,11 @@ def access(
         click.echo(access_csv(report))
     elif output_format == "json":
         click.echo(access_json(report, env.name, source))
+    elif output_format == "html":
+        from crmctl.render.access_html import access_html
+
+        where = "the live CRM" if live else "the manifests"
+        click.echo(access_html(report, env.name, where))
     else:
         where = f"the live CRM, {provider.describe()}" if live else "the manifests"
         heading = f"Effective access in environment '{env.name}', from {where}:"

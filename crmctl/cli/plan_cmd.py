@@ -60,7 +60,13 @@ def selection_options(func: Callable) -> Callable:
     )(func)
 
 
-def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
+def render_plan(
+    plan: Plan, output_format: str, colour: bool, classifications: dict[str, str] | None = None
+) -> str:
+    if output_format == "html":
+        from crmctl.render.plan_html import plan_html
+
+        return plan_html(plan, classifications)
     if output_format == "json":
         return json.dumps(plan_to_dict(plan), indent=2, ensure_ascii=False)
     if output_format == "markdown":
@@ -70,7 +76,7 @@ def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
 
 @click.command()
 @env_option
-@format_option("text", "markdown", "json")
+@format_option("text", "markdown", "json", "html")
 @click.option(
     "--out",
     "out_file",
@@ -113,6 +119,7 @@ def plan(
       crmctl plan
       crmctl plan -e staging --out plan.json
       crmctl plan --format markdown > plan.md
+      crmctl plan -e prod --format html > plan.html
       crmctl plan --target 'PermissionSet/Sales_Rep' --exclude 'User/*'
       crmctl plan -e prod --validate
     """
@@ -125,13 +132,19 @@ def plan(
         )
         governed_plan(workspace, result)
         provider_warnings(workspace, result)
-        result.diagnostics.extend(access_widening(workspace.desired().resources, result.changes))
+        desired = workspace.desired().resources
+        result.diagnostics.extend(access_widening(desired, result.changes))
+        classes = {
+            r.name.lower(): r.spec["classification"]
+            for r in desired.values()
+            if r.kind == "CustomField" and r.spec.get("classification")
+        }
         if validate and result.changes and not result.errors:
             failures = validate_changes(workspace, result)
     finally:
         workspace.close()
     colour = use_colour(force=obj.colour)
-    click.echo(render_plan(result, output_format, colour))
+    click.echo(render_plan(result, output_format, colour, classes))
     if failures is not None:
         click.echo(
             validation_text(failures, len(result.changes), colour), err=output_format != "text"
