@@ -8,6 +8,10 @@ Content criteria look at what the change *does*:
 - `systemPermissions`: a PermissionSet change that grants one of them.
 - `objectPermissions`: a PermissionSet change that grants one of them on
   any object.
+- `accessWidening`: a change that widens effective access (a user gains read
+  or edit) to an existing field of one of these classifications, as the plan's
+  "access widening" warnings say: the caller computes which changes do
+  (`crmctl.access.widening.widening_changes`), with the CRM's own access rules.
 
 "Grants" means present after the change and not before it (everything a
 created permission set holds is granted). Field classifications come from
@@ -74,7 +78,16 @@ def _touches_classification(
     return False
 
 
-def _content_matches(rule: Rule, change: Change, classifications: Mapping[str, str]) -> bool:
+def _content_matches(
+    rule: Rule,
+    change: Change,
+    classifications: Mapping[str, str],
+    widened: Mapping[str, set[str]] | None = None,
+) -> bool:
+    if rule.access_widening and set(rule.access_widening) & (widened or {}).get(
+        change.address, set()
+    ):
+        return True
     if rule.classifications and _touches_classification(
         change, rule.classifications, classifications
     ):
@@ -93,25 +106,36 @@ def _name_matches(patterns: Iterable[str], change: Change) -> bool:
     return any(fnmatchcase(change.address if "/" in p else change.name, p) for p in patterns)
 
 
-def rule_matches(rule: Rule, change: Change, classifications: Mapping[str, str]) -> bool:
-    """Whether `change` falls under `rule` (see the module docstring for content criteria)."""
+def rule_matches(
+    rule: Rule,
+    change: Change,
+    classifications: Mapping[str, str],
+    widened: Mapping[str, set[str]] | None = None,
+) -> bool:
+    """Whether `change` falls under `rule` (see the module docstring for content criteria).
+
+    `widened`: address -> classifications of the fields whose access the change widens.
+    """
     if rule.kinds and change.kind not in rule.kinds:
         return False
     if rule.actions and change.action.word not in rule.actions:
         return False
     if rule.names and not _name_matches(rule.names, change):
         return False
-    return not rule.has_content_criteria or _content_matches(rule, change, classifications)
+    return not rule.has_content_criteria or _content_matches(rule, change, classifications, widened)
 
 
 def requirements_for(
-    change: Change, policy: Policy, classifications: Mapping[str, str]
+    change: Change,
+    policy: Policy,
+    classifications: Mapping[str, str],
+    widened: Mapping[str, set[str]] | None = None,
 ) -> list[Requirement]:
     """The requirements of every rule the change matches, in the policy's order."""
     return [
         Requirement(rule.name, rule.require, rule.min_approvers)
         for rule in policy.rules
-        if rule_matches(rule, change, classifications)
+        if rule_matches(rule, change, classifications, widened)
     ]
 
 

@@ -23,8 +23,8 @@ class Rule:
     """Which changes need which roles.
 
     Every criterion given must hold (kinds, actions, names); of the content
-    criteria (classifications, systemPermissions, objectPermissions) one is
-    enough. A rule without `match` applies to every change.
+    criteria (classifications, systemPermissions, objectPermissions,
+    accessWidening) one is enough. A rule without `match` applies to every change.
     """
 
     name: str
@@ -37,6 +37,7 @@ class Rule:
     classifications: tuple[str, ...] = ()
     system_permissions: tuple[str, ...] = ()
     object_permissions: tuple[str, ...] = ()
+    access_widening: tuple[str, ...] = ()  # classifications whose effective access widens
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
@@ -52,11 +53,17 @@ class Rule:
             classifications=tuple(match.get("classifications", ())),
             system_permissions=expand(match.get("systemPermissions", ())),
             object_permissions=tuple(match.get("objectPermissions", ())),
+            access_widening=tuple(match.get("accessWidening", ())),
         )
 
     @property
     def has_content_criteria(self) -> bool:
-        return bool(self.classifications or self.system_permissions or self.object_permissions)
+        return bool(
+            self.classifications
+            or self.system_permissions
+            or self.object_permissions
+            or self.access_widening
+        )
 
 
 @dataclass(frozen=True)
