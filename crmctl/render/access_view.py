@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from crmctl.access.effective import AccessReport, Grant, Target
 from crmctl.render.style import paint
@@ -68,9 +69,12 @@ def access_text(
     return "\n".join(lines)
 
 
+_QUOTED = re.compile(r'[,"\r\n]')
+
+
 def _cell(text: str) -> str:
     """One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
-    if any(c in text for c in ',"\r\n'):
+    if _QUOTED.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -79,25 +83,25 @@ def access_csv(report: AccessReport) -> str:
     """One row per user and target: the permissions held (space-separated) and the paths."""
     header = "user,role,object,field,classification,permissions,via"
     prefixes = {u.name: f"{_cell(u.name)},{_cell(u.role or '')}," for u in report.users}
-    # Users with the same permission sets share their rows' targets and paths: one text each.
-    suffixes: dict[tuple[Target, int], str] = {}
+    # Grants share their targets, and their permissions and paths (one tuple for many fields
+    # and users): each text is made once.
+    heads: dict[Target, str] = {}
+    tails: dict[tuple[int, int], str] = {}
     lines = [header]
+    append = lines.append
     for grant in report.grants:
-        key = (grant.target, id(grant.via))
-        suffix = suffixes.get(key)
-        if suffix is None:
-            target = grant.target
-            suffix = suffixes[key] = ",".join(
-                _cell(text)
-                for text in (
-                    target.object,
-                    target.field or "",
-                    target.classification or "",
-                    " ".join(grant.permissions),
-                    _via(grant),
-                )
+        target = grant.target
+        head = heads.get(target)
+        if head is None:
+            head = heads[target] = (
+                f"{_cell(target.object)},{_cell(target.field or '')},"
+                f"{_cell(target.classification or '')},"
             )
-        lines.append(prefixes[grant.user] + suffix)
+        key = (id(grant.permissions), id(grant.via))
+        tail = tails.get(key)
+        if tail is None:
+            tail = tails[key] = f"{_cell(' '.join(grant.permissions))},{_cell(_via(grant))}"
+        append(prefixes[grant.user] + head + tail)
     return "\n".join(lines)
 
 
