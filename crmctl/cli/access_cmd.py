@@ -16,7 +16,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return found or None
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @env_option
 @click.option(
     "--live",
@@ -71,7 +71,10 @@ def access(
       crmctl access --user tomas.berg@northwind.example
       crmctl access -e prod --live --field 'Contact.*' --format csv
       crmctl access --classification PII,Sensitive --format html > access.html
+      crmctl access review start -e prod      (quarterly review: crmctl access review --help)
     """
+    if click.get_current_context().invoked_subcommand is not None:
+        return 0
     env = obj.environment(env_name)
     if live:
         from crmctl.providers import create_provider
@@ -104,3 +107,12 @@ def access(
             access_text(report, heading, use_colour(force=obj.colour), skip_empty=bool(query.users))
         )
     return 0
+
+
+def _add_review() -> None:
+    from crmctl.cli.access_review_cmd import review
+
+    access.add_command(review)
+
+
+_add_review()
