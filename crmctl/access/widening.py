@@ -94,8 +94,8 @@ def access_widening(
     found = []
     for (field, via), users in sorted(gains.items()):
         by_perms: dict[tuple[str, ...], list[str]] = {}
-        for user, perms in users.items():
-            by_perms.setdefault(tuple(perms), []).append(user)
+        for user, held in users.items():
+            by_perms.setdefault(tuple(held), []).append(user)
         for perms, who in sorted(by_perms.items()):
             who.sort(key=str.lower)
             count = len(who)

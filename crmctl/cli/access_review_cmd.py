@@ -144,11 +144,7 @@ def start(obj: CliContext, env_name: str | None, by: str, from_manifests: bool) 
         if from_manifests:
             items, source = manifest_items(env), "manifests"
         else:
-            items = live_items(
-                workspace.provider.read(
-                    ["PermissionSet", "User", "Role", "CustomObject", "CustomField"]
-                )
-            )
+            items = live_items(workspace.read_live().values())
             source = f"the live CRM ({workspace.provider.describe()})"
         actor = current_actor(env.project_dir)
         snapshot = build_snapshot(items, env.name, by, source, actor.email)
@@ -248,8 +244,10 @@ def attest(
         lambda payload: sign(payload, key),
     )  # fmt: skip
     rel = path.relative_to(env.project_dir).as_posix()
+    n = len(chosen)
     click.echo(
-        f"Recorded {actor}'s attestation ({decision}) of {len(chosen)} subjects of review {review_id} in {rel}."
+        f"Recorded {actor}'s attestation ({decision}) of {n} subject{'s' * (n != 1)} "
+        f"of review {review_id} in {rel}."
     )
     if mine:
         click.echo(f"Left to another reviewer (your own access): {', '.join(mine)}")
@@ -288,8 +286,21 @@ def status(obj: CliContext, env_name: str | None, review_id: str | None, output_
     env = obj.environment(env_name)
     workspace = Workspace(env)
     try:
-        snapshot, state = _status(workspace, review_id)
+        events = _events(workspace)
+        started = {e.get("review") for e in events if e.get("event") == STARTED}
+        done = {e.get("review") for e in events if e.get("event") == COMPLETED}
         age = _age(workspace)
+        if review_id is None and not started - done:
+            if output_format == "json":
+                last = last_completed(events)
+                click.echo(json.dumps({"review": None, "lastCompleted": last}, indent=2))
+            else:
+                click.echo(
+                    f"No access review of {env.name} is in progress (start one: crmctl access "
+                    f"review start -e {env.name}).\n{age}"
+                )
+            return 0
+        snapshot, state = _status(workspace, review_id)
     finally:
         workspace.close()
     if output_format == "json":

@@ -160,7 +160,7 @@ def _change_details(change: Change) -> str:
         body = diff_list(change.diffs) or '<div class="diff mono add">created</div>'
     else:
         body = diff_list(change.diffs)
-    count = len(change.diffs)
+    count = len(change.diffs) if change.action is not Action.DELETE else 0
     detail = f" <span class='muted'>{count} field{'s' * (count != 1)}</span>" if count else ""
     return (
         f'<details><summary><code style="color:{PALETTE[change.action.word]}">{esc(head)}</code>'
