@@ -52,6 +52,7 @@ __all__ = [
     "write_attestation",
     "review_status",
     "review_age_problem",
+    "review_warning",
     "snapshot_digest",
     "last_completed",
     "STARTED",
@@ -466,3 +467,22 @@ def review_age_problem(
     if age > limit:
         return f"{what}; the last, {last['review']}, was completed {age} days ago"
     return None
+
+
+def review_warning(
+    review_policy: ReviewPolicy | None,
+    kinds: Iterable[str],
+    events: Iterable[Mapping[str, Any]],
+    env: str,
+) -> Diagnostic | None:
+    """The plan's warning that apply will refuse for want of a recent access review."""
+    problem = review_age_problem(review_policy, kinds, events, env)
+    if problem is None:
+        return None
+    return Diagnostic(
+        f"apply will refuse: {problem}",
+        hint=f"crmctl access review start -e {env}, the reviewers attest, then "
+        f"crmctl access review complete -e {env}",
+        severity=Severity.WARNING,
+        code="access-review",
+    )

@@ -132,6 +132,7 @@ def plan(
         )
         governed_plan(workspace, result)
         provider_warnings(workspace, result)
+        access_review_warning(workspace, result)
         desired = workspace.desired().resources
         result.diagnostics.extend(access_widening(desired, result.changes))
         classes = {
@@ -158,6 +159,20 @@ def plan(
             err=output_format != "text",
         )
     return 2 if detailed_exitcode and result.changes else 0
+
+
+def access_review_warning(workspace: Workspace, plan: Plan) -> None:
+    """Say in the plan when apply will refuse for want of a recent access review."""
+    from crmctl.access.review import ReviewPolicy, review_warning
+
+    policy = ReviewPolicy.from_section(workspace.env.approvals)
+    if policy is None or not policy.required_before_apply or not plan.changes:
+        return
+    workspace.sync_history()
+    events = workspace.history.events(workspace.env.name)
+    found = review_warning(policy, [c.kind for c in plan.changes], events, workspace.env.name)
+    if found is not None:
+        plan.diagnostics.append(found)
 
 
 def provider_warnings(workspace: Workspace, plan: Plan) -> None:

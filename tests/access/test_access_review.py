@@ -174,6 +174,12 @@ def test_an_apply_that_changes_access_needs_a_recent_review(reviewed: Path, crmc
         "    Account.Customer_Tier__c: [read, edit]\n",
     )
     commit(reviewed, AUTHOR, "Tier edits", "manifests")
+    planned = crmctl("plan", "-e", "gov")
+    assert planned.exit_code == 0
+    assert planned.out.startswith(
+        "apply will refuse: it changes access (PermissionSet), and gov requires an access "
+        "review completed in the last 90 days; none was completed [warning]\n"
+    )
     refused = crmctl("apply", "-e", "gov", "--auto-approve")
     assert refused.exit_code == 1
     assert (
