@@ -91,11 +91,29 @@ _Profile = list[tuple[Target, tuple[str, ...], tuple[tuple[str, ...], ...]]]
 
 @dataclass
 class AccessReport:
-    """Every grant of the selected users on the selected targets, users, and targets."""
+    """Every grant of the selected users on the selected targets, users, and targets.
+
+    Users with the same permission sets share one profile (rows of target,
+    permissions, paths); `grants` spells them out per user on first use, and
+    renderers that can work per row use `profiles` directly.
+    """
 
     users: list[UserInfo]
     targets: list[Target]
-    grants: list[Grant] = field(default_factory=list)
+    profiles: list[tuple[str, _Profile]] = field(default_factory=list)  # (user, rows), by user
+    _grants: list[Grant] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def grants(self) -> list[Grant]:
+        if self._grants is None:
+            self._grants = [
+                _new(Grant, (name, *row)) for name, profile in self.profiles for row in profile
+            ]
+        return self._grants
+
+    @property
+    def grant_count(self) -> int:
+        return sum(len(profile) for _, profile in self.profiles)
 
 
 def _system_paths(set_name: str, spec: Mapping[str, Any]) -> list[str]:
@@ -357,7 +375,7 @@ class OrgAccess:
         report = AccessReport(chosen, [Target(o) for o in objects] + field_list)
         profiles: dict[tuple[bool, tuple[str, ...]], _Profile] = {}
         prepared = self._prepared(field_list)
-        grants = report.grants
+        found = report.profiles
         for user in chosen:
             if not user.active:
                 continue
@@ -366,5 +384,5 @@ class OrgAccess:
             if profile is None:
                 profile = profiles[key] = self._profile(user, objects, field_list, prepared)
             name = user.name
-            grants.extend([_new(Grant, (name, *row)) for row in profile])
+            found.append((name, profile))
         return report

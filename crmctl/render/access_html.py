@@ -104,7 +104,7 @@ def access_html(report: AccessReport, environment: str, source: str) -> str:
     objects = len(report.targets) - fields
     subtitle = (
         f"Environment {environment}, from {source}: {len(report.users)} users, "
-        f"{objects} objects, {fields} fields, {len(report.grants)} grants"
+        f"{objects} objects, {fields} fields, {report.grant_count} grants"
     )
     legend = "".join(
         f'<span class="sw" style="background:{colour}"></span>{esc(text)}'

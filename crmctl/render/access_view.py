@@ -64,7 +64,7 @@ def access_text(
     objects = len(report.targets) - fields
     lines.append(
         f"{len(report.users)} user{'s' * (len(report.users) != 1)}, {objects} object{'s' * (objects != 1)}, "
-        f"{fields} field{'s' * (fields != 1)}, {len(report.grants)} grant{'s' * (len(report.grants) != 1)}."
+        f"{fields} field{'s' * (fields != 1)}, {report.grant_count} grant{'s' * (report.grant_count != 1)}."
     )
     return "\n".join(lines)
 
@@ -89,19 +89,21 @@ def access_csv(report: AccessReport) -> str:
     tails: dict[tuple[int, int], str] = {}
     lines = [header]
     append = lines.append
-    for grant in report.grants:
-        target = grant.target
-        head = heads.get(target)
-        if head is None:
-            head = heads[target] = (
-                f"{_cell(target.object)},{_cell(target.field or '')},"
-                f"{_cell(target.classification or '')},"
-            )
-        key = (id(grant.permissions), id(grant.via))
-        tail = tails.get(key)
-        if tail is None:
-            tail = tails[key] = f"{_cell(' '.join(grant.permissions))},{_cell(_via(grant))}"
-        append(prefixes[grant.user] + head + tail)
+    for user, profile in report.profiles:
+        prefix = prefixes[user]
+        for target, permissions, via in profile:
+            head = heads.get(target)
+            if head is None:
+                head = heads[target] = (
+                    f"{_cell(target.object)},{_cell(target.field or '')},"
+                    f"{_cell(target.classification or '')},"
+                )
+            key = (id(permissions), id(via))
+            tail = tails.get(key)
+            if tail is None:
+                grant = Grant(user, target, permissions, via)
+                tail = tails[key] = f"{_cell(' '.join(permissions))},{_cell(_via(grant))}"
+            append(prefix + head + tail)
     return "\n".join(lines)
 
 
@@ -131,22 +133,30 @@ def access_json(report: AccessReport, environment: str, source: str) -> str:
         dumps({"object": t.object, "field": t.field, "classification": t.classification})
         for t in report.targets
     ]
-    # As in CSV, a grant's target and paths are shared by many users: encode them once.
-    tails: dict[tuple[Target, int], str] = {}
+    # As in CSV, targets and paths are shared by many users and fields: encode them once.
+    parts: dict[Target, str] = {}
+    tails: dict[tuple[int, int], str] = {}
     heads = {u.name: f'{{"user": {dumps(u.name)}, ' for u in report.users}
-    grants = []
-    for grant in report.grants:
-        key = (grant.target, id(grant.via))
-        tail = tails.get(key)
-        if tail is None:
-            body = {
-                "object": grant.target.object,
-                "field": grant.target.field,
-                "permissions": list(grant.permissions),
-                "via": {p: list(v) for p, v in grant.paths().items()},
-            }
-            tail = tails[key] = dumps(body)[1:]
-        grants.append(heads[grant.user] + tail)
+    grants: list[str] = []
+    append = grants.append
+    for user, profile in report.profiles:
+        head = heads[user]
+        for target, permissions, via in profile:
+            part = parts.get(target)
+            if part is None:
+                part = parts[target] = (
+                    dumps({"object": target.object, "field": target.field})[1:-1] + ", "
+                )
+            key = (id(permissions), id(via))
+            tail = tails.get(key)
+            if tail is None:
+                paths = dict(zip(permissions, via, strict=True))
+                body = {
+                    "permissions": list(permissions),
+                    "via": {p: list(v) for p, v in paths.items()},
+                }
+                tail = tails[key] = dumps(body)[1:]
+            append(head + part + tail)
     return (
         f'{{\n  "environment": {dumps(environment)},\n  "source": {dumps(source)},\n'
         f'  "users": {_json_list(users)},\n  "targets": {_json_list(targets)},\n'
