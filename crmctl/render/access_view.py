@@ -11,10 +11,23 @@ from crmctl.render.style import paint
 __all__ = ["access_text", "access_csv", "access_json"]
 
 
-def _by_target(report: AccessReport) -> dict[Target, list[Grant]]:
-    out: dict[Target, list[Grant]] = {t: [] for t in report.targets}
-    for grant in report.grants:
-        out.setdefault(grant.target, []).append(grant)
+def _by_target(report: AccessReport) -> dict[Target, list[tuple[str, str, str]]]:
+    """target -> (user, permissions, paths) rows, in user order; each text made once."""
+    out: dict[Target, list[tuple[str, str, str]]] = {t: [] for t in report.targets}
+    texts: dict[tuple[int, int], tuple[str, str]] = {}
+    for user, profile in sorted(report.profiles, key=lambda up: up[0].lower()):
+        for target, permissions, via in profile:
+            key = (id(permissions), id(via))
+            text = texts.get(key)
+            if text is None:
+                grant = Grant(user, target, permissions, via)
+                text = texts[key] = (", ".join(permissions), _via(grant))
+            row = (user, *text)
+            bucket = out.get(target)
+            if bucket is None:
+                out[target] = [row]
+            else:
+                bucket.append(row)
     return out
 
 
@@ -48,10 +61,7 @@ def access_text(
         lines.append(paint(label, None, colour, bold=True))
         if not grants:
             lines.append("  nobody")
-        rows = [
-            (g.user, ", ".join(g.permissions), _via(g))
-            for g in sorted(grants, key=lambda g: g.user.lower())
-        ]
+        rows = grants
         perm_width = max((len(r[1]) for r in rows), default=0)
         for user, perms, via in rows:
             lines.append(f"  {user:<{width}}  {perms:<{perm_width}}  via {via}")
