@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-__all__ = ["esc", "page", "bar_chart", "stacked_bar", "badge", "table", "PALETTE"]
+__all__ = ["esc", "page", "bar_chart", "badge", "table", "PALETTE"]
 
 #: Colours by meaning, shared by the charts and the badges.
 PALETTE = {
@@ -135,37 +135,6 @@ def bar_chart(
         out.append(
             f'<text x="{x + 5:.1f}" y="{y + 13}" font-size="12" fill="#1d2329">{total}</text>'
         )
-    out.append("</svg>")
-    return "".join(out)
-
-
-def stacked_bar(label: str, parts: Sequence[tuple[str, int, str]], width: int = 320) -> str:
-    """One bar split into coloured parts, with a legend under it."""
-    total = sum(count for _, count, _ in parts)
-    if total == 0:
-        return f'<p class="muted">{esc(label)}: none</p>'
-    out = [
-        f'<svg role="img" aria-label="{esc(label)}" width="{width}" height="40" '
-        f'viewBox="0 0 {width} 40" xmlns="http://www.w3.org/2000/svg"><title>{esc(label)}</title>'
-    ]
-    x = 0.0
-    for name, count, colour in parts:
-        if count == 0:
-            continue
-        w = width * count / total
-        out.append(
-            f'<rect x="{x:.1f}" y="2" width="{w:.1f}" height="16" fill="{esc(colour)}">'
-            f"<title>{esc(name)}: {count}</title></rect>"
-        )
-        x += w
-    legend_x = 0
-    for name, count, colour in parts:
-        text = f"{name}: {count}"
-        out.append(
-            f'<rect x="{legend_x}" y="26" width="10" height="10" fill="{esc(colour)}"/>'
-            f'<text x="{legend_x + 14}" y="35" font-size="11" fill="#1d2329">{esc(text)}</text>'
-        )
-        legend_x += 22 + 7 * len(text)
     out.append("</svg>")
     return "".join(out)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from crmctl.errors import Diagnostic, Severity
 from crmctl.plan import Action, Change, Plan
@@ -243,12 +242,3 @@ def plan_html(plan: Plan, classifications: Mapping[str, str] | None = None) -> s
             "</details></section>"
         )
     return page(title, subtitle, body)
-
-
-def classifications_of(items: list[dict[str, Any]]) -> dict[str, str]:
-    """lower-case `Object.Field` -> classification, from configuration items or resources."""
-    return {
-        i["name"].lower(): i["spec"]["classification"]
-        for i in items
-        if i["kind"] == "CustomField" and (i.get("spec") or {}).get("classification")
-    }
