@@ -91,11 +91,29 @@ _Profile = list[tuple[Target, tuple[str, ...], tuple[tuple[str, ...], ...]]]
 
 @dataclass
 class AccessReport:
-    """Every grant of the selected users on the selected targets, users, and targets."""
+    """Every grant of the selected users on the selected targets, users, and targets.
+
+    Users with the same permission sets share one profile (rows of target,
+    permissions, paths); `grants` spells them out per user on first use, and
+    renderers that can work per row use `profiles` directly.
+    """
 
     users: list[UserInfo]
     targets: list[Target]
-    grants: list[Grant] = field(default_factory=list)
+    profiles: list[tuple[str, _Profile]] = field(default_factory=list)  # (user, rows), by user
+    _grants: list[Grant] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def grants(self) -> list[Grant]:
+        if self._grants is None:
+            self._grants = [
+                _new(Grant, (name, *row)) for name, profile in self.profiles for row in profile
+            ]
+        return self._grants
+
+    @property
+    def grant_count(self) -> int:
+        return sum(len(profile) for _, profile in self.profiles)
 
 
 def _system_paths(set_name: str, spec: Mapping[str, Any]) -> list[str]:
@@ -175,8 +193,8 @@ class OrgAccess:
                 ]
         return tuple(paths)
 
-    def _prepared(self, fields: list[Target]) -> dict[str, dict[tuple[str, str], list[int]]]:
-        """Per permission set (lower name): (object key, permission) -> field codes.
+    def _prepared(self, fields: list[Target]) -> dict[str, dict[str, dict[str, list[int]]]]:
+        """Per permission set (lower name): object key -> permission -> field codes.
 
         A code is 2 x (index in `fields`) + (1 for edit, 0 for read). Grouping by object
         and permission lets a profile skip, in one step, every field whose object
@@ -184,16 +202,17 @@ class OrgAccess:
         """
         index = {f"{t.object}.{t.field}".lower(): i for i, t in enumerate(fields)}
         self._memo: dict[Any, Any] = {}
-        prepared: dict[str, dict[tuple[str, str], list[int]]] = {}
+        prepared: dict[str, dict[str, dict[str, list[int]]]] = {}
         for key, (_, grants, _) in self.sets.items():
-            blocks = prepared[key] = {}
+            blocks: dict[str, dict[str, list[int]]] = {}
+            prepared[key] = blocks
             for qualified, perms in grants.fields.items():
                 i = index.get(qualified)
                 if i is not None:
                     obj = fields[i].object.lower()
                     for e, perm in enumerate(FIELD_PERMISSIONS):
                         if perm in perms:
-                            blocks.setdefault((obj, perm), []).append(2 * i + e)
+                            blocks.setdefault(obj, {}).setdefault(perm, []).append(2 * i + e)
         return prepared
 
     def _profile(
@@ -201,7 +220,7 @@ class OrgAccess:
         user: UserInfo,
         objects: list[str],
         fields: list[Target],
-        prepared: dict[str, dict[tuple[str, str], list[int]]] | None = None,
+        prepared: dict[str, dict[str, dict[str, list[int]]]] | None = None,
     ) -> _Profile:
         """What a user's permission sets hold on the chosen targets (users share these).
 
@@ -222,41 +241,110 @@ class OrgAccess:
                 vias = tuple(tuple(dict.fromkeys(on_object[p])) for p in perms)
                 held.append((Target(obj), perms, vias))
         prepared = self._prepared(fields) if prepared is None else prepared
-        # field code -> (object key, names of the granting sets), for fields whose object
-        # permission the user holds
-        granted: dict[int, tuple[str, list[str]]] = {}
-        for set_name in user.permission_sets:
-            key = set_name.lower()
-            if key not in self.sets:
+        # Each permission set's share, for the object permissions the user holds, is the same
+        # for every user whose sets give the same object paths: computed once per report and
+        # merged here (C-level dict operations; only fields two sets both grant are redone).
+        rows: dict[int, tuple[Target, tuple[str, ...], tuple[tuple[str, ...], ...]]] = {}
+        merged = False
+        for set_name in dict.fromkeys(s.lower() for s in user.permission_sets):
+            if set_name not in self.sets:
                 continue
-            name = self.sets[key][0]
-            for (obj, perm), codes in prepared[key].items():
+            for obj, blocks in prepared[set_name].items():
                 on_object = paths.get(obj)
-                if not on_object or perm not in on_object:
+                if not on_object:
                     continue
-                for code in codes:
-                    entry = granted.get(code)
-                    if entry is None:
-                        granted[code] = (obj, [name])
-                    elif name not in entry[1]:
-                        entry[1].append(name)
-        memo = self._memo  # paths shared by every profile of the report: one tuple each
-        found: dict[int, list[tuple[str, ...] | None]] = {}
-        for code in sorted(granted):
-            obj, names = granted[code]
-            perm = FIELD_PERMISSIONS[code & 1]
-            key = (*names, obj, perm)
-            via = memo.get(key)
-            if via is None:
-                via = memo[key] = tuple(dict.fromkeys([*names, *paths[obj][perm]]))
-            found.setdefault(code >> 1, [None, None])[code & 1] = via
-        for i, (read, edit) in found.items():
-            key = (id(read), id(edit))
-            both = memo.get(key)
-            if both is None:
-                both = memo[key] = tuple(v for v in (read, edit) if v is not None)
-            held.append((fields[i], _PERMS[(read is not None, edit is not None)], both))
+                share = self._share(set_name, obj, blocks, on_object, fields)
+                if not share:
+                    continue
+                if merged and not rows.keys().isdisjoint(share):
+                    overlap = rows.keys() & share.keys()
+                    rows.update(share)
+                    for i in overlap:
+                        rows[i] = self._merged_row(user, i, fields, prepared, paths)
+                else:
+                    rows.update(share)
+            merged = True
+        held.extend([rows[i] for i in sorted(rows)])
         return held
+
+    def _via(
+        self, names: tuple[str, ...], obj: str, perm: str, objpaths: list[str]
+    ) -> tuple[str, ...]:
+        """The granting paths of a field permission: the sets granting it, then the object's."""
+        key = (*names, "\0", obj, perm, *objpaths)
+        via = self._memo.get(key)
+        if via is None:
+            via = self._memo[key] = tuple(dict.fromkeys([*names, *objpaths]))
+        return via
+
+    def _row(
+        self, target: Target, read: tuple[str, ...] | None, edit: tuple[str, ...] | None
+    ) -> tuple[Target, tuple[str, ...], tuple[tuple[str, ...], ...]]:
+        key = (id(read), id(edit))
+        both = self._memo.get(key)
+        if both is None:
+            both = self._memo[key] = tuple(v for v in (read, edit) if v is not None)
+        return (target, _PERMS[(read is not None, edit is not None)], both)
+
+    def _share(
+        self,
+        set_key: str,
+        obj: str,
+        blocks: dict[str, list[int]],
+        on_object: dict[str, list[str]],
+        fields: list[Target],
+    ) -> dict[int, Any]:
+        """One set's rows (field index -> row) on one object's fields, given the user's
+        paths to that object's permissions; cached, since many users share them."""
+        usable = [perm for perm in blocks if perm in on_object]
+        key = ("share", set_key, obj, *(p for perm in usable for p in (perm, *on_object[perm])))
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        name = self.sets[set_key][0]
+        vias: dict[int, list[tuple[str, ...] | None]] = {}
+        for perm in usable:
+            via = self._via((name,), obj, perm, on_object[perm])
+            e = FIELD_PERMISSIONS.index(perm)
+            for code in blocks[perm]:
+                vias.setdefault(code >> 1, [None, None])[e] = via
+        found = self._memo[key] = {
+            i: self._row(fields[i], read, edit) for i, (read, edit) in vias.items()
+        }
+        return found
+
+    def _merged_row(
+        self,
+        user: UserInfo,
+        i: int,
+        fields: list[Target],
+        prepared: dict[str, dict[str, dict[str, list[int]]]],
+        paths: dict[str, dict[str, list[str]]],
+    ) -> tuple[Target, tuple[str, ...], tuple[tuple[str, ...], ...]]:
+        """The row of a field several of the user's sets grant: every set on each path."""
+        target = fields[i]
+        obj = target.object.lower()
+        vias: list[tuple[str, ...] | None] = [None, None]
+        keys = [k for k in dict.fromkeys(s.lower() for s in user.permission_sets) if k in self.sets]
+        for e, perm in enumerate(FIELD_PERMISSIONS):
+            if perm not in paths.get(obj, {}):
+                continue
+            code = 2 * i + e
+            names = tuple(
+                self.sets[k][0]
+                for k in keys
+                if code in self._codes(k, obj, perm, prepared[k].get(obj, {}).get(perm, ()))
+            )
+            if names:
+                vias[e] = self._via(names, obj, perm, paths[obj][perm])
+        return self._row(target, vias[0], vias[1])
+
+    def _codes(self, set_key: str, obj: str, perm: str, codes: Any) -> frozenset[int]:
+        key = ("codes", set_key, obj, perm)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = frozenset(codes)
+        return found
 
     def user_grants(
         self, user: UserInfo, objects: Iterable[str] | None, fields: Iterable[Target] | None
@@ -287,7 +375,7 @@ class OrgAccess:
         report = AccessReport(chosen, [Target(o) for o in objects] + field_list)
         profiles: dict[tuple[bool, tuple[str, ...]], _Profile] = {}
         prepared = self._prepared(field_list)
-        grants = report.grants
+        found = report.profiles
         for user in chosen:
             if not user.active:
                 continue
@@ -296,5 +384,5 @@ class OrgAccess:
             if profile is None:
                 profile = profiles[key] = self._profile(user, objects, field_list, prepared)
             name = user.name
-            grants.extend([_new(Grant, (name, *row)) for row in profile])
+            found.append((name, profile))
         return report

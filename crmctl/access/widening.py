@@ -11,7 +11,7 @@ Support_Agent`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmctl.access.effective import OrgAccess
 from crmctl.errors import Diagnostic, Severity
@@ -19,7 +19,7 @@ from crmctl.model import Resource
 from crmctl.plan.model import Change
 from crmctl.plan.planner import canonical
 
-__all__ = ["access_widening", "WATCHED"]
+__all__ = ["access_widening", "widening_changes", "Gain", "WATCHED"]
 
 #: The classifications whose access a plan reports widening of.
 WATCHED = ("PII", "Sensitive")
@@ -40,13 +40,20 @@ def _held(org: OrgAccess, names: set[str]) -> dict[tuple[str, str, str], tuple[s
     }
 
 
-def access_widening(
-    desired: Mapping[str, Resource],
-    changes: Iterable[Change],
-    classifications: Iterable[str] = WATCHED,
-) -> list[Diagnostic]:
-    """One warning per field, paths and permissions that some users gain through `changes`."""
-    changes = list(changes)
+class Gain(NamedTuple):
+    """One user newly holding one permission on one watched field, and the paths granting it."""
+
+    user: str
+    field: str
+    classification: str
+    permission: str
+    via: tuple[str, ...]
+
+
+def _gains(
+    desired: Mapping[str, Resource], changes: list[Change], classifications: Iterable[str]
+) -> list[Gain]:
+    """Every (user, field, permission) the changes grant on an existing watched field."""
     if not any(c.kind in _ACCESS_KINDS for c in changes):
         return []
     after = {a: (r.kind, r.name, canonical(r.kind, r.spec, r.name)) for a, r in desired.items()}
@@ -61,19 +68,34 @@ def access_widening(
     watched = set(classifications)
     # A field the plan creates had no access to widen: a new organisation is not flagged.
     existing = {t.name for t in old.fields}
+    classes = {t.name: t.classification for t in new.fields}
     names = {t.name for t in new.fields if t.classification in watched and t.name in existing}
     if not names:
         return []
     old_held = _held(old, names)
+    return [
+        Gain(user, field, classes[field] or "", perm, via)
+        for (user, field, perm), via in _held(new, names).items()
+        if (user, field, perm) not in old_held
+    ]
+
+
+def access_widening(
+    desired: Mapping[str, Resource],
+    changes: Iterable[Change],
+    classifications: Iterable[str] = WATCHED,
+) -> list[Diagnostic]:
+    """One warning per field, paths and permissions that some users gain through `changes`."""
     gains: dict[tuple[str, tuple[str, ...]], dict[str, list[str]]] = {}
-    for (user, field, perm), via in _held(new, names).items():
-        if (user, field, perm) not in old_held:
-            gains.setdefault((field, via), {}).setdefault(user, []).append(perm)
+    for gain in _gains(desired, list(changes), classifications):
+        gains.setdefault((gain.field, gain.via), {}).setdefault(gain.user, []).append(
+            gain.permission
+        )
     found = []
     for (field, via), users in sorted(gains.items()):
         by_perms: dict[tuple[str, ...], list[str]] = {}
-        for user, perms in users.items():
-            by_perms.setdefault(tuple(perms), []).append(user)
+        for user, held in users.items():
+            by_perms.setdefault(tuple(held), []).append(user)
         for perms, who in sorted(by_perms.items()):
             who.sort(key=str.lower)
             count = len(who)
@@ -90,4 +112,36 @@ def access_widening(
                     code="access-widening",
                 )
             )
+    return found
+
+
+def _set_name(path: str) -> str:
+    """The permission set a granting path names: `Sales_Rep`, `ViewAllData (Ops)` -> Ops."""
+    if path.endswith(")") and " (" in path:
+        return path[path.rindex(" (") + 2 : -1]
+    return path
+
+
+def widening_changes(
+    desired: Mapping[str, Resource],
+    changes: Iterable[Change],
+    classifications: Iterable[str] = WATCHED,
+) -> dict[str, set[str]]:
+    """Which changes widen access, and to fields of which classifications: address -> set.
+
+    A gain is the work of the plan's changes to the user (its permission sets, its
+    activation) and to the permission sets on its granting paths (the field permission and
+    the object permission). A gain no such change explains (which the rules of access do not
+    produce today) is laid on every access change of the plan, so that nothing escapes.
+    """
+    changes = list(changes)
+    by_address = {c.address.lower(): c.address for c in changes}
+    access = [c.address for c in changes if c.kind in _ACCESS_KINDS]
+    found: dict[str, set[str]] = {}
+    for gain in _gains(desired, changes, classifications):
+        causes = [by_address.get(f"user/{gain.user}".lower())]
+        causes += [by_address.get(f"permissionset/{_set_name(p)}".lower()) for p in gain.via]
+        named = [c for c in causes if c is not None] or access
+        for address in named:
+            found.setdefault(address, set()).add(gain.classification)
     return found

@@ -16,7 +16,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return found or None
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @env_option
 @click.option(
     "--live",
@@ -44,7 +44,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     metavar="FIELD",
     help="Only these fields or objects: Contact.National_Id__c, Contact, or a glob like Contact.*.",
 )
-@format_option("text", "csv", "json")
+@format_option("text", "csv", "json", "html")
 @click.pass_obj
 def access(
     obj: CliContext,
@@ -70,7 +70,11 @@ def access(
       crmctl access --classification PII,Sensitive
       crmctl access --user tomas.berg@northwind.example
       crmctl access -e prod --live --field 'Contact.*' --format csv
+      crmctl access --classification PII,Sensitive --format html > access.html
+      crmctl access review start -e prod      (quarterly review: crmctl access review --help)
     """
+    if click.get_current_context().invoked_subcommand is not None:
+        return 0
     env = obj.environment(env_name)
     if live:
         from crmctl.providers import create_provider
@@ -91,6 +95,11 @@ def access(
         click.echo(access_csv(report))
     elif output_format == "json":
         click.echo(access_json(report, env.name, source))
+    elif output_format == "html":
+        from crmctl.render.access_html import access_html
+
+        where = "the live CRM" if live else "the manifests"
+        click.echo(access_html(report, env.name, where))
     else:
         where = f"the live CRM, {provider.describe()}" if live else "the manifests"
         heading = f"Effective access in environment '{env.name}', from {where}:"
@@ -98,3 +107,12 @@ def access(
             access_text(report, heading, use_colour(force=obj.colour), skip_empty=bool(query.users))
         )
     return 0
+
+
+def _add_review() -> None:
+    from crmctl.cli.access_review_cmd import review
+
+    access.add_command(review)
+
+
+_add_review()

@@ -25,7 +25,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> i
 
 @click.command()
 @env_option
-@format_option("text", "markdown", "json", "junit")
+@format_option("text", "markdown", "json", "junit", "html")
 @click.option(
     "--out",
     "output_file",
@@ -72,6 +72,7 @@ def drift(
       crmctl drift -e prod
       crmctl drift -e prod --format junit --out drift.xml
       crmctl drift -e prod --format markdown > drift.md
+      crmctl drift -e prod --format html --output drift.html
       crmctl drift -e prod --since-version v12
     """
     if legacy_output_file is not None:
@@ -86,10 +87,31 @@ def drift(
     workspace = Workspace(env)
     try:
         report = check_drift(workspace, since_version)
+        classes = {
+            r.name.lower(): r.spec["classification"]
+            for r in workspace.desired().resources.values()
+            if r.kind == "CustomField" and r.spec.get("classification")
+        }
     finally:
         workspace.close()
-    if output_file is not None:
+    if output_format == "html":
+        from crmctl.render.drift_html import drift_html
+
+        text = drift_html(report, classes)
+    else:
         text = render_drift(report, output_format, colour=False)
+    if output_file is not None:
+        output_file.parent.mkdir(parents=True, exist_ok=True)
+        output_file.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        click.echo(f"{report.summary()} Report written to {output_file}.")
+    elif output_format == "html":
+        click.echo(text)
+    else:
+        click.echo(render_drift(report, output_format, use_colour(force=obj.colour)))
+    return report.exit_code
+    if output_file is not None:
+        if output_format != "html":
+            text = render_drift(report, output_format, colour=False)
         output_file.parent.mkdir(parents=True, exist_ok=True)
         output_file.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         click.echo(f"{report.summary()} Report written to {output_file}.")

@@ -76,7 +76,12 @@ def render_plan(
     colour: bool,
     detail: str = "auto",
     impact: ImpactReport | None = None,
+    classifications: dict[str, str] | None = None,
 ) -> str:
+    if output_format == "html":
+        from crmctl.render.plan_html import plan_html
+
+        return plan_html(plan, classifications)
     if output_format == "json":
         data = plan_to_dict(plan)
         if impact is not None:
@@ -101,7 +106,7 @@ detail_option = click.option(
 
 @click.command()
 @env_option
-@format_option("text", "markdown", "json")
+@format_option("text", "markdown", "json", "html")
 @click.option(
     "--out",
     "out_file",
@@ -148,6 +153,7 @@ def plan(
       crmctl plan
       crmctl plan -e staging --out plan.json
       crmctl plan --format markdown > plan.md
+      crmctl plan -e prod --format html > plan.html
       crmctl plan --target 'PermissionSet/Sales_Rep' --exclude 'User/*'
       crmctl plan -e prod --validate
       crmctl plan --impact                     what the changes do to stored records
@@ -172,13 +178,20 @@ def plan(
             report = measure(workspace, result, impact)
         governed_plan(workspace, result)
         provider_warnings(workspace, result)
-        result.diagnostics.extend(access_widening(workspace.desired().resources, result.changes))
+        access_review_warning(workspace, result)
+        desired = workspace.desired().resources
+        result.diagnostics.extend(access_widening(desired, result.changes))
+        classes = {
+            r.name.lower(): r.spec["classification"]
+            for r in desired.values()
+            if r.kind == "CustomField" and r.spec.get("classification")
+        }
         if validate and result.changes and not result.errors:
             failures = validate_changes(workspace, result)
     finally:
         workspace.close()
     colour = use_colour(force=obj.colour)
-    click.echo(render_plan(result, output_format, colour, detail, report))
+    click.echo(render_plan(result, output_format, colour, detail, report, classes))
     if failures is not None:
         click.echo(
             validation_text(failures, len(result.changes), colour), err=output_format != "text"
@@ -192,6 +205,20 @@ def plan(
             err=output_format != "text",
         )
     return 2 if detailed_exitcode and result.changes else 0
+
+
+def access_review_warning(workspace: Workspace, plan: Plan) -> None:
+    """Say in the plan when apply will refuse for want of a recent access review."""
+    from crmctl.access.review import ReviewPolicy, review_warning
+
+    policy = ReviewPolicy.from_section(workspace.env.approvals)
+    if policy is None or not policy.required_before_apply or not plan.changes:
+        return
+    workspace.sync_history()
+    events = workspace.history.events(workspace.env.name)
+    found = review_warning(policy, [c.kind for c in plan.changes], events, workspace.env.name)
+    if found is not None:
+        plan.diagnostics.append(found)
 
 
 def provider_warnings(workspace: Workspace, plan: Plan) -> None:

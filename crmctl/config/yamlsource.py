@@ -175,10 +175,17 @@ class _Expansion:
         self.site = SourceLocation("")
         self.problems: list[_BuildError] = []  # found while building, reported with the document
 
-    def check_text(self, node: yaml.ScalarNode, what: str) -> None:
-        """Record a control character in a string (YAML escapes such as "\\e" let them in)."""
+    def check_text(self, node: yaml.ScalarNode, path: Path_, key: bool = False) -> None:
+        """Record a control character in a string (YAML escapes such as "\\e" let them in).
+
+        `path` is where the string is (a key of that mapping with `key`); it is spelled
+        out only for a problem, since almost every string has none.
+        """
         found = control_character(node.value)
         if found is not None:
+            what = _dotted(path) or "the document"
+            if key:
+                what = f"a key of {what}"
             mark = node.start_mark
             self.problems.append(
                 _BuildError(
@@ -225,7 +232,7 @@ def _build(
         mark = node.start_mark
         smap.values[path] = (mark.line + 1, mark.column + 1, node.style or None)
         if node.tag == _STR and not aliased:
-            expansion.check_text(node, _dotted(path) or "the document")
+            expansion.check_text(node, path)
         return _scalar(node, loader)
     if isinstance(node, yaml.SequenceNode | yaml.MappingNode) and node.tag not in (_SEQ, _MAP):
         _unsupported_tag(node)
@@ -256,7 +263,7 @@ def _build(
                 )
             key = str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value
             if not aliased:
-                expansion.check_text(key_node, f"a key of {_dotted(path) or 'the document'}")
+                expansion.check_text(key_node, path, key=True)
             mark = key_node.start_mark
             child = (*path, key)
             if key in result:

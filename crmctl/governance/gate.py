@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crmctl.access.review import ReviewPolicy, review_age_problem
 from crmctl.config.environment import DEFAULT_ENVIRONMENT, Environment
 from crmctl.errors import ApprovalError
 from crmctl.governance.breakglass import check_break_glass, record_covers
@@ -129,6 +130,24 @@ def _require_remote(env: Environment, history: HistoryStore, baseline: Governanc
     )
 
 
+def _require_access_review(env: Environment, plan: Plan, history: HistoryStore) -> None:
+    """With `accessReview.requireBeforeApply`, a change of access needs a recent review."""
+    policy = ReviewPolicy.from_section(env.approvals)
+    if policy is None or not policy.required_before_apply:
+        return
+    problem = review_age_problem(
+        policy, [c.kind for c in plan.changes], history.events(env.name), env.name
+    )
+    if problem is None:
+        return
+    raise ApprovalError(
+        f"{problem}; nothing was applied",
+        hint=f"review access first: crmctl access review start -e {env.name}, have the "
+        f"reviewers attest (crmctl access review attest), then crmctl access review complete "
+        f"-e {env.name}",
+    )
+
+
 def authorize(
     env: Environment,
     plan: Plan,
@@ -147,6 +166,7 @@ def authorize(
     facts = history_facts(history, env.name)
     _require_remote(env, history, facts.baseline)
     gov = govern(env, plan, resources, facts, impacts)
+    _require_access_review(env, plan, history)
     grant = Authorization(
         governance=gov.state,
         governance_changed=plan.policy_change is not None,

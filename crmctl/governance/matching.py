@@ -8,6 +8,10 @@ Content criteria look at what the change *does*:
 - `systemPermissions`: a PermissionSet change that grants one of them.
 - `objectPermissions`: a PermissionSet change that grants one of them on
   any object.
+- `accessWidening`: a change that widens effective access (a user gains read
+  or edit) to an existing field of one of these classifications, as the plan's
+  "access widening" warnings say: the caller computes which changes do
+  (`crmctl.access.widening.widening_changes`), with the CRM's own access rules.
 
 The `impact` criterion looks at what the change does to stored records
 (crmctl.impact): it holds when a finding crosses the rule's percent or
@@ -90,7 +94,16 @@ def _touches_classification(
     return False
 
 
-def _content_matches(rule: Rule, change: Change, classifications: Mapping[str, str]) -> bool:
+def _content_matches(
+    rule: Rule,
+    change: Change,
+    classifications: Mapping[str, str],
+    widened: Mapping[str, set[str]] | None = None,
+) -> bool:
+    if rule.access_widening and set(rule.access_widening) & (widened or {}).get(
+        change.address, set()
+    ):
+        return True
     if rule.classifications and _touches_classification(
         change, rule.classifications, classifications
     ):
@@ -126,9 +139,17 @@ def impact_crosses(rule: Rule, impact: ChangeImpact | None) -> bool:
 
 
 def rule_matches(
-    rule: Rule, change: Change, classifications: Mapping[str, str], impacts: Impacts = None
+    rule: Rule,
+    change: Change,
+    classifications: Mapping[str, str],
+    impacts: Impacts = None,
+    widened: Mapping[str, set[str]] | None = None,
 ) -> bool:
-    """Whether `change` falls under `rule` (see the module docstring for content criteria)."""
+    """Whether `change` falls under `rule` (see the module docstring for content criteria).
+
+    `impacts`: address -> measured impact (None: not measured).
+    `widened`: address -> classifications of the fields whose access the change widens.
+    """
     if rule.kinds and change.kind not in rule.kinds:
         return False
     if rule.actions and change.action.word not in rule.actions:
@@ -141,17 +162,21 @@ def rule_matches(
             return False  # measured: a change of a kind that cannot touch records
         if not impact_crosses(rule, impact):
             return False
-    return not rule.has_content_criteria or _content_matches(rule, change, classifications)
+    return not rule.has_content_criteria or _content_matches(rule, change, classifications, widened)
 
 
 def requirements_for(
-    change: Change, policy: Policy, classifications: Mapping[str, str], impacts: Impacts = None
+    change: Change,
+    policy: Policy,
+    classifications: Mapping[str, str],
+    impacts: Impacts = None,
+    widened: Mapping[str, set[str]] | None = None,
 ) -> list[Requirement]:
     """The requirements of every rule the change matches, in the policy's order."""
     return [
         Requirement(rule.name, rule.require, rule.min_approvers)
         for rule in policy.rules
-        if rule_matches(rule, change, classifications, impacts)
+        if rule_matches(rule, change, classifications, impacts, widened)
     ]
 
 

@@ -24,8 +24,8 @@ class Rule:
     """Which changes need which roles.
 
     Every criterion given must hold (kinds, actions, names, impact); of the
-    content criteria (classifications, systemPermissions, objectPermissions)
-    one is enough. A rule without `match` applies to every change.
+    content criteria (classifications, systemPermissions, objectPermissions,
+    accessWidening) one is enough. A rule without `match` applies to every change.
 
     `impact` holds when the change's measured effect on stored records
     crosses a threshold: more than `impact_percent` % of an object's records,
@@ -45,6 +45,7 @@ class Rule:
     object_permissions: tuple[str, ...] = ()
     impact_percent: float | None = None
     impact_records: int | None = None
+    access_widening: tuple[str, ...] = ()  # classifications whose effective access widens
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Rule:
@@ -63,6 +64,7 @@ class Rule:
             object_permissions=tuple(match.get("objectPermissions", ())),
             impact_percent=impact.get("percent"),
             impact_records=impact.get("records"),
+            access_widening=tuple(match.get("accessWidening", ())),
         )
 
     @property
@@ -71,7 +73,12 @@ class Rule:
 
     @property
     def has_content_criteria(self) -> bool:
-        return bool(self.classifications or self.system_permissions or self.object_permissions)
+        return bool(
+            self.classifications
+            or self.system_permissions
+            or self.object_permissions
+            or self.access_widening
+        )
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crmctl.access.widening import widening_changes
 from crmctl.config.environment import Environment
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import ApprovalError, Diagnostic, Severity, SourceLocation
@@ -219,8 +220,12 @@ def govern(
         )
     result.facts = facts
     classes = field_classifications(resources.values(), plan.changes)
+    widened = None
+    watched = {c for rule in policy.rules for c in rule.access_widening}
+    if watched:
+        widened = widening_changes(resources, plan.changes, watched)
     for change in plan.changes:
-        reqs = requirements_for(change, policy, classes, impacts)
+        reqs = requirements_for(change, policy, classes, impacts, widened)
         change.requires = required_roles(reqs)
         change.approvals = change_status(change, reqs, policy, records, facts)
     if pseudo is not None:

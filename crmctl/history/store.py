@@ -269,6 +269,28 @@ class HistoryStore:
         if self.remote is not None:
             self.remote.push_head()
 
+    def events(self, env: str) -> list[dict[str, Any]]:
+        """The environment's recorded events, oldest first, as HEAD's commit holds them."""
+        repo = self.repo
+        try:
+            if not repo.head.is_valid():
+                return []
+            blob = repo.head.commit.tree / f"{env}/events.jsonl"
+            text = blob.data_stream.read().decode("utf-8")
+        except KeyError:
+            return []
+        except (git.GitError, ValueError, UnicodeDecodeError) as exc:
+            raise HistoryError(f"cannot read the events of {env} in {self.path}: {exc}") from None
+        out = []
+        for line in text.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                out.append(event)
+        return out
+
     def _reset_index(self) -> None:
         """Unstage anything an interrupted commit left staged (the working tree is untouched)."""
         repo = self.repo

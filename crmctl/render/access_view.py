@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from crmctl.access.effective import AccessReport, Grant, Target
 from crmctl.render.style import paint
@@ -10,10 +11,23 @@ from crmctl.render.style import paint
 __all__ = ["access_text", "access_csv", "access_json"]
 
 
-def _by_target(report: AccessReport) -> dict[Target, list[Grant]]:
-    out: dict[Target, list[Grant]] = {t: [] for t in report.targets}
-    for grant in report.grants:
-        out.setdefault(grant.target, []).append(grant)
+def _by_target(report: AccessReport) -> dict[Target, list[tuple[str, str, str]]]:
+    """target -> (user, permissions, paths) rows, in user order; each text made once."""
+    out: dict[Target, list[tuple[str, str, str]]] = {t: [] for t in report.targets}
+    texts: dict[tuple[int, int], tuple[str, str]] = {}
+    for user, profile in sorted(report.profiles, key=lambda up: up[0].lower()):
+        for target, permissions, via in profile:
+            key = (id(permissions), id(via))
+            text = texts.get(key)
+            if text is None:
+                grant = Grant(user, target, permissions, via)
+                text = texts[key] = (", ".join(permissions), _via(grant))
+            row = (user, *text)
+            bucket = out.get(target)
+            if bucket is None:
+                out[target] = [row]
+            else:
+                bucket.append(row)
     return out
 
 
@@ -47,10 +61,7 @@ def access_text(
         lines.append(paint(label, None, colour, bold=True))
         if not grants:
             lines.append("  nobody")
-        rows = [
-            (g.user, ", ".join(g.permissions), _via(g))
-            for g in sorted(grants, key=lambda g: g.user.lower())
-        ]
+        rows = grants
         perm_width = max((len(r[1]) for r in rows), default=0)
         for user, perms, via in rows:
             lines.append(f"  {user:<{width}}  {perms:<{perm_width}}  via {via}")
@@ -63,14 +74,17 @@ def access_text(
     objects = len(report.targets) - fields
     lines.append(
         f"{len(report.users)} user{'s' * (len(report.users) != 1)}, {objects} object{'s' * (objects != 1)}, "
-        f"{fields} field{'s' * (fields != 1)}, {len(report.grants)} grant{'s' * (len(report.grants) != 1)}."
+        f"{fields} field{'s' * (fields != 1)}, {report.grant_count} grant{'s' * (report.grant_count != 1)}."
     )
     return "\n".join(lines)
 
 
+_QUOTED = re.compile(r'[,"\r\n]')
+
+
 def _cell(text: str) -> str:
     """One CSV cell (RFC 4180): quoted when it holds a comma, a quote or a line break."""
-    if any(c in text for c in ',"\r\n'):
+    if _QUOTED.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -79,25 +93,27 @@ def access_csv(report: AccessReport) -> str:
     """One row per user and target: the permissions held (space-separated) and the paths."""
     header = "user,role,object,field,classification,permissions,via"
     prefixes = {u.name: f"{_cell(u.name)},{_cell(u.role or '')}," for u in report.users}
-    # Users with the same permission sets share their rows' targets and paths: one text each.
-    suffixes: dict[tuple[Target, int], str] = {}
+    # Grants share their targets, and their permissions and paths (one tuple for many fields
+    # and users): each text is made once.
+    heads: dict[Target, str] = {}
+    tails: dict[tuple[int, int], str] = {}
     lines = [header]
-    for grant in report.grants:
-        key = (grant.target, id(grant.via))
-        suffix = suffixes.get(key)
-        if suffix is None:
-            target = grant.target
-            suffix = suffixes[key] = ",".join(
-                _cell(text)
-                for text in (
-                    target.object,
-                    target.field or "",
-                    target.classification or "",
-                    " ".join(grant.permissions),
-                    _via(grant),
+    append = lines.append
+    for user, profile in report.profiles:
+        prefix = prefixes[user]
+        for target, permissions, via in profile:
+            head = heads.get(target)
+            if head is None:
+                head = heads[target] = (
+                    f"{_cell(target.object)},{_cell(target.field or '')},"
+                    f"{_cell(target.classification or '')},"
                 )
-            )
-        lines.append(prefixes[grant.user] + suffix)
+            key = (id(permissions), id(via))
+            tail = tails.get(key)
+            if tail is None:
+                grant = Grant(user, target, permissions, via)
+                tail = tails[key] = f"{_cell(' '.join(permissions))},{_cell(_via(grant))}"
+            append(prefix + head + tail)
     return "\n".join(lines)
 
 
@@ -127,22 +143,30 @@ def access_json(report: AccessReport, environment: str, source: str) -> str:
         dumps({"object": t.object, "field": t.field, "classification": t.classification})
         for t in report.targets
     ]
-    # As in CSV, a grant's target and paths are shared by many users: encode them once.
-    tails: dict[tuple[Target, int], str] = {}
+    # As in CSV, targets and paths are shared by many users and fields: encode them once.
+    parts: dict[Target, str] = {}
+    tails: dict[tuple[int, int], str] = {}
     heads = {u.name: f'{{"user": {dumps(u.name)}, ' for u in report.users}
-    grants = []
-    for grant in report.grants:
-        key = (grant.target, id(grant.via))
-        tail = tails.get(key)
-        if tail is None:
-            body = {
-                "object": grant.target.object,
-                "field": grant.target.field,
-                "permissions": list(grant.permissions),
-                "via": {p: list(v) for p, v in grant.paths().items()},
-            }
-            tail = tails[key] = dumps(body)[1:]
-        grants.append(heads[grant.user] + tail)
+    grants: list[str] = []
+    append = grants.append
+    for user, profile in report.profiles:
+        head = heads[user]
+        for target, permissions, via in profile:
+            part = parts.get(target)
+            if part is None:
+                part = parts[target] = (
+                    dumps({"object": target.object, "field": target.field})[1:-1] + ", "
+                )
+            key = (id(permissions), id(via))
+            tail = tails.get(key)
+            if tail is None:
+                paths = dict(zip(permissions, via, strict=True))
+                body = {
+                    "permissions": list(permissions),
+                    "via": {p: list(v) for p, v in paths.items()},
+                }
+                tail = tails[key] = dumps(body)[1:]
+            append(head + part + tail)
     return (
         f'{{\n  "environment": {dumps(environment)},\n  "source": {dumps(source)},\n'
         f'  "users": {_json_list(users)},\n  "targets": {_json_list(targets)},\n'
