@@ -10,7 +10,11 @@ from typing import Any
 import click
 
 from crmctl.access.query import live_items, manifest_items
-from crmctl.access.review import (
+from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.cli.governance_cmd import _require_key, key_option
+from crmctl.config.environment import Environment
+from crmctl.errors import CrmctlError
+from crmctl.governance.access_review import (
     BY,
     COMPLETED,
     DECISIONS,
@@ -27,10 +31,6 @@ from crmctl.access.review import (
     write_attestation,
     write_snapshot,
 )
-from crmctl.cli.context import CliContext, env_option, format_option
-from crmctl.cli.governance_cmd import _require_key, key_option
-from crmctl.config.environment import Environment
-from crmctl.errors import CrmctlError
 from crmctl.governance.policy import Policy
 from crmctl.governance.sshsig import SIGNERS_FILE, sign, signature_problem
 from crmctl.governance.verify import read_signers

@@ -72,7 +72,7 @@ def drift(
       crmctl drift -e prod
       crmctl drift -e prod --format junit --out drift.xml
       crmctl drift -e prod --format markdown > drift.md
-      crmctl drift -e prod --format html --output drift.html
+      crmctl drift -e prod --format html --out drift.html
       crmctl drift -e prod --since-version v12
     """
     if legacy_output_file is not None:

@@ -209,7 +209,7 @@ def plan(
 
 def access_review_warning(workspace: Workspace, plan: Plan) -> None:
     """Say in the plan when apply will refuse for want of a recent access review."""
-    from crmctl.access.review import ReviewPolicy, review_warning
+    from crmctl.governance.access_review import ReviewPolicy, review_warning
 
     policy = ReviewPolicy.from_section(workspace.env.approvals)
     if policy is None or not policy.required_before_apply or not plan.changes:

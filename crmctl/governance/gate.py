@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crmctl.access.review import ReviewPolicy, review_age_problem
 from crmctl.config.environment import DEFAULT_ENVIRONMENT, Environment
 from crmctl.errors import ApprovalError
+from crmctl.governance.access_review import ReviewPolicy, review_age_problem
 from crmctl.governance.breakglass import check_break_glass, record_covers
 from crmctl.governance.facts import GovernanceBaseline
 from crmctl.governance.gitverify import head_commit

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crmctl.access.review import (
+from crmctl.governance.access_review import (
     COMPLETED,
     Attestation,
     ReviewPolicy,

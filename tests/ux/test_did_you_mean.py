@@ -91,14 +91,15 @@ def test_a_mistyped_kind_or_format_value_suggests_the_closest_choice(project: Pa
     schema = crmctl("schema", "CustomFeild")
     assert schema.exit_code == 1
     assert schema.err.endswith(
-        "'CustomFeild' is not one of 'CustomObject', 'CustomField', "
-        "'ValidationRule', 'DuplicateRule', 'RetentionPolicy', 'Role', 'PermissionSet', 'User', "
-        "'environment'. Did you mean 'CustomField'?\n"
+        "'CustomFeild' is not one of 'CustomObject', 'GlobalValueSet', 'CustomField', "
+        "'StandardField', 'RecordType', 'ValidationRule', 'DuplicateRule', 'RetentionPolicy', "
+        "'Role', 'PermissionSet', 'User', 'environment'. Did you mean 'CustomField'?\n"
     )
     fmt = crmctl("plan", "--format=jsn")
     assert fmt.exit_code == 1
     assert fmt.err.endswith(
-        "Error: Invalid value for '--format': 'jsn' is not one of 'text', 'markdown', 'json'. "
+        "Error: Invalid value for '--format': 'jsn' is not one of 'text', 'markdown', 'json', "
+        "'html'. "
         "Did you mean 'json'?\n"
     )
     far = crmctl("plan", "--format", "xyz")
