@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_PLAN_BYTES",
     "plan_to_dict",
+    "change_to_dict",
     "plan_from_dict",
     "write_plan",
     "read_plan",
@@ -49,8 +50,16 @@ def _change_to_dict(change: Change) -> dict[str, Any]:
     }
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The plan as plain JSON data (what `--format json` prints and `--out` saves)."""
+def change_to_dict(change: Change) -> dict[str, Any]:
+    """One change as plain JSON data (as in a plan's `changes`)."""
+    return _change_to_dict(change)
+
+
+def plan_to_dict(plan: Plan, changes: Any = None) -> dict[str, Any]:
+    """The plan as plain JSON data (what `--format json` prints and `--out` saves).
+
+    `changes` stands in for the encoded changes (a writer that streams them passes its own).
+    """
     return {
         "formatVersion": FORMAT_VERSION,
         "crmctlVersion": plan.crmctl_version,
@@ -64,7 +73,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "excludes": plan.excludes,
         "applicable": plan.applicable,
         "summary": plan.counts(),
-        "changes": [_change_to_dict(c) for c in plan.changes],
+        "changes": [_change_to_dict(c) for c in plan.changes] if changes is None else changes,
         "unmanaged": plan.unmanaged,
         "diagnostics": [d.to_dict() for d in plan.diagnostics],
         **({"policyChange": _change_to_dict(plan.policy_change)} if plan.policy_change else {}),
