@@ -17,6 +17,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any, NoReturn
 
 import yaml
@@ -78,35 +79,55 @@ _MAX_ALIAS_VALUES = 100_000
 MAX_NUMBER_CHARS = 40
 
 
+#: A position packed in one int (line * _LINE + column): a tuple of two ints costs three
+#: objects, and a large org has a few million positions.
+_LINE = 1 << 23  # columns stay below this (files are limited to 5 MB)
+
+
+def _pack(line: int, column: int) -> int:
+    return line * _LINE + column
+
+
 @dataclass
 class SourceMap:
-    """Where each path of one YAML document is: path -> (line, column), 1-based.
+    """Where each path of one YAML document is: path -> position (line, column), 1-based.
 
     For a mapping key the position is the key's; for a scalar value the
-    position of the value itself is kept under `values` (formulas use it).
+    position of the value itself is kept under `values` (formulas use it),
+    and its YAML style, when it is not plain, under `styles`. Positions are
+    stored packed (see `_pack`); use `location` and `value_location`.
     """
 
     file: str
     start_line: int
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    values: dict[Path_, tuple[int, int, str | None]] = field(default_factory=dict)
+    keys: dict[Path_, int] = field(default_factory=dict)
+    values: dict[Path_, int] = field(default_factory=dict)
+    styles: dict[Path_, str] = field(default_factory=dict)
 
     def location(self, path: Path_ = ()) -> SourceLocation:
         """The location of `path`, or of its nearest ancestor that has one."""
         path = tuple(path)
+        keys = self.keys
         while path:
-            if path in self.keys:
-                line, col = self.keys[path]
-                return SourceLocation(self.file, line, col)
+            packed = keys.get(path)
+            if packed is not None:
+                return SourceLocation(self.file, packed // _LINE, packed % _LINE)
             path = path[:-1]
         return SourceLocation(self.file, self.start_line)
+
+    def key_line(self, path: Path_) -> int:
+        """The line of the key at `path` (0 when none is recorded)."""
+        return self.keys.get(tuple(path), 0) // _LINE
 
     def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
         """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
         path = tuple(path)
-        if path in self.values:
-            line, col, style = self.values[path]
-            return SourceLocation(self.file, line, col), style
+        packed = self.values.get(path)
+        if packed is not None:
+            return (
+                SourceLocation(self.file, packed // _LINE, packed % _LINE),
+                self.styles.get(path),
+            )
         return self.location(path), None
 
 
@@ -253,7 +274,9 @@ def _build(
     aliased = expansion.visit(node, aliased, smap, path)
     if isinstance(node, yaml.ScalarNode):
         mark = node.start_mark
-        smap.values[path] = (mark.line + 1, mark.column + 1, node.style or None)
+        smap.values[path] = _pack(mark.line + 1, mark.column + 1)
+        if node.style:
+            smap.styles[path] = node.style
         if node.tag == _STR and not aliased:
             expansion.check_text(node, _dotted(path) or "the document")
         return _scalar(node, loader)
@@ -263,7 +286,7 @@ def _build(
         out = []
         for i, item in enumerate(node.value):
             child = (*path, i)
-            smap.keys.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
+            smap.keys.setdefault(child, _pack(item.start_mark.line + 1, item.start_mark.column + 1))
             out.append(_build(item, child, smap, loader, expansion, depth + 1, aliased))
         return out
     if isinstance(node, yaml.MappingNode):
@@ -284,20 +307,21 @@ def _build(
                 raise _BuildError(
                     "mapping keys must be plain strings", mark.line + 1, mark.column + 1
                 )
-            key = str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value
+            # Interned: the same few keys recur in every resource of a large org.
+            key = intern(str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value)
             if not aliased:
                 expansion.check_text(key_node, f"a key of {_dotted(path) or 'the document'}")
             mark = key_node.start_mark
             child = (*path, key)
             if key in result:
-                first = smap.keys.get(child, (0, 0))[0]
+                first = smap.key_line(child)
                 raise _BuildError(
                     f"duplicate key '{key}' (first defined on line {first})",
                     mark.line + 1,
                     mark.column + 1,
                     "YAML keeps only the last value of a repeated key; remove one of them",
                 )
-            smap.keys[child] = (mark.line + 1, mark.column + 1)
+            smap.keys[child] = _pack(mark.line + 1, mark.column + 1)
             result[key] = _build(value_node, child, smap, loader, expansion, depth + 1, aliased)
         for key, value in merged.items():
             result.setdefault(key, value)
