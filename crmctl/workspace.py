@@ -81,8 +81,11 @@ def parse_version(text: str) -> int:
 class Workspace:
     """An environment with its provider and history, opened for planning and applying."""
 
-    def __init__(self, env: Environment, provider: Provider | None = None) -> None:
+    def __init__(
+        self, env: Environment, provider: Provider | None = None, use_cache: bool = True
+    ) -> None:
         self.env = env
+        self.use_cache = use_cache  # the parse cache (crmctl/config/parsecache.py)
         self._provider = provider
         self.history = HistoryStore(env.history_path, env.history_remote)
         self.journal = Journal(self.history.state_dir / "journal", env.name)
@@ -100,7 +103,7 @@ class Workspace:
     def desired(self) -> DesiredState:
         """The validated desired state; raises ManifestError listing every problem."""
         if self._desired is None:
-            state = load_desired_state(self.env)
+            state = load_desired_state(self.env, use_cache=self.use_cache)
             if state.errors:
                 count = len(state.errors)
                 raise ManifestError(

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from crmctl.access.widening import access_widening
-from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.cli.context import CliContext, cache_option, env_option, format_option
 from crmctl.cli.governance_cmd import (
     approval_gate,
     break_glass_flag,
@@ -87,6 +87,7 @@ def render_plan(plan: Plan, output_format: str, colour: bool) -> str:
     "deploy); exit 1 when it refuses any.",
 )
 @selection_options
+@cache_option
 @click.pass_obj
 def plan(
     obj: CliContext,
@@ -97,6 +98,7 @@ def plan(
     validate: bool,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
+    no_cache: bool,
 ) -> int:
     """Show what apply would change in the CRM, field by field.
 
@@ -117,7 +119,7 @@ def plan(
       crmctl plan -e prod --validate
     """
     env = obj.environment(env_name)
-    workspace = Workspace(env)
+    workspace = Workspace(env, use_cache=not no_cache)
     failures = None
     try:
         result = workspace.plan(
@@ -226,6 +228,7 @@ def _apply_summary(outcome: ApplyOutcome) -> str:
 )
 @key_option
 @selection_options
+@cache_option
 @click.pass_obj
 def apply(
     obj: CliContext,
@@ -238,6 +241,7 @@ def apply(
     key_file: Path | None,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
+    no_cache: bool,
 ) -> int:
     """Make the CRM match the manifests.
 
@@ -269,7 +273,7 @@ def apply(
     saved = read_plan(plan_file) if plan_file is not None else None
     with _naming(plan_file):
         env = obj.environment(env_name or (saved.environment if saved else None))
-    workspace = Workspace(env)
+    workspace = Workspace(env, use_cache=not no_cache)
     try:
         with workspace.locked("apply"):
             if saved is not None:

@@ -423,11 +423,12 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
 
 
 def read_yaml_file(
-    path: Path, display: str | None = None, root: Path | None = None
+    path: Path, display: str | None = None, root: Path | None = None, cache: Any = None
 ) -> tuple[list[YamlDocument], list[Diagnostic]]:
     """Read and parse one YAML file, turning every I/O or encoding problem into a diagnostic.
 
     With `root`, the file must lie inside that folder once symbolic links are followed.
+    With `cache` (a `ParseCache`), a file whose bytes were parsed before is not parsed again.
     """
     file = display or str(path)
     try:
@@ -471,4 +472,11 @@ def read_yaml_file(
                 code="not-text",
             )
         ]
-    return parse_yaml_text(text, file)
+    if cache is None:
+        return parse_yaml_text(text, file)
+    cached = cache.get(raw, file)
+    if cached is not None:
+        return cached
+    docs, problems = parse_yaml_text(text, file)
+    cache.put(raw, file, docs, problems)
+    return docs, problems
