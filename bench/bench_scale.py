@@ -65,7 +65,9 @@ def measure_size(size: int, keep: Path | None) -> dict[str, Run | int]:
             result = run(command, cwd=tmp, env=env)
             figures[name] = result
             print(
-                f"[{size}] {name}: {result.seconds:.2f} s, peak {result.peak_mb:.0f} MB", flush=True
+                f"[{size}] {name}: {result.seconds:.2f} s (CPU {result.cpu:.2f} s), "
+                f"peak {result.peak_mb:.0f} MB",
+                flush=True,
             )
 
         with sandbox_server(db) as url:
@@ -97,14 +99,15 @@ def rows_for(results: dict[int, dict[str, Run | int]]) -> list[Row]:
     sizes = sorted(results)
     for size in sizes:
         f = results[size]
-        label = f"{size // 1000}k"
+        label = f"{size / 1000:g}k"
         rows.append(
             Row(
                 f"no-change plan / validate ({label})",
                 f["plan"].seconds / f["validate"].seconds,  # type: ignore[union-attr]
                 1.3,
                 "x",
-                f"{f['plan'].seconds:.2f} s / {f['validate'].seconds:.2f} s",  # type: ignore[union-attr]
+                f"{f['plan'].seconds:.2f} s / {f['validate'].seconds:.2f} s; CPU "  # type: ignore[union-attr]
+                f"{f['plan'].cpu / f['validate'].cpu:.2f}x",  # type: ignore[union-attr]
             )
         )
         if "plan --no-cache" in f:
@@ -114,7 +117,7 @@ def rows_for(results: dict[int, dict[str, Run | int]]) -> list[Row]:
                     f["plan --no-cache"].seconds / f["validate"].seconds,  # type: ignore[union-attr]
                     1.3,
                     "x",
-                    "informative: cache cold",
+                    f"informative: cache cold; CPU {f['plan --no-cache'].cpu / f['validate'].cpu:.2f}x",  # type: ignore[union-attr]
                 )
             )
         rows.append(
@@ -123,9 +126,20 @@ def rows_for(results: dict[int, dict[str, Run | int]]) -> list[Row]:
                 f["validate"].seconds / f["C loader"].seconds,  # type: ignore[union-attr]
                 1.5,
                 "x",
-                f"{f['validate'].seconds:.2f} s / {f['C loader'].seconds:.2f} s",  # type: ignore[union-attr]
+                f"{f['validate'].seconds:.2f} s / {f['C loader'].seconds:.2f} s; CPU "  # type: ignore[union-attr]
+                f"{f['validate'].cpu / f['C loader'].cpu:.2f}x",  # type: ignore[union-attr]
             )
         )
+        if "validate (cached)" in f:
+            rows.append(
+                Row(
+                    f"validate, cache warm / C loader ({label})",
+                    f["validate (cached)"].seconds / f["C loader"].seconds,  # type: ignore[union-attr]
+                    1.5,
+                    "x",
+                    f"CPU {f['validate (cached)'].cpu / f['C loader'].cpu:.2f}x",  # type: ignore[union-attr]
+                )
+            )
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         factor = large / small
@@ -136,7 +150,8 @@ def rows_for(results: dict[int, dict[str, Run | int]]) -> list[Row]:
                 ratio,
                 1.1 * factor,
                 "x",
-                f"{results[large]['apply'].seconds:.1f} s / {results[small]['apply'].seconds:.1f} s",  # type: ignore[union-attr]
+                f"{results[large]['apply'].seconds:.1f} s / {results[small]['apply'].seconds:.1f} s; "  # type: ignore[union-attr]
+                f"client CPU {results[large]['apply'].cpu / results[small]['apply'].cpu:.2f}x",  # type: ignore[union-attr]
             )
         )
         slope = (
