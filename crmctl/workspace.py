@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
+from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import ApplyError, CrmctlError, ManifestError, PlanError
 from crmctl.executor import (
     ApplyOutcome,
@@ -350,6 +351,7 @@ class Workspace:
                 self.journal.clear()
             return outcome
         number = self.history.preflight(self.env.name)
+        self._shed_positions()
         live_before = self.read_live()
         # Snapshots are computed while they are written (journal, history): never held whole.
         before = snapshot_stream(live_before)
@@ -372,6 +374,16 @@ class Workspace:
         )
         self.journal.clear()
         return outcome
+
+    def _shed_positions(self) -> None:
+        """Free the line and column of every manifest value: once the plan is made, linted and
+        authorised, an apply needs no more than each resource's file and first line (a large
+        org's positions take as much memory as its specs)."""
+        if self._desired is None:
+            return
+        for resource in self._desired.resources.values():
+            if resource.source is not None:
+                resource.source = SourceMap(resource.source.file, resource.source.start_line)
 
     def _settle(
         self,

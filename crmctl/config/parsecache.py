@@ -35,12 +35,10 @@ __all__ = ["ParseCache", "open_parse_cache", "CACHE_DIR", "NO_CACHE_VARIABLE"]
 CACHE_DIR = Path(".crmctl") / "cache" / "parse"
 #: Set to 1 to turn the cache off for every command (the `--no-cache` option does it for one).
 NO_CACHE_VARIABLE = "CRMCTL_NO_CACHE"
-FORMAT = 1
+FORMAT = 2
 _MAC_BYTES = 32
 #: Entries unused this long are removed when new ones are written.
 _STALE_SECONDS = 14 * 24 * 3600
-
-Entry = tuple[list[tuple[Any, int, int, dict, dict, dict]], list[tuple[Any, ...]]]
 
 
 def _key_file() -> Path:
@@ -122,8 +120,8 @@ class ParseCache:
                 raise ValueError("not written with this user's key")
             docs_data, problem_data = marshal.loads(payload)
             docs = []
-            for data, index, start, keys, values, styles in docs_data:
-                smap = SourceMap(file, start, keys, values, styles)
+            for data, index, start, keys in docs_data:
+                smap = SourceMap(file, start, keys)
                 docs.append(YamlDocument(data, index, smap))
             problems = [
                 Diagnostic(
@@ -148,10 +146,7 @@ class ParseCache:
         """Remember a parse (one whose locations all point into `file`); failures are ignored."""
         if any(p.location is not None and p.location.file != file for p in problems):
             return
-        docs_data = [
-            (d.data, d.index, d.source.start_line, d.source.keys, d.source.values, d.source.styles)
-            for d in docs
-        ]
+        docs_data = [(d.data, d.index, d.source.start_line, d.source.keys) for d in docs]
         problem_data = [
             (
                 p.message,

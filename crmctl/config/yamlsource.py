@@ -92,17 +92,19 @@ def _pack(line: int, column: int) -> int:
 class SourceMap:
     """Where each path of one YAML document is: path -> position (line, column), 1-based.
 
-    For a mapping key the position is the key's; for a scalar value the
-    position of the value itself is kept under `values` (formulas use it),
-    and its YAML style, when it is not plain, under `styles`. Positions are
-    stored packed (see `_pack`); use `location` and `value_location`.
+    For a mapping key the position is the key's. The position and YAML style
+    of scalar values (formulas need them, and only to place an error) are not
+    kept: `value_location` reads the file again for them, so a large org does
+    not hold a position for every value. Positions are stored packed (see
+    `_pack`); use `location` and `value_location`.
     """
 
     file: str
     start_line: int
     keys: dict[Path_, int] = field(default_factory=dict)
-    values: dict[Path_, int] = field(default_factory=dict)
-    styles: dict[Path_, str] = field(default_factory=dict)
+    #: Scalar values' positions and non-plain styles: None until `value_location` needs them.
+    values: dict[Path_, int] | None = None
+    styles: dict[Path_, str] | None = None
 
     def location(self, path: Path_ = ()) -> SourceLocation:
         """The location of `path`, or of its nearest ancestor that has one."""
@@ -122,13 +124,28 @@ class SourceMap:
     def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
         """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
         path = tuple(path)
-        packed = self.values.get(path)
+        if self.values is None:
+            self._read_values()
+        packed = self.values.get(path) if self.values is not None else None
         if packed is not None:
             return (
                 SourceLocation(self.file, packed // _LINE, packed % _LINE),
-                self.styles.get(path),
+                (self.styles or {}).get(path),
             )
         return self.location(path), None
+
+    def _read_values(self) -> None:
+        """Parse the file again, recording values, and take this document's (if it is still there)."""
+        self.values, self.styles = {}, {}
+        try:
+            text = Path(self.file).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return
+        docs, _ = parse_yaml_text(text, self.file, values=True)
+        for doc in docs:
+            if doc.source.start_line == self.start_line:
+                self.values, self.styles = doc.source.values, doc.source.styles
+                return
 
 
 @dataclass
@@ -274,9 +291,10 @@ def _build(
     aliased = expansion.visit(node, aliased, smap, path)
     if isinstance(node, yaml.ScalarNode):
         mark = node.start_mark
-        smap.values[path] = _pack(mark.line + 1, mark.column + 1)
-        if node.style:
-            smap.styles[path] = node.style
+        if smap.values is not None:
+            smap.values[path] = _pack(mark.line + 1, mark.column + 1)
+            if node.style and smap.styles is not None:
+                smap.styles[path] = node.style
         if node.tag == _STR and not aliased:
             expansion.check_text(node, _dotted(path) or "the document")
         return _scalar(node, loader)
@@ -353,8 +371,12 @@ def _syntax_diagnostic(file: str, text: str, exc: yaml.MarkedYAMLError) -> Diagn
     )
 
 
-def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diagnostic]]:
+def parse_yaml_text(
+    text: str, file: str, values: bool = False
+) -> tuple[list[YamlDocument], list[Diagnostic]]:
     """Parse every document of `text`; return the documents and any problems.
+
+    With `values`, the source maps also hold the position and style of every scalar value.
 
     A syntax error stops the file at that point (YAML cannot be resumed), but
     the documents read before it are still returned.
@@ -369,6 +391,8 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
             if node is None:
                 break
             smap = SourceMap(file, node.start_mark.line + 1)
+            if values:
+                smap.values, smap.styles = {}, {}
             expansion = _Expansion()
             try:
                 data = _build(node, (), smap, loader, expansion)
