@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from crmctl.errors import CrmctlError
-from crmctl.history.jsonstream import Streamed, write_json_file
+from crmctl.history.jsonstream import write_json_file
 
 __all__ = ["Journal", "JournalState", "JournalDamagedError", "UnfinishedApplyError", "Write"]
 
@@ -68,8 +68,9 @@ class JournalState:
     pid: int
     host: str
     started: str
-    plan: dict[str, Any] | Streamed  # Streamed while an apply runs: written once, never held
-    before: dict[str, Any] | Streamed
+    # Read back: dicts. While an apply runs: Streamed (written once, never held whole).
+    plan: Any
+    before: Any
     writes: list[Write] = field(default_factory=list)
     recording: int | None = None  # the version number being recorded, once the CRM work is over
 

@@ -77,7 +77,7 @@ def write_json(out: IO[str], value: Any, expand: int = 2, indent: int = 0) -> No
     pad = " " * (indent + 1)
     if expand > 0 and isinstance(value, dict | Streamed) and not isinstance(value, list):
         if isinstance(value, dict):
-            pairs: Iterable[tuple[str, Any]] = sorted(value.items())
+            pairs: Iterable[tuple[Any, Any]] = sorted(value.items())
             is_object = True
         else:
             pairs = value if value.pairs else enumerate(value)

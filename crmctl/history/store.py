@@ -29,7 +29,7 @@ from typing import Any
 import git
 
 from crmctl.errors import HistoryError
-from crmctl.history.jsonstream import Streamed, write_json_file
+from crmctl.history.jsonstream import write_json_file
 
 __all__ = ["HistoryStore", "Actor", "VersionRecord", "current_actor"]
 
@@ -103,10 +103,12 @@ class VersionRecord:
 
     environment: str
     meta: dict[str, Any]
-    plan: dict[str, Any] | Streamed  # Streamed: produced while it is written, never held whole
+    # Read back (`version`): dicts. Being recorded: plan and snapshots may be Streamed
+    # (crmctl.history.jsonstream), produced while they are written and never held whole.
+    plan: Any
     result: dict[str, Any]
-    before: dict[str, Any] | Streamed
-    after: dict[str, Any] | Streamed
+    before: Any
+    after: Any
 
 
 #: How deep each history file is written one entry a line (deeper values: one line each):
