@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
     parser.add_argument(
-        "--sizes", help="resource counts for the scale bench (default 10000,100000; quick 1000,10000)"
+        "--sizes",
+        help="resource counts for the scale bench (default 10000,100000; quick 1000,10000)",
     )
     args = parser.parse_args(argv)
     sizes = args.sizes or ("1000,10000" if args.quick else "10000,100000")
