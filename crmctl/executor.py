@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 from crmctl.errors import CrmctlError
 from crmctl.history.journal import Journal, JournalState, Write
+from crmctl.history.jsonstream import Streamed
 from crmctl.model import Resource
 from crmctl.plan import Action, Change, Plan, PlanInputs, canonical, fingerprint, make_plan
-from crmctl.plan.encode import plan_to_dict
+from crmctl.plan.encode import change_to_dict, plan_to_dict
 from crmctl.providers import ApplyResult, ChangeFailure, Provider
 from crmctl.providers.base import ResolvesWrites
 
@@ -28,6 +29,8 @@ __all__ = [
     "restore",
     "resolve_writes",
     "snapshot",
+    "snapshot_stream",
+    "plan_document",
     "chunk_size",
 ]
 
@@ -53,6 +56,22 @@ def snapshot(resources: Iterable[Resource]) -> dict[str, dict]:
         r.address: canonical(r.kind, r.spec, r.name)
         for r in sorted(resources, key=lambda r: r.address)
     }
+
+
+def snapshot_stream(resources: dict[str, Resource]) -> Streamed:
+    """`snapshot(resources.values())`, computed while it is written (never held whole)."""
+
+    def items() -> Iterable[tuple[str, dict]]:
+        for address in sorted(resources):
+            r = resources[address]
+            yield address, canonical(r.kind, r.spec, r.name)
+
+    return Streamed.mapping(items)
+
+
+def plan_document(plan: Plan) -> dict:
+    """`plan_to_dict(plan)` whose changes are encoded while they are written."""
+    return plan_to_dict(plan, Streamed.sequence(lambda: map(change_to_dict, plan.changes)))
 
 
 @dataclass
@@ -115,14 +134,16 @@ def _apply_chunk(
         return ApplyResult(failed=[ChangeFailure(chunk[0].address, str(exc))])
 
 
-def journal_state(env: str, actor: str, plan: Plan, before: dict[str, dict]) -> JournalState:
+def journal_state(
+    env: str, actor: str, plan: Plan, before: dict[str, dict] | Streamed
+) -> JournalState:
     return JournalState(
         environment=env,
         actor=actor,
         pid=os.getpid(),
         host=socket.gethostname(),
         started=datetime.now(UTC).isoformat(timespec="seconds"),
-        plan=plan_to_dict(plan),
+        plan=plan_document(plan),
         before=before,
     )
 
@@ -180,8 +201,9 @@ def run_plan(
             failure = result.failed[0]
             outcome.failed = next(c for c in chunk if c.address == failure.address)
             outcome.error = failure.message
+            done = {id(c) for c in outcome.applied}
             outcome.not_applied = [
-                c for c in changes if c not in outcome.applied and c is not outcome.failed
+                c for c in changes if id(c) not in done and c is not outcome.failed
             ]
             break
     return outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from crmctl.errors import Diagnostic, SourceLocation
 
@@ -14,36 +14,21 @@ __all__ = ["Resource", "DesiredState", "SourceMap", "address_of"]
 Path_ = tuple[str | int, ...]
 
 
-@dataclass
-class SourceMap:
-    """Where each path of one YAML document is: path -> (line, column), 1-based.
+class SourceMap(Protocol):
+    """Where each path of one YAML document is (crmctl.config.yamlsource.SourceMap).
 
-    For a mapping key the position is the key's; for a scalar value the
-    position of the value itself is kept under `values` (formulas use it).
+    The model needs only these questions answered; the YAML reader owns how
+    positions are stored.
     """
 
     file: str
     start_line: int
-    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    values: dict[Path_, tuple[int, int, str | None]] = field(default_factory=dict)
 
-    def location(self, path: Path_ = ()) -> SourceLocation:
-        """The location of `path`, or of its nearest ancestor that has one."""
-        path = tuple(path)
-        while path:
-            if path in self.keys:
-                line, col = self.keys[path]
-                return SourceLocation(self.file, line, col)
-            path = path[:-1]
-        return SourceLocation(self.file, self.start_line)
+    def location(self, path: Path_ = ()) -> SourceLocation: ...
 
-    def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
-        """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
-        path = tuple(path)
-        if path in self.values:
-            line, col, style = self.values[path]
-            return SourceLocation(self.file, line, col), style
-        return self.location(path), None
+    def key_line(self, path: Path_) -> int: ...
+
+    def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]: ...
 
 
 def address_of(kind: str, name: str) -> str:

@@ -10,12 +10,13 @@ import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
 
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
+from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import ApplyError, CrmctlError, ManifestError, PlanError
 from crmctl.executor import (
     ApplyOutcome,
@@ -23,6 +24,7 @@ from crmctl.executor import (
     StopRequest,
     journal_state,
     managed_after,
+    plan_document,
     reconcile,
     resolve_writes,
     resources_from_snapshot,
@@ -30,6 +32,7 @@ from crmctl.executor import (
     result_document,
     run_plan,
     snapshot,
+    snapshot_stream,
     towards,
 )
 from crmctl.governance.gate import Authorization, authorize
@@ -42,13 +45,14 @@ from crmctl.history.journal import (
     JournalState,
     UnfinishedApplyError,
 )
+from crmctl.history.jsonstream import Streamed
 from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.impact.model import ChangeImpact
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource
 from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, matches_any
 from crmctl.plan.binding import plan_differences, snapshot_digest
-from crmctl.plan.encode import plan_from_dict, plan_to_dict
+from crmctl.plan.encode import plan_from_dict
 from crmctl.providers import Provider, create_provider
 
 __all__ = ["Workspace", "ApplyOutcome", "manifests_digest", "parse_version"]
@@ -80,8 +84,11 @@ def parse_version(text: str) -> int:
 class Workspace:
     """An environment with its provider and history, opened for planning and applying."""
 
-    def __init__(self, env: Environment, provider: Provider | None = None) -> None:
+    def __init__(
+        self, env: Environment, provider: Provider | None = None, use_cache: bool = True
+    ) -> None:
         self.env = env
+        self.use_cache = use_cache  # the parse cache (crmctl/config/parsecache.py)
         self._provider = provider
         self.history = HistoryStore(env.history_path, env.history_remote)
         self.journal = Journal(self.history.state_dir / "journal", env.name)
@@ -100,7 +107,7 @@ class Workspace:
     def desired(self) -> DesiredState:
         """The validated desired state; raises ManifestError listing every problem."""
         if self._desired is None:
-            state = load_desired_state(self.env)
+            state = load_desired_state(self.env, use_cache=self.use_cache)
             if state.errors:
                 count = len(state.errors)
                 raise ManifestError(
@@ -369,12 +376,16 @@ class Workspace:
                 live = snapshot(self.read_live().values())
                 state = journal_state(self.env.name, self.actor.email, plan, live)
                 self.journal.start(state)
-                outcome.version = self._record(plan, outcome, live, live, number, state, grant)
+                outcome.version = self._record(
+                    plan, outcome, live, live, number, state, live, grant
+                )
                 self.journal.clear()
             return outcome
         number = self.history.preflight(self.env.name)
+        self._shed_positions()
         live_before = self.read_live()
-        before = snapshot(live_before.values())
+        # Snapshots are computed while they are written (journal, history): never held whole.
+        before = snapshot_stream(live_before)
         state = journal_state(self.env.name, self.actor.email, plan, before)
         self.journal.start(state)
         outcome = run_plan(self.provider, plan, self.journal, state, progress, stop)
@@ -388,10 +399,22 @@ class Workspace:
                 f"find out what the CRM holds: {exc}. The journal is kept; nothing is recorded",
                 hint=f"run crmctl recover -e {self.env.name} once the CRM answers again",
             ) from None
-        after = snapshot(live_after.values())
-        outcome.version = self._record(plan, outcome, before, after, number, state, grant)
+        after = snapshot_stream(live_after)
+        outcome.version = self._record(
+            plan, outcome, before, after, number, state, live_after, grant
+        )
         self.journal.clear()
         return outcome
+
+    def _shed_positions(self) -> None:
+        """Free the line and column of every manifest value: once the plan is made, linted and
+        authorised, an apply needs no more than each resource's file and first line (a large
+        org's positions take as much memory as its specs)."""
+        if self._desired is None:
+            return
+        for resource in self._desired.resources.values():
+            if resource.source is not None:
+                resource.source = SourceMap(resource.source.file, resource.source.start_line)
 
     def _settle(
         self,
@@ -508,10 +531,11 @@ class Workspace:
         outcome.version = self._record(
             plan,
             outcome,
-            snapshot(live_before.values()),
-            snapshot(live_after.values()),
+            snapshot_stream(live_before),
+            snapshot_stream(live_after),
             number,
             state,
+            live_after,
             grant,
         )
         if outcome.ok:
@@ -581,12 +605,14 @@ class Workspace:
         self,
         plan: Plan,
         outcome: ApplyOutcome,
-        before: dict,
-        after: dict,
+        before: dict | Streamed,
+        after: dict | Streamed,
         number: int,
         state: JournalState,
+        present: Container[str],
         grant: Authorization | None = None,
     ) -> int:
+        """Record the version (`present`: the addresses the CRM holds after it)."""
         managed = managed_after(self.history.managed(self.env.name), outcome)
         if outcome.ok and plan.rollback_to is None and self._desired is not None:
             # What already matched the manifests is adopted too.
@@ -596,7 +622,7 @@ class Workspace:
                 if (not plan.targets or matches_any(a, plan.targets))
                 and not (plan.excludes and matches_any(a, plan.excludes))
             )
-            managed.update(a for a in selected if a in after)
+            managed.update(a for a in selected if a in present)
         counts = plan.counts()
         meta = {
             "status": outcome.status,
@@ -610,7 +636,7 @@ class Workspace:
         label = f"rollback to {plan.rollback_to}" if plan.rollback_to else "apply"
         message = f"{label} ({counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy), {outcome.status}"
         record = VersionRecord(
-            self.env.name, meta, plan_to_dict(plan), result_document(outcome), before, after
+            self.env.name, meta, plan_document(plan), result_document(outcome), before, after
         )
         # If the process dies from here on, recover finishes this recording.
         self.journal.recording(

@@ -11,7 +11,7 @@ import click
 from crmctl.config.environment import DEFAULT_ENVIRONMENT, Environment, load_environment
 from crmctl.config.project import find_project_root, is_project_root
 
-__all__ = ["CliContext", "env_option", "format_option"]
+__all__ = ["CliContext", "env_option", "format_option", "cache_option"]
 
 
 @dataclass
@@ -62,3 +62,14 @@ def format_option(*choices: str):
         show_default=True,
         help="Output format.",
     )
+
+
+def cache_option(func):
+    """`--no-cache`: parse every manifest file again instead of using the parse cache."""
+    return click.option(
+        "--no-cache",
+        "no_cache",
+        is_flag=True,
+        help="Parse every manifest again, ignoring the parse cache in .crmctl/cache "
+        "($CRMCTL_NO_CACHE=1 does the same for every command).",
+    )(func)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from crmctl.access.widening import access_widening
-from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.cli.context import CliContext, cache_option, env_option, format_option
 from crmctl.cli.governance_cmd import (
     approval_gate,
     break_glass_flag,
@@ -125,6 +125,7 @@ detail_option = click.option(
 @detail_option
 @impact_options
 @selection_options
+@cache_option
 @click.pass_obj
 def plan(
     obj: CliContext,
@@ -136,6 +137,7 @@ def plan(
     detail: str,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
+    no_cache: bool,
     **impact: Any,
 ) -> int:
     """Show what apply would change in the CRM, field by field.
@@ -166,7 +168,7 @@ def plan(
     record ids; values only with --show-values.
     """
     env = obj.environment(env_name)
-    workspace = Workspace(env)
+    workspace = Workspace(env, use_cache=not no_cache)
     failures = None
     report = None
     check_impact_options(impact, env)
@@ -285,6 +287,7 @@ def _apply_summary(outcome: ApplyOutcome) -> str:
     help=f"List every change of the plan and its result, even past {BIG_PLAN} changes.",
 )
 @selection_options
+@cache_option
 @click.pass_obj
 def apply(
     obj: CliContext,
@@ -299,6 +302,7 @@ def apply(
     verbose: bool,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
+    no_cache: bool,
 ) -> int:
     """Make the CRM match the manifests.
 
@@ -350,7 +354,7 @@ def apply(
     saved = read_plan(plan_file) if plan_file is not None else None
     with _naming(plan_file):
         env = obj.environment(env_name or (saved.environment if saved else None))
-    workspace = Workspace(env)
+    workspace = Workspace(env, use_cache=not no_cache)
     try:
         with workspace.locked("apply"):
             if saved is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crmctl.cli.context import CliContext, env_option, format_option
+from crmctl.cli.context import CliContext, cache_option, env_option, format_option
 from crmctl.config.environment import Environment, standalone_environment
 from crmctl.config.loader import load_desired_state
 from crmctl.render.diagnostics import validation_report_json, validation_report_text
@@ -16,10 +16,15 @@ from crmctl.render.style import use_colour
 @click.command()
 @env_option
 @format_option("text", "json")
+@cache_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_obj
 def validate(
-    obj: CliContext, env_name: str | None, output_format: str, paths: tuple[Path, ...]
+    obj: CliContext,
+    env_name: str | None,
+    output_format: str,
+    no_cache: bool,
+    paths: tuple[Path, ...],
 ) -> int:
     """Check manifests: YAML syntax, schemas, and references between resources.
 
@@ -47,7 +52,9 @@ def validate(
         env = standalone_environment(Path.cwd())
     else:
         env = obj.environment(env_name)
-    state = load_desired_state(env, only=[Path(p) for p in paths] if paths else None)
+    state = load_desired_state(
+        env, only=[Path(p) for p in paths] if paths else None, use_cache=not no_cache
+    )
     if output_format == "json":
         click.echo(
             validation_report_json(

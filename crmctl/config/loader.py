@@ -17,6 +17,7 @@ from crmctl.config.environment import Environment, display_path
 from crmctl.config.files import file_kind, outside_reason
 from crmctl.config.knock_on import UNREADABLE_CODES, declared_names, group_knock_on
 from crmctl.config.limits import limit_diagnostics
+from crmctl.config.parsecache import open_parse_cache
 from crmctl.config.schema_check import schema_diagnostics, type_name
 from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import Diagnostic, SourceLocation
@@ -194,13 +195,18 @@ def _lost_resources(
     return lost, unreadable
 
 
-def load_desired_state(env: Environment, only: list[Path] | None = None) -> DesiredState:
+def load_desired_state(
+    env: Environment, only: list[Path] | None = None, use_cache: bool = True
+) -> DesiredState:
     """The desired state of `env`: its manifests, overrides applied, every problem collected.
 
     With `only`, those files are loaded too and only their problems are
     reported: the rest of the manifests are still read so that references
     into them resolve (this is what a pre-commit hook on changed files needs).
+    Files parsed before are taken from the parse cache unless `use_cache` is
+    false (or $CRMCTL_NO_CACHE is set); see crmctl/config/parsecache.py.
     """
+    cache = open_parse_cache(env.project_dir, use_cache)
     files, problems = collect_files(env.manifest_paths, env.project_dir)
     if only:  # named on the command line: the user's own choice, wherever it is
         extra, extra_problems = collect_files(only)
@@ -212,7 +218,7 @@ def load_desired_state(env: Environment, only: list[Path] | None = None) -> Desi
     valid: set[str] = set()
     for path in files:
         shown = display_path(path)
-        docs, file_problems = read_yaml_file(path, shown)
+        docs, file_problems = read_yaml_file(path, shown, cache=cache)
         problems.extend(file_problems)
         if not docs and not file_problems:
             problems.append(

@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any, NoReturn
 
 import yaml
@@ -24,7 +25,7 @@ import yaml
 from crmctl.config.files import FileRefused, read_limited
 from crmctl.config.text import control_character
 from crmctl.errors import Diagnostic, SourceLocation
-from crmctl.model import Path_, SourceMap
+from crmctl.model import Path_
 
 __all__ = [
     "YamlDocument",
@@ -78,6 +79,75 @@ _MAX_ALIAS_VALUES = 100_000
 #: Numbers are refused before conversion past this many characters: Python
 #: refuses integers of more than 4,300 digits, and no CRM field holds even 40.
 MAX_NUMBER_CHARS = 40
+
+
+#: A position packed in one int (line * _LINE + column): a tuple of two ints costs three
+#: objects, and a large org has a few million positions.
+_LINE = 1 << 23  # columns stay below this (files are limited to 5 MB)
+
+
+def _pack(line: int, column: int) -> int:
+    return line * _LINE + column
+
+
+@dataclass
+class SourceMap:
+    """Where each path of one YAML document is: path -> position (line, column), 1-based.
+
+    For a mapping key the position is the key's. The position and YAML style
+    of scalar values (formulas need them, and only to place an error) are not
+    kept: `value_location` reads the file again for them, so a large org does
+    not hold a position for every value. Positions are stored packed (see
+    `_pack`); use `location` and `value_location`.
+    """
+
+    file: str
+    start_line: int
+    keys: dict[Path_, int] = field(default_factory=dict)
+    #: Scalar values' positions and non-plain styles: None until `value_location` needs them.
+    values: dict[Path_, int] | None = None
+    styles: dict[Path_, str] | None = None
+
+    def location(self, path: Path_ = ()) -> SourceLocation:
+        """The location of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        keys = self.keys
+        while path:
+            packed = keys.get(path)
+            if packed is not None:
+                return SourceLocation(self.file, packed // _LINE, packed % _LINE)
+            path = path[:-1]
+        return SourceLocation(self.file, self.start_line)
+
+    def key_line(self, path: Path_) -> int:
+        """The line of the key at `path` (0 when none is recorded)."""
+        return self.keys.get(tuple(path), 0) // _LINE
+
+    def value_location(self, path: Path_) -> tuple[SourceLocation, str | None]:
+        """Location of a scalar value and its YAML style ('|', '>', '"', "'" or None)."""
+        path = tuple(path)
+        if self.values is None:
+            self._read_values()
+        packed = self.values.get(path) if self.values is not None else None
+        if packed is not None:
+            return (
+                SourceLocation(self.file, packed // _LINE, packed % _LINE),
+                (self.styles or {}).get(path),
+            )
+        return self.location(path), None
+
+    def _read_values(self) -> None:
+        """Parse the file again, recording values, and take this document's (if it is still there)."""
+        self.values, self.styles = {}, {}
+        try:
+            text = Path(self.file).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return
+        docs, _ = parse_yaml_text(text, self.file, values=True)
+        for doc in docs:
+            if doc.source.start_line == self.start_line:
+                self.values, self.styles = doc.source.values, doc.source.styles
+                return
 
 
 @dataclass
@@ -230,7 +300,10 @@ def _build(
     aliased = expansion.visit(node, aliased, smap, path)
     if isinstance(node, yaml.ScalarNode):
         mark = node.start_mark
-        smap.values[path] = (mark.line + 1, mark.column + 1, node.style or None)
+        if smap.values is not None:
+            smap.values[path] = _pack(mark.line + 1, mark.column + 1)
+            if node.style and smap.styles is not None:
+                smap.styles[path] = node.style
         if node.tag == _STR and not aliased:
             expansion.check_text(node, path)
         return _scalar(node, loader)
@@ -240,7 +313,7 @@ def _build(
         out = []
         for i, item in enumerate(node.value):
             child = (*path, i)
-            smap.keys.setdefault(child, (item.start_mark.line + 1, item.start_mark.column + 1))
+            smap.keys.setdefault(child, _pack(item.start_mark.line + 1, item.start_mark.column + 1))
             out.append(_build(item, child, smap, loader, expansion, depth + 1, aliased))
         return out
     if isinstance(node, yaml.MappingNode):
@@ -261,20 +334,21 @@ def _build(
                 raise _BuildError(
                     "mapping keys must be plain strings", mark.line + 1, mark.column + 1
                 )
-            key = str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value
+            # Interned: the same few keys recur in every resource of a large org.
+            key = intern(str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value)
             if not aliased:
                 expansion.check_text(key_node, path, key=True)
             mark = key_node.start_mark
             child = (*path, key)
             if key in result:
-                first = smap.keys.get(child, (0, 0))[0]
+                first = smap.key_line(child)
                 raise _BuildError(
                     f"duplicate key '{key}' (first defined on line {first})",
                     mark.line + 1,
                     mark.column + 1,
                     "YAML keeps only the last value of a repeated key; remove one of them",
                 )
-            smap.keys[child] = (mark.line + 1, mark.column + 1)
+            smap.keys[child] = _pack(mark.line + 1, mark.column + 1)
             result[key] = _build(value_node, child, smap, loader, expansion, depth + 1, aliased)
         for key, value in merged.items():
             result.setdefault(key, value)
@@ -306,8 +380,12 @@ def _syntax_diagnostic(file: str, text: str, exc: yaml.MarkedYAMLError) -> Diagn
     )
 
 
-def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diagnostic]]:
+def parse_yaml_text(
+    text: str, file: str, values: bool = False
+) -> tuple[list[YamlDocument], list[Diagnostic]]:
     """Parse every document of `text`; return the documents and any problems.
+
+    With `values`, the source maps also hold the position and style of every scalar value.
 
     A syntax error loses the document it is in (YAML cannot be resumed
     mid-document), but the documents before it are kept and parsing resumes
@@ -322,7 +400,7 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
     while True:
         # Blank lines in place of what was read keep every line number where it was.
         shown = text if start == 0 else "\n" * start + "\n".join(lines[start:])
-        found, found_problems, failed_line = _parse_pass(shown, file, len(docs))
+        found, found_problems, failed_line = _parse_pass(shown, file, len(docs), values)
         docs += found
         problems += found_problems
         if not failed_line:
@@ -337,7 +415,7 @@ def parse_yaml_text(text: str, file: str) -> tuple[list[YamlDocument], list[Diag
 
 
 def _parse_pass(
-    text: str, file: str, index: int
+    text: str, file: str, index: int, values: bool = False
 ) -> tuple[list[YamlDocument], list[Diagnostic], int]:
     """Parse documents until the end or a syntax error: (documents, problems, line of the
     syntax error to resume after, or 0)."""
@@ -350,6 +428,8 @@ def _parse_pass(
             if node is None:
                 break
             smap = SourceMap(file, node.start_mark.line + 1)
+            if values:
+                smap.values, smap.styles = {}, {}
             expansion = _Expansion()
             try:
                 data = _build(node, (), smap, loader, expansion)
@@ -419,11 +499,12 @@ def _parse_pass(
 
 
 def read_yaml_file(
-    path: Path, display: str | None = None, root: Path | None = None
+    path: Path, display: str | None = None, root: Path | None = None, cache: Any = None
 ) -> tuple[list[YamlDocument], list[Diagnostic]]:
     """Read and parse one YAML file, turning every I/O or encoding problem into a diagnostic.
 
     With `root`, the file must lie inside that folder once symbolic links are followed.
+    With `cache` (a `ParseCache`), a file whose bytes were parsed before is not parsed again.
     """
     file = display or str(path)
     try:
@@ -467,4 +548,11 @@ def read_yaml_file(
                 code="not-text",
             )
         ]
-    return parse_yaml_text(text, file)
+    if cache is None:
+        return parse_yaml_text(text, file)
+    cached = cache.get(raw, file)
+    if cached is not None:
+        return cached
+    docs, problems = parse_yaml_text(text, file)
+    cache.put(raw, file, docs, problems)
+    return docs, problems

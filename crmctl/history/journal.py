@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from crmctl.errors import CrmctlError
+from crmctl.history.jsonstream import write_json_file
 
 __all__ = ["Journal", "JournalState", "JournalDamagedError", "UnfinishedApplyError", "Write"]
 
@@ -67,8 +68,9 @@ class JournalState:
     pid: int
     host: str
     started: str
-    plan: dict[str, Any]
-    before: dict[str, Any]
+    # Read back: dicts. While an apply runs: Streamed (written once, never held whole).
+    plan: Any
+    before: Any
     writes: list[Write] = field(default_factory=list)
     recording: int | None = None  # the version number being recorded, once the CRM work is over
 
@@ -113,6 +115,13 @@ def _write_atomically(path: Path, data: Any) -> None:
         out.write(text)
         out.flush()
         os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+def _write_streamed(path: Path, data: Any) -> None:
+    """A large document (plan, snapshots) written piece by piece to a temporary name, fsynced, renamed."""
+    tmp = path.with_name(path.name + ".tmp")
+    write_json_file(tmp, data, expand=3, durable=True)
     os.replace(tmp, path)
 
 
@@ -225,7 +234,7 @@ class Journal:
     def start(self, state: JournalState) -> None:
         """Record an apply about to begin (data first: the progress file is what marks it unfinished)."""
         self.clear()
-        _write_atomically(self.data_path, {"plan": state.plan, "before": state.before})
+        _write_streamed(self.data_path, {"plan": state.plan, "before": state.before})
         _write_atomically(self.path, {k: getattr(state, k) for k in _HEADER})
         with open(self.path, "a", encoding="utf-8") as out:  # the header ends its line
             out.write("\n")
@@ -253,7 +262,7 @@ class Journal:
 
     def recording(self, state: JournalState, number: int, record: dict[str, Any]) -> None:
         """Record that the CRM work is over and version `number` is being written."""
-        _write_atomically(self.record_path, record)
+        _write_streamed(self.record_path, record)
         state.recording = number
         self._append({"recording": number})
 

@@ -29,6 +29,7 @@ from typing import Any
 import git
 
 from crmctl.errors import HistoryError
+from crmctl.history.jsonstream import write_json_file
 
 __all__ = ["HistoryStore", "Actor", "VersionRecord", "current_actor"]
 
@@ -102,17 +103,21 @@ class VersionRecord:
 
     environment: str
     meta: dict[str, Any]
-    plan: dict[str, Any]
+    # Read back (`version`): dicts. Being recorded: plan and snapshots may be Streamed
+    # (crmctl.history.jsonstream), produced while they are written and never held whole.
+    plan: Any
     result: dict[str, Any]
-    before: dict[str, Any]
-    after: dict[str, Any]
+    before: Any
+    after: Any
+
+
+#: How deep each history file is written one entry a line (deeper values: one line each):
+#: a snapshot one resource a line, a plan one change a line.
+_EXPAND = {"before.json": 1, "after.json": 1, "plan.json": 2, "result.json": 2}
 
 
 def _dump(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    write_json_file(path, data, expand=_EXPAND.get(path.name, 1))
 
 
 #: Statuses of versions that left the CRM as it was before them.

@@ -51,8 +51,11 @@ def change_to_dict(change: Change) -> dict[str, Any]:
     }
 
 
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The plan as plain JSON data (what `--format json` prints and `--out` saves)."""
+def plan_to_dict(plan: Plan, changes: Any = None) -> dict[str, Any]:
+    """The plan as plain JSON data (what `--format json` prints and `--out` saves).
+
+    `changes` stands in for the encoded changes (a writer that streams them passes its own).
+    """
     return {
         "formatVersion": FORMAT_VERSION,
         "crmctlVersion": plan.crmctl_version,
@@ -66,7 +69,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "excludes": plan.excludes,
         "applicable": plan.applicable,
         "summary": plan.counts(),
-        "changes": [change_to_dict(c) for c in plan.changes],
+        "changes": [change_to_dict(c) for c in plan.changes] if changes is None else changes,
         "unmanaged": plan.unmanaged,
         "diagnostics": [d.to_dict() for d in plan.diagnostics],
         **({"policyChange": change_to_dict(plan.policy_change)} if plan.policy_change else {}),

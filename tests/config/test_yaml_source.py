@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crmctl.config.yamlsource import MAX_FILE_BYTES, parse_yaml_text, read_yaml_file
 from crmctl.errors import SourceLocation
 
@@ -63,12 +65,31 @@ def test_numbers_and_null() -> None:
 
 def test_block_scalar_value_location_and_style() -> None:
     docs, _ = parse_yaml_text(
-        'spec:\n  condition: |\n    AND(\n      A)\n  plain: x\n  quoted: "y"\n', "f.yaml"
+        'spec:\n  condition: |\n    AND(\n      A)\n  plain: x\n  quoted: "y"\n',
+        "f.yaml",
+        values=True,
     )
     source = docs[0].source
     assert source.value_location(("spec", "condition")) == (SourceLocation("f.yaml", 2, 14), "|")
     assert source.value_location(("spec", "plain")) == (SourceLocation("f.yaml", 5, 10), None)
     assert source.value_location(("spec", "quoted")) == (SourceLocation("f.yaml", 6, 11), '"')
+
+
+def test_value_positions_are_read_again_from_the_file_when_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Maps keep no value positions (memory); asking for one reads the file again."""
+    monkeypatch.chdir(tmp_path)
+    text = 'a: 1\n---\nspec:\n  condition: |\n    AND(\n      A)\n  quoted: "y"\n'
+    Path("f.yaml").write_text(text)
+    docs, _ = parse_yaml_text(text, "f.yaml")
+    source = docs[1].source
+    assert source.values is None
+    assert source.value_location(("spec", "condition")) == (SourceLocation("f.yaml", 4, 14), "|")
+    assert source.value_location(("spec", "quoted")) == (SourceLocation("f.yaml", 7, 11), '"')
+    Path("f.yaml").unlink()
+    gone = parse_yaml_text(text, "f.yaml")[0][1].source
+    assert gone.value_location(("spec", "quoted")) == (SourceLocation("f.yaml", 7, 3), None)
 
 
 def test_anchor_alias_and_merge_key() -> None:

@@ -1,0 +1,88 @@
+"""`crmctl --version` and `--help` import no subcommand and no heavy library; the table stays true."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+import pytest
+
+from crmctl.cli import COMMANDS, SUBCOMMANDS, LazyGroup, cli
+
+#: Libraries a bare `crmctl --version` / `--help` must not pay for.
+HEAVY = ("git", "jsonschema", "requests", "yaml", "urllib3", "sqlite3")
+
+PROBE = """
+import json, sys
+from crmctl.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def loaded_modules(*args: str) -> tuple[int, list[str], str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    )
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    return last["code"], last["modules"], done.stdout
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]], ids=" ".join)
+def test_version_and_help_import_no_heavy_library_and_no_subcommand(args: list[str]) -> None:
+    code, modules, out = loaded_modules(*args)
+    assert code == 0
+    heavy = [m for m in modules if m.split(".")[0] in HEAVY]
+    assert heavy == []
+    commands = [m for m in modules if m.startswith("crmctl.") and m.endswith("_cmd")]
+    assert commands == []
+    ours = [m for m in modules if m.startswith("crmctl")]
+    assert ours == ["crmctl", "crmctl.cli", "crmctl.errors"]
+    if args == ["--version"]:
+        assert out.startswith("crmctl, version ")
+
+
+def test_help_lists_every_command_of_the_table_with_its_short_help() -> None:
+    _, _, out = loaded_modules("--help")
+    listed = out.split("\nCommands:\n")[1].splitlines()
+    names = [line.split()[0] for line in listed if line.startswith("  ") and line.split()]
+    assert names == sorted(COMMANDS)
+    assert "  validate   Check manifests: YAML syntax, schemas, and references..." in listed
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_tables_short_help_is_the_commands_own(name: str) -> None:
+    """The help line shown without importing a command is the one the command gives itself."""
+    target, short = COMMANDS[name]
+    module, _, attribute = target.partition(":")
+    command = getattr(__import__(module, fromlist=[attribute]), attribute)
+    assert isinstance(command, click.Command)
+    for limit in (40, 60, 94, 200):
+        assert click.Command(name, help=short).get_short_help_str(
+            limit
+        ) == command.get_short_help_str(limit)
+
+
+def test_a_command_is_imported_only_when_it_runs() -> None:
+    _, modules, _ = loaded_modules("schema", "--help")
+    assert "crmctl.cli.schema_cmd" in modules
+    assert "crmctl.cli.plan_cmd" not in modules
+
+
+def test_subcommands_from_other_modules_join_their_group() -> None:
+    sandbox = cli.commands["sandbox"]
+    assert isinstance(sandbox, click.Group)
+    for target in SUBCOMMANDS["sandbox"]:
+        attribute = target.partition(":")[2]
+        assert attribute.replace("_", "-") in sandbox.commands
+
+
+def test_a_lazy_group_loads_nothing_until_asked() -> None:
+    group = LazyGroup(lazy={"schema": ("crmctl.cli.schema_cmd:schema", "Print it.")})
+    ctx = click.Context(group)
+    assert group.list_commands(ctx) == ["schema"]
+    assert group._loaded == {}
+    assert group.get_command(ctx, "schema") is not None
+    assert group.get_command(ctx, "nothing") is None
