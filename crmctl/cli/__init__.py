@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apply": ("crmctl.cli.plan_cmd:apply", "Make the CRM match the manifests."),
     "schema": ("crmctl.cli.schema_cmd:schema", "Print the JSON Schema of a kind (self-contained, for editors)."),
     "history": ("crmctl.cli.history_cmd:history", "List the versions of an environment: when, who, status, changes."),
-    "show": ("crmctl.cli.history_cmd:show", "Show one version: its plan, result, approvals and snapshot."),
+    "show": ("crmctl.cli.history_cmd:show", "Show one version (its plan, result, approvals and snapshot), or a saved plan file."),
     "diff": ("crmctl.cli.history_cmd:diff", "Show what changed in the CRM's configuration between two versions."),
     "rollback": ("crmctl.cli.history_cmd:rollback", "Return the CRM to the configuration a version left."),
     "recover": ("crmctl.cli.history_cmd:recover", "Recover from an apply that was interrupted (killed, crashed, lost power)."),

@@ -103,4 +103,4 @@ def test_a_mistyped_kind_or_format_value_suggests_the_closest_choice(project: Pa
         "Did you mean 'json'?\n"
     )
     far = crmctl("plan", "--format", "xyz")
-    assert far.err.endswith("'xyz' is not one of 'text', 'markdown', 'json'.\n")
+    assert far.err.endswith("'xyz' is not one of 'text', 'markdown', 'json', 'html'.\n")
