@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,29 @@ def test_dataverse_environment_takes_secrets_only_by_variable_name(two_envs, crm
         "environments/dv.yaml:6: provider.clientSecretEnv: must be the NAME of an environment "
         "variable (secrets never go in this file) (got 's3cr3t-value')"
     ) in r.err + r.out
+
+
+def test_shipped_dynamics_environment_validates_its_manifests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crmctl
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "environments", tmp_path / "environments")
+    shutil.copytree(repo / "dynamics", tmp_path / "dynamics")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    r = crmctl("validate", "-e", "dynamics")
+    assert (r.exit_code, r.out, r.err) == (0, "valid: 5 resources in 1 file\n", "")
+
+
+def test_required_column_cannot_have_another_required_level(two_envs, crmctl) -> None:
+    (two_envs / "manifests" / "f.yaml").write_text(
+        "apiVersion: crmctl/v1\nkind: CustomField\nmetadata: {name: account.nw_tier}\n"
+        "spec:\n  type: Text\n  label: Tier\n  required: true\n  requiredLevel: recommended\n"
+    )
+    r = crmctl("validate", "-e", "dv")
+    assert r.out == (
+        "manifests/f.yaml:8: CustomField/account.nw_tier: spec.requiredLevel: a required "
+        "column's requiredLevel is applicationRequired (or leave requiredLevel out) "
+        "(got 'recommended')\n"
+        "1 error in 1 file\n"
+    )
