@@ -131,7 +131,8 @@ def _resolve(node: Any, dialect: str) -> Any:
 @cache
 def dialect_schema(kind: str, dialect: str = DEFAULT_DIALECT) -> dict[str, Any]:
     """The schema of a kind as an environment of that name dialect checks it."""
-    return _resolve(kind_schema(kind), dialect)  # type: ignore[no-any-return]
+    resolved: dict[str, Any] = _resolve(kind_schema(kind), dialect)
+    return resolved
 
 
 @cache
