@@ -24,6 +24,7 @@ __all__ = [
     "schema_defaults",
     "common_definition",
     "dialect_of",
+    "dialect_schema",
     "DEFAULT_DIALECT",
 ]
 
