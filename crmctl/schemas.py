@@ -23,6 +23,9 @@ __all__ = [
     "bundled_schema",
     "schema_defaults",
     "common_definition",
+    "dialect_of",
+    "dialect_schema",
+    "DEFAULT_DIALECT",
 ]
 
 #: The manifest kinds, in the order they are applied (dependencies first).
@@ -75,10 +78,73 @@ def common_definition(name: str) -> dict[str, Any]:
     return _load("common.json")["$defs"][name]
 
 
+#: The name dialect of each provider type: which naming rules and vendor-only keys a
+#: manifest follows. Salesforce's is the default (the sandbox speaks it too).
+DEFAULT_DIALECT = "salesforce"
+_DIALECTS = {"dataverse": "dataverse"}
+_PROVIDER_TITLES = {"dataverse": "Dataverse"}
+
+
+def dialect_of(provider_type: str) -> str:
+    """The name dialect of a provider type (`dataverse`, else `salesforce`)."""
+    return _DIALECTS.get(provider_type, DEFAULT_DIALECT)
+
+
+def _vendor_only(key: str, owner: str, dialect: str) -> dict[str, Any]:
+    """What a key that only `owner`'s provider knows becomes in another dialect: a refusal."""
+    return {
+        "not": {},
+        "x-message": f"'{key}' is a {_PROVIDER_TITLES.get(owner, owner)}-only setting, "
+        f"accepted only in an environment whose provider is {owner}",
+    }
+
+
+def _resolve(node: Any, dialect: str) -> Any:
+    """A schema node for one dialect.
+
+    Two annotations in the kind schemas carry the vendor differences, so each
+    kind keeps one schema: `x-dialects: {dataverse: {...}}` replaces the node
+    in that dialect (names), and a property marked `x-dialect: dataverse` is a
+    vendor-only key, refused with a clear message in every other dialect.
+    """
+    if isinstance(node, list):
+        return [_resolve(item, dialect) for item in node]
+    if not isinstance(node, dict):
+        return node
+    overlays = node.get("x-dialects")
+    if isinstance(overlays, dict) and dialect in overlays:
+        node = overlays[dialect]
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("x-dialects", "x-dialect"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {
+                prop: (
+                    _vendor_only(prop, sub["x-dialect"], dialect)
+                    if isinstance(sub, dict) and sub.get("x-dialect") not in (None, dialect)
+                    else _resolve(sub, dialect)
+                )
+                for prop, sub in value.items()
+            }
+        else:
+            out[key] = _resolve(value, dialect)
+    return out
+
+
 @cache
-def validator_for(name: str) -> Draft202012Validator:
-    """A validator for a kind (`CustomField`) or a file type (`environment`, `plan`)."""
-    schema = kind_schema(name) if name in KINDS else _load(f"{name}.json")
+def dialect_schema(kind: str, dialect: str = DEFAULT_DIALECT) -> dict[str, Any]:
+    """The schema of a kind as an environment of that name dialect checks it."""
+    resolved: dict[str, Any] = _resolve(kind_schema(kind), dialect)
+    return resolved
+
+
+@cache
+def validator_for(name: str, dialect: str = DEFAULT_DIALECT) -> Draft202012Validator:
+    """A validator for a kind (`CustomField`) or a file type (`environment`, `plan`).
+
+    Kinds are checked in a name dialect (`dialect_of(provider type)`)."""
+    schema = dialect_schema(name, dialect) if name in KINDS else _load(f"{name}.json")
     return Draft202012Validator(schema, registry=_registry())
 
 
@@ -125,20 +191,23 @@ def schema_defaults(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def _quick_validator(name: str) -> Any:
+def _quick_validator(name: str, dialect: str = DEFAULT_DIALECT) -> Any:
     try:
         import jsonschema_rs
     except ImportError:  # the compiled validator is an optimisation, never a requirement
         return None
-    return jsonschema_rs.validator_for(bundled_schema(name))
+    schema = bundled_schema(name)
+    if name in KINDS:
+        schema = _resolve(schema, dialect)
+    return jsonschema_rs.validator_for(schema)
 
 
-def quick_is_valid(name: str, data: Any) -> bool | None:
+def quick_is_valid(name: str, data: Any, dialect: str = DEFAULT_DIALECT) -> bool | None:
     """Whether `data` is valid, answered by the compiled validator (None when it is unavailable).
 
     About a hundred times faster than jsonschema for the common case of a
     valid document; invalid ones still go through `validator_for(name)`,
     whose errors become the messages users read.
     """
-    validator = _quick_validator(name)
+    validator = _quick_validator(name, dialect)
     return None if validator is None else bool(validator.is_valid(data))

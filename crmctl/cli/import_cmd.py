@@ -32,11 +32,14 @@ from crmctl.workspace import Workspace
 @click.option(
     "--from",
     "source",
-    type=(click.Choice(["sfdx"]), click.Path(file_okay=False, path_type=Path)),
+    type=(
+        click.Choice(["sfdx", "dataverse-solution"]),
+        click.Path(file_okay=False, path_type=Path),
+    ),
     default=None,
-    metavar="sfdx DIR",
-    help="Convert a Salesforce DX project (source format) instead of reading the CRM; "
-    "prints what it could not convert.",
+    metavar="[sfdx|dataverse-solution] DIR",
+    help="Convert a Salesforce DX project (source format) or an unpacked Dataverse solution "
+    "instead of reading the CRM; prints what it could not convert.",
 )
 @click.option(
     "--owner",
@@ -74,6 +77,12 @@ def import_(
     Every written file is validated; crmctl plan afterwards shows no changes
     for the imported resources.
 
+    With --from dataverse-solution DIR: convert an unpacked Dataverse solution
+    (`pac solution unpack`: tables, columns, choices, security roles, field
+    security profiles) into manifests with Dataverse logical names, for an
+    environment whose provider is dataverse; the same report of what was
+    left out.
+
     With --from sfdx DIR: convert a Salesforce DX project instead (objects,
     fields, validation rules, permission sets, profiles' object and field
     permissions, roles, duplicate rules, global value sets) into --out, and
@@ -87,13 +96,20 @@ def import_(
       crmctl import -e prod 'ValidationRule/Invoice__c.*'
       crmctl import -e prod --all --out manifests --owner crm-admins
       crmctl import --from sfdx path/to/force-app --out manifests/
+      crmctl import --from dataverse-solution path/to/src --out manifests/
     """
     if source is not None:
         if whole_org or addresses:
             raise click.UsageError("--from imports a project: give no KIND/NAME and no --all")
+        target = out_dir if out_dir is not None else obj.environment(env_name).manifest_paths[0]
+        if source[0] == "dataverse-solution":
+            from crmctl.cli.dataverse_cmd import import_from_dataverse_solution
+
+            return import_from_dataverse_solution(
+                source[1], target, force, owner, use_colour(force=obj.colour)
+            )
         from crmctl.cli.sfdx_cmd import import_from_sfdx
 
-        target = out_dir if out_dir is not None else obj.environment(env_name).manifest_paths[0]
         return import_from_sfdx(source[1], target, force, owner, use_colour(force=obj.colour))
     if whole_org and addresses:
         raise click.UsageError("give KIND/NAME addresses or --all, not both")

@@ -24,6 +24,7 @@ from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.limits import limits_for
 from crmctl.model import DesiredState, Resource, address_of
+from crmctl.schemas import dialect_of
 
 __all__ = ["load_desired_state", "collect_files", "merge_patch"]
 
@@ -92,7 +93,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _document(doc) -> tuple[Resource | None, bool, list[Diagnostic]]:
+def _document(doc, dialect: str) -> tuple[Resource | None, bool, list[Diagnostic]]:
     """(resource, valid, problems) for one YAML document."""
     data = doc.data
     where = doc.location
@@ -119,7 +120,7 @@ def _document(doc) -> tuple[Resource | None, bool, list[Diagnostic]]:
         hint = f"did you mean '{close[0]}'?" if close else f"kinds: {', '.join(KINDS)}"
         return None, False, [Diagnostic(message, loc, hint=hint, code="envelope")]
     address = address_of(kind, name) if isinstance(name, str) else None
-    problems = schema_diagnostics(kind, data, doc.source, address)
+    problems = schema_diagnostics(kind, data, doc.source, address, dialect)
     spec = data.get("spec")
     if not isinstance(name, str) or not isinstance(spec, dict):
         return None, False, problems
@@ -154,7 +155,13 @@ def _apply_overrides(
                 "metadata": resource.metadata,
                 "spec": patched,
             }
-            errors = schema_diagnostics(resource.kind, document, env.source, target)
+            errors = schema_diagnostics(
+                resource.kind,
+                document,
+                env.source,
+                target,
+                dialect_of(str(env.provider.get("type", ""))),
+            )
             for err in errors:
                 problems.append(
                     Diagnostic(
@@ -213,6 +220,7 @@ def load_desired_state(
         files.extend(f for f in extra if f not in files)
         problems.extend(extra_problems)
     state = DesiredState(files=files)
+    dialect = dialect_of(str(env.provider.get("type", "")))
     seen: dict[str, Resource] = {}
     folded: dict[str, Resource] = {}  # by lower-case address: API names ignore case
     valid: set[str] = set()
@@ -229,7 +237,7 @@ def load_desired_state(
         for doc in docs:
             if doc.data is None:
                 continue  # an empty document between two `---` is harmless
-            resource, ok, doc_problems = _document(doc)
+            resource, ok, doc_problems = _document(doc, dialect)
             problems.extend(doc_problems)
             if resource is None:
                 continue

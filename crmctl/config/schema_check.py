@@ -16,7 +16,7 @@ from jsonschema.exceptions import best_match
 
 from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import Diagnostic
-from crmctl.schemas import quick_is_valid, validator_for
+from crmctl.schemas import DEFAULT_DIALECT, quick_is_valid, validator_for
 
 __all__ = ["schema_diagnostics", "describe_path", "type_name"]
 
@@ -214,14 +214,20 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 
 
 def schema_diagnostics(
-    schema_name: str, data: Any, source: SourceMap, address: str | None = None
+    schema_name: str,
+    data: Any,
+    source: SourceMap,
+    address: str | None = None,
+    dialect: str = DEFAULT_DIALECT,
 ) -> list[Diagnostic]:
-    """Every schema violation of `data`, located at its YAML line."""
-    if quick_is_valid(schema_name, data):
+    """Every schema violation of `data`, located at its YAML line.
+
+    Manifests are checked in the name dialect of their environment's provider."""
+    if quick_is_valid(schema_name, data, dialect):
         return []
     diagnostics = []
     seen = set()
-    for error in validator_for(schema_name).iter_errors(data):
+    for error in validator_for(schema_name, dialect).iter_errors(data):
         for leaf in _leaves(_leaf(error)):
             message, hint, extra = _message(leaf)
             location = source.location((*leaf.absolute_path, *extra))

@@ -41,10 +41,17 @@ from crmctl.config.yamlsource import SourceMap
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import Resource
 from crmctl.providers.salesforce import metadata_xml as mx
-from crmctl.schemas import kind_schema
+from crmctl.schemas import DEFAULT_DIALECT, kind_schema
 from crmctl.yamlwrite import to_yaml
 
-__all__ = ["import_sfdx", "write_manifests", "manifest_files", "ImportResult", "ReportLine"]
+__all__ = [
+    "import_sfdx",
+    "write_manifests",
+    "manifest_files",
+    "prune",
+    "ImportResult",
+    "ReportLine",
+]
 
 _SUFFIX = re.compile(r"\.([A-Za-z]+)-meta\.xml$")
 _OBJECT_PARTS = ("field", "recordType", "validationRule")
@@ -312,7 +319,13 @@ class _Importer:
 
 
 def _prune(result: ImportResult) -> None:
-    """Leave out what `crmctl validate` would refuse, until nothing is refused; report each."""
+    prune(result)
+
+
+def prune(result: ImportResult, dialect: str = DEFAULT_DIALECT) -> None:
+    """Leave out what `crmctl validate` would refuse, until nothing is refused; report each.
+
+    `dialect` is the name dialect of the environment the manifests are for."""
     resources = result.resources
 
     def drop(address: str, reason: str) -> None:
@@ -328,7 +341,7 @@ def _prune(result: ImportResult) -> None:
             "spec": res.spec,
         }
         problems = schema_diagnostics(
-            res.kind, document, SourceMap(result.origin[address], 0), address
+            res.kind, document, SourceMap(result.origin[address], 0), address, dialect
         )
         if problems:
             drop(address, "not valid for crmctl: " + "; ".join(d.message for d in problems))
@@ -434,9 +447,14 @@ def manifest_files(result: ImportResult) -> list[str]:
     return sorted({_file_of(r) for r in result.resources.values()})
 
 
-def write_manifests(result: ImportResult, out: Path, owner: str | None = None) -> list[Path]:
+_SFDX_HEADER = "# Imported from Salesforce DX source ({source}) by crmctl import --from sfdx.\n"
+
+
+def write_manifests(
+    result: ImportResult, out: Path, owner: str | None = None, header: str = _SFDX_HEADER
+) -> list[Path]:
     """Write the manifests under `out` (one file per object, per permission set, …);
-    `owner` becomes every resource's metadata.owner."""
+    `owner` becomes every resource's metadata.owner; `header` opens each file."""
     files: dict[str, list[Resource]] = {}
     rank = {kind: i for i, kind in enumerate(KINDS)}
     for resource in sorted(result.resources.values(), key=lambda r: (rank[r.kind], r.name)):
@@ -445,7 +463,7 @@ def write_manifests(result: ImportResult, out: Path, owner: str | None = None) -
     for relative, resources in sorted(files.items()):
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = f"# Imported from Salesforce DX source ({result.source.name}) by crmctl import --from sfdx.\n"
-        path.write_text(header + _documents(resources, owner), encoding="utf-8")
+        opening = header.format(source=result.source.name)
+        path.write_text(opening + _documents(resources, owner), encoding="utf-8")
         written.append(path)
     return written

@@ -55,11 +55,17 @@ class PermissionSetKind(KindHandler):
         return deps  # type: ignore[return-value]
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
+        # `depths` (accepted only in a dataverse environment) marks a Dataverse security role,
+        # whose table privileges are independent of each other: Salesforce's rules do not apply.
+        dataverse = "depths" in resource.spec
+        for table in resource.spec.get("depths") or {}:
+            if not index.has_object(table):
+                yield self.error(resource, f"depths: unknown table '{table}'", "depths", table)
         for obj, perms in (resource.spec.get("objects") or {}).items():
             if not index.has_object(obj):
                 yield self.error(resource, f"objects: unknown object '{obj}'", "objects", obj)
                 continue
-            for perm, needs in OBJECT_PERMISSION_NEEDS.items():
+            for perm, needs in () if dataverse else OBJECT_PERMISSION_NEEDS.items():
                 missing = [n for n in needs if n not in perms]
                 if perm in perms and missing:
                     yield self.error(

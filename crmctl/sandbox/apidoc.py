@@ -24,7 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from crmctl.schemas import KINDS, kind_schema, schema_dir
+from crmctl.schemas import KINDS, dialect_schema, schema_dir
 
 __all__ = ["document", "document_bytes", "ITEM_TEMPLATE", "item_path"]
 
@@ -60,7 +60,7 @@ def _name_schema(kind: str) -> dict[str, Any]:
     """Every rule a name of the kind must meet: common.json's and the kind's own."""
     common = json.loads((schema_dir() / "common.json").read_text(encoding="utf-8"))
     base = common["$defs"]["metadata"]["properties"]["name"]
-    own = kind_schema(kind)["properties"]["metadata"]["properties"]["name"]
+    own = dialect_schema(kind)["properties"]["metadata"]["properties"]["name"]
     merged = {**base, **own}
     merged.pop("x-message", None)
     merged["description"] = f"The {kind}'s name, exact (case-sensitive): {own['x-message']}."
@@ -73,7 +73,7 @@ def _kind_parts(doc: dict[str, Any]) -> None:
     for definition, schema in common["$defs"].items():
         schemas[_common_name(definition)] = _rewrite(schema)
     for kind in KINDS:
-        spec = _rewrite(copy.deepcopy(kind_schema(kind)["properties"]["spec"]))
+        spec = _rewrite(copy.deepcopy(dialect_schema(kind)["properties"]["spec"]))
         spec["description"] = (
             f"A {kind}'s spec as in a manifest (crmctl's schemas/kinds/{kind}.json). Read back "
             "in canonical form (defaults filled in, order-free lists sorted)."
