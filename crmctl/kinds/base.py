@@ -29,8 +29,13 @@ _KNOWN_STANDARD = frozenset(name.lower() for name in STANDARD_OBJECTS)
 
 
 def is_standard_object(name: str) -> bool:
-    """Whether `name` is a standard object's API name: no `__` suffix (Contract, Asset …)."""
-    return bool(name) and "__" not in name and name[0].isalpha()
+    """Whether `name` is a standard object's API name (Contract, Asset …).
+
+    Salesforce's standard objects have no underscore at all: `__c`, `__mdt` …
+    mark custom ones, and a single underscore is a Dataverse publisher prefix
+    (`nw_invoice`), which names a custom table.
+    """
+    return bool(name) and "_" not in name and name[0].isalpha()
 
 
 def drop_none(spec: dict[str, Any]) -> dict[str, Any]:
