@@ -337,7 +337,7 @@ def result_document(outcome: ApplyOutcome) -> dict:
                 "address": outcome.failed.address,
                 "action": outcome.failed.action.word,
                 "result": "failed",
-                "error": outcome.error,
+                "error": outcome.error or "",
             }
         )
     rows += [

@@ -152,10 +152,10 @@ class _Importer:
         for path in by_type.get("matchingRule", []):
             root = self.parse(path)
             obj = path.name.split(".")[0]
-            found = mx.matching_rules(root) if root is not None else {}
-            if root is not None and not found:
+            rules = mx.matching_rules(root) if root is not None else {}
+            if root is not None and not rules:
                 self.note(path, "holds no matching rules")
-            for name, rule in found.items():
+            for name, rule in rules.items():
                 self.matching[f"{obj}.{name}"] = rule
                 self.matching_files[f"{obj}.{name}"] = path
         for kind in ("object", *_OBJECT_PARTS):
@@ -352,13 +352,13 @@ def prune(result: ImportResult, dialect: str = DEFAULT_DIALECT) -> None:
         for kind in KINDS:
             handler = HANDLERS[kind]
             of_kind = [r for r in resources.values() if r.kind == kind]
-            problems: dict[str, list[str]] = {}
+            refused: dict[str, list[str]] = {}
             for res in of_kind:
                 for d in handler.check(res, index):
-                    problems.setdefault(res.address, []).append(d.message)
+                    refused.setdefault(res.address, []).append(d.message)
             for d in handler.check_all(of_kind, index):
-                problems.setdefault(d.address or "", []).append(d.message)
-            for address, messages in problems.items():
+                refused.setdefault(d.address or "", []).append(d.message)
+            for address, messages in refused.items():
                 if address in resources:
                     drop(address, "left out: " + "; ".join(messages))
                     dropped = True

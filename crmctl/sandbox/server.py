@@ -170,7 +170,7 @@ class Route:
     view_setup: bool = False  # reads of configuration, users, audit: admin or ViewSetup
     # auth=False routes that authenticate themselves: a check of the headers before the
     # body is read (gets a Request without a body); a response it returns is the answer.
-    pre_body: Handler | None = None
+    pre_body: Callable[[Request], Response | None] | None = None
     public_body: bool = False  # auth=False, yet takes bodies up to the server's limit
     regex: re.Pattern[str] = field(init=False)
 
@@ -633,7 +633,7 @@ def start_server(
     thread.start()
     bound_host, bound_port = server.server_address[:2]
     return RunningServer(
-        url=f"{server.scheme}://{bound_host}:{bound_port}",
+        url=f"{server.scheme}://{bound_host!s}:{bound_port}",
         port=bound_port,
         store=server.store,
         faults=server.faults,
@@ -658,7 +658,7 @@ def serve_forever(
     try:
         if ready is not None:
             bound_host, bound_port = server.server_address[:2]
-            ready(f"{server.scheme}://{bound_host}:{bound_port}")
+            ready(f"{server.scheme}://{bound_host!s}:{bound_port}")
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -220,8 +220,8 @@ def _values(element: ET.Element, name: str, after: Spec) -> None:
         definition = ET.Element("valueSetDefinition")
         value_set.insert(_position(value_set, "valueSetDefinition"), definition)
     old = _keyed(definition, "value", "fullName")
-    for item in old.values():
-        definition.remove(item)
+    for stale in old.values():
+        definition.remove(stale)
     for entry in after.get("values", []):
         entry = entry if isinstance(entry, dict) else {"value": entry}
         item = old.get(entry["value"])

@@ -18,6 +18,7 @@ import base64
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from xml.sax.saxutils import escape
 
 from crmctl.errors import ProviderError
@@ -81,13 +82,11 @@ class MetadataClient:
             queries = "".join(
                 f"<met:queries><met:type>{escape(t)}</met:type></met:queries>" for t in batch
             )
-            response = self.connection.soap(
-                "listMetadata",
-                lambda q=queries: (
-                    f"<met:listMetadata>{q}<met:asOfVersion>{self.version}"
-                    "</met:asOfVersion></met:listMetadata>"
-                ),
+            body = (
+                f"<met:listMetadata>{queries}<met:asOfVersion>{self.version}"
+                "</met:asOfVersion></met:listMetadata>"
             )
+            response = self.connection.soap("listMetadata", partial(str, body))
             for result in mx.children(response, "result"):
                 type_name, full_name = mx.text(result, "type"), mx.text(result, "fullName")
                 if type_name in out and full_name:

@@ -778,7 +778,7 @@ def object_spec(element: ET.Element) -> Converted:
         notes.append(f"sharingModel {sharing} has no crmctl equivalent; left at the default")
     name_field = child(element, "nameField")
     if name_field is not None:
-        record = {"label": text(name_field, "label") or f"{label} Name"}
+        record: dict[str, Any] = {"label": text(name_field, "label") or f"{label} Name"}
         record["type"] = "AutoNumber" if text(name_field, "type") == "AutoNumber" else "Text"
         if record["type"] == "AutoNumber" and text(name_field, "displayFormat"):
             record["displayFormat"] = text(name_field, "displayFormat")
@@ -1014,9 +1014,9 @@ def duplicate_rule_spec(
             ],
         )
     rule_name = text(own[0], "matchingRule") or ""
-    others = len(children(element, "duplicateRuleMatchRules")) - 1
-    if others:
-        notes.append(f"{others} more matching rule(s) (other objects) are not kept")
+    other_rules = len(children(element, "duplicateRuleMatchRules")) - 1
+    if other_rules:
+        notes.append(f"{other_rules} more matching rule(s) (other objects) are not kept")
     rule = rules.get(rule_name)
     if rule is None:
         return Converted(

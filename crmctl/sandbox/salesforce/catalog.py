@@ -141,10 +141,11 @@ def org_components(store: SandboxStore) -> dict[tuple[str, str], OrgComponent]:
                 continue  # deployed with matching rules of other names
             generated = specs.to_xml(type_name, item["name"], item["spec"])
             state = _state(row[4], item) if row is not None and row[4] else "new"
+            stored = row[3] if row is not None else ""
             if state == "fresh":
-                element = mdxml.from_fragment(row[3])
+                element = mdxml.from_fragment(stored)
             elif state == "changed":  # through the sandbox's own API since it was deployed
-                element = specs.overlay(mdxml.from_fragment(row[3]), generated)
+                element = specs.overlay(mdxml.from_fragment(stored), generated)
             else:
                 element = generated
             element = specs.with_defaults(type_name, element)

@@ -198,8 +198,8 @@ def _store_xml(
     for index, entry in enumerate(work.entries):
         if index in failed or entry.element is None:
             continue
-        address = work.mirrored.get(index)
-        mirrors = digests.get(address) if address else None
+        mirrored = work.mirrored.get(index)
+        mirrors = digests.get(mirrored) if mirrored else None
         catalog.save(conn, entry.type, entry.full_name, entry.element, mirrors, now, actor)
         if entry.type == "DuplicateRule" and mirrors is not None:
             catalog.follow(conn, "MatchingRule", entry.full_name, mirrors)
@@ -238,10 +238,9 @@ def _plan(
     files: set[str],
 ) -> _Work:
     work = _Work()
+    held: list[Any] = [*org.values(), *found.values()]
     value_sets = {
-        c.full_name: specs.global_values(c.element)
-        for c in [*org.values(), *found.values()]
-        if c.type == "GlobalValueSet"
+        c.full_name: specs.global_values(c.element) for c in held if c.type == "GlobalValueSet"
     }
     specs_of: dict[str, dict] = {}  # "Kind/lower name" -> the store spec this deploy puts
     named = _expand_containers(members, found, files, work)
@@ -277,6 +276,8 @@ def _plan(
         if spec is None:
             continue
         kind = catalog.store_kind(type_name)
+        if kind is None:
+            continue
         current = live.get((kind, name.lower()))
         specs_of[f"{kind}/{name.lower()}"] = spec
         work.mirrored[index] = f"{kind}/{current['name'] if current else name}"
@@ -422,7 +423,7 @@ def _delete(
     work.removed.append((index, type_name, held.full_name))
     kind = catalog.store_kind(type_name)
     current = live.get((kind, name.lower())) if kind else None
-    if type_name == "MatchingRule" or current is None:
+    if type_name == "MatchingRule" or current is None or kind is None:
         pass  # it goes with its duplicate rule, or it is XML only
     else:
         target.append((_change(kind, current["name"], current["spec"], None), index))
@@ -435,7 +436,11 @@ def _delete(
             work.removed.append((index, child_type, child.full_name))
             child_kind = catalog.store_kind(child_type)
             item = live.get((child_kind, child_name)) if child_kind else None
-            if item is not None and f"{child_kind}/{item['name']}".lower() not in taken:
+            if (
+                child_kind is not None
+                and item is not None
+                and f"{child_kind}/{item['name']}".lower() not in taken
+            ):
                 target.append((_change(child_kind, item["name"], item["spec"], None), index))
         for (kind_name, item_name), item in live.items():
             if kind_name == "DuplicateRule" and item_name.startswith(prefix):

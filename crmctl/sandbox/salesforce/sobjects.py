@@ -214,7 +214,7 @@ def _record(
                 target[part] = value
                 break
             child = source.get(part) if source else None
-            if child is None:
+            if child is None or parent is None:
                 target[part] = None
                 break
             existing = target.get(part)

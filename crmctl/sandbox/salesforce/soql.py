@@ -424,9 +424,11 @@ def run(
     found = [r for r in rows if query.where is None or _matches(query.where, r, paths)]
     for name, descending in reversed(query.order):
         path = paths(name)
-        found.sort(
-            key=lambda r, p=path: (_get(r, p) is None, str(_get(r, p)).lower()), reverse=descending
-        )
+
+        def sort_key(record: dict[str, Any], p: Any = path) -> tuple[bool, str]:
+            return (_get(record, p) is None, str(_get(record, p)).lower())
+
+        found.sort(key=sort_key, reverse=descending)
     found = found[query.offset :]
     if query.limit is not None:
         found = found[: query.limit]

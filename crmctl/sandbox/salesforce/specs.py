@@ -86,7 +86,7 @@ def object_spec(element: ET.Element, name: str) -> Spec | None:
     name_field = element.find("nameField")
     if name_field is not None:
         auto = text(name_field, "type") == "AutoNumber"
-        record = {"label": text(name_field, "label") or f"{label} Name"}
+        record: dict[str, Any] = {"label": text(name_field, "label") or f"{label} Name"}
         record["type"] = "AutoNumber" if auto else "Text"
         if auto and text(name_field, "displayFormat"):
             record["displayFormat"] = text(name_field, "displayFormat")

@@ -71,11 +71,11 @@ def collection(request: Request, caller: Caller) -> tuple[int, Any, dict[str, st
     if request.method == "DELETE":
         ids = [i for i in (request.query.get("ids") or "").split(",") if i]
         all_or_none = (request.query.get("allOrNone") or "false").lower() == "true"
-        records = [{"Id": i} for i in ids]
+        records: Any = [{"Id": i} for i in ids]
         operation = "delete"
     else:
         body = request.json_object()
-        records = body.get("records")
+        records = body.get("records")  # checked below
         all_or_none = bool(body.get("allOrNone", False))
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
             raise SalesforceFault(400, "JSON_PARSER_ERROR", "records must be a list of sObjects")
