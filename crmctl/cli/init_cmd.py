@@ -50,8 +50,10 @@ def init(obj: CliContext, folder: Path | None, source: tuple[str, Path] | None) 
     shown = display_path(target) if folder is not None else "this folder"
     if source is not None and source[0] == "dataverse-solution":
         raise CrmctlError(
-            "crmctl init --from dataverse-solution is not supported yet; nothing was written",
-            hint="run crmctl init without --from to start from the example manifests",
+            "crmctl init --from dataverse-solution is not supported yet (a project needs a "
+            "provider to plan against, and the Dataverse provider is not built); nothing was written",
+            hint="to convert a solution now: crmctl import --from dataverse-solution DIR --out "
+            "manifests/, then crmctl validate with a dataverse environment (docs/dynamics.md)",
         )
     if target.exists() and not target.is_dir():
         raise CrmctlError(f"{shown} is not a folder")

@@ -89,7 +89,9 @@ def test_init_from_a_dataverse_solution_is_not_supported_yet(empty: Path, crmctl
     result = crmctl("init", "crm", "--from", "dataverse-solution", "solution")
     assert result.exit_code == 1
     assert result.err == (
-        "Error: crmctl init --from dataverse-solution is not supported yet; nothing was written\n"
-        "hint: run crmctl init without --from to start from the example manifests\n"
+        "Error: crmctl init --from dataverse-solution is not supported yet (a project needs a "
+        "provider to plan against, and the Dataverse provider is not built); nothing was written\n"
+        "hint: to convert a solution now: crmctl import --from dataverse-solution DIR --out "
+        "manifests/, then crmctl validate with a dataverse environment (docs/dynamics.md)\n"
     )
     assert list(empty.iterdir()) == []
