@@ -17,7 +17,7 @@ _KEYED_LISTS = {"values": "value", "match": "field"}
 _MISSING = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldDiff:
     """One difference: `path` in the spec (`label`, `values[Paid].label`), before and after.
 

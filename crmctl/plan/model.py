@@ -23,7 +23,7 @@ def fingerprint(spec: dict[str, Any] | None) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One resource's change.
 
