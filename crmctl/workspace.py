@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
-from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import ApplyError, CrmctlError, ManifestError, PlanError
 from crmctl.executor import (
     ApplyOutcome,
@@ -96,6 +95,8 @@ class Workspace:
         self._desired: DesiredState | None = None
         self._synced = False
         self.live: dict[str, Resource] | None = None  # as the last plan() read it
+        # The desired addresses once apply has released the desired state (_shed_positions).
+        self._desired_addresses: list[str] | None = None
 
     @property
     def provider(self) -> Provider:
@@ -407,14 +408,20 @@ class Workspace:
         return outcome
 
     def _shed_positions(self) -> None:
-        """Free the line and column of every manifest value: once the plan is made, linted and
-        authorised, an apply needs no more than each resource's file and first line (a large
-        org's positions take as much memory as its specs)."""
+        """Free what an authorised apply no longer needs before it reads the CRM again.
+
+        Once the plan is made, linted and authorised, an apply carries out the plan's own
+        canonical specs: of the desired state it needs only the addresses (to adopt what
+        already matched, see `_record`), and of the plan's live read nothing (apply reads the
+        CRM afresh just before it writes). Holding either next to the before- and after-reads
+        would cost a large org as much memory as its specs again.
+        """
+        self.live = None
         if self._desired is None:
             return
-        for resource in self._desired.resources.values():
-            if resource.source is not None:
-                resource.source = SourceMap(resource.source.file, resource.source.start_line)
+        self._desired_addresses = list(self._desired.resources)
+        # A later desired() reads the manifests again rather than see a thinned state.
+        self._desired = None
 
     def _settle(
         self,
@@ -614,11 +621,18 @@ class Workspace:
     ) -> int:
         """Record the version (`present`: the addresses the CRM holds after it)."""
         managed = managed_after(self.history.managed(self.env.name), outcome)
-        if outcome.ok and plan.rollback_to is None and self._desired is not None:
+        addresses = (
+            self._desired_addresses
+            if self._desired_addresses is not None
+            else list(self._desired.resources)
+            if self._desired is not None
+            else None
+        )
+        if outcome.ok and plan.rollback_to is None and addresses is not None:
             # What already matched the manifests is adopted too.
             selected = (
                 a
-                for a in self._desired.resources
+                for a in addresses
                 if (not plan.targets or matches_any(a, plan.targets))
                 and not (plan.excludes and matches_any(a, plan.excludes))
             )

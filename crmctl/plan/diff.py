@@ -8,16 +8,17 @@ are shown whole.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
-__all__ = ["FieldDiff", "diff_specs"]
+__all__ = ["AddedDiffs", "FieldDiff", "diff_specs"]
 
 _KEYED_LISTS = {"values": "value", "match": "field"}
 _MISSING = object()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldDiff:
     """One difference: `path` in the spec (`label`, `values[Paid].label`), before and after.
 
@@ -92,3 +93,42 @@ def diff_specs(before: dict[str, Any] | None, after: dict[str, Any] | None) -> l
             for k, v in whole.items()
         ]
     return out
+
+
+class AddedDiffs(Sequence[FieldDiff]):
+    """`diff_specs(None, spec)` for a create, made when read rather than held.
+
+    A create's differences are its spec's top-level keys, each added: a plan of a
+    whole organisation would otherwise hold one FieldDiff for every key of every
+    resource beside the specs themselves. Compares equal to the list it stands for.
+    """
+
+    __slots__ = ("_spec",)
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self._spec = spec
+
+    def __len__(self) -> int:
+        return len(self._spec)
+
+    def __iter__(self) -> Iterator[FieldDiff]:
+        return (FieldDiff(k, None, v, "added") for k, v in self._spec.items())
+
+    @overload
+    def __getitem__(self, index: int) -> FieldDiff: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[FieldDiff]: ...
+
+    def __getitem__(self, index: int | slice) -> FieldDiff | list[FieldDiff]:
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, AddedDiffs | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ def fingerprint(spec: dict[str, Any] | None) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One resource's change.
 
@@ -38,7 +39,7 @@ class Change:
     action: Action
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    diffs: list[FieldDiff]
+    diffs: Sequence[FieldDiff]  # a list, or AddedDiffs for a create
     live_fingerprint: str | None
     reason: str
     source: SourceLocation | None = None  # where the manifest declares it (display only)

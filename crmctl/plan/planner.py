@@ -10,7 +10,7 @@ from crmctl.errors import Diagnostic, Severity, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS
 from crmctl.model import Resource
 from crmctl.plan.action import Action
-from crmctl.plan.diff import diff_specs
+from crmctl.plan.diff import AddedDiffs, diff_specs
 from crmctl.plan.model import Change, Plan, fingerprint
 from crmctl.plan.ordering import order_changes
 from crmctl.plan.selection import matches_any, unmatched_selection
@@ -86,7 +86,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                     Action.CREATE,
                     None,
                     after,
-                    diff_specs(None, after),
+                    AddedDiffs(after),
                     None,
                     "not in the CRM yet",
                     source,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from typing import Any
 
 from crmctl.drift import Drift, DriftReport, DriftType
@@ -121,7 +122,7 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _diff_block(diffs: list[FieldDiff]) -> list[str]:
+def _diff_block(diffs: Sequence[FieldDiff]) -> list[str]:
     lines = ["```diff"]
     for d in diffs:
         if d.change != "added":
@@ -131,7 +132,7 @@ def _diff_block(diffs: list[FieldDiff]) -> list[str]:
     return [*lines, "```"]
 
 
-def _paths(diffs: list[FieldDiff], limit: int = 6) -> str:
+def _paths(diffs: Sequence[FieldDiff], limit: int = 6) -> str:
     text = ", ".join(f"`{_md(d.path)}`" for d in diffs[:limit])
     return text + (f" and {len(diffs) - limit} more" if len(diffs) > limit else "")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from crmctl.errors import Diagnostic, Severity
 from crmctl.plan import Action, Change, Plan
@@ -20,7 +20,7 @@ _ACTIONS = (Action.CREATE, Action.UPDATE, Action.DELETE, Action.REPLACE)
 _STATE_COLOURS = {APPROVED: "#2e7d32", MISSING: "#c62828", STALE: "#b26a00"}
 
 
-def diff_list(diffs: list[FieldDiff]) -> str:
+def diff_list(diffs: Sequence[FieldDiff]) -> str:
     """Field-level differences as coloured lines."""
     lines = []
     for d in diffs:
