@@ -81,7 +81,7 @@ def render_plan(
     if output_format == "html":
         from crmctl.render.plan_html import plan_html
 
-        return plan_html(plan, classifications)
+        return plan_html(plan, classifications, impact)
     if output_format == "json":
         data = plan_to_dict(plan)
         if impact is not None:

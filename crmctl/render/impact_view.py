@@ -11,39 +11,42 @@ from typing import Any
 from crmctl.impact import ChangeImpact, Finding, ImpactReport
 from crmctl.render.style import paint
 
-__all__ = ["impact_text", "impact_markdown"]
+__all__ = ["impact_text", "impact_markdown", "HARMFUL", "records_line", "share_text", "value_text"]
 
-_HARMFUL = {"rejects", "invalid", "holds-removed-value", "drops-values", "drops-records"}
+HARMFUL = {"rejects", "invalid", "holds-removed-value", "drops-values", "drops-records"}
 
 
-def _share(finding: Finding) -> str:
+def share_text(finding: Finding) -> str:
+    """The share of the examined records, or how many were read where a share means nothing."""
     if finding.effect in ("duplicates", "retention", "not-evaluated"):
         return f"{finding.total} records read"
     return f"{finding.percent:.1f}% of {finding.total}"
 
 
-def _records_line(report: ImpactReport) -> str:
+def records_line(report: ImpactReport) -> str:
+    """Where the records came from and how many of each object."""
     counts = ", ".join(f"{obj} {n}" for obj, n in report.records.items()) or "none needed"
     return f"Records read from {report.source}: {counts} (at {report.now})"
 
 
-def _value_text(values: Any) -> str:
+def value_text(values: Any) -> str:
+    """A sample's values (`--show-values`) as `Field="value", ...`."""
     if isinstance(values, dict):
         return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in values.items())
     return json.dumps(values, ensure_ascii=False)
 
 
 def _finding_lines(finding: Finding, colour: bool) -> list[str]:
-    colour_name = "red" if finding.effect in _HARMFUL and finding.count else "yellow"
+    colour_name = "red" if finding.effect in HARMFUL and finding.count else "yellow"
     if finding.effect == "not-evaluated":
         colour_name = "magenta"
     if not finding.count and finding.effect not in ("not-evaluated", "retention"):
         colour_name = "green"
-    lines = [paint(f"      {finding.summary} ({_share(finding)})", colour_name, colour)]
+    lines = [paint(f"      {finding.summary} ({share_text(finding)})", colour_name, colour)]
     if finding.samples:
         lines.append(f"        e.g. {', '.join(finding.samples)}")
     for sample, values in finding.values.items():
-        lines.append(f"          {sample}: {_value_text(values)}")
+        lines.append(f"          {sample}: {value_text(values)}")
     return lines
 
 
@@ -51,7 +54,7 @@ def impact_text(report: ImpactReport, colour: bool = False) -> str:
     """The report as terminal text, one block per change that can touch records."""
     lines = [
         paint("Impact on existing records:", "cyan", colour, bold=True),
-        f"  {_records_line(report)}",
+        f"  {records_line(report)}",
     ]
     quiet = [c for c in report.changes if not c.findings]
     for change in report.changes:
@@ -86,7 +89,7 @@ def _row(change: ChangeImpact, finding: Finding) -> str:
 
 def impact_markdown(report: ImpactReport) -> str:
     """The report as a markdown section for a pull-request comment."""
-    lines = ["### Impact on existing records", "", _records_line(report), ""]
+    lines = ["### Impact on existing records", "", records_line(report), ""]
     rows = [(c, f) for c in report.changes for f in c.findings]
     if rows:
         lines += [
@@ -103,7 +106,7 @@ def impact_markdown(report: ImpactReport) -> str:
         values = [(s, v) for _, f in rows for s, v in f.values.items()]
         if values:
             lines += ["", "<details><summary>Sample values</summary>", ""]
-            lines += [f"- `{s}`: {_cell(_value_text(v))}" for s, v in values]
+            lines += [f"- `{s}`: {_cell(value_text(v))}" for s, v in values]
             lines += ["", "</details>"]
     lines += [f"> note: {n}" for n in report.notes]
     return "\n".join(lines)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from crmctl.errors import Diagnostic, Severity
+from crmctl.impact import ImpactReport
 from crmctl.plan import Action, Change, Plan
 from crmctl.plan.approval_state import APPROVED, MISSING, STALE
 from crmctl.plan.diff import FieldDiff
 from crmctl.render.governance_view import approvals_summary
 from crmctl.render.html_page import PALETTE, badge, bar_chart, esc, page, table
+from crmctl.render.impact_html import impact_section
 from crmctl.render.plan_view import value_text
 
 __all__ = ["plan_html", "diff_list", "diagnostics_list", "WATCHED_CLASSES"]
@@ -167,8 +169,15 @@ def _change_details(change: Change) -> str:
     )
 
 
-def plan_html(plan: Plan, classifications: Mapping[str, str] | None = None) -> str:
-    """The plan as a page. `classifications`: lower-case `Object.Field` -> classification."""
+def plan_html(
+    plan: Plan,
+    classifications: Mapping[str, str] | None = None,
+    impact: ImpactReport | None = None,
+) -> str:
+    """The plan as a page. `classifications`: lower-case `Object.Field` -> classification.
+
+    With `impact` (`plan --impact`), a section says what each change does to stored records.
+    """
     classes = dict(classifications or {})
     title = f"crmctl plan for {plan.environment}"
     where = f" ({plan.provider})" if plan.provider else ""
@@ -226,6 +235,8 @@ def plan_html(plan: Plan, classifications: Mapping[str, str] | None = None) -> s
         body.append(
             f"<section><h2>Findings ({len(others)})</h2>{diagnostics_list(others)}</section>"
         )
+    if impact is not None:
+        body.append(impact_section(impact))
     body.append(_approvals_section(plan))
     if plan.changes or plan.policy_change is not None:
         changes = [*plan.changes] + ([plan.policy_change] if plan.policy_change else [])
