@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
+from crmctl.cli.sfdx_cmd import write_import
 from crmctl.config.environment import display_path
 from crmctl.errors import CrmctlError
 from crmctl.importer.dataverse import DATAVERSE_HEADER, import_dataverse_solution
-from crmctl.importer.sfdx import manifest_files, write_manifests
-from crmctl.render.sfdx_view import sfdx_import_text
 
 __all__ = ["import_from_dataverse_solution"]
 
@@ -28,13 +25,4 @@ def import_from_dataverse_solution(
             hint="point at an unpacked solution (the folder holding Entities/ and Other/, "
             "as `pac solution unpack` writes it)",
         )
-    existing = [f for f in manifest_files(result) if (out_dir / f).exists()]
-    if existing and not force:
-        raise CrmctlError(
-            f"{len(existing)} file(s) to write already exist in {display_path(out_dir)}, "
-            f"e.g. {existing[0]}; nothing was written",
-            hint="import into an empty folder, or pass --force to overwrite them",
-        )
-    written = write_manifests(result, out_dir, owner, header=DATAVERSE_HEADER)
-    click.echo(sfdx_import_text(result, out_dir, written, colour))
-    return 0
+    return write_import(result, out_dir, force, owner, colour, header=DATAVERSE_HEADER)
