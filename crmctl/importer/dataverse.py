@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from crmctl.importer.sfdx import ImportResult, ReportLine, prune
+from crmctl.importer.sfdx import ImportResult, ReportLine, SourceReader, prune
 from crmctl.kinds import ConfigIndex
 from crmctl.model import Resource
 
@@ -88,28 +88,17 @@ def _api_name(text: str) -> str:
     return name if name[:1].isalpha() else f"R_{name}"
 
 
-class _Importer:
+class _Importer(SourceReader):
     def __init__(self, source: Path) -> None:
-        self.source = source
-        self.result = ImportResult(source)
+        super().__init__(source)
         self.prefix: str | None = None
         self.option_sets: dict[str, list[dict[str, Any]]] = {}
         self.lookups: dict[tuple[str, str], str] = {}  # (table, column) -> target table
         self.tables: dict[str, str] = {}  # logical name -> the Entity.xml it is in
         self.used_option_sets: set[str] = set()
 
-    def rel(self, path: Path) -> str:
-        return path.relative_to(self.source).as_posix()
-
-    def note(self, path: Path, reason: str, component: str = "", partly: bool = False) -> None:
-        self.result.report.append(ReportLine(self.rel(path), reason, component, partly))
-
-    def parse(self, path: Path) -> ET.Element | None:
-        try:
-            return ET.fromstring(path.read_bytes())
-        except (ET.ParseError, OSError) as exc:
-            self.note(path, f"cannot be read: {exc}")
-            return None
+    def parse_xml(self, data: bytes) -> ET.Element:
+        return ET.fromstring(data)  # solution XML has no namespace to drop
 
     def add(self, path: Path, kind: str, name: str, spec: dict[str, Any]) -> None:
         address = f"{kind}/{name}"

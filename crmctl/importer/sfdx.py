@@ -46,6 +46,7 @@ from crmctl.yamlwrite import to_yaml
 
 __all__ = [
     "import_sfdx",
+    "SourceReader",
     "write_manifests",
     "manifest_files",
     "prune",
@@ -90,15 +91,19 @@ class ImportResult:
         return out
 
 
-class _Importer:
+class SourceReader:
+    """What every importer of files does: paths relative to the source, the report, parsing XML.
+
+    `parse_xml` turns a file's bytes into its root element (the SFDX reader
+    drops Salesforce's namespace; a subclass may parse differently).
+    """
+
     def __init__(self, source: Path) -> None:
         self.source = source
         self.result = ImportResult(source)
-        self.value_sets: dict[str, list[dict[str, Any]]] = {}
-        self.matching: dict[str, ET.Element] = {}  # Object.Rule -> <matchingRules>
-        self.matching_files: dict[str, Path] = {}  # Object.Rule -> the file it is in
-        self.used_matching: set[str] = set()  # matching rules inside converted duplicate rules
-        self.objects: dict[str, dict[str, list[Path]]] = {}  # object -> part -> files
+
+    def parse_xml(self, data: bytes) -> ET.Element:
+        return mx.parse(data)
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.source).as_posix()
@@ -107,11 +112,22 @@ class _Importer:
         self.result.report.append(ReportLine(self.rel(path), reason, component, partly))
 
     def parse(self, path: Path) -> ET.Element | None:
+        """The file's root element, or None (and a report line saying why)."""
         try:
-            return mx.parse(path.read_bytes())
+            return self.parse_xml(path.read_bytes())
         except (ET.ParseError, OSError) as exc:
             self.note(path, f"cannot be read: {exc}")
             return None
+
+
+class _Importer(SourceReader):
+    def __init__(self, source: Path) -> None:
+        super().__init__(source)
+        self.value_sets: dict[str, list[dict[str, Any]]] = {}
+        self.matching: dict[str, ET.Element] = {}  # Object.Rule -> <matchingRules>
+        self.matching_files: dict[str, Path] = {}  # Object.Rule -> the file it is in
+        self.used_matching: set[str] = set()  # matching rules inside converted duplicate rules
+        self.objects: dict[str, dict[str, list[Path]]] = {}  # object -> part -> files
 
     def add(self, path: Path, kind: str, name: str, converted: mx.Converted) -> None:
         address = f"{kind}/{name}"
