@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_org import generate  # noqa: E402
@@ -93,6 +94,24 @@ def measure_size(size: int, keep: Path | None) -> dict[str, Run | int]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _ratio_row(
+    figures: dict[str, Any],
+    top: str,
+    bottom: str,
+    title: str,
+    target: float,
+    lead: str | None = None,
+) -> Row:
+    """Row of `top`'s wall time over `bottom`'s, with the CPU ratio beside it.
+
+    The note is "<top> s / <bottom> s; CPU <ratio>x", or `lead` then the CPU ratio.
+    """
+    a, b = figures[top], figures[bottom]
+    cpu = f"CPU {a.cpu / b.cpu:.2f}x"
+    note = f"{a.seconds:.2f} s / {b.seconds:.2f} s; {cpu}" if lead is None else f"{lead}{cpu}"
+    return Row(title, a.seconds / b.seconds, target, "x", note)
+
+
 def rows_for(results: dict[int, dict[str, Run | int]]) -> list[Row]:
     """The targets of issue 15 as measured."""
     rows: list[Row] = []
@@ -100,44 +119,28 @@ def rows_for(results: dict[int, dict[str, Run | int]]) -> list[Row]:
     for size in sizes:
         f = results[size]
         label = f"{size / 1000:g}k"
-        rows.append(
-            Row(
-                f"no-change plan / validate ({label})",
-                f["plan"].seconds / f["validate"].seconds,  # type: ignore[union-attr]
-                1.3,
-                "x",
-                f"{f['plan'].seconds:.2f} s / {f['validate'].seconds:.2f} s; CPU "  # type: ignore[union-attr]
-                f"{f['plan'].cpu / f['validate'].cpu:.2f}x",  # type: ignore[union-attr]
-            )
-        )
+        rows.append(_ratio_row(f, "plan", "validate", f"no-change plan / validate ({label})", 1.3))
         if "plan --no-cache" in f:
             rows.append(
-                Row(
+                _ratio_row(
+                    f,
+                    "plan --no-cache",
+                    "validate",
                     f"no-change plan --no-cache / validate ({label})",
-                    f["plan --no-cache"].seconds / f["validate"].seconds,  # type: ignore[union-attr]
                     1.3,
-                    "x",
-                    f"informative: cache cold; CPU {f['plan --no-cache'].cpu / f['validate'].cpu:.2f}x",  # type: ignore[union-attr]
+                    lead="informative: cache cold; ",
                 )
             )
-        rows.append(
-            Row(
-                f"validate / C loader ({label})",
-                f["validate"].seconds / f["C loader"].seconds,  # type: ignore[union-attr]
-                1.5,
-                "x",
-                f"{f['validate'].seconds:.2f} s / {f['C loader'].seconds:.2f} s; CPU "  # type: ignore[union-attr]
-                f"{f['validate'].cpu / f['C loader'].cpu:.2f}x",  # type: ignore[union-attr]
-            )
-        )
+        rows.append(_ratio_row(f, "validate", "C loader", f"validate / C loader ({label})", 1.5))
         if "validate (cached)" in f:
             rows.append(
-                Row(
+                _ratio_row(
+                    f,
+                    "validate (cached)",
+                    "C loader",
                     f"validate, cache warm / C loader ({label})",
-                    f["validate (cached)"].seconds / f["C loader"].seconds,  # type: ignore[union-attr]
                     1.5,
-                    "x",
-                    f"CPU {f['validate (cached)'].cpu / f['C loader'].cpu:.2f}x",  # type: ignore[union-attr]
+                    lead="",
                 )
             )
     if len(sizes) >= 2:
