@@ -8,12 +8,15 @@ Sources (Salesforce documentation, checked 2026-11):
   description "255-character or less" (Help: Validation Rules Fields);
   the error message is at most 255 characters; a formula holds up to 3,900
   characters, spaces and line breaks included (Help: Formula Field Limits).
-- A custom object's Record Name label (`recordName.label`): the 40-character
-  limit of field labels does not hold for it (a released managed package
-  ships a 43-character one), and no lower limit is documented in the
-  Metadata API Developer Guide (CustomObject `nameField`) or Help ("Custom
-  Object Definition": Record Name). crmctl checks 80, the length of the
-  other labels below, until a documented figure is found.
+- A custom object's Record Name label (`recordName.label`) is not capped:
+  Salesforce documents no limit for it. The 40-character limit of field
+  labels does not hold for it (a released managed package ships a
+  43-character one), and neither the Metadata API Developer Guide
+  (CustomObject `nameField`) nor Help ("Custom Object Definition", "Schema
+  Builder Custom Object Definition": Record Name) states a length; the
+  80 characters Help names for a Text Record Name are the length of a
+  record's name value, not of the label. Salesforce refuses a label it
+  finds too long at deploy, on that component (`plan --validate` shows it).
 - StandardField help text: 510, as a custom field's (Help: Custom Field
   Attributes, "Help Text").
 - CustomField formula: up to 3,900 characters, as a validation rule's (Help:
@@ -38,7 +41,7 @@ from __future__ import annotations
 __all__ = ["SALESFORCE_LIMITS"]
 
 SALESFORCE_LIMITS: dict[str, dict[str, int]] = {
-    "CustomObject": {"name": 40, "label": 40, "pluralLabel": 40, "recordName.label": 80},
+    "CustomObject": {"name": 40, "label": 40, "pluralLabel": 40},
     "GlobalValueSet": {"name": 80, "label": 80},
     "CustomField": {"name": 40, "label": 40, "helpText": 510, "formula": 3900},
     "StandardField": {"helpText": 510},
