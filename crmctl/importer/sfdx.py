@@ -12,8 +12,8 @@ translation the Salesforce provider uses):
   CustomObject, CustomFields (formula, roll-up and auto-number fields too),
   RecordTypes and ValidationRules; custom fields of every standard object;
 - `permissionsets/*` -> `permission-sets/NAME.yaml`;
-- `profiles/*` -> a permission set `Profile_NAME` with the profile's object
-  and field permissions;
+- `profiles/*` are not converted: crmctl never deploys a profile, so the
+  org keeps each one as it is (`PROFILE_NOTE` says why);
 - `roles/*` -> `roles.yaml`; `duplicateRules/*` (with their `matchingRules`)
   -> `duplicate-rules.yaml`; `globalValueSets/*` -> `global-value-sets.yaml`
   (the picklists that use one name it in `valueSetName`).
@@ -39,6 +39,7 @@ from typing import Any
 from crmctl.config.schema_check import schema_diagnostics
 from crmctl.config.yamlsource import SourceMap
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
+from crmctl.kinds.permission_set import declarable, declarable_field
 from crmctl.model import Resource
 from crmctl.providers.salesforce import metadata_xml as mx
 from crmctl.schemas import DEFAULT_DIALECT, kind_schema
@@ -52,10 +53,17 @@ __all__ = [
     "prune",
     "ImportResult",
     "ReportLine",
+    "PROFILE_NOTE",
 ]
 
 _SUFFIX = re.compile(r"\.([A-Za-z]+)-meta\.xml$")
 _OBJECT_PARTS = ("field", "recordType", "validationRule")
+#: Why a profile is reported and not converted.
+PROFILE_NOTE = (
+    "profile not converted: crmctl does not manage profiles and never deploys one, so the org "
+    "keeps it as it is (its permissions, layout and record-type assignments, login settings); "
+    "grant access through permission sets"
+)
 _NOT_CUSTOM = ("__mdt", "__e", "__b", "__x", "__Share", "__History", "__Feed", "__ChangeEvent")
 
 
@@ -292,19 +300,8 @@ class _Importer(SourceReader):
         )
 
     def profile(self, path: Path) -> None:
-        root = self.parse(path)
-        if root is None:
-            return
-        profile = path.name.split(".")[0]
-        name = "Profile_" + re.sub(r"[^A-Za-z0-9]+", "_", profile).strip("_")
-        converted = mx.permission_set_spec(root, profile=True, label=f"Profile: {profile}"[:80])
-        self.note(
-            path,
-            f"profile converted to permission set {name} (object and field permissions only)",
-            f"PermissionSet/{name}",
-            partly=True,
-        )
-        self.add(path, "PermissionSet", name, converted)
+        """A profile is not converted: the org keeps it as it is (see `PROFILE_NOTE`)."""
+        self.note(path, PROFILE_NOTE, f"Profile/{path.name.removesuffix('.profile-meta.xml')}")
 
     def duplicate_rule(self, path: Path) -> None:
         root = self.parse(path)
@@ -386,7 +383,7 @@ def _prune_permissions(result: ImportResult, index: ConfigIndex) -> None:
     """Permission-set entries on objects or fields that were not converted go, one by one."""
     for res in [r for r in result.resources.values() if r.kind == "PermissionSet"]:
         origin = result.origin[res.address]
-        for obj in [o for o in res.spec.get("objects", {}) if not index.has_object(o)]:
+        for obj in [o for o in res.spec.get("objects", {}) if not declarable(o, index)]:
             del res.spec["objects"][obj]
             result.report.append(
                 ReportLine(
@@ -396,11 +393,7 @@ def _prune_permissions(result: ImportResult, index: ConfigIndex) -> None:
                     partly=True,
                 )
             )
-        missing = [
-            f
-            for f in res.spec.get("fields", {})
-            if not index.has_object(f.partition(".")[0]) or index.field(*f.split(".", 1)) is None
-        ]
+        missing = [f for f in res.spec.get("fields", {}) if not declarable_field(f, index)]
         for qualified in missing:
             del res.spec["fields"][qualified]
         if missing:

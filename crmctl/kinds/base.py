@@ -272,6 +272,14 @@ class KindHandler:
         """The object a resource of this kind belongs to, if any."""
         return None
 
+    def undeclarable(self, live: dict[str, Any], index: ConfigIndex) -> dict[str, Any]:
+        """What of a live (canonical) spec no manifest of this configuration can declare.
+
+        Such parts are not crmctl's: a plan keeps them as they are (adds them to the
+        desired spec) and never shows them. Most kinds have none.
+        """
+        return {}
+
     def dependencies(self, resource: Resource) -> set[str]:
         """Addresses of the resources this one needs to exist first."""
         return set()

@@ -65,6 +65,8 @@ class CustomFieldKind(KindHandler):
             spec.setdefault("visibleLines", 25)
         if ftype == "Summary" and spec.get("filters"):
             spec["filters"] = [dict(f) for f in spec["filters"]]
+        if isinstance(spec.get("formula"), str):  # whitespace around a formula means nothing
+            spec["formula"] = spec["formula"].strip()
         return spec
 
     def normalise_named(self, spec: dict[str, Any], name: str) -> dict[str, Any]:

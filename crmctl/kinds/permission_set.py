@@ -9,7 +9,13 @@ from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.model import Resource
 
-__all__ = ["PermissionSetKind", "OBJECT_PERMISSIONS", "OBJECT_PERMISSION_NEEDS"]
+__all__ = [
+    "PermissionSetKind",
+    "OBJECT_PERMISSIONS",
+    "OBJECT_PERMISSION_NEEDS",
+    "declarable",
+    "declarable_field",
+]
 
 #: In the order CRMs show them.
 OBJECT_PERMISSIONS = ("read", "create", "edit", "delete", "viewAll", "modifyAll")
@@ -26,6 +32,17 @@ OBJECT_PERMISSION_NEEDS: dict[str, tuple[str, ...]] = {
 
 def _ordered(perms: list[str], order: tuple[str, ...]) -> list[str]:
     return sorted(set(perms), key=lambda p: order.index(p) if p in order else len(order))
+
+
+def declarable(obj: str, index: ConfigIndex) -> bool:
+    """Whether a permission-set manifest may name object `obj` (`check` accepts it)."""
+    return index.has_object(obj)
+
+
+def declarable_field(qualified: str, index: ConfigIndex) -> bool:
+    """Whether a permission-set manifest may name field `Object.Field` (`check` accepts it)."""
+    obj, _, field = qualified.partition(".")
+    return index.has_object(obj) and index.field(obj, field) is not None
 
 
 class PermissionSetKind(KindHandler):
@@ -45,6 +62,27 @@ class PermissionSetKind(KindHandler):
         }
         spec["system"] = sorted(set(spec.get("system", [])))
         return spec
+
+    def undeclarable(self, live: dict[str, Any], index: ConfigIndex) -> dict[str, Any]:
+        """Entries on objects and fields the configuration does not define.
+
+        `check` refuses a manifest that names them, so they can never be declared:
+        they belong to whoever made them (another package, an admin in Setup, a field
+        kind crmctl leaves alone) and are kept as they are.
+        """
+        out: dict[str, Any] = {}
+        objects = {o: p for o, p in (live.get("objects") or {}).items() if not declarable(o, index)}
+        fields = {
+            f: p for f, p in (live.get("fields") or {}).items() if not declarable_field(f, index)
+        }
+        depths = {t: d for t, d in (live.get("depths") or {}).items() if not declarable(t, index)}
+        if depths:  # a Dataverse security role's depth on those tables goes with them
+            out["depths"] = depths
+        if objects:
+            out["objects"] = objects
+        if fields:
+            out["fields"] = fields
+        return out
 
     def dependencies(self, resource: Resource) -> set[str]:
         deps = {object_dependency(obj) for obj in resource.spec.get("objects", {})}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
@@ -18,6 +19,13 @@ __all__ = ["ValidationRuleKind"]
 
 class ValidationRuleKind(KindHandler):
     kind = "ValidationRule"
+
+    def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+        # Whitespace around a formula means nothing, and tools drop it (the Salesforce CLI
+        # trims the XML text it converts): a YAML block's final newline is no change.
+        if isinstance(spec.get("condition"), str):
+            spec["condition"] = spec["condition"].strip()
+        return spec
 
     def object_of(self, name: str) -> str | None:
         return name.partition(".")[0]

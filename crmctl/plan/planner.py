@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmctl.errors import Diagnostic, Severity, SourceLocation
-from crmctl.kinds import HANDLERS, KINDS
+from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.diff import AddedDiffs, diff_specs
@@ -61,14 +61,28 @@ def _protected(change: Change, inputs: PlanInputs) -> Diagnostic | None:
     return None
 
 
+def _with(spec: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """`spec` plus the live entries `kept` (mappings merged one level deep)."""
+    out = dict(spec)
+    for key, value in kept.items():
+        out[key] = {**value, **(out.get(key) or {})} if isinstance(value, dict) else value
+    return out
+
+
 def make_plan(inputs: PlanInputs) -> Plan:
-    """The changes that make the live CRM match the desired state, in apply order."""
+    """The changes that make the live CRM match the desired state, in apply order.
+
+    What of a live resource no manifest of the desired state can declare (a permission
+    set's entries on objects and fields the manifests do not define) is kept as it is:
+    it is added to the desired spec, so it neither shows nor changes.
+    """
     plan = Plan(
         environment=inputs.environment, targets=list(inputs.targets), excludes=list(inputs.excludes)
     )
     supported = set(inputs.supported_kinds)
     unsupported: dict[str, int] = {}
     changes: list[Change] = []
+    index: ConfigIndex | None = None  # what the desired state defines, built when first needed
     for address, resource in inputs.desired.items():
         if resource.kind not in supported:
             unsupported[resource.kind] = unsupported.get(resource.kind, 0) + 1
@@ -94,6 +108,11 @@ def make_plan(inputs: PlanInputs) -> Plan:
             )
             continue
         before = canonical(live.kind, live.spec, live.name)
+        if index is None:
+            index = ConfigIndex(inputs.desired.values())
+        kept = HANDLERS[resource.kind].undeclarable(before, index)
+        if kept:  # not crmctl's: kept as it is, never shown
+            after = canonical(resource.kind, _with(after, kept), resource.name)
         if before == after:
             continue
         why = (

@@ -10,8 +10,6 @@ for element and in order, apart from the documented defaults
 - elements a real org adds where a component lacks them (`DEFAULTS`);
 - a standard object whose source has only fields gains an empty
   `<CustomObject/>` file (the CLI writes the object's own file);
-- profiles are not taken (the emulator refuses the Profile type per
-  component), so they do not come back;
 - navikt holds two components twice, with different content: the permission
   set Manage_Customer_User_Permission (main/default/permissionsets and
   unpackagable/profiles) and the Activity object's own file (an empty one in
@@ -25,15 +23,22 @@ crmctl then imports the same source and plans against the org.
 from __future__ import annotations
 
 import copy
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
+from crmctl.cli import main
 from tests.clients.conftest import Sf, logged_in_cli, sfdx_project, shared_project
+from tests.conftest import REPO, CliResult
 
-PROJECTS = ["dreamhouse-lwc", "navikt-crm-arbeidsgiver-base"]
+#: The example org (the repository's manifests/), as Salesforce DX source (see `_example_source`).
+EXAMPLE = "example-org"
+PROJECTS = ["dreamhouse-lwc", "navikt-crm-arbeidsgiver-base", EXAMPLE]
 NS = "http://soap.sforce.com/2006/04/metadata"
 #: What a real org adds to a component that lacks it (and the emulator adds too).
 DEFAULTS = {
@@ -64,12 +69,51 @@ def _write_dependencies(root: Path) -> None:
     )
 
 
-class Deployed:
-    """One shared project deployed by the CLI to its own emulator."""
+#: The types the example org's components are (what crmctl deploys), for a retrieve of it all.
+EXAMPLE_TYPES = ("CustomObject", "CustomField", "ValidationRule", "PermissionSet", "Role",
+                 "DuplicateRule", "MatchingRules", "GlobalValueSet", "RecordType")  # fmt: skip
 
-    def __init__(self, name: str, cli: Sf, root: Path, result: dict) -> None:
+
+def _package_xml(types: tuple[str, ...]) -> str:
+    body = "".join(f"<types><members>*</members><name>{t}</name></types>" for t in types)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Package xmlns="{NS}">{body}'
+            "<version>61.0</version></Package>\n")  # fmt: skip
+
+
+def _crmctl(project: Path, cli: Sf, *args: str) -> CliResult:
+    """crmctl in-process in `project`, logged in to the CLI's emulator (the CLI's env)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        env = {"NO_COLOR": "1", "CRMCTL_ACTOR": "tests", **cli.org.env_variables()}
+        with CliRunner().isolation(env=env) as (out, err, *_):
+            code = main(list(args))
+            return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+def _example_source(tmp: Path) -> Path:
+    """The example org (manifests/) as Salesforce DX source: crmctl applies it to an
+    emulator of its own, and the Salesforce CLI retrieves all of it from there."""
+    project = tmp / "crmctl-example"
+    shutil.copytree(REPO / "manifests", project / "manifests")
+    for cli in logged_in_cli(tmp / "example-org"):
+        cli.org.write_env(project, "sf", manifests="manifests")
+        r = _crmctl(project, cli, "apply", "-e", "sf", "--auto-approve")
+        assert r.exit_code == 0, r.output
+        root = sfdx_project(tmp / "example-sfdx")
+        (root / "force-app").mkdir()
+        (root / "package.xml").write_text(_package_xml(EXAMPLE_TYPES))
+        answer = cli.run("project", "retrieve", "start", "--manifest", "package.xml",
+                         "--wait", "30", cwd=root)["result"]  # fmt: skip
+        assert answer["success"] is True
+    return root / "force-app"
+
+
+class Deployed:
+    """One project deployed by the CLI to its own emulator."""
+
+    def __init__(self, name: str, cli: Sf, root: Path, result: dict, source: Path) -> None:
         self.name, self.cli, self.root, self.result = name, cli, root, result
-        self.source = shared_project(name)
+        self.source = source
 
 
 @pytest.fixture(scope="module", params=PROJECTS)
@@ -77,8 +121,8 @@ def deployed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
     name = request.param
-    source = shared_project(name)
     tmp = tmp_path_factory.mktemp(name)
+    source = _example_source(tmp) if name == EXAMPLE else shared_project(name)
     for cli in logged_in_cli(tmp):
         if name.startswith("navikt"):
             deps = sfdx_project(tmp / "dependencies")
@@ -88,7 +132,7 @@ def deployed(
         # --ignore-errors: what the org takes is saved (rollbackOnError false).
         answer = cli.run("project", "deploy", "start", "--source-dir", "force-app",
                          "--ignore-errors", "--wait", "30", cwd=root, ok=False)  # fmt: skip
-        yield Deployed(name, cli, root, answer["result"])
+        yield Deployed(name, cli, root, answer["result"], source)
 
 
 def _failures(result: dict) -> list[tuple[str, str, str]]:
@@ -101,17 +145,15 @@ def test_the_project_deploys_with_the_salesforce_cli(deployed: Deployed) -> None
     result = deployed.result
     profiles = sorted(p.name.removesuffix(".profile-meta.xml")
                       for p in deployed.source.rglob("*.profile-meta.xml"))  # fmt: skip
-    # The only components the org refuses are the profiles, each naming the type.
-    assert _failures(result) == [
-        ("Profile", p, "Not available for deploy for this organization: the Profile metadata type")
-        for p in profiles
-    ]
-    assert result["status"] == ("SucceededPartial" if profiles else "Succeeded")
-    assert result["numberComponentsDeployed"] == result["numberComponentsTotal"] - len(profiles)
+    # The org takes every component, profiles too.
+    assert _failures(result) == []
+    assert result["status"] == "Succeeded"
+    assert result["numberComponentsDeployed"] == result["numberComponentsTotal"]
     project = deployed.root / "force-app"
     sent = {Path(f["filePath"]).resolve() for f in result["files"] if f["state"] != "Failed"}
-    unsent = {p for p in project.rglob("*-meta.xml")
-              if p not in sent and not p.name.endswith(".profile-meta.xml")}  # fmt: skip
+    assert {p for p in project.rglob("*.profile-meta.xml")} <= sent
+    assert len(profiles) == (3 if deployed.name.startswith("navikt") else 0)
+    unsent = {p for p in project.rglob("*-meta.xml") if p not in sent}
     # The CLI sends nothing for an object whose own file is empty (or has an empty copy).
     for path in unsent:
         copies = _copies(project)[_key(path.relative_to(project))]
@@ -190,9 +232,7 @@ def test_the_project_retrieves_back_equal_to_its_source(deployed: Deployed) -> N
         blank = len(retrieved) == 0 and not (retrieved.text or "").strip()
         (unwritten if blank else differing).append(str(relative))
     assert differing == []
-    assert unwritten == sorted(
-        str(p.relative_to(source)) for p in source.rglob("*.profile-meta.xml")
-    )
+    assert unwritten == []  # profiles too: the org keeps a profile's XML as deployed
     extra = sorted(
         str(p.relative_to(back)) for p in back.rglob("*-meta.xml")
         if not (source / p.relative_to(back)).exists()
@@ -204,15 +244,6 @@ def test_the_project_retrieves_back_equal_to_its_source(deployed: Deployed) -> N
         assert "__" not in obj and any(source.rglob(f"objects/{obj}/fields/*")), relative
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "issue 13, not done yet: the provider reads permission-set entries on fields crmctl "
-        "leaves alone (formula, Location, Html) and on other packages' objects, which import "
-        "leaves out, so the plan removes them; navikt's profiles import as Profile_* "
-        "permission sets the org does not have. Remove this mark once the plan is empty."
-    ),
-)
 def test_crmctl_plans_no_change_against_what_the_cli_deployed(
     deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crmctl
 ) -> None:
@@ -223,9 +254,25 @@ def test_crmctl_plans_no_change_against_what_the_cli_deployed(
     monkeypatch.setenv("CRMCTL_ACTOR", "tests")
     for name, value in deployed.cli.org.env_variables().items():
         monkeypatch.setenv(name, value)
-    r = crmctl("import", "--from", "sfdx", str(deployed.source), "--out", "manifests")
-    assert r.exit_code == 0, r.output
     deployed.cli.org.write_env(project, "sf", manifests="manifests")
+    if deployed.name != EXAMPLE:  # a project's import plans empty
+        r = crmctl("import", "--from", "sfdx", str(deployed.source), "--out", "manifests")
+        assert r.exit_code == 0, r.output
+        r = crmctl("plan", "-e", "sf", "--detailed-exitcode")
+        assert "No changes. The CRM matches the manifests." in r.out, r.out[-3000:]
+        assert r.exit_code == 0, r.output[-3000:]
+        return
+    # The example org's own manifests plan empty, apart from its users: they are records
+    # (REST), which a metadata deploy does not carry.
+    shutil.copytree(REPO / "manifests", project / "manifests")
+    users = [d for path in (project / "manifests").rglob("*.yaml")
+             for d in yaml.safe_load_all(path.read_text()) if d and d["kind"] == "User"]  # fmt: skip
+    assert len(users) == 8
     r = crmctl("plan", "-e", "sf", "--detailed-exitcode")
-    assert "No changes. The CRM matches the manifests." in r.out, r.out[-3000:]
+    assert r.exit_code == 2, r.output[-3000:]
+    assert "Plan: 8 to add, 0 to change, 0 to destroy." in r.out, r.out[-3000:]
+    added = [line.split()[1] for line in r.out.splitlines() if line.startswith("  + ")]
+    assert sorted(added) == sorted(f"User/{u['metadata']['name']}" for u in users)
+    r = crmctl("plan", "-e", "sf", "--detailed-exitcode", "--exclude", "User/*")
+    assert "No changes in the selected resources." in r.out, r.out[-3000:]
     assert r.exit_code == 0, r.output[-3000:]

@@ -167,3 +167,56 @@ def test_a_relationship_name_spelled_as_the_default_is_the_same_field():
     assert [(d.path, d.before, d.after) for d in change.diffs] == [
         ("relationshipName", None, "Customer")
     ]
+
+
+def test_permission_entries_on_what_the_manifests_do_not_define_are_kept_and_not_shown():
+    # The org's permission set also grants access to an object of another package
+    # (Other__c) and to a field crmctl leaves alone (Invoice__c.Where__c, a Location field):
+    # no manifest of this configuration can name them (validate refuses them).
+    live = res("PermissionSet", "Reader", label="Reader",
+               objects={"Invoice__c": ["read"], "Other__c": ["read", "edit"]},
+               fields={"Invoice__c.Amount__c": ["read"], "Invoice__c.Where__c": ["read"],
+                       "Other__c.Code__c": ["read", "edit"]})  # fmt: skip
+    desired = res("PermissionSet", "Reader", label="Reader", objects={"Invoice__c": ["read"]},
+                  fields={"Invoice__c.Amount__c": ["read"]})  # fmt: skip
+    assert (
+        plan_of([OBJ, FIELD, desired], [OBJ, FIELD, live], managed={"PermissionSet/Reader"}).changes
+        == []
+    )
+
+    # A change the manifests do make keeps them in the desired spec, so a provider that
+    # writes whole specs keeps them too; the diff shows only the declared change.
+    desired.spec["fields"] = {"Invoice__c.Amount__c": ["read", "edit"]}
+    [change] = plan_of([OBJ, FIELD, desired], [OBJ, FIELD, live]).changes
+    assert change.action is Action.UPDATE
+    assert change.after["objects"] == {"Invoice__c": ["read"], "Other__c": ["read", "edit"]}
+    assert change.after["fields"] == {
+        "Invoice__c.Amount__c": ["read", "edit"],
+        "Invoice__c.Where__c": ["read"],
+        "Other__c.Code__c": ["read", "edit"],
+    }
+    assert [d.path for d in change.diffs] == ["fields.Invoice__c.Amount__c"]
+
+    # Entries on what the manifests define are crmctl's: one the manifests drop is removed.
+    desired.spec["fields"] = {}
+    [change] = plan_of([OBJ, FIELD, desired], [OBJ, FIELD, live]).changes
+    assert "Invoice__c.Amount__c" not in change.after["fields"]
+    assert "Invoice__c.Where__c" in change.after["fields"]
+
+
+def test_whitespace_around_a_formula_is_no_change():
+    # A YAML block ends in a newline; the Salesforce CLI trims the XML text it converts.
+    rule = res(
+        "ValidationRule", "Invoice__c.Positive", condition="Amount__c <= 0\n", errorMessage="No"
+    )
+    field = res("CustomField", "Invoice__c.Double__c", type="Formula", returnType="Number",
+                formula="  Amount__c * 2\n", label="Double")  # fmt: skip
+    live_rule = res(
+        "ValidationRule", "Invoice__c.Positive", condition="Amount__c <= 0", errorMessage="No"
+    )
+    live_field = res("CustomField", "Invoice__c.Double__c", type="Formula", returnType="Number",
+                     formula="Amount__c * 2", label="Double")  # fmt: skip
+    assert plan_of([OBJ, FIELD, rule, field], [OBJ, FIELD, live_rule, live_field]).changes == []
+    live_rule.spec["condition"] = "Amount__c < 0"
+    [change] = plan_of([OBJ, FIELD, rule, field], [OBJ, FIELD, live_rule, live_field]).changes
+    assert change.after["condition"] == "Amount__c <= 0"

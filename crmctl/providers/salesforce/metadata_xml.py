@@ -841,7 +841,7 @@ def validation_rule_xml(
     return element
 
 
-# --- PermissionSet (and a profile's object and field permissions) ---------------------
+# --- PermissionSet ---------------------
 
 _PERMISSION_SET_KNOWN = frozenset(
     {"label", "description", "objectPermissions", "fieldPermissions", "userPermissions"}
@@ -849,8 +849,8 @@ _PERMISSION_SET_KNOWN = frozenset(
 _PERMISSION_SET_NOISE = frozenset({"fullName", "hasActivationRequired", "license", "custom"})
 
 
-def permission_set_spec(element: ET.Element, profile: bool = False, label: str = "") -> Converted:
-    """A PermissionSet (or, with `profile`, a Profile's object and field permissions)."""
+def permission_set_spec(element: ET.Element, label: str = "") -> Converted:
+    """A PermissionSet's spec (a Profile is never converted: crmctl does not manage profiles)."""
     notes: list[str] = []
     spec: dict[str, Any] = {"label": text(element, "label") or label}
     if text(element, "description"):
@@ -875,14 +875,9 @@ def permission_set_spec(element: ET.Element, profile: bool = False, label: str =
         spec["objects"] = objects
     if fields:
         spec["fields"] = fields
-    if system and not profile:
+    if system:
         spec["system"] = sorted(system)
-    elif system:
-        notes.append(f"{len(system)} system permissions of the profile are not kept")
-    known = (
-        _PERMISSION_SET_KNOWN | _PERMISSION_SET_NOISE | ({"userPermissions"} if profile else set())
-    )
-    leftover = _unknown(element, known)
+    leftover = _unknown(element, _PERMISSION_SET_KNOWN | _PERMISSION_SET_NOISE)
     if leftover:
         notes.append(f"not kept: {', '.join(leftover)}")
     return Converted(spec, notes)

@@ -47,6 +47,7 @@ FILE_TYPES = {
     "Role": ("roles", "role"),
     "DuplicateRule": ("duplicateRules", "duplicateRule"),
     "GlobalValueSet": ("globalValueSets", "globalValueSet"),
+    "Profile": ("profiles", "profile"),
 }
 _FOLDER_TYPES = {folder: type_name for type_name, (folder, _) in FILE_TYPES.items()}
 #: Types that name a file of child components by the object's name (`MatchingRules:
