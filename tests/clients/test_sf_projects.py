@@ -1,9 +1,12 @@
-"""The shared Salesforce DX projects through the Salesforce CLI: deploy, retrieve, compare, plan.
+"""The shared Salesforce DX projects and the example org through the Salesforce CLI:
+deploy, retrieve, compare, plan.
 
-Each project is deployed to its own emulator with `sf project deploy start`,
-then retrieved in place with `sf project retrieve start --manifest` (after
-every file of the copy was blanked, so a file the retrieve does not write
-stays blank and shows). Every file must come back equal to the source, element
+The example org (the repository's manifests/) becomes Salesforce DX source
+first: crmctl applies it to an emulator, and the CLI retrieves it all.
+Each project is deployed once a session to its own emulator with `sf project
+deploy start`, then retrieved into a copy with `sf project retrieve start
+--manifest` (after every file of the copy was blanked, so a file the
+retrieve does not write stays blank and shows). Every file must come back equal to the source, element
 for element and in order, apart from the documented defaults
 (docs/salesforce.md, "What a retrieve gives back"):
 
@@ -17,12 +20,15 @@ for element and in order, apart from the documented defaults
   CLI deploys one copy (and nothing for an empty object file); the retrieve
   writes what was deployed to both places.
 
-crmctl then imports the same source and plans against the org.
+crmctl then imports the same source (the example org: its own manifests)
+and plans against the org: no change (the example org's users aside: they are
+records, which a metadata deploy does not carry).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -50,8 +56,9 @@ DEFAULTS = {
 NAVIKT_DEPENDENCIES = {"NavUnit__c": "NAV Unit", "NavTask__c": "NAV Task", "Absence__c": "Absence"}
 
 
-def _write_dependencies(root: Path) -> None:
-    objects = root / "force-app" / "main" / "default" / "objects"
+def _write_dependencies(package: Path) -> None:
+    """Stand-ins for what navikt takes from other packages, in package folder `package`."""
+    objects = package / "main" / "default" / "objects"
     for name, label in NAVIKT_DEPENDENCIES.items():
         (objects / name).mkdir(parents=True)
         (objects / name / f"{name}.object-meta.xml").write_text(
@@ -116,21 +123,28 @@ class Deployed:
         self.source = source
 
 
-@pytest.fixture(scope="module", params=PROJECTS)
+@pytest.fixture(scope="session", params=PROJECTS)
 def deployed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
+    """Each project deployed once a session: the tests only read the org (and the project
+    folder `root`; a test that writes files works in a copy)."""
     name = request.param
     tmp = tmp_path_factory.mktemp(name)
     source = _example_source(tmp) if name == EXAMPLE else shared_project(name)
     for cli in logged_in_cli(tmp):
-        if name.startswith("navikt"):
-            deps = sfdx_project(tmp / "dependencies")
-            _write_dependencies(deps)
-            cli.run("project", "deploy", "start", "--source-dir", "force-app", cwd=deps)
         root = sfdx_project(tmp / "project", source)
+        folders = ["--source-dir", "force-app"]
+        if name.startswith("navikt"):
+            # The other packages' stand-ins, in a package folder of their own; one deploy
+            # creates them before what needs them, as an org that has them already.
+            _write_dependencies(root / "dependencies")
+            folders += ["--source-dir", "dependencies"]
+            project = json.loads((root / "sfdx-project.json").read_text())
+            project["packageDirectories"].append({"path": "dependencies"})
+            (root / "sfdx-project.json").write_text(json.dumps(project, indent=2))
         # --ignore-errors: what the org takes is saved (rollbackOnError false).
-        answer = cli.run("project", "deploy", "start", "--source-dir", "force-app",
+        answer = cli.run("project", "deploy", "start", *folders,
                          "--ignore-errors", "--wait", "30", cwd=root, ok=False)  # fmt: skip
         yield Deployed(name, cli, root, answer["result"], source)
 
@@ -208,8 +222,8 @@ def _blank(root: Path) -> None:
         path.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<{tag} xmlns="{NS}"/>\n')
 
 
-def test_the_project_retrieves_back_equal_to_its_source(deployed: Deployed) -> None:
-    root = deployed.root
+def test_the_project_retrieves_back_equal_to_its_source(deployed: Deployed, tmp_path: Path) -> None:
+    root = sfdx_project(tmp_path / "retrieved", deployed.source)  # a copy: this test writes
     cli = deployed.cli
     cli.run("project", "generate", "manifest", "--source-dir", "force-app", "--output-dir", ".",
             cwd=root)  # fmt: skip
