@@ -32,6 +32,7 @@ __all__ = [
     "org_components",
     "mark",
     "save",
+    "stored",
     "follow",
     "delete",
     "store_kind",
@@ -97,6 +98,15 @@ def save(
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (type_name, full_name.lower(), full_name, mdxml.fragment(element), mirrors, at, by),
     )
+
+
+def stored(conn: sqlite3.Connection, type_name: str, full_name: str) -> ET.Element | None:
+    """The XML kept for a component (as deployed), or None."""
+    row = conn.execute(
+        "SELECT xml FROM sf_components WHERE type = ? AND name_key = ?",
+        (type_name, full_name.lower()),
+    ).fetchone()
+    return mdxml.from_fragment(row[0]) if row else None
 
 
 def follow(conn: sqlite3.Connection, type_name: str, full_name: str, mirrors: str) -> None:

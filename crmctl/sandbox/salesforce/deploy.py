@@ -28,7 +28,7 @@ from crmctl.plan.action import Action
 from crmctl.plan.model import Change
 from crmctl.plan.ordering import order_changes
 from crmctl.sandbox.db import SandboxError, iso_time
-from crmctl.sandbox.salesforce import catalog, components, mdxml, specs
+from crmctl.sandbox.salesforce import catalog, components, mdxml, profiles, specs
 from crmctl.sandbox.store import SandboxStore
 
 __all__ = ["run_deploy"]
@@ -200,7 +200,10 @@ def _store_xml(
             continue
         mirrored = work.mirrored.get(index)
         mirrors = digests.get(mirrored) if mirrored else None
-        catalog.save(conn, entry.type, entry.full_name, entry.element, mirrors, now, actor)
+        element = entry.element
+        if entry.type == "Profile":  # a profile deploy overlays the org's profile
+            element = profiles.merge(catalog.stored(conn, "Profile", entry.full_name), element)
+        catalog.save(conn, entry.type, entry.full_name, element, mirrors, now, actor)
         if entry.type == "DuplicateRule" and mirrors is not None:
             catalog.follow(conn, "MatchingRule", entry.full_name, mirrors)
 

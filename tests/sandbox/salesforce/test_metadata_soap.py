@@ -418,3 +418,65 @@ def test_time_html_and_auto_number_fields_are_enforced_on_record_writes(org: Sal
     types = "<met:types><met:members>Ticket__c.No__c</met:members><met:name>CustomField</met:name></met:types>"
     got = mx.parse(_retrieve(org, types)["unpackaged/objects/Ticket__c.object"])
     assert mx.text(got.find("fields"), "displayFormat") == "T-{0000}"
+
+
+def _profile(body: str) -> str:
+    return f'<Profile xmlns="{mx.NS}">{body}</Profile>'
+
+
+_FLS = "<fieldPermissions><editable>{e}</editable><field>{f}</field><readable>true</readable></fieldPermissions>"
+_USER = "<userPermissions><enabled>true</enabled><name>{n}</name></userPermissions>"
+
+
+def test_a_profile_is_kept_and_a_deploy_overlays_it_as_a_real_org_does(org: SalesforceOrg) -> None:
+    first = _profile(
+        "<custom>true</custom>"
+        + _FLS.format(e="false", f="Ticket__c.Note__c") + _FLS.format(e="true", f="Account.Site")
+        + "<layoutAssignments><layout>Ticket__c-Ticket Layout</layout></layoutAssignments>"
+        + "<userLicense>Salesforce</userLicense>" + _USER.format(n="ApiEnabled")
+    )  # fmt: skip
+    result = _deploy(
+        org, _zip({"profiles/Support Agent.profile": first}, {"Profile": ["Support Agent"]})
+    )
+    assert (mx.text(result, "status"), _failures(result)) == ("Succeeded", [])
+    types = "<met:types><met:members>Support Agent</met:members><met:name>Profile</met:name></met:types>"
+    files = _retrieve(org, types)
+    assert _canonical(files["unpackaged/profiles/Support Agent.profile"]) == _canonical(first)
+    # A second deploy sets what it names and keeps the rest (Salesforce: a profile deploy
+    # overlays the profile the org has).
+    second = _profile(
+        _FLS.format(e="true", f="Ticket__c.Note__c")
+        + "<layoutAssignments><layout>Ticket__c-Ticket Layout 2</layout></layoutAssignments>"
+        + "<objectPermissions><allowRead>true</allowRead><object>Ticket__c</object></objectPermissions>"
+        + _USER.format(n="ViewSetup")
+    )  # fmt: skip
+    result = _deploy(
+        org, _zip({"profiles/Support Agent.profile": second}, {"Profile": ["Support Agent"]})
+    )
+    assert (mx.text(result, "status"), _failures(result)) == ("Succeeded", [])
+    expected = _profile(
+        "<custom>true</custom>"
+        + _FLS.format(e="true", f="Ticket__c.Note__c") + _FLS.format(e="true", f="Account.Site")
+        + "<layoutAssignments><layout>Ticket__c-Ticket Layout 2</layout></layoutAssignments>"
+        + "<objectPermissions><allowRead>true</allowRead><object>Ticket__c</object></objectPermissions>"
+        + "<userLicense>Salesforce</userLicense>" + _USER.format(n="ApiEnabled")
+        + _USER.format(n="ViewSetup")
+    )  # fmt: skip
+    assert _canonical(_retrieve(org, types)["unpackaged/profiles/Support Agent.profile"]) == (
+        _canonical(expected)
+    )
+    listed = _call(org, "<met:listMetadata><met:queries><met:type>Profile</met:type></met:queries>"
+                        "</met:listMetadata>")[1].findall("Body/listMetadataResponse/result")  # fmt: skip
+    assert [
+        (mx.text(r, "fullName"), mx.text(r, "fileName"), mx.text(r, "id")[:3]) for r in listed
+    ] == [("Support Agent", "profiles/Support Agent.profile", "00e")]
+
+
+def _canonical(xml: str) -> str:
+    import xml.etree.ElementTree as ET
+
+    root = mx.parse(xml)
+    for item in root.iter():
+        item.text = (item.text or "").strip() or None
+        item.tail = None
+    return ET.tostring(root, encoding="unicode")
