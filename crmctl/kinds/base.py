@@ -272,11 +272,14 @@ class KindHandler:
         """The object a resource of this kind belongs to, if any."""
         return None
 
-    def undeclarable(self, live: dict[str, Any], index: ConfigIndex) -> dict[str, Any]:
+    def undeclarable(
+        self, live: dict[str, Any], index: ConfigIndex, deleted: set[str]
+    ) -> dict[str, Any]:
         """What of a live (canonical) spec no manifest of this configuration can declare.
 
         Such parts are not crmctl's: a plan keeps them as they are (adds them to the
-        desired spec) and never shows them. Most kinds have none.
+        desired spec) and never shows them. Parts about a resource the plan deletes
+        (`deleted`: addresses) are crmctl's and go with it. Most kinds have none.
         """
         return {}
 

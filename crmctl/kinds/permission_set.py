@@ -63,19 +63,32 @@ class PermissionSetKind(KindHandler):
         spec["system"] = sorted(set(spec.get("system", [])))
         return spec
 
-    def undeclarable(self, live: dict[str, Any], index: ConfigIndex) -> dict[str, Any]:
+    def undeclarable(
+        self, live: dict[str, Any], index: ConfigIndex, deleted: set[str]
+    ) -> dict[str, Any]:
         """Entries on objects and fields the configuration does not define.
 
         `check` refuses a manifest that names them, so they can never be declared:
         they belong to whoever made them (another package, an admin in Setup, a field
-        kind crmctl leaves alone) and are kept as they are.
+        kind crmctl leaves alone) and are kept as they are. Entries on an object or
+        field the plan deletes (crmctl's, dropped from the manifests) go with it.
         """
+
+        def kept_object(obj: str) -> bool:
+            return not declarable(obj, index) and object_dependency(obj) not in deleted
+
+        def kept_field(qualified: str) -> bool:
+            obj, _, field = qualified.partition(".")
+            return (
+                not declarable_field(qualified, index)
+                and object_dependency(obj) not in deleted
+                and field_dependency(obj, field) not in deleted
+            )
+
         out: dict[str, Any] = {}
-        objects = {o: p for o, p in (live.get("objects") or {}).items() if not declarable(o, index)}
-        fields = {
-            f: p for f, p in (live.get("fields") or {}).items() if not declarable_field(f, index)
-        }
-        depths = {t: d for t, d in (live.get("depths") or {}).items() if not declarable(t, index)}
+        objects = {o: p for o, p in (live.get("objects") or {}).items() if kept_object(o)}
+        fields = {f: p for f, p in (live.get("fields") or {}).items() if kept_field(f)}
+        depths = {t: d for t, d in (live.get("depths") or {}).items() if kept_object(t)}
         if depths:  # a Dataverse security role's depth on those tables goes with them
             out["depths"] = depths
         if objects:

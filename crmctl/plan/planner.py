@@ -83,6 +83,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
     unsupported: dict[str, int] = {}
     changes: list[Change] = []
     index: ConfigIndex | None = None  # what the desired state defines, built when first needed
+    deleted: set[str] = set()  # live resources crmctl manages that the desired state drops
     for address, resource in inputs.desired.items():
         if resource.kind not in supported:
             unsupported[resource.kind] = unsupported.get(resource.kind, 0) + 1
@@ -110,7 +111,8 @@ def make_plan(inputs: PlanInputs) -> Plan:
         before = canonical(live.kind, live.spec, live.name)
         if index is None:
             index = ConfigIndex(inputs.desired.values())
-        kept = HANDLERS[resource.kind].undeclarable(before, index)
+            deleted = {a for a in inputs.live if a not in inputs.desired and a in inputs.managed}
+        kept = HANDLERS[resource.kind].undeclarable(before, index, deleted)
         if kept:  # not crmctl's: kept as it is, never shown
             after = canonical(resource.kind, _with(after, kept), resource.name)
         if before == after:

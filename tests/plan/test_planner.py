@@ -220,3 +220,24 @@ def test_whitespace_around_a_formula_is_no_change():
     live_rule.spec["condition"] = "Amount__c < 0"
     [change] = plan_of([OBJ, FIELD, rule, field], [OBJ, FIELD, live_rule, live_field]).changes
     assert change.after["condition"] == "Amount__c <= 0"
+
+
+def test_permission_entries_on_an_object_the_plan_deletes_go_with_it():
+    other = res("CustomObject", "Other__c", label="Other")
+    code = res("CustomField", "Other__c.Code__c", type="Text", label="Code")
+    live = res("PermissionSet", "Reader", label="Reader",
+               objects={"Invoice__c": ["read"], "Other__c": ["read"]},
+               fields={"Other__c.Code__c": ["read"]})  # fmt: skip
+    desired = res("PermissionSet", "Reader", label="Reader", objects={"Invoice__c": ["read"]})
+    managed = {"CustomObject/Other__c", "CustomField/Other__c.Code__c", "PermissionSet/Reader"}
+    plan = plan_of([OBJ, desired], [OBJ, other, code, live], managed=managed)
+    [change] = [c for c in plan.changes if c.kind == "PermissionSet"]
+    assert change.after["objects"] == {"Invoice__c": ["read"]}
+    assert change.after["fields"] == {}
+    assert sorted(c.address for c in plan.changes if c.action is Action.DELETE) == [
+        "CustomField/Other__c.Code__c", "CustomObject/Other__c"]  # fmt: skip
+    # Not crmctl's (never applied by it): the object stays, and so do the entries.
+    assert (
+        plan_of([OBJ, desired], [OBJ, other, code, live], managed={"PermissionSet/Reader"}).changes
+        == []
+    )
