@@ -1,14 +1,22 @@
 """Write a synthetic Salesforce DX project the size of a large real org, for `crmctl import --from sfdx`.
 
     python bench/gen_sfdx.py OUTDIR [--objects 90] [--fields 3600] [--rules 100]
-                                    [--roles 100] [--profiles 70] [--field-permissions 3000]
+                                    [--roles 100] [--profiles 70] [--permission-sets 70]
+                                    [--field-permissions 3000]
 
 OUTDIR gets `sfdx-project.json` and `force-app/main/default/` with, by
 default: 90 custom objects, 3,600 custom fields of every common type spread
-over them, 100 validation rules, 100 roles in a hierarchy and 70 profiles,
-each with 3,000 field permissions and object permissions on every object
-(the shape of the org in issue 15: ~10,000 metadata files, ~210,000 field
-permissions). The same arguments always write the same files.
+over them, 100 validation rules, 100 roles in a hierarchy, 70 profiles and
+70 permission sets. Each profile and each permission set has 3,000 field
+permissions on the generated fields and object permissions on every
+generated object (the shape of the org in issue 15: 70 profiles with
+~210,000 field permissions). `crmctl import --from sfdx` leaves profiles to
+the org (it lists them, unread), so the permission sets carry the volume of
+permission-set YAML the import writes (about 7 MB, what the profiles gave
+when import still converted them); a permission set also has a
+description, a few tab settings and user permissions, as real ones do.
+`--field-permissions` applies to both. The same arguments always write the
+same files.
 """
 
 from __future__ import annotations
@@ -32,6 +40,18 @@ FIELD_WORDS = (
     "Start", "End", "Tier", "Priority", "Reference", "Quantity", "Margin", "Channel", "Budget",
 )  # fmt: skip
 PICKS = (("New", "Open", "Closed"), ("Low", "Medium", "High"), ("EMEA", "AMER", "APAC"))
+#: A permission set's access to an object: each level holds what Salesforce requires beside it
+#: (delete needs edit, modifyAll needs viewAll and delete ...), as a real org's sets do.
+LEVELS: tuple[tuple[str, ...], ...] = (
+    ("read",),
+    ("read", "create", "edit"),
+    ("read", "create", "edit", "delete"),
+    ("read", "viewAll"),
+    ("read", "create", "edit", "delete", "viewAll", "modifyAll"),
+)
+LEVEL_WEIGHTS = (50, 30, 12, 6, 2)
+USER_PERMISSIONS = ["RunReports", "ExportReport", "CreateCustomizeReports", "EditMyReports",
+                    "ViewPublicReports", "ApiEnabled", "EditTask", "EditEvent"]  # fmt: skip
 
 
 def _element(tag: str, body: str) -> str:
@@ -71,6 +91,33 @@ def _field(rng: random.Random, name: str, label: str) -> tuple[str, str]:
     return _element("CustomField", body), kind
 
 
+def _field_permissions(rng: random.Random, all_fields: list[str], count: int) -> list[str]:
+    """`count` fieldPermissions on fields drawn from `all_fields`, sorted by field as
+    Salesforce retrieves them; about 18 % grant nothing (readable and editable false)."""
+    parts = []
+    for field in sorted(rng.sample(all_fields, count)):
+        edit = rng.random() < 0.4
+        read = edit or rng.random() < 0.7
+        parts.append(
+            "    <fieldPermissions>\n"
+            f"        <editable>{str(edit).lower()}</editable>\n"
+            f"        <field>{field}</field>\n"
+            f"        <readable>{str(read).lower()}</readable>\n"
+            "    </fieldPermissions>\n"
+        )
+    return parts
+
+
+def _object_permission(obj: str, granted: tuple[str, ...]) -> str:
+    flags = [
+        ("allowCreate", "create"), ("allowDelete", "delete"), ("allowEdit", "edit"),
+        ("allowRead", "read"), ("modifyAllRecords", "modifyAll"),
+    ]  # fmt: skip
+    pairs = [(tag, str(p in granted).lower()) for tag, p in flags]
+    pairs += [("object", obj), ("viewAllRecords", str("viewAll" in granted).lower())]
+    return "    <objectPermissions>\n" + _lines(pairs, "        ") + "    </objectPermissions>\n"
+
+
 def generate(
     out: Path,
     objects: int = 90,
@@ -80,6 +127,7 @@ def generate(
     profiles: int = 70,
     field_permissions: int = 3000,
     seed: int = 1,
+    permission_sets: int = 70,
 ) -> int:
     """Write the project; return how many metadata files were written."""
     rng = random.Random(seed)
@@ -157,41 +205,39 @@ def generate(
     (base / "profiles").mkdir(parents=True, exist_ok=True)
     count = min(field_permissions, len(all_fields))
     for p in range(profiles):
-        chosen = sorted(rng.sample(all_fields, count))
-        parts = []
-        for field in chosen:
-            edit = rng.random() < 0.4
-            read = edit or rng.random() < 0.7
-            parts.append(
-                "    <fieldPermissions>\n"
-                f"        <editable>{str(edit).lower()}</editable>\n"
-                f"        <field>{field}</field>\n"
-                f"        <readable>{str(read).lower()}</readable>\n"
-                "    </fieldPermissions>\n"
-            )
+        parts = _field_permissions(rng, all_fields, count)
         for obj in names:
             edit = rng.random() < 0.5
-            parts.append(
-                "    <objectPermissions>\n"
-                + _lines(
-                    [
-                        ("allowCreate", str(edit).lower()),
-                        ("allowDelete", "false"),
-                        ("allowEdit", str(edit).lower()),
-                        ("allowRead", "true"),
-                        ("modifyAllRecords", "false"),
-                        ("object", obj),
-                        ("viewAllRecords", "false"),
-                    ],  # fmt: skip
-                    "        ",
-                )
-                + "    </objectPermissions>\n"
-            )
+            parts.append(_object_permission(obj, ("read", "create", "edit") if edit else ("read",)))
         parts.append("    <userLicense>Salesforce</userLicense>\n")
         name = f"Sales Profile {p + 1}"
         (base / "profiles" / f"{name}.profile-meta.xml").write_text(
             _element("Profile", "    <custom>true</custom>\n" + "".join(parts))
         )
+        written += 1
+    (base / "permissionsets").mkdir(parents=True, exist_ok=True)
+    for p in range(permission_sets):
+        team = f"{WORDS[p % len(WORDS)]} Access {p // len(WORDS) + 1}"
+        # Salesforce's element order: description, fieldPermissions, hasActivationRequired,
+        # label, objectPermissions, tabSettings, userPermissions.
+        parts = [f"    <description>Field and object access for the {team} team.</description>\n"]
+        parts += _field_permissions(rng, all_fields, count)
+        parts.append("    <hasActivationRequired>false</hasActivationRequired>\n")
+        parts.append(f"    <label>{team}</label>\n")
+        for obj in names:
+            parts.append(_object_permission(obj, rng.choices(LEVELS, LEVEL_WEIGHTS)[0]))
+        for obj in sorted(rng.sample(names, min(3, len(names)))):
+            parts.append(
+                f"    <tabSettings>\n        <tab>{obj}</tab>\n"
+                "        <visibility>Visible</visibility>\n    </tabSettings>\n"
+            )
+        for permission in sorted(rng.sample(USER_PERMISSIONS, rng.randint(0, 3))):
+            parts.append(
+                "    <userPermissions>\n        <enabled>true</enabled>\n"
+                f"        <name>{permission}</name>\n    </userPermissions>\n"
+            )
+        path = base / "permissionsets" / f"{team.replace(' ', '_')}.permissionset-meta.xml"
+        path.write_text(_element("PermissionSet", "".join(parts)))
         written += 1
     return written
 
@@ -204,12 +250,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=int, default=100)
     parser.add_argument("--roles", type=int, default=100)
     parser.add_argument("--profiles", type=int, default=70)
+    parser.add_argument("--permission-sets", type=int, default=70)
     parser.add_argument("--field-permissions", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     count = generate(
         args.outdir, args.objects, args.fields, args.rules, args.roles, args.profiles,
-        args.field_permissions, args.seed,
+        args.field_permissions, args.seed, args.permission_sets,
     )  # fmt: skip
     print(f"wrote {count} metadata files to {args.outdir}")
     return 0

@@ -65,18 +65,7 @@ def test_a_synthetic_org_imports_byte_identical_to_the_pyyaml_emitter(tmp_path: 
     from gen_sfdx import generate
 
     generate(tmp_path / "src", objects=6, fields=60, rules=8, roles=7, profiles=3,
-             field_permissions=40)  # fmt: skip
-    # Import leaves profiles to the org: the generated ones become permission sets here, so
-    # permission-set manifests are written too.
-    base = tmp_path / "src" / "force-app" / "main" / "default"
-    (base / "permissionsets").mkdir()
-    for profile in sorted((base / "profiles").iterdir()):
-        name = profile.name.removesuffix(".profile-meta.xml").replace(" ", "_")
-        text = profile.read_text().replace("<Profile ", "<PermissionSet ")
-        text = text.replace("</Profile>", "</PermissionSet>").replace("<custom>true</custom>", "")
-        text = text.replace("<userLicense>Salesforce</userLicense>", "")
-        (base / "permissionsets" / f"{name}.permissionset-meta.xml").write_text(text)
-        profile.unlink()
+             field_permissions=40, permission_sets=3)  # fmt: skip
     result = import_sfdx(tmp_path / "src")
     written = write_manifests(result, tmp_path / "out", owner="crm-admins")
     assert len(written) == 6 + 3 + 1
