@@ -94,17 +94,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def run_crmctl(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> CliResult:
+    """Run crmctl in-process (what the `crmctl` fixture gives; usable in session fixtures)."""
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as (out, err, *_):
+        code = main(list(args))
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
 @pytest.fixture
 def crmctl(monkeypatch: pytest.MonkeyPatch):
     """Run crmctl in-process: `crmctl("validate", "-e", "prod", input="yes\\n")` -> CliResult."""
-
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
-        runner = CliRunner()
-        with runner.isolation(input=input, env=env) as (out, err, *_):
-            code = main(list(args))
-            return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
-
-    return run
+    return run_crmctl
 
 
 @dataclass
