@@ -101,9 +101,15 @@ def approve_governance_as(crmctl, who: str = TOMAS, env: str = "gov") -> str:
     return done.out.split(" in ", 1)[1].split(":", 1)[0]
 
 
-def _make_governed(root: Path, crmctl, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Turn the example project at `root` (the working folder) into the governed one."""
-    write_governed_env(root)
+def _make_governed(
+    root: Path, crmctl, monkeypatch: pytest.MonkeyPatch, env_text: str | None
+) -> None:
+    """Turn the example project at `root` (the working folder) into the governed one;
+    `env_text` (with a {remote} field) replaces the default gov.yaml."""
+    if env_text is None:
+        write_governed_env(root)
+    else:
+        (root / "environments" / "gov.yaml").write_text(env_text.format(remote=bare_remote(root)))
     write_signers(root, *PEOPLE)
     init(root)
     applied = crmctl("apply", "--auto-approve")
@@ -116,15 +122,17 @@ def _make_governed(root: Path, crmctl, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Recorded as v1 of gov." in first.out, first.out
 
 
-@pytest.fixture(scope="session")
-def governed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(folder, template): the governed project built once per worker in `folder`, and a copy.
+def governed_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, env_text: str | None = None
+) -> tuple[Path, Path]:
+    """(folder, template): a governed project built once in `folder`, and a copy of it.
 
+    For session fixtures (one build per worker); `copy_back` gives each test its own copy.
     The project records absolute paths (the history remote beside it, in gov.yaml and in
     git), so each test gets its copy back at the same place: `folder`/project, with the
     remote at `folder`/history-remote.git. Tests in one worker run one after another.
     """
-    folder = tmp_path_factory.mktemp("governed")
+    folder = tmp_path_factory.mktemp(name)
     root = folder / "project"
     root.mkdir()
     shutil.copytree(REPO / "manifests", root / "manifests")
@@ -134,23 +142,16 @@ def governed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
         mp.setenv("CRMCTL_ACTOR", "tester@example.com")  # as the `project` fixture
         mp.delenv("CRMCTL_ENV", raising=False)
         mp.setenv("NO_COLOR", "1")
-        _make_governed(root, run_crmctl, mp)
-    template = tmp_path_factory.mktemp("governed-template")
+        _make_governed(root, run_crmctl, mp, env_text)
+    template = tmp_path_factory.mktemp(f"{name}-template")
     shutil.copytree(folder, template, symlinks=True, dirs_exist_ok=True)
     return folder, template
 
 
-@pytest.fixture
-def governed(governed_template: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The example project with environments/gov.yaml, in git, the sandbox matching the manifests.
-
-    The sandbox is filled through the ungoverned `local` environment (same
-    database); then the governance settings of `gov` are approved by Tomas and
-    applied (v1), so tests start from "no changes" in `gov`. Built once per worker
-    (`governed_template`) and copied back for each test: the working folder, with
-    CRMCTL_ACTOR the author, CRMCTL_ENV and CRMCTL_SIGNING_KEY unset, NO_COLOR=1.
-    """
-    folder, template = governed_template
+def copy_back(built: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of a `governed_once` project, as the working folder: CRMCTL_ACTOR the
+    author, CRMCTL_ENV and CRMCTL_SIGNING_KEY unset, NO_COLOR=1 (as its build left them)."""
+    folder, template = built
     shutil.rmtree(folder)
     shutil.copytree(template, folder, symlinks=True)
     root = folder / "project"
@@ -160,3 +161,21 @@ def governed(governed_template: tuple[Path, Path], monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("CRMCTL_SIGNING_KEY", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     return root
+
+
+@pytest.fixture(scope="session")
+def governed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The `governed` project, built once per worker (see `governed_once`)."""
+    return governed_once(tmp_path_factory, "governed")
+
+
+@pytest.fixture
+def governed(governed_template: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example project with environments/gov.yaml, in git, the sandbox matching the manifests.
+
+    The sandbox is filled through the ungoverned `local` environment (same
+    database); then the governance settings of `gov` are approved by Tomas and
+    applied (v1), so tests start from "no changes" in `gov`. Built once per worker
+    and copied back for each test (`governed_once`, `copy_back`).
+    """
+    return copy_back(governed_template, monkeypatch)
