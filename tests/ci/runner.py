@@ -57,7 +57,9 @@ def fresh_venv(tmp_path: Path, wheel: Path) -> tuple[Path, str]:
     into the venv as setup-python's pip would.
     """
     venv = tmp_path / "fresh-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
     (site,) = (venv / "lib").glob("python3*/site-packages")
     deps = [p for p in sys.path if p.endswith("site-packages")]
     (site / "_crmctl_test_deps.pth").write_text("\n".join(deps) + "\n")
