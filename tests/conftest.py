@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A folder `name` that `build(folder)` fills once per test run, shared by the xdist workers.
+
+    For expensive things tests only read (a wheel of this checkout, a template to copy): the
+    first worker to ask builds it while holding a file lock, the others wait for it and reuse
+    it. A build that failed is started again by the next one to ask. Without xdist it lives in
+    the session's temporary folder.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this run's temporary folder, common to its workers
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @dataclass
 class CliResult:
     """What a crmctl run printed and returned."""
@@ -68,17 +94,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+def run_crmctl(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> CliResult:
+    """Run crmctl in-process (what the `crmctl` fixture gives; usable in session fixtures)."""
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as (out, err, *_):
+        code = main(list(args))
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
 @pytest.fixture
 def crmctl(monkeypatch: pytest.MonkeyPatch):
     """Run crmctl in-process: `crmctl("validate", "-e", "prod", input="yes\\n")` -> CliResult."""
-
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
-        runner = CliRunner()
-        with runner.isolation(input=input, env=env) as (out, err, *_):
-            code = main(list(args))
-            return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
-
-    return run
+    return run_crmctl
 
 
 @dataclass

@@ -25,9 +25,9 @@ from crmctl.governance.access_review import (
 from crmctl.governance.sshsig import sign
 from crmctl.history import current_actor
 from crmctl.history.store import HistoryStore
-from tests.governance.conftest import PEOPLE, approve_governance_as, as_person, bare_remote
-from tests.governance.gitrepo import AUTHOR, commit, init
-from tests.governance.keys import key_of, write_signers
+from tests.governance.conftest import as_person, copy_back, governed_once
+from tests.governance.gitrepo import AUTHOR, commit
+from tests.governance.keys import key_of
 from tests.testing.conftest import edit
 
 TOMAS = "tomas.berg@northwind.example"  # security officer; holds the Security_Officer set
@@ -54,21 +54,15 @@ approvals:
 """
 
 
+@pytest.fixture(scope="session")
+def reviewed_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return governed_once(tmp_path_factory, "reviewed", REVIEW_ENV)
+
+
 @pytest.fixture
-def reviewed(project: Path, crmctl, monkeypatch: pytest.MonkeyPatch) -> Path:
+def reviewed(reviewed_template: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> Path:
     """gov: a governed copy of the example organisation, applied once (v1), no review yet."""
-    (project / "environments" / "gov.yaml").write_text(
-        REVIEW_ENV.format(remote=bare_remote(project))
-    )
-    write_signers(project, *PEOPLE)
-    init(project)
-    assert crmctl("apply", "--auto-approve").exit_code == 0
-    monkeypatch.setenv("CRMCTL_ACTOR", AUTHOR)
-    monkeypatch.delenv("CRMCTL_SIGNING_KEY", raising=False)
-    approve_governance_as(crmctl)
-    first = crmctl("apply", "-e", "gov", "--auto-approve")
-    assert first.exit_code == 0 and "Recorded as v1 of gov." in first.out, first.output
-    return project
+    return copy_back(reviewed_template, monkeypatch)
 
 
 def _sets(root: Path) -> list[str]:

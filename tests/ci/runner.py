@@ -28,21 +28,45 @@ _IGNORED = shutil.ignore_patterns(
 )
 
 
-def fresh_venv(tmp_path: Path) -> tuple[Path, str]:
-    """A new venv (no crmctl in it) and a pip requirement for a copy of this checkout.
-
-    The venv sees this interpreter's installed packages (crmctl's dependencies) through a
-    .pth file, so the install step needs no download beyond the build backend. The copy
-    keeps concurrent builds (pip builds a local folder in place) out of each other's way.
-    """
-    source = tmp_path / "crmctl-source"
+def build_wheel(folder: Path) -> None:
+    """Build a wheel of this checkout into `folder`, from a copy (pip builds a folder in place)."""
+    source = folder / "crmctl-source"
     shutil.copytree(REPO, source, ignore=_IGNORED, symlinks=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder), str(source)],
+        check=True,
+        timeout=600,
+    )
+    shutil.rmtree(source)
+
+
+#: The `pip` command of the venv, as pip's own launcher script: pip comes from the .pth below.
+_PIP = """#!{python}
+import sys
+from pip._internal.cli.main import main
+sys.exit(main())
+"""
+
+
+def fresh_venv(tmp_path: Path, wheel: Path) -> tuple[Path, str]:
+    """A new venv (no crmctl in it) and a pip requirement for `wheel` (this checkout, built).
+
+    The venv sees this interpreter's installed packages (crmctl's dependencies and pip) through
+    a .pth file, so the install step needs no download, and making the venv needs no
+    `ensurepip`: its `pip` command is pip's launcher, run by the venv's python, so it installs
+    into the venv as setup-python's pip would.
+    """
     venv = tmp_path / "fresh-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
     (site,) = (venv / "lib").glob("python3*/site-packages")
     deps = [p for p in sys.path if p.endswith("site-packages")]
     (site / "_crmctl_test_deps.pth").write_text("\n".join(deps) + "\n")
-    return venv / "bin", f"crmctl @ {source.as_uri()}"
+    pip = venv / "bin" / "pip"
+    pip.write_text(_PIP.format(python=venv / "bin" / "python"))
+    pip.chmod(0o755)
+    return venv / "bin", f"crmctl @ {wheel.as_uri()}"
 
 
 def base_env(bin_dir: Path, home: Path) -> dict[str, str]:

@@ -12,16 +12,33 @@ import pytest
 import yaml
 
 from crmctl.ci import PLAN_MARKER
-from tests.ci.runner import REPO, GitLabNotes, base_env, fresh_venv, run_github_job, run_gitlab_job
+from tests.ci.runner import (
+    REPO,
+    GitLabNotes,
+    base_env,
+    build_wheel,
+    fresh_venv,
+    run_github_job,
+    run_gitlab_job,
+)
+from tests.conftest import built_once
 from tests.e2e.helpers import desired_specs, live_specs, replace_in
 
 SECRETS_NEEDED = "CRMCTL_TEST_TOKEN"
 
 
 @pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A fresh venv without crmctl, and the requirement that installs this checkout."""
-    return fresh_venv(tmp_path_factory.mktemp("ci-venv"))
+def crmctl_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel of this checkout, built once per test run (shared by the xdist workers)."""
+    (wheel,) = built_once(tmp_path_factory, "crmctl-wheel", build_wheel).glob("crmctl-*.whl")
+    return wheel
+
+
+@pytest.fixture
+def venv(tmp_path: Path, crmctl_wheel: Path) -> tuple[Path, str]:
+    """A fresh venv without crmctl for this test, and the requirement that installs the wheel:
+    each test's first "Install crmctl" step really installs it."""
+    return fresh_venv(tmp_path, crmctl_wheel)
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from crmctl.sandbox.store import SandboxStore
-from tests.governance.conftest import PEOPLE, approve_governance_as, bare_remote
-from tests.governance.gitrepo import AUTHOR, commit, init
-from tests.governance.keys import write_signers
+from tests.governance.conftest import copy_back, governed_once
+from tests.governance.gitrepo import AUTHOR, commit
 from tests.governance.test_approvals import TOMAS, apply, approve, refusal
 from tests.testing.conftest import edit
 
@@ -43,20 +42,17 @@ approvals:
 """
 
 
+@pytest.fixture(scope="session")
+def widening_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return governed_once(tmp_path_factory, "widening", WIDENING_ENV)
+
+
 @pytest.fixture
-def widening_governed(project: Path, crmctl, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (project / "environments" / "gov.yaml").write_text(
-        WIDENING_ENV.format(remote=bare_remote(project))
-    )
-    write_signers(project, *PEOPLE)
-    init(project)
-    assert crmctl("apply", "--auto-approve").exit_code == 0
-    monkeypatch.setenv("CRMCTL_ACTOR", AUTHOR)
-    monkeypatch.delenv("CRMCTL_SIGNING_KEY", raising=False)
-    approve_governance_as(crmctl)
-    first = crmctl("apply", "-e", "gov", "--auto-approve")
-    assert first.exit_code == 0 and "Recorded as v1 of gov." in first.out, first.output
-    return project
+def widening_governed(
+    widening_template: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """gov with the access-widening rule, applied once (v1)."""
+    return copy_back(widening_template, monkeypatch)
 
 
 def _live(root: Path, kind: str, name: str) -> dict:

@@ -28,28 +28,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 import pytest
 import requests
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    positive_data_acceptance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from crmctl.sandbox import SandboxStore, start_server
 from crmctl.sandbox.apidoc import document
 from tests.sandbox.conftest import org_operations
 
+# One worker runs this whole module (`--dist loadgroup`): schemathesis and hypothesis are
+# imported, and the schema loaded, there only, at the first test (not while collecting).
+pytestmark = pytest.mark.xdist_group("schemathesis")
+
 DOCUMENT = document()
-SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+@cache
+def _schema() -> Any:
+    import schemathesis
+
+    return schemathesis.openapi.from_dict(DOCUMENT)
 
 
 def _refused_for_state(path: str, response: Any) -> bool:
@@ -72,19 +72,32 @@ def _refused_for_state(path: str, response: Any) -> bool:
 
 def positive_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
     """Schemathesis' positive_data_acceptance, less the refusals the CRM's state explains."""
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+
     if _refused_for_state(case.operation.path, response):
         return None
     return positive_data_acceptance(ctx, response, case)
 
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    positive_data_accepted,
-]
+@cache
+def _checks() -> list[Any]:
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        positive_data_accepted,
+    ]
+
 
 OPERATIONS = [
     (path, method, mode)
@@ -92,9 +105,9 @@ OPERATIONS = [
     if path != "/api/v1/admin/faults"
     for method, operation in item.items()
     if method != "parameters"
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    for mode in ("positive", "negative")  # schemathesis' GenerationMode values
     # Negative cases need something to get wrong: parameters or a body.
-    if mode is GenerationMode.POSITIVE
+    if mode == "positive"
     or operation.get("parameters")
     or item.get("parameters")
     or operation.get("requestBody")
@@ -115,13 +128,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 @pytest.mark.parametrize(
     ("path", "method", "mode"),
     OPERATIONS,
-    ids=[f"{m.upper()} {p} {mode.value}" for p, m, mode in OPERATIONS],
+    ids=[f"{m.upper()} {p} {mode}" for p, m, mode in OPERATIONS],
 )
 def test_the_api_conforms_to_its_document(
-    served: tuple[str, str], path: str, method: str, mode: GenerationMode
+    served: tuple[str, str], path: str, method: str, mode: str
 ) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import GenerationMode
+
+    # `conforms` is worded as before the imports were made lazy: with derandomize=True its
+    # source seeds the examples, so the same text keeps the same generated requests.
     url, token = served
-    strategy = SCHEMA[path][method.upper()].as_strategy(generation_mode=mode)
+    mode = GenerationMode(mode)
+    CHECKS = _checks()  # noqa: N806
+    strategy = _schema()[path][method.upper()].as_strategy(generation_mode=mode)
 
     @given(case=strategy)
     @settings(
