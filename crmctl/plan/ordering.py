@@ -19,22 +19,30 @@ def _topological(changes: list[Change], deps: dict[str, set[str]]) -> list[Chang
     by_address = {c.address: c for c in changes}
     ordered: list[Change] = []
     state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(address: str) -> None:
-        if state.get(address) == 2:
-            return
-        if state.get(address) == 1:
-            return  # a cycle (role parents): validation reports it; keep going
-        state[address] = 1
-        for dep in sorted(deps.get(address, ()), key=_sort_key):
-            if dep in by_address:
-                visit(dep)
-        state[address] = 2
-        ordered.append(by_address[address])
-
     for change in sorted(changes, key=lambda c: _sort_key(c.address)):
-        visit(change.address)
+        _visit(change.address, deps, by_address, state, ordered)
     return ordered
+
+
+def _visit(
+    address: str,
+    deps: dict[str, set[str]],
+    by_address: dict[str, Change],
+    state: dict[str, int],
+    ordered: list[Change],
+) -> None:
+    # A plain function, not a closure: a closure that calls itself is a reference cycle,
+    # which would keep every dependency set alive until the cyclic collector happens to run.
+    if state.get(address) == 2:
+        return
+    if state.get(address) == 1:
+        return  # a cycle (role parents): validation reports it; keep going
+    state[address] = 1
+    for dep in sorted(deps.get(address, ()), key=_sort_key):
+        if dep in by_address:
+            _visit(dep, deps, by_address, state, ordered)
+    state[address] = 2
+    ordered.append(by_address[address])
 
 
 def _sort_key(address: str) -> tuple[int, str]:
