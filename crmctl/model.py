@@ -36,9 +36,12 @@ def address_of(kind: str, name: str) -> str:
     return f"{kind}/{name}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Resource:
-    """One configuration item: identity (kind, name), the CRM-facing spec and crmctl's metadata."""
+    """One configuration item: identity (kind, name), the CRM-facing spec and crmctl's metadata.
+
+    Slotted: a large organisation holds hundreds of thousands of them (desired and live).
+    """
 
     kind: str
     name: str

@@ -214,10 +214,15 @@ class _BuildError(Exception):
         self.message, self.line, self.column, self.hint = message, line, column, hint
 
 
+#: Strings up to this long are interned: a large org repeats the same few values (types,
+#: classifications, owners, permission words) hundreds of thousands of times.
+_INTERN_CHARS = 32
+
+
 def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
     tag, value = node.tag, node.value
     if tag == _STR:
-        return value
+        return intern(value) if len(value) <= _INTERN_CHARS else value
     if tag == _NULL:
         return None
     if tag == _BOOL:
