@@ -167,3 +167,12 @@ def test_a_relationship_name_spelled_as_the_default_is_the_same_field():
     assert [(d.path, d.before, d.after) for d in change.diffs] == [
         ("relationshipName", None, "Customer")
     ]
+
+
+def test_a_change_shares_the_address_string_of_its_desired_resource():
+    desired = by_address(OBJ, FIELD)
+    plan = make_plan(PlanInputs("test", desired, {}))
+    keys = {address: address for address in desired}
+    for change in plan.changes:
+        assert change.address == f"{change.kind}/{change.name}"
+        assert change.address is keys[change.address]
