@@ -134,6 +134,24 @@ class SourceMap:
     def __repr__(self) -> str:
         return f"SourceMap({self.file!r}, {self.start_line})"
 
+    def __eq__(self, other: object) -> bool:
+        """Equal positions (as when it was a dataclass), packed or not."""
+        if not isinstance(other, SourceMap):
+            return NotImplemented
+        if (self.file, self.start_line, self.values, self.styles) != (
+            other.file,
+            other.start_line,
+            other.values,
+            other.styles,
+        ):
+            return False
+        if self.packed is not None and self.packed == other.packed:
+            return True
+        mine = dict(self.keys)  # `keys` of the other may unpack over the shared entry
+        return mine == other.keys
+
+    __hash__ = None  # type: ignore[assignment]
+
     @property
     def keys(self) -> dict[Path_, int]:
         """Path -> packed position of every mapping key and sequence item (do not modify)."""
@@ -141,9 +159,11 @@ class SourceMap:
             return self._keys
         global _unpacked
         packed = self.packed or b""
-        if _unpacked is None or _unpacked[0] is not packed:
-            _unpacked = (packed, marshal.loads(packed) if packed else {})
-        return _unpacked[1]
+        entry = _unpacked  # read once: another thread may replace it meanwhile
+        if entry is None or entry[0] is not packed:
+            entry = (packed, marshal.loads(packed) if packed else {})
+            _unpacked = entry
+        return entry[1]
 
     def pack(self) -> None:
         """Keep the key positions packed from now on (see the class docstring)."""

@@ -232,3 +232,12 @@ def test_key_positions_are_kept_packed_and_answer_for_each_document() -> None:
 def test_short_strings_are_shared_between_documents() -> None:
     docs, _ = parse_yaml_text("type: Text\n---\ntype: Text\n", "f.yaml")
     assert docs[0].data["type"] is docs[1].data["type"]
+
+
+def test_source_maps_compare_by_their_positions() -> None:
+    text = "kind: Role\nspec:\n  label: A\n"
+    [one], _ = parse_yaml_text(text, "f.yaml")
+    [two], _ = parse_yaml_text(text, "f.yaml")
+    [other], _ = parse_yaml_text("kind: Role\nspec:\n\n  label: A\n", "f.yaml")
+    assert one.source == two.source
+    assert one.source != other.source
