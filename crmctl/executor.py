@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -325,25 +325,31 @@ def resources_from_snapshot(data: dict[str, dict]) -> dict[str, Resource]:
     return out
 
 
-def result_document(outcome: ApplyOutcome) -> dict:
-    """The per-change result recorded in the history."""
-    rows = [
-        {"address": c.address, "action": c.action.word, "result": "applied"}
-        for c in outcome.applied
-    ]
+def _result_rows(outcome: ApplyOutcome) -> Iterator[dict]:
+    for c in outcome.applied:
+        yield {"address": c.address, "action": c.action.word, "result": "applied"}
     if outcome.failed is not None:
-        rows.append(
-            {
-                "address": outcome.failed.address,
-                "action": outcome.failed.action.word,
-                "result": "failed",
-                "error": outcome.error or "",
-            }
-        )
-    rows += [
-        {"address": c.address, "action": c.action.word, "result": "not applied"}
-        for c in outcome.not_applied
-    ]
+        yield {
+            "address": outcome.failed.address,
+            "action": outcome.failed.action.word,
+            "result": "failed",
+            "error": outcome.error or "",
+        }
+    for c in outcome.not_applied:
+        yield {"address": c.address, "action": c.action.word, "result": "not applied"}
+
+
+def result_document(outcome: ApplyOutcome, streamed: bool = False) -> dict:
+    """The per-change result recorded in the history.
+
+    With `streamed`, its `changes` are made while they are written (a Streamed sequence:
+    a row for each change of a large apply is not held at once).
+    """
+    rows: list[dict] | Streamed = (
+        Streamed.sequence(lambda: _result_rows(outcome))
+        if streamed
+        else list(_result_rows(outcome))
+    )
     document: dict = {"status": outcome.status, "changes": rows}
     if outcome.restore is not None:
         document["restore"] = {

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from sys import intern
 from typing import Any, Protocol
 
 from crmctl.errors import Diagnostic, SourceLocation
 
-__all__ = ["Resource", "DesiredState", "SourceMap", "address_of"]
+__all__ = ["Resource", "DesiredState", "SourceMap", "address_of", "share_strings"]
 
 #: A path into a YAML document: mapping keys and sequence indexes.
 Path_ = tuple[str | int, ...]
@@ -36,9 +38,12 @@ def address_of(kind: str, name: str) -> str:
     return f"{kind}/{name}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Resource:
-    """One configuration item: identity (kind, name), the CRM-facing spec and crmctl's metadata."""
+    """One configuration item: identity (kind, name), the CRM-facing spec and crmctl's metadata.
+
+    Slotted: a large organisation holds hundreds of thousands of them (desired and live).
+    """
 
     kind: str
     name: str
@@ -46,7 +51,8 @@ class Resource:
     metadata: dict[str, Any] = field(default_factory=dict)
     source: SourceMap | None = None  # where it was declared; None for live resources
     # Environment overrides applied to the spec: (patch, the environment file's map, index).
-    overrides: list[tuple[dict[str, Any], SourceMap, int]] = field(default_factory=list)
+    # A tuple, empty by default (most resources have none): not one list per resource.
+    overrides: tuple[tuple[dict[str, Any], SourceMap, int], ...] = ()
 
     @property
     def address(self) -> str:
@@ -90,3 +96,31 @@ class DesiredState:
 
     def of_kind(self, kind: str) -> list[Resource]:
         return [r for r in self.resources.values() if r.kind == kind]
+
+
+#: Strings up to this long are shared by `share_strings` (as the YAML reader does for manifests).
+_SHARED_CHARS = 32
+
+
+def share_strings(resources: Iterable[Resource]) -> None:
+    """Intern each resource's kind and the short strings of its spec and metadata, in place.
+
+    A live read decodes the same few values (types, classifications, permission words,
+    who updated it) once per resource: a large org holds them hundreds of thousands of
+    times over. The values stay equal; only duplicates are freed.
+    """
+    for resource in resources:
+        resource.kind = intern(resource.kind)
+        _share(resource.spec)
+        _share(resource.metadata)
+
+
+def _share(value: dict[str, Any] | list[Any]) -> None:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        kind = type(item)
+        if kind is str:
+            if len(item) <= _SHARED_CHARS:
+                value[key] = intern(item)  # type: ignore[index]
+        elif kind is dict or kind is list:
+            _share(item)

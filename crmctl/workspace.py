@@ -48,7 +48,7 @@ from crmctl.history.jsonstream import Streamed
 from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.impact.model import ChangeImpact
 from crmctl.kinds import KINDS
-from crmctl.model import DesiredState, Resource
+from crmctl.model import DesiredState, Resource, share_strings
 from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, matches_any
 from crmctl.plan.binding import plan_differences, snapshot_digest
 from crmctl.plan.encode import plan_from_dict
@@ -125,6 +125,12 @@ class Workspace:
     def read_live(self) -> dict[str, Resource]:
         kinds = [k for k in KINDS if k in self.provider.supported_kinds()]
         return {r.address: r for r in self.provider.read(kinds)}
+
+    def _read_held(self) -> dict[str, Resource]:
+        """`read_live` for a read apply holds to its end: repeated strings shared (less memory)."""
+        live = self.read_live()
+        share_strings(live.values())
+        return live
 
     def sync_history(self) -> None:
         """Pull the shared history (once per workspace) when the environment has a remote."""
@@ -384,7 +390,7 @@ class Workspace:
             return outcome
         number = self.history.preflight(self.env.name)
         self._shed_positions()
-        live_before = self.read_live()
+        live_before = self._read_held()
         # Snapshots are computed while they are written (journal, history): never held whole.
         before = snapshot_stream(live_before)
         state = journal_state(self.env.name, self.actor.email, plan, before)
@@ -432,10 +438,10 @@ class Workspace:
     ) -> dict[str, Resource]:
         """After the changes went out: the CRM as read after the last write, restored if need be."""
         if outcome.ok:
-            return self.read_live()
+            return self._read_held()
         # Nothing of the write that failed may land after this read.
         resolve_writes(self.provider, state.unanswered_or_failed())
-        live_after = self.read_live()
+        live_after = self._read_held()
         reconcile(outcome, live_after)
         if not outcome.ok and restore_on_failure:
             # Everything sent may have landed (a dropped connection hides the answer).
@@ -650,7 +656,12 @@ class Workspace:
         label = f"rollback to {plan.rollback_to}" if plan.rollback_to else "apply"
         message = f"{label} ({counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy), {outcome.status}"
         record = VersionRecord(
-            self.env.name, meta, plan_document(plan), result_document(outcome), before, after
+            self.env.name,
+            meta,
+            plan_document(plan),
+            result_document(outcome, streamed=True),
+            before,
+            after,
         )
         # If the process dies from here on, recover finishes this recording.
         self.journal.recording(

@@ -175,7 +175,7 @@ def _apply_overrides(
             if errors:
                 valid.discard(target)
         resource.spec = patched
-        resource.overrides.append((override["spec"], env.source, i))
+        resource.overrides = (*resource.overrides, (override["spec"], env.source, i))
     return problems
 
 

@@ -35,7 +35,7 @@ __all__ = ["ParseCache", "open_parse_cache", "CACHE_DIR", "NO_CACHE_VARIABLE"]
 CACHE_DIR = Path(".crmctl") / "cache" / "parse"
 #: Set to 1 to turn the cache off for every command (the `--no-cache` option does it for one).
 NO_CACHE_VARIABLE = "CRMCTL_NO_CACHE"
-FORMAT = 2
+FORMAT = 3  # 3: key positions as SourceMap.packed bytes
 _MAC_BYTES = 32
 #: Entries unused this long are removed when new ones are written.
 _STALE_SECONDS = 14 * 24 * 3600
@@ -120,8 +120,10 @@ class ParseCache:
                 raise ValueError("not written with this user's key")
             docs_data, problem_data = marshal.loads(payload)
             docs = []
-            for data, index, start, keys in docs_data:
-                smap = SourceMap(file, start, keys)
+            for data, index, start, packed in docs_data:
+                if not isinstance(packed, bytes):
+                    raise TypeError("key positions of another shape")
+                smap = SourceMap(file, start, packed=packed)
                 docs.append(YamlDocument(data, index, smap))
             problems = [
                 Diagnostic(
@@ -146,7 +148,9 @@ class ParseCache:
         """Remember a parse (one whose locations all point into `file`); failures are ignored."""
         if any(p.location is not None and p.location.file != file for p in problems):
             return
-        docs_data = [(d.data, d.index, d.source.start_line, d.source.keys) for d in docs]
+        for d in docs:
+            d.source.pack()
+        docs_data = [(d.data, d.index, d.source.start_line, d.source.packed) for d in docs]
         problem_data = [
             (
                 p.message,

@@ -12,10 +12,11 @@ common) and unquoted dates stay strings (the schemas decide what a date is).
 
 from __future__ import annotations
 
+import marshal
 import math
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from sys import intern
 from typing import Any, NoReturn
@@ -90,7 +91,11 @@ def _pack(line: int, column: int) -> int:
     return line * _LINE + column
 
 
-@dataclass
+#: The key positions most recently unpacked (see `SourceMap.keys`): (packed bytes, positions).
+#: Messages about one document come together, so one entry saves nearly every unpacking.
+_unpacked: tuple[bytes, dict[Path_, int]] | None = None
+
+
 class SourceMap:
     """Where each path of one YAML document is: path -> position (line, column), 1-based.
 
@@ -99,18 +104,78 @@ class SourceMap:
     kept: `value_location` reads the file again for them, so a large org does
     not hold a position for every value. Positions are stored packed (see
     `_pack`); use `location` and `value_location`.
+
+    Once a document is built its key positions are packed into one bytes object
+    (`pack`, marshal's format): a large org has millions of keys, and a dict of
+    path tuples costs about five times as much. They are unpacked when a message
+    needs a line (`keys`), which is rare.
     """
 
-    file: str
-    start_line: int
-    keys: dict[Path_, int] = field(default_factory=dict)
-    #: Scalar values' positions and non-plain styles: None until `value_location` needs them.
-    values: dict[Path_, int] | None = None
-    styles: dict[Path_, str] | None = None
+    __slots__ = ("file", "start_line", "_keys", "packed", "values", "styles")
+
+    def __init__(
+        self,
+        file: str,
+        start_line: int,
+        keys: dict[Path_, int] | None = None,
+        packed: bytes | None = None,
+    ) -> None:
+        self.file = file
+        self.start_line = start_line
+        self._keys: dict[Path_, int] | None = (
+            keys if keys is not None else ({} if packed is None else None)
+        )
+        #: The key positions as `marshal.dumps` wrote them, once packed (`_keys` is then None).
+        self.packed = packed
+        #: Scalar values' positions and non-plain styles: None until `value_location` needs them.
+        self.values: dict[Path_, int] | None = None
+        self.styles: dict[Path_, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"SourceMap({self.file!r}, {self.start_line})"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal positions (as when it was a dataclass), packed or not."""
+        if not isinstance(other, SourceMap):
+            return NotImplemented
+        if (self.file, self.start_line, self.values, self.styles) != (
+            other.file,
+            other.start_line,
+            other.values,
+            other.styles,
+        ):
+            return False
+        if self.packed is not None and self.packed == other.packed:
+            return True
+        mine = dict(self.keys)  # `keys` of the other may unpack over the shared entry
+        return mine == other.keys
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def keys(self) -> dict[Path_, int]:
+        """Path -> packed position of every mapping key and sequence item (do not modify)."""
+        if self._keys is not None:
+            return self._keys
+        global _unpacked
+        packed = self.packed or b""
+        entry = _unpacked  # read once: another thread may replace it meanwhile
+        if entry is None or entry[0] is not packed:
+            entry = (packed, marshal.loads(packed) if packed else {})
+            _unpacked = entry
+        return entry[1]
+
+    def pack(self) -> None:
+        """Keep the key positions packed from now on (see the class docstring)."""
+        if self._keys is not None:
+            self.packed = marshal.dumps(self._keys)
+            self._keys = None
 
     def location(self, path: Path_ = ()) -> SourceLocation:
         """The location of `path`, or of its nearest ancestor that has one."""
         path = tuple(path)
+        if not path:
+            return SourceLocation(self.file, self.start_line)
         keys = self.keys
         while path:
             packed = keys.get(path)
@@ -169,10 +234,15 @@ class _BuildError(Exception):
         self.message, self.line, self.column, self.hint = message, line, column, hint
 
 
+#: Strings up to this long are interned: a large org repeats the same few values (types,
+#: classifications, owners, permission words) hundreds of thousands of times.
+_INTERN_CHARS = 32
+
+
 def _scalar(node: yaml.ScalarNode, loader: Any) -> Any:
     tag, value = node.tag, node.value
     if tag == _STR:
-        return value
+        return intern(value) if len(value) <= _INTERN_CHARS else value
     if tag == _NULL:
         return None
     if tag == _BOOL:
@@ -444,6 +514,8 @@ def _parse_pass(
                 )
                 index += 1
                 continue
+            if not values:
+                smap.pack()
             docs.append(YamlDocument(data, index, smap))
             index += 1
             problems.extend(

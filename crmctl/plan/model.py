@@ -47,10 +47,15 @@ class Change:
     # What approvals it had when planned: display only, never for apply-time decisions
     # (apply verifies approvals again).
     approvals: ApprovalState | None = None
+    # The address as the planner had it (the desired state's or the live read's key): shared,
+    # so a large plan and what apply records from it hold one string per address, not one
+    # per use. None: made from kind and name when asked.
+    address_key: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def address(self) -> str:
-        return f"{self.kind}/{self.name}"
+        key = self.address_key
+        return key if key is not None else f"{self.kind}/{self.name}"
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import Resource
@@ -14,27 +14,40 @@ __all__ = ["order_changes"]
 _KIND_RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 
-def _topological(changes: list[Change], deps: dict[str, set[str]]) -> list[Change]:
-    """Stable topological order (kind order, then name, breaks ties); cycles keep kind order."""
+def _topological(changes: list[Change], deps_of: Callable[[Change], set[str]]) -> list[Change]:
+    """Stable topological order (kind order, then name, breaks ties); cycles keep kind order.
+
+    A change's dependencies are asked for once, when it is first visited, and not kept:
+    holding every change's set at once costs a large plan more than the plan itself.
+    """
     by_address = {c.address: c for c in changes}
     ordered: list[Change] = []
     state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def visit(address: str) -> None:
-        if state.get(address) == 2:
-            return
-        if state.get(address) == 1:
-            return  # a cycle (role parents): validation reports it; keep going
-        state[address] = 1
-        for dep in sorted(deps.get(address, ()), key=_sort_key):
-            if dep in by_address:
-                visit(dep)
-        state[address] = 2
-        ordered.append(by_address[address])
-
     for change in sorted(changes, key=lambda c: _sort_key(c.address)):
-        visit(change.address)
+        _visit(change.address, deps_of, by_address, state, ordered)
     return ordered
+
+
+def _visit(
+    address: str,
+    deps_of: Callable[[Change], set[str]],
+    by_address: dict[str, Change],
+    state: dict[str, int],
+    ordered: list[Change],
+) -> None:
+    # A plain function, not a closure: a closure that calls itself is a reference cycle,
+    # which would keep what it refers to alive until the cyclic collector happens to run.
+    if state.get(address) == 2:
+        return
+    if state.get(address) == 1:
+        return  # a cycle (role parents): validation reports it; keep going
+    state[address] = 1
+    change = by_address[address]
+    for dep in sorted(deps_of(change), key=_sort_key):
+        if dep in by_address:
+            _visit(dep, deps_of, by_address, state, ordered)
+    state[address] = 2
+    ordered.append(change)
 
 
 def _sort_key(address: str) -> tuple[int, str]:
@@ -60,9 +73,13 @@ def order_changes(changes: Iterable[Change]) -> list[Change]:
     changes = list(changes)
     upserts = [c for c in changes if c.action is not Action.DELETE]
     deletes = [c for c in changes if c.action is Action.DELETE]
+    backward = _topological(deletes, lambda c: _deps(c, c.before))
+    return _forward(upserts) + list(reversed(backward))
+
+
+def _forward(upserts: list[Change]) -> list[Change]:
+    """Creates, updates and replaces in dependency order."""
     # The relationships the created and updated resources declare, for formulas that
     # read through them.
     index = ConfigIndex(Resource(c.kind, c.name, c.after) for c in upserts if c.after is not None)
-    forward = _topological(upserts, {c.address: _deps(c, c.after, index) for c in upserts})
-    backward = _topological(deletes, {c.address: _deps(c, c.before) for c in deletes})
-    return forward + list(reversed(backward))
+    return _topological(upserts, lambda c: _deps(c, c.after, index))

@@ -105,6 +105,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                     None,
                     "not in the CRM yet",
                     source,
+                    address_key=address,
                 )
             )
             continue
@@ -136,6 +137,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                 fingerprint(before),
                 reason,
                 source,
+                address_key=address,
             )
         )
     for address, live in inputs.live.items():
@@ -157,6 +159,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                 diff_specs(before, None),
                 fingerprint(before),
                 "removed from the manifests (crmctl manages it)",
+                address_key=address,
             )
         )
     for kind, count in sorted(unsupported.items()):

@@ -52,6 +52,9 @@ def test_a_second_load_is_served_from_the_cache(cached_project: Path) -> None:
     assert [d.render() for d in second.diagnostics] == [d.render() for d in first.diagnostics]
     probe = second.resources["CustomField/Account.Cache_Probe__c"]
     assert str(probe.location("label")) == "manifests/probe.yaml:6"
+    assert str(probe.location("length")) == "manifests/probe.yaml:7"
+    # The cache hands back the key positions packed, as the parser keeps them.
+    assert probe.source is not None and isinstance(probe.source.packed, bytes)
 
 
 def test_editing_a_file_invalidates_its_entry(cached_project: Path) -> None:

@@ -209,3 +209,35 @@ def test_file_that_cannot_be_read(tmp_path: Path) -> None:
     assert [(d.render(), d.code) for d in found] == [
         ("missing.yaml: cannot read file: No such file or directory", "io")
     ]
+
+
+def test_key_positions_are_kept_packed_and_answer_for_each_document() -> None:
+    docs, found = parse_yaml_text(
+        "kind: Role\nspec:\n  label: A\n---\nkind: Role\nspec:\n  parent: X\n  label: B\n",
+        "f.yaml",
+    )
+    assert found == []
+    first, second = docs
+    # Once built, a document's key positions are one bytes object, unpacked on demand.
+    assert isinstance(first.source.packed, bytes)
+    assert isinstance(second.source.packed, bytes)
+    # Alternating between documents answers each from its own positions.
+    for _ in range(2):
+        assert first.source.location(("spec", "label")) == SourceLocation("f.yaml", 3, 3)
+        assert second.source.location(("spec", "label")) == SourceLocation("f.yaml", 8, 3)
+    assert second.source.key_line(("spec", "parent")) == 7
+    assert first.source.key_line(("spec", "parent")) == 0
+
+
+def test_short_strings_are_shared_between_documents() -> None:
+    docs, _ = parse_yaml_text("type: Text\n---\ntype: Text\n", "f.yaml")
+    assert docs[0].data["type"] is docs[1].data["type"]
+
+
+def test_source_maps_compare_by_their_positions() -> None:
+    text = "kind: Role\nspec:\n  label: A\n"
+    [one], _ = parse_yaml_text(text, "f.yaml")
+    [two], _ = parse_yaml_text(text, "f.yaml")
+    [other], _ = parse_yaml_text("kind: Role\nspec:\n\n  label: A\n", "f.yaml")
+    assert one.source == two.source
+    assert one.source != other.source

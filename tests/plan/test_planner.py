@@ -241,3 +241,12 @@ def test_permission_entries_on_an_object_the_plan_deletes_go_with_it():
         plan_of([OBJ, desired], [OBJ, other, code, live], managed={"PermissionSet/Reader"}).changes
         == []
     )
+
+
+def test_a_change_shares_the_address_string_of_its_desired_resource():
+    desired = by_address(OBJ, FIELD)
+    plan = make_plan(PlanInputs("test", desired, {}))
+    keys = {address: address for address in desired}
+    for change in plan.changes:
+        assert change.address == f"{change.kind}/{change.name}"
+        assert change.address is keys[change.address]
