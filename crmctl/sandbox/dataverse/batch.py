@@ -96,7 +96,7 @@ def _respond(status: int, body: Any, headers: dict[str, str], content_id: str | 
     lines += ["", f"HTTP/1.1 {status} {reason}"]
     data = b""
     if body is not None and status != 204:
-        data = json.dumps(body, ensure_ascii=False).encode()
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {**headers, "Content-Type": "application/json; odata.metadata=minimal"}
     lines += [f"{k}: {v}" for k, v in headers.items()] + ["", ""]
     return "\r\n".join(lines).encode() + data + b"\r\n"

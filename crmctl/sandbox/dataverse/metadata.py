@@ -73,10 +73,10 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _select(item: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
+def _select(item: dict[str, Any], names: list[str] | None, expanded: Any = ()) -> dict[str, Any]:
     if not names:
         return item
-    keep = set(names) | {"MetadataId"}
+    keep = set(names) | {"MetadataId"} | set(expanded)
     return {k: v for k, v in item.items() if k in keep or k.startswith("@odata.")}
 
 
@@ -296,14 +296,14 @@ def _attributes(ctx: Context, entity: state.Entity, cast: str | None, options: d
         if kind is None or a["_type"] == kind
     ]
     items = _filter(items, options.get("$filter"))
-    return [_select(i, _names(options.get("$select"))) for i in items]
+    return [_select(i, _names(options.get("$select")), expand) for i in items]
 
 
 def _show_entity(ctx: Context, entity: state.Entity, options: dict[str, str]) -> dict[str, Any]:
     out = model.show_entity(entity.doc)
     expand = expand_items(options.get("$expand"))
     names = _names(options.get("$select"))
-    out = _select(out, names)
+    out = _select(out, names, expand)
     if "Attributes" in expand:
         out["Attributes"] = _attributes(ctx, entity, None, inner_options(expand["Attributes"]))
     return out
@@ -457,8 +457,10 @@ def _attributes_path(ctx: Context, method: str, entity: state.Entity, segments: 
                     QUERY,
                     404,
                 )
-        shown = _show_attribute(ctx, attr, True, expand_items(ctx.query.get("$expand")))
-        shown = _select(shown, _names(ctx.query.get("$select")))
+        expand = expand_items(ctx.query.get("$expand"))
+        shown = _select(
+            _show_attribute(ctx, attr, True, expand), _names(ctx.query.get("$select")), expand
+        )
         shown["@odata.context"] = _ctx_url(ctx, "EntityDefinitions/Attributes/$entity")
         return 200, shown, {}
     require_customizer(ctx)

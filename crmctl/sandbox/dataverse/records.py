@@ -129,7 +129,9 @@ def bind_target(ctx: Context, value: Any, targets: list[str], where: str) -> str
     """The id an `@odata.bind` names, checked to exist in one of `targets`."""
     if not isinstance(value, str):
         raise bad(f"{where}: an @odata.bind value is a URL like /accounts(<id>).")
-    path = api.relative(ctx, ctx.content_ids.get(value, value))
+    if value.startswith("$") and value[1:] in ctx.content_ids:  # a $batch Content-ID
+        value = ctx.content_ids[value[1:]]
+    path = api.relative(ctx, value)
     match = re.fullmatch(r"/?([\w]+)\(([^)]*)\)", path.strip())
     if match is None:
         raise bad(f"{where}: cannot resolve the @odata.bind URL {value!r}.")
@@ -269,11 +271,11 @@ def create_row(ctx: Context, entity: state.Entity, body: dict[str, Any]) -> str:
         row.setdefault("ownerid", ctx.user_id)
         user = state.get_row(ctx.conn, "systemuser", ctx.user_id) or {}
         row["owningbusinessunit"] = user.get("businessunitid")
+    for hook in BEFORE_WRITE.get(entity.logical_name, []):
+        hook(ctx, row, None)
     if entity.attribute("statecode") is not None:
         row.setdefault("statecode", 0)
         row.setdefault("statuscode", 1)
-    for hook in BEFORE_WRITE.get(entity.logical_name, []):
-        hook(ctx, row, None)
     state.put_row(ctx.conn, entity.logical_name, row_id, row)
     write_audit(ctx, entity.logical_name, row_id, 1, changes)
     return row_id
