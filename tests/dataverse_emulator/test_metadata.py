@@ -229,3 +229,44 @@ def test_solution_header_records_components_and_an_unknown_solution_is_refused(d
                       headers={"MSCRM.SolutionUniqueName": "NoSuchSolution"})  # fmt: skip
     assert missing.status_code == 404
     assert dv.get("EntityDefinitions(LogicalName='nw_other')").status_code == 404
+
+
+def test_retrieve_metadata_changes_reads_typed_columns_in_one_request_and_gives_deltas(
+    dv: Env,
+) -> None:  # noqa: E501
+    import json
+
+    dv.post("EntityDefinitions", table_body("nw_Invoice"))
+    _column(dv, "nw_invoice", _text("nw_Reference", 40))
+    query = {
+        "Criteria": {"FilterOperator": "And", "Conditions": [{
+            "PropertyName": "IsCustomEntity", "ConditionOperator": "Equals",
+            "Value": {"Type": "System.Boolean", "Value": True}}]},
+        "Properties": {"AllProperties": False, "PropertyNames": ["LogicalName", "Attributes"]},
+        "AttributeQuery": {"Properties": {"AllProperties": False,
+                                          "PropertyNames": ["LogicalName", "MaxLength"]}},
+    }  # fmt: skip
+    first = dv.get("RetrieveMetadataChanges(Query=@p1)", params={"@p1": json.dumps(query)})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert [e["LogicalName"] for e in body["EntityMetadata"]] == ["nw_invoice"]
+    columns = {
+        a["LogicalName"]: a.get("MaxLength") for a in body["EntityMetadata"][0]["Attributes"]
+    }
+    assert columns["nw_reference"] == 40 and columns["nw_name"] == 100
+    stamp = body["ServerVersionStamp"]
+    unchanged = dv.get("RetrieveMetadataChanges(Query=@p1,ClientVersionStamp=@p2)",
+                       params={"@p1": json.dumps(query), "@p2": f"'{stamp}'"}).json()  # fmt: skip
+    assert unchanged["EntityMetadata"] == []
+    dv.post("EntityDefinitions", table_body("nw_Payment"))
+    table_id = dv.get("EntityDefinitions(LogicalName='nw_invoice')?$select=MetadataId").json()[
+        "MetadataId"
+    ]  # noqa: E501
+    dv.delete(f"EntityDefinitions({table_id})")
+    delta = dv.get(
+        "RetrieveMetadataChanges(Query=@p1,ClientVersionStamp=@p2,DeletedMetadataFilters=@p3)",
+        params={"@p1": json.dumps(query), "@p2": f"'{stamp}'",
+                "@p3": "Microsoft.Dynamics.CRM.DeletedMetadataFilters'Entity'"},
+    ).json()  # fmt: skip
+    assert [e["LogicalName"] for e in delta["EntityMetadata"]] == ["nw_payment"]
+    assert delta["DeletedMetadata"]["Values"] == [[table_id]]

@@ -111,3 +111,22 @@ def test_records_round_trip_through_the_client(client: Any, dv: Env) -> None:
     assert client.records.retrieve("nw_Product", first) is None
     account = client.records.create("account", {"name": "Contoso"})
     assert dv.get(f"accounts({account})?$select=name").json()["name"] == "Contoso"
+
+
+def test_typed_column_listing_and_bulk_delete_through_the_client(client: Any, dv: Env) -> None:
+    client.tables.create("nw_Order", {"nw_Reference": {"type": "string", "max_length": 30},
+                                      "nw_Lines": {"type": "int", "min_value": 1, "max_value": 99}})  # fmt: skip
+    typed = {c["LogicalName"]: c for c in client.tables.list_columns("nw_Order", typed=True)}
+    assert typed["nw_reference"]["MaxLength"] == 30
+    assert (typed["nw_lines"]["MinValue"], typed["nw_lines"]["MaxValue"]) == (1, 99)
+    ids = client.records.create(
+        "nw_Order", [{"nw_Name": f"O{n}", "nw_Lines": n + 1} for n in range(3)]
+    )  # noqa: E501
+    job = client.records.delete("nw_Order", ids[:2])
+    assert job
+    for _ in range(2):
+        state = dv.get(f"asyncoperations({job})?$select=statecode,statuscode").json()
+    assert (state["statecode"], state["statuscode"]) == (3, 30)
+    assert [r["nw_name"] for r in client.records.list("nw_Order", select=["nw_Name"])] == ["O2"]
+    with pytest.raises(Exception, match="outside the valid range"):
+        client.records.create("nw_Order", {"nw_Name": "Too many", "nw_Lines": 500})
