@@ -16,7 +16,7 @@
     # REQUESTS_CA_BUNDLE=str(files.ca) for requests, msal and Microsoft's client
 
 or on the command line: `crmctl sandbox dataverse-app add --client-id ID
---secret-env VAR [--role "System Administrator"]`. A token then comes from
+--secret-env VAR [--role "System Administrator"]` (`… list` shows them). A token then comes from
 `POST {url}/{tenant}/oauth2/v2.0/token` (grant_type=client_credentials,
 client_id, client_secret, scope={url}/.default) and is sent as
 `Authorization: Bearer …` to `{url}/api/data/v9.2/`. The token is good only
@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from crmctl.sandbox.server import Route
 
-__all__ = ["routes", "register_application_user"]
+__all__ = ["routes", "register_application_user", "registered_apps"]
 
 
 def register_application_user(*args: object, **kwargs: object) -> str:
@@ -72,6 +72,14 @@ def register_application_user(*args: object, **kwargs: object) -> str:
     from crmctl.sandbox.dataverse.security import register_application_user as register
 
     return register(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def registered_apps(store: object) -> list[tuple[str, str, list[str]]]:
+    """(client id, systemuserid, role names) of every registered app."""
+    _load()
+    from crmctl.sandbox.dataverse.security import registered_apps as apps
+
+    return apps(store)  # type: ignore[arg-type]
 
 
 def _load() -> None:

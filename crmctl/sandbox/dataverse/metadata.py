@@ -212,9 +212,10 @@ def dependencies(ctx: Context, object_id: str, kind: int) -> list[dict[str, Any]
                     found.append((rule["duplicateruleid"], DUPLICATE_RULE, None))
     elif kind == ATTRIBUTE:
         for entity in state.all_entities(ctx.conn):
-            attr = entity.attribute_by_id(object_id)
-            if attr is None:
+            found_attr = entity.attribute_by_id(object_id)
+            if found_attr is None:
                 continue
+            attr = found_attr
             for cond in state.rows(ctx.conn, "duplicaterulecondition"):
                 rule = (
                     state.get_row(ctx.conn, "duplicaterule", cond.get("regardingobjectid") or "")
@@ -648,11 +649,11 @@ def _create_optionset(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(name, str)
     if state.load_optionset(ctx.conn, name.lower()) is not None:
         raise bad(f"An option set with the name {name} already exists.", DUPLICATE)
-    holder = {"_type": "PicklistAttributeMetadata", "SchemaName": name, "EntityLogicalName": "",
+    holder: dict[str, Any] = {"_type": "PicklistAttributeMetadata", "SchemaName": name, "EntityLogicalName": "",
               "LogicalName": name.lower()}  # fmt: skip
     model.set_derived(holder, {"OptionSet": {**body, "IsGlobal": False}},
                       option_prefix=_option_prefix(ctx, ctx.solution))  # fmt: skip
-    doc = {
+    doc: dict[str, Any] = {
         "_type": "OptionSetMetadata",
         "MetadataId": state.new_id(),
         "Name": name.lower(),
