@@ -32,6 +32,10 @@ Dataverse's shapes, documented by Microsoft (reference:
          RetrieveDependenciesForDelete(ObjectId=…,ComponentType=…)
     …    /api/data/v9.2/EntityDefinitions[(…)[/Attributes[(…)][/{cast}]]]        (metadata)
     …    /api/data/v9.2/GlobalOptionSetDefinitions[(…)[/{cast}]]
+    …    /api/data/v9.2/RelationshipDefinitions[(…)] (one-to-many, with the lookup column),
+         EntityDefinitions(…)/OneToManyRelationships, …/ManyToOneRelationships
+    GET  /api/data/v9.2/RetrieveMetadataChanges(Query=@p1[,ClientVersionStamp=@p2,
+         DeletedMetadataFilters=@p3])
     POST /api/data/v9.2/CreateEntities, InsertOptionValue, UpdateOptionValue,
          DeleteOptionValue, OrderOption, PublishXml, PublishAllXml
     …    /api/data/v9.2/{entity set}[(id)]   rows of every table: account, contact, custom
@@ -49,7 +53,7 @@ Dataverse's shapes, documented by Microsoft (reference:
 
 Modules: `identity` (Entra), `api` (tokens, faults, dispatch), `odata` (paths,
 $filter, errors), `state` (the dv_* tables), `seed` (a new environment),
-`model` (metadata documents), `metadata`, `security`, `records`, `jobs`
+`model` (metadata documents), `metadata`, `relationships`, `security`, `records`, `jobs`
 (duplicate rules, async operations, bulk delete, retention), `batch`.
 
 This package is an independent implementation of Dataverse's documented API:
@@ -83,7 +87,14 @@ def registered_apps(store: object) -> list[tuple[str, str, list[str]]]:
 
 
 def _load() -> None:
-    from crmctl.sandbox.dataverse import batch, jobs, metadata, records, security  # noqa: F401
+    from crmctl.sandbox.dataverse import (  # noqa: F401
+        batch,
+        jobs,
+        metadata,
+        records,
+        relationships,
+        security,
+    )
 
 
 def routes() -> list[Route]:
