@@ -68,7 +68,8 @@ BEFORE_READ: dict[str, list[Callable[[Context], None]]] = {}
 BEFORE_DELETE: dict[str, list[Callable[[Context, dict[str, Any]], None]]] = {}
 #: (logical name, action) → handler of a bound action or function on one row.
 BOUND: dict[tuple[str, str], Callable[[Context, str, dict[str, Any], Any], Response]] = {}
-#: (logical name, navigation property) → handler of `{set}({id})/{nav}[/$ref]`.
+#: (logical name, navigation property) → handler of `{set}({id})/{nav}[({key})][/$ref]`;
+#: it gets the segments from the navigation property on.
 NAVIGATION: dict[
     tuple[str, str], Callable[[Context, str, dict[str, Any], list[Segment], Any], Response]
 ] = {}
@@ -442,7 +443,7 @@ def handle(ctx: Context, method: str, segments: list[Segment], body: Any) -> Res
             return bound(ctx, method, row, body)
         nav = NAVIGATION.get((entity.logical_name, name))
         if nav is not None:
-            return nav(ctx, method, row, segments[2:], body)
+            return nav(ctx, method, row, segments[1:], body)
         raise bad(f"Resource not found for the segment '{name}'.", QUERY, 404)
     if method == "GET":
         security.require(ctx, entity, "Read")
