@@ -62,6 +62,8 @@ __all__ = [
 WriteHook = Callable[[Context, dict[str, Any], dict[str, Any] | None], None]
 #: logical name → check/adjust a row before it is written (new doc, old doc or None).
 BEFORE_WRITE: dict[str, list[WriteHook]] = {}
+#: Checks of every table's writes (duplicate detection), after the table's own hooks.
+ANY_WRITE: list[Callable[[Context, state.Entity, dict[str, Any]], None]] = []
 #: logical name → run before rows of the table are read (jobs advance when polled).
 BEFORE_READ: dict[str, list[Callable[[Context], None]]] = {}
 #: logical name → check before a row is deleted.
@@ -274,6 +276,8 @@ def create_row(ctx: Context, entity: state.Entity, body: dict[str, Any]) -> str:
         row["owningbusinessunit"] = user.get("businessunitid")
     for hook in BEFORE_WRITE.get(entity.logical_name, []):
         hook(ctx, row, None)
+    for check in ANY_WRITE:
+        check(ctx, entity, row)
     if entity.attribute("statecode") is not None:
         row.setdefault("statecode", 0)
         row.setdefault("statuscode", 1)
@@ -292,6 +296,8 @@ def update_row(
     row["versionnumber"] = state.next_seq(ctx.conn, "row_version")
     for hook in BEFORE_WRITE.get(entity.logical_name, []):
         hook(ctx, row, old)
+    for check in ANY_WRITE:
+        check(ctx, entity, row)
     state.put_row(ctx.conn, entity.logical_name, row[entity.primary_id], row)
     if changes:
         write_audit(ctx, entity.logical_name, row[entity.primary_id], 2, changes)
