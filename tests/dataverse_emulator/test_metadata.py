@@ -316,3 +316,34 @@ def test_a_lookup_comes_with_its_one_to_many_relationship(dv: Env) -> None:
     )
     assert gone.status_code == 404
     assert dv.get("RelationshipDefinitions(SchemaName='nw_account_nw_invoice')").status_code == 404
+
+
+def test_a_solution_of_its_own_publisher_prefixes_new_option_values(dv: Env) -> None:
+    publisher = dv.post("publishers", {"uniquename": "Northwind", "friendlyname": "Northwind",
+                                       "customizationprefix": "nw",
+                                       "customizationoptionvalueprefix": 41230})  # fmt: skip
+    assert publisher.status_code == 204
+    solution = dv.post("solutions", {
+        "uniquename": "NorthwindCrm", "friendlyname": "Northwind CRM", "version": "1.0.0.0",
+        "publisherid@odata.bind": publisher.headers["OData-EntityId"].split("v9.2")[1]})  # fmt: skip
+    assert solution.status_code == 204
+    headers = {"MSCRM.SolutionUniqueName": "NorthwindCrm"}
+    assert (
+        dv.post("EntityDefinitions", table_body("nw_Invoice"), headers=headers).status_code == 204
+    )
+    _column(dv, "nw_invoice", {
+        "@odata.type": PICKLIST, "SchemaName": "nw_Stage", "DisplayName": label("Stage"),
+        "OptionSet": {"IsGlobal": False, "Options": [{"Value": None, "Label": label("Draft")}]}},
+        **headers)  # fmt: skip
+    inserted = dv.post("InsertOptionValue", {"EntityLogicalName": "nw_invoice",
+                                             "AttributeLogicalName": "nw_stage",
+                                             "Label": label("Sent"),
+                                             "SolutionUniqueName": "NorthwindCrm"})  # fmt: skip
+    assert inserted.json()["NewOptionValue"] == 412300001
+    solution_id = solution.headers["OData-EntityId"].rpartition("(")[2].rstrip(")")
+    components = dv.get(f"solutioncomponents?$filter=_solutionid_value eq {solution_id}").json()
+    assert sorted(c["componenttype"] for c in components["value"]) == [
+        1,
+        2,
+        2,
+    ]  # a local choice is its column's

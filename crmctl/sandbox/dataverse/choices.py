@@ -18,6 +18,7 @@ from typing import Any
 from crmctl.sandbox.dataverse import api, model, state
 from crmctl.sandbox.dataverse.api import NS, Context, Response
 from crmctl.sandbox.dataverse.metadata import (
+    ATTRIBUTE,
     OPTIONSET,
     _ctx_url,
     _find_attribute,
@@ -127,11 +128,13 @@ def _create_optionset(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 # Option actions and publishing.
 
 
-def _target_options(ctx: Context, body: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-    """The option set an option action names, and how to save it."""
+def _target_options(
+    ctx: Context, body: dict[str, Any]
+) -> tuple[dict[str, Any], Any, tuple[int, str]]:
+    """The option set an option action names, how to save it, and its solution component."""
     if body.get("OptionSetName"):
         doc = find_optionset(ctx, f"Name='{body['OptionSetName']}'")
-        return doc, lambda: state.save_optionset(ctx.conn, doc)
+        return doc, lambda: state.save_optionset(ctx.conn, doc), (OPTIONSET, doc["MetadataId"])
     entity_name, attr_name = body.get("EntityLogicalName"), body.get("AttributeLogicalName")
     if not entity_name or not attr_name:
         raise bad("Name the choice: OptionSetName, or EntityLogicalName and AttributeLogicalName.")
@@ -148,7 +151,7 @@ def _target_options(ctx: Context, body: dict[str, Any]) -> tuple[dict[str, Any],
         _save_attribute(ctx, entity, attr)
         on_table_changed(ctx, entity.logical_name)
 
-    return attr["OptionSet"], save
+    return attr["OptionSet"], save, (ATTRIBUTE, attr["MetadataId"])
 
 
 def _option_action(name: str) -> Any:
@@ -157,7 +160,7 @@ def _option_action(name: str) -> Any:
             raise bad("Actions are called with POST.", QUERY, 405)
         require_customizer(ctx)
         body = api.check_keys(body, name)
-        doc, save = _target_options(ctx, body)
+        doc, save, (kind, object_id) = _target_options(ctx, body)
         options = doc["Options"]
         values = [o["Value"] for o in options]
         result: Any = None
@@ -196,7 +199,7 @@ def _option_action(name: str) -> Any:
                 raise bad("OrderOption takes Values: every option value of the choice, once each.")
             doc["Options"] = [options[values.index(v)] for v in wanted]
         save()
-        component(ctx, OPTIONSET, doc["MetadataId"], body.get("SolutionUniqueName"))
+        component(ctx, kind, object_id, body.get("SolutionUniqueName"))
         return (200, result, {}) if result else (204, None, {})
 
     return run
