@@ -201,7 +201,7 @@ def metadata_type(spec: dict[str, Any]) -> str:
     ftype = spec.get("type")
     if ftype in ("Text", "Email", "Phone", "Url", "AutoNumber"):
         return "StringAttributeMetadata"
-    if ftype in ("LongTextArea", "TextArea", "Html"):
+    if ftype == "LongTextArea":
         return "MemoAttributeMetadata"
     if ftype == "Number":
         return "IntegerAttributeMetadata" if not spec.get("scale") else "DecimalAttributeMetadata"
@@ -266,13 +266,13 @@ def _typed(spec: dict[str, Any], body: dict[str, Any]) -> None:
         body["MaxLength"] = spec.get("length") or 100
         body["FormatName"] = {"Value": "Text"}
         body["AutoNumberFormat"] = _auto_format(str(spec.get("displayFormat") or "{0000}"))
-    elif ftype in ("LongTextArea", "TextArea", "Html"):
+    elif ftype == "LongTextArea":
         body["MaxLength"] = spec.get("length") or 2000
         body["Format"] = "TextArea"
     elif ftype == "Number" and spec.get("scale"):
         body["Precision"] = spec["scale"]
     elif ftype == "Currency":
-        body["Precision"] = spec.get("scale") or 2
+        body["Precision"] = spec.get("scale", 2)
         body["PrecisionSource"] = 0
     elif ftype in ("Date", "DateTime"):
         body["Format"] = "DateOnly" if ftype == "Date" else "DateAndTime"

@@ -138,6 +138,22 @@ class DataverseProvider:
             where = resource.location("type") if resource is not None else change.source
             if resource is not None and change.after is not None:
                 out.extend(_change_notes(resource, change))
+            if (
+                change.kind == "CustomField"
+                and change.after
+                and not columns.metadata_type(change.after)
+            ):
+                out.append(
+                    Diagnostic(
+                        f"a {change.after.get('type')} field has no Dataverse column type; refused",
+                        where or change.source,
+                        change.address,
+                        hint="Dataverse columns: Text, Email, Phone, Url, AutoNumber, LongTextArea, "
+                        "Number, Currency, Date, DateTime, Checkbox, Picklist, MultiPicklist, Lookup",
+                        code="dataverse-unsupported-type",
+                    )
+                )
+                continue
             if change.kind == "CustomField" and change.before and change.after:
                 refusal = columns.type_change_refusal(change.before, change.after)
                 if refusal:
