@@ -7,6 +7,7 @@ from typing import Any
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
 from crmctl.providers.dataverse import columns
+from crmctl.providers.dataverse.provider import SUPPORTED_KINDS
 from tests.dataverse_provider.fake import fake_provider
 
 ROOT_UNIT = "00000000-0000-0000-0000-0000000000b0"
@@ -106,7 +107,7 @@ def test_paged_queries_follow_the_next_link_and_never_skip() -> None:
 
 def test_a_column_update_puts_its_full_definition_with_merge_labels() -> None:
     provider, fake = fake_provider()
-    provider._read_kinds = {"CustomObject", "CustomField"}
+    provider._read_kinds = set(SUPPORTED_KINDS)
     live = {
         "@odata.context": "x",
         "@odata.type": "#Microsoft.Dynamics.CRM.StringAttributeMetadata",
@@ -157,7 +158,7 @@ def test_a_column_update_puts_its_full_definition_with_merge_labels() -> None:
 
 def test_a_delete_with_dependencies_is_refused_and_nothing_is_deleted() -> None:
     provider, fake = fake_provider()
-    provider._read_kinds = {"CustomObject", "CustomField"}
+    provider._read_kinds = set(SUPPORTED_KINDS)
     provider.snapshot.columns["nw_invoice.nw_amount"] = {"MetadataId": "id-amount"}
     fake.on(
         "GET",
@@ -196,7 +197,7 @@ def test_a_delete_with_dependencies_is_refused_and_nothing_is_deleted() -> None:
 
 def test_a_role_update_changes_its_privileges_in_one_change_set() -> None:
     provider, fake = fake_provider()
-    provider._read_kinds = {"Role", "PermissionSet"}
+    provider._read_kinds = set(SUPPORTED_KINDS)
     provider.snapshot.root_unit = ROOT_UNIT
     provider.snapshot.roles["Desk"] = {"roleid": "r1", "name": "Desk"}
     fake.on(
@@ -244,3 +245,53 @@ def test_a_role_update_changes_its_privileges_in_one_change_set() -> None:
     }
     assert remove.path == "roles(r1)/Microsoft.Dynamics.CRM.RemovePrivilegeRole"
     assert remove.body["Privilege"]["privilegeid"] == "p-del"
+
+
+def test_a_duplicate_rule_is_created_with_its_conditions_atomically_then_published() -> None:
+    provider, fake = fake_provider()
+    provider._read_kinds = set(SUPPORTED_KINDS)
+    fake.on(
+        "POST",
+        "duplicaterules",
+        (204, {"OData-EntityId": "https://dv.test/api/data/v9.2/duplicaterules(d1)"}, None),
+    )
+    fake.on("POST", "duplicateruleconditions", (204, {}, None))
+    fake.on(
+        "POST",
+        r"duplicaterules\(d1\)/Microsoft\.Dynamics\.CRM\.PublishDuplicateRule",
+        (200, {}, {"JobId": "j1"}),
+    )
+    polls = iter([0, 3])
+    fake.on(
+        "GET",
+        r"asyncoperations\(j1\)\?.*",
+        lambda body, m: (
+            200,
+            {},
+            {"statecode": (state := next(polls)), "statuscode": 30 if state == 3 else 20},
+        ),
+    )
+    spec = {"active": True, "match": [{"field": "emailaddress1", "method": "exact"}]}
+    result = provider.apply(
+        [Change("DuplicateRule", "contact.Same_Email", Action.CREATE, None, spec, [], None, "")]
+    )
+    assert result.ok, result.failed
+    rule, condition, batch = fake.sent[:3]
+    assert (rule.path, rule.body["name"], rule.body["baseentityname"]) == (
+        "duplicaterules",
+        "Same_Email",
+        "contact",
+    )
+    assert condition.body == {
+        "baseattributename": "emailaddress1",
+        "matchingattributename": "emailaddress1",
+        "operatorcode": 0,
+        "ignoreblankvalues": False,
+        "regardingobjectid@odata.bind": "$1",
+    }
+    assert "boundary=changeset_" in batch.body and "Content-ID: 1" in batch.body
+    assert [s.path for s in fake.sent[3:]] == [
+        "duplicaterules(d1)/Microsoft.Dynamics.CRM.PublishDuplicateRule",
+        "asyncoperations(j1)?$select=statecode,statuscode,message,friendlymessage",
+        "asyncoperations(j1)?$select=statecode,statuscode,message,friendlymessage",
+    ]
