@@ -73,7 +73,8 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
         table = str(entity["LogicalName"])
         snapshot.tables[table] = entity
         for attribute in entity.get("Attributes") or []:
-            if not attribute.get("IsCustomAttribute") or attribute.get("IsPrimaryName"):
+            custom = attribute.get("IsCustomAttribute", "_" in str(attribute.get("LogicalName")))
+            if not custom or attribute.get("IsPrimaryName"):
                 continue
             if attribute.get("AttributeOf"):
                 continue  # a helper column of another (a lookup's name, a money's base)
@@ -82,7 +83,7 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
     details = _details(api, wanted) if "CustomField" in kinds else {}
     for entity in entities:
         table = str(entity["LogicalName"])
-        if "CustomObject" in kinds and entity.get("IsCustomEntity"):
+        if "CustomObject" in kinds and entity.get("IsCustomEntity", "_" in table):
             primary = next(
                 (
                     a
