@@ -15,6 +15,7 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,16 @@ history:
 {lint}"""
 
 
+class Clock:
+    """The emulator's clock: now, moved on by `ahead` seconds when a test says so."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.ahead)
+
+
 @dataclass
 class AppUser:
     client_id: str
@@ -60,6 +71,7 @@ class DataverseOrg:
     ca_file: Path
     app: AppUser
     other: AppUser  # a second application user: "someone else" for drift
+    clock: Clock
 
     @property
     def url(self) -> str:
@@ -123,7 +135,8 @@ def dataverse_org(tmp_path: Path) -> Iterator[DataverseOrg]:
     """A fresh emulator over https with two registered application users."""
     from crmctl.sandbox import dataverse
 
-    store = SandboxStore.open(tmp_path / "dataverse.db")
+    clock = Clock()
+    store = SandboxStore.open(tmp_path / "dataverse.db", clock=clock)
     store.initialise()
     app = AppUser(*register(dataverse, store, "crmctl"))
     other = AppUser(*register(dataverse, store, "someone-else"))
@@ -131,7 +144,7 @@ def dataverse_org(tmp_path: Path) -> Iterator[DataverseOrg]:
     context: ssl.SSLContext = server_context(files)
     server = start_server(store, tls=context)
     try:
-        org = DataverseOrg(server, store, files.ca, app, other)
+        org = DataverseOrg(server, store, files.ca, app, other, clock)
         add_solution(org)
         yield org
     finally:

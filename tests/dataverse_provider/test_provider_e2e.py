@@ -187,7 +187,16 @@ def test_a_failure_mid_apply_restores(dv: Path, org: DataverseOrg, crmctl) -> No
     org.server.faults.configure({"failNthWrite": {"n": 4, "status": 500}})
     r = crmctl("apply", "-e", "dv", "--auto-approve")
     assert r.exit_code == 1
-    assert "restored" in r.output
+    assert "  + CustomField/account.nw_region     applied\n" in r.out
+    assert "  - CustomField/account.nw_region     undone\n" in r.out
+    assert (
+        "They were undone (1 change(s)); the CRM is back as it was before the apply (checked). "
+        "Recorded as v2 of dv (failed, restored)."
+    ) in r.out + r.err
+    columns = org.web(
+        "GET", "EntityDefinitions(LogicalName='account')/Attributes?$select=LogicalName"
+    )["value"]
+    assert "nw_region" not in {c["LogicalName"] for c in columns}
     org.server.faults.clear()
     _write(dv, TABLE)
     r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
@@ -233,3 +242,107 @@ def test_a_default_option_is_kept_with_the_options(dv: Path, crmctl) -> None:
     _applied(dv, crmctl, TABLE, status)
     r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
     assert r.exit_code == 0, r.out
+
+
+def test_drift_after_a_hand_change_names_who_made_it(dv: Path, org: DataverseOrg, crmctl) -> None:
+    _applied(dv, crmctl, *MANIFESTS)
+    # The hand change comes a few seconds after the apply (crmctl records the apply's time
+    # to the second; the emulator compares audit times as text, reported to the lead).
+    org.clock.ahead = 5
+    role = org.web("GET", "roles?$select=roleid&$filter=name eq 'Invoice Desk'")["value"][0]
+    privilege = org.web(
+        "GET", "privileges?$select=privilegeid&$filter=name eq 'prvDeletenw_invoice'"
+    )["value"][0]
+    org.web(
+        "POST",
+        f"roles({role['roleid']})/Microsoft.Dynamics.CRM.AddPrivilegesRole",
+        app=org.other,
+        json={
+            "Privileges": [
+                {
+                    "Depth": "Global",
+                    "PrivilegeId": privilege["privilegeid"],
+                    "BusinessUnitId": org.web("GET", "WhoAmI")["BusinessUnitId"],
+                    "PrivilegeName": "prvDeletenw_invoice",
+                }
+            ]
+        },
+    )
+    r = crmctl("drift", "-e", "dv")
+    assert r.exit_code == 2, r.output
+    assert ("  ~ PermissionSet/Invoice_Desk  modified out of band by someone-else at ") in r.out, (
+        r.out
+    )
+
+
+def test_a_wrong_secret_is_refused_without_showing_it(
+    dv: Path, org: DataverseOrg, crmctl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRMCTL_DV_CLIENT_SECRET", "the-wrong-secret-value")
+    _write(dv, TABLE)
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1
+    assert r.err.startswith(
+        f"Error: sign-in to {org.url}/contoso.onmicrosoft.com as the client in "
+        "$CRMCTL_DV_CLIENT_ID failed: invalid_client"
+    ), r.err
+    assert "the-wrong-secret-value" not in r.output and org.app.secret not in r.output
+    assert "Traceback" not in r.output
+
+
+def test_reading_takes_the_same_requests_as_the_org_grows(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    from crmctl.config.environment import load_environment
+    from crmctl.providers import create_provider
+
+    provider = create_provider(load_environment("dv", dv))
+    counts = []
+    for start, count in ((0, 2), (2, 10)):
+        for i in range(start, start + count):
+            org.web("POST", "EntityDefinitions", json=_table_body(f"nw_t{i}"))
+            org.web(
+                "POST",
+                f"EntityDefinitions(LogicalName='nw_t{i}')/Attributes",
+                json={
+                    "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+                    "SchemaName": f"nw_c{i}",
+                    "MaxLength": 20,
+                    "DisplayName": _label(f"C{i}"),
+                    "RequiredLevel": {"Value": "None"},
+                },
+            )
+        before = provider.requests_made
+        live = provider.read(provider.supported_kinds())
+        counts.append(provider.requests_made - before)
+        assert sum(r.kind == "CustomObject" for r in live) == start + count
+    provider.close()
+    assert counts[0] == counts[1]
+
+
+def _label(text: str) -> dict:
+    return {"LocalizedLabels": [{"Label": text, "LanguageCode": 1033}]}
+
+
+def _table_body(name: str) -> dict:
+    return {
+        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
+        "SchemaName": name,
+        "DisplayName": _label(name),
+        "DisplayCollectionName": _label(name + "s"),
+        "OwnershipType": "UserOwned",
+        "IsActivity": False,
+        "HasActivities": False,
+        "HasNotes": False,
+        "Attributes": [
+            {
+                "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata",
+                "SchemaName": "nw_name",
+                "IsPrimaryName": True,
+                "MaxLength": 100,
+                "FormatName": {"Value": "Text"},
+                "DisplayName": _label("Name"),
+                "RequiredLevel": {"Value": "None"},
+            }
+        ],
+    }
