@@ -250,6 +250,16 @@ def _run_bulk_delete(ctx: Context, job: dict[str, Any]) -> None:
     state.put_row(ctx.conn, "bulkdeleteoperation", operation["bulkdeleteoperationid"], operation)
 
 
+def _moment(text: Any, default: datetime) -> str:
+    """An Edm.DateTimeOffset from a request, in the store's fixed-width form."""
+    if not text:
+        return iso_time(default)
+    try:
+        return iso_time(datetime.fromisoformat(str(text).replace("Z", "+00:00")))
+    except ValueError:
+        raise bad(f"{text!r} is not a date and time (e.g. 2030-01-01T00:00:00Z).") from None
+
+
 def _bulk_delete(ctx: Context, method: str, segments: list[Segment], body: Any) -> Response:
     if method != "POST":
         raise bad("Actions are called with POST.", status=405)
@@ -268,7 +278,7 @@ def _bulk_delete(ctx: Context, method: str, segments: list[Segment], body: Any) 
     pattern = body.get("RecurrencePattern") or ""
     if pattern and not re.fullmatch(r"FREQ=DAILY;INTERVAL=[1-9]\d*", pattern):
         raise bad("RecurrencePattern is empty or FREQ=DAILY;INTERVAL=n (bulk delete recurs daily).")
-    start = body.get("StartDateTime") or iso_time(ctx.now)
+    start = _moment(body.get("StartDateTime"), ctx.now)
     job = _new_job(ctx, name, BULK_DELETE, None, recurrencepattern=pattern,
                    recurrencestarttime=start, postponeuntil=start)  # fmt: skip
     operation_id = state.new_id()

@@ -59,7 +59,7 @@ from crmctl.sandbox.dataverse.odata import (
 )
 from crmctl.sandbox.dataverse.security import require_customizer
 
-__all__ = ["on_table_changed", "dependencies"]
+__all__ = ["on_table_changed", "dependencies", "component", "delete_attribute", "find_entity"]
 
 ENTITY, ATTRIBUTE, OPTIONSET, DUPLICATE_RULE = 1, 2, 9, 44
 _LABELS = ("DisplayName", "DisplayCollectionName", "Description")
@@ -167,7 +167,7 @@ def _option_prefix(ctx: Context, solution_name: str | None) -> int:
     return int((publisher or {}).get("customizationoptionvalueprefix") or 10000)
 
 
-def _component(ctx: Context, kind: int, object_id: str, solution_name: str | None = None) -> None:
+def component(ctx: Context, kind: int, object_id: str, solution_name: str | None = None) -> None:
     solution = _solution(ctx, solution_name or ctx.solution)
     if solution is None:
         return
@@ -212,9 +212,10 @@ def dependencies(ctx: Context, object_id: str, kind: int) -> list[dict[str, Any]
                     found.append((rule["duplicateruleid"], DUPLICATE_RULE, None))
     elif kind == ATTRIBUTE:
         for entity in state.all_entities(ctx.conn):
-            attr = entity.attribute_by_id(object_id)
-            if attr is None:
+            found_attr = entity.attribute_by_id(object_id)
+            if found_attr is None:
                 continue
+            attr = found_attr
             for cond in state.rows(ctx.conn, "duplicaterulecondition"):
                 rule = (
                     state.get_row(ctx.conn, "duplicaterule", cond.get("regardingobjectid") or "")
@@ -349,6 +350,11 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
             _delete_entity(ctx, entity)
             return 204, None, {}
         raise bad(f"The HTTP method {method} is not allowed here.", QUERY, 405)
+    if segments[1].name in ("OneToManyRelationships", "ManyToOneRelationships") and method == "GET":
+        from crmctl.sandbox.dataverse.relationships import for_entity
+
+        value = for_entity(ctx.conn, entity.logical_name, segments[1].name)
+        return 200, {"@odata.context": _ctx_url(ctx, segments[1].name), "value": value}, {}
     if segments[1].name != "Attributes":
         raise bad(f"Resource not found for the segment '{segments[1].name}'.", QUERY, 404)
     return _attributes_path(ctx, method, entity, segments, body)
@@ -357,10 +363,10 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
 def _create_entity(ctx: Context, body: dict[str, Any], solution: str | None) -> state.Entity:
     prefix = _option_prefix(ctx, solution)
     entity = seed.create_table(ctx.conn, body, custom=True, option_prefix=prefix)
-    _component(ctx, ENTITY, entity.metadata_id, solution)
+    component(ctx, ENTITY, entity.metadata_id, solution)
     for attr in entity.attributes:
         if attr["IsCustomAttribute"]:
-            _component(ctx, ATTRIBUTE, attr["MetadataId"], solution)
+            component(ctx, ATTRIBUTE, attr["MetadataId"], solution)
     return entity
 
 
@@ -405,7 +411,7 @@ def _put_entity(ctx: Context, entity: state.Entity, body: dict[str, Any]) -> Non
         doc["ChangeTrackingEnabled"] = bool(body["ChangeTrackingEnabled"])
     _pending(doc, body, ctx.merge_labels, _LABELS)
     state.save_entity(ctx.conn, entity)
-    _component(ctx, ENTITY, entity.metadata_id)
+    component(ctx, ENTITY, entity.metadata_id)
     on_table_changed(ctx, entity.logical_name)
 
 
@@ -423,6 +429,9 @@ def _delete_entity(ctx: Context, entity: state.Entity) -> None:
     for row in state.rows(ctx.conn, "solutioncomponent"):
         if str(row["objectid"]).lower() in ids:
             state.delete_row(ctx.conn, "solutioncomponent", row["solutioncomponentid"])
+    from crmctl.sandbox.dataverse.relationships import drop_for_entity
+
+    drop_for_entity(ctx.conn, entity.logical_name)
     state.delete_entity(ctx.conn, entity.logical_name)
 
 
@@ -468,7 +477,7 @@ def _attributes_path(ctx: Context, method: str, entity: state.Entity, segments: 
         _put_attribute(ctx, entity, attr, api.check_keys(body, "Attributes"))
         return 204, None, {}
     if method == "DELETE":
-        _delete_attribute(ctx, entity, attr)
+        delete_attribute(ctx, entity, attr)
         return 204, None, {}
     raise bad(f"The HTTP method {method} is not allowed here.", QUERY, 405)
 
@@ -488,7 +497,7 @@ def _create_attribute(ctx: Context, entity: state.Entity, body: dict[str, Any]) 
         )  # noqa: E501
     entity.doc["Attributes"].append(attr)
     state.save_entity(ctx.conn, entity)
-    _component(ctx, ATTRIBUTE, attr["MetadataId"])
+    component(ctx, ATTRIBUTE, attr["MetadataId"])
     on_table_changed(ctx, entity.logical_name)
     return attr
 
@@ -558,11 +567,11 @@ def _put_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any], bod
             )
     _pending(new, body, ctx.merge_labels, ("DisplayName", "Description"))
     _save_attribute(ctx, entity, new)
-    _component(ctx, ATTRIBUTE, attr["MetadataId"])
+    component(ctx, ATTRIBUTE, attr["MetadataId"])
     on_table_changed(ctx, entity.logical_name)
 
 
-def _delete_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any]) -> None:
+def delete_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any]) -> None:
     if not attr["IsCustomAttribute"] or attr["IsPrimaryName"]:
         raise bad(
             f"The column {attr['LogicalName']} is a system or primary column and cannot be deleted."
@@ -572,6 +581,9 @@ def _delete_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any]) 
         a for a in entity.doc["Attributes"] if a["MetadataId"] != attr["MetadataId"]
     ]  # noqa: E501
     state.save_entity(ctx.conn, entity)
+    from crmctl.sandbox.dataverse.relationships import drop_for_attribute
+
+    drop_for_attribute(ctx.conn, entity.logical_name, attr["LogicalName"])
     for row in state.rows(ctx.conn, entity.logical_name):
         if attr["LogicalName"] in row:
             del row[attr["LogicalName"]]
@@ -626,7 +638,7 @@ def _optionsets(ctx: Context, method: str, segments: list[Segment], body: Any) -
                 new = model.clean_label(body[name], name, required=name == "DisplayName")
                 doc[name] = model.merge_label(doc.get(name), new, ctx.merge_labels)
         state.save_optionset(ctx.conn, doc)
-        _component(ctx, OPTIONSET, doc["MetadataId"])
+        component(ctx, OPTIONSET, doc["MetadataId"])
         return 204, None, {}
     if method == "DELETE":
         _refuse_if_referenced(ctx, doc["MetadataId"], OPTIONSET, "OptionSet")
@@ -648,11 +660,11 @@ def _create_optionset(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(name, str)
     if state.load_optionset(ctx.conn, name.lower()) is not None:
         raise bad(f"An option set with the name {name} already exists.", DUPLICATE)
-    holder = {"_type": "PicklistAttributeMetadata", "SchemaName": name, "EntityLogicalName": "",
+    holder: dict[str, Any] = {"_type": "PicklistAttributeMetadata", "SchemaName": name, "EntityLogicalName": "",
               "LogicalName": name.lower()}  # fmt: skip
     model.set_derived(holder, {"OptionSet": {**body, "IsGlobal": False}},
                       option_prefix=_option_prefix(ctx, ctx.solution))  # fmt: skip
-    doc = {
+    doc: dict[str, Any] = {
         "_type": "OptionSetMetadata",
         "MetadataId": state.new_id(),
         "Name": name.lower(),
@@ -664,7 +676,7 @@ def _create_optionset(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         "Options": holder["OptionSet"]["Options"],
     }
     state.save_optionset(ctx.conn, doc)
-    _component(ctx, OPTIONSET, doc["MetadataId"])
+    component(ctx, OPTIONSET, doc["MetadataId"])
     return doc
 
 
@@ -740,7 +752,7 @@ def _option_action(name: str) -> Any:
                 raise bad("OrderOption takes Values: every option value of the choice, once each.")
             doc["Options"] = [options[values.index(v)] for v in wanted]
         save()
-        _component(ctx, OPTIONSET, doc["MetadataId"], body.get("SolutionUniqueName"))
+        component(ctx, OPTIONSET, doc["MetadataId"], body.get("SolutionUniqueName"))
         return (200, result, {}) if result else (204, None, {})
 
     return run
@@ -819,3 +831,106 @@ api.OPERATIONS["PublishXml"] = _publish_xml
 api.OPERATIONS["PublishAllXml"] = _publish_all
 api.OPERATIONS["CreateEntities"] = _create_entities
 api.OPERATIONS["RetrieveDependenciesForDelete"] = _retrieve_dependencies
+
+
+# RetrieveMetadataChanges: one request for many tables with their typed columns, and deltas.
+
+_CONDITIONS = {
+    "Equals": lambda a, b: a == b,
+    "NotEquals": lambda a, b: a != b,
+    "In": lambda a, b: a in (b or []),
+    "NotIn": lambda a, b: a not in (b or []),
+    "GreaterThan": lambda a, b: a is not None and a > b,
+    "LessThan": lambda a, b: a is not None and a < b,
+}
+
+
+def _matches_criteria(item: dict[str, Any], criteria: Any) -> bool:
+    if not isinstance(criteria, dict):
+        return True
+    results = []
+    for cond in criteria.get("Conditions") or []:
+        test = _CONDITIONS.get(cond.get("ConditionOperator", "Equals"))
+        if test is None:
+            raise bad(f"ConditionOperator {cond.get('ConditionOperator')!r} is not supported.")
+        value = cond.get("Value")
+        value = value.get("Value") if isinstance(value, dict) else value
+        actual = item.get(cond.get("PropertyName"))
+        if isinstance(actual, dict) and "Value" in actual:
+            actual = actual["Value"]
+        if isinstance(actual, str) and isinstance(value, str):
+            actual, value = actual.lower(), value.lower()
+        results.append(bool(test(actual, value)))
+    if not results:
+        return True
+    return any(results) if criteria.get("FilterOperator") == "Or" else all(results)
+
+
+def _projected(item: dict[str, Any], properties: Any) -> dict[str, Any]:
+    if not isinstance(properties, dict) or properties.get("AllProperties"):
+        return item
+    names = set(properties.get("PropertyNames") or []) | {"MetadataId", "@odata.type"}
+    return {k: v for k, v in item.items() if k in names}
+
+
+def _stamp(text: Any) -> int:
+    head = str(text or "").partition("!")[0]
+    if not head.isdigit():
+        raise bad(
+            f"ClientVersionStamp {text!r} is not a stamp this environment gave.", "0x80044352"
+        )
+    return int(head)
+
+
+def _retrieve_metadata_changes(ctx: Context, method: str, segments: list[Segment], body: Any) -> Response:  # fmt: skip
+    import json
+
+    params = parse_key(segments[0].key or "", None) if segments[0].key else {}
+    raw = {k: ctx.aliases().get(str(v), v) if isinstance(v, str) and v.startswith("@") else v
+           for k, v in (params.items() if isinstance(params, dict) else [])}  # fmt: skip
+    query = raw.get("Query")
+    try:
+        query = json.loads(query) if isinstance(query, str) else query
+    except ValueError:
+        raise bad("Query must be an EntityQueryExpression in JSON.") from None
+    if not isinstance(query, dict):
+        raise bad("RetrieveMetadataChanges takes Query: an EntityQueryExpression.")
+    since = (
+        _stamp(str(raw["ClientVersionStamp"]).strip("'")) if raw.get("ClientVersionStamp") else None
+    )  # noqa: E501
+    entity_props = query.get("Properties") or {}
+    wants_attributes = entity_props.get("AllProperties") or "Attributes" in (
+        entity_props.get("PropertyNames") or []
+    )  # noqa: E501
+    attribute_query = query.get("AttributeQuery") or {}
+    out = []
+    for entity in state.all_entities(ctx.conn):
+        if since is not None and entity.doc.get("_version", 0) <= since:
+            continue
+        shown = model.show_entity(entity.doc)
+        if not _matches_criteria(shown, query.get("Criteria")):
+            continue
+        item = _projected(shown, entity_props)
+        if wants_attributes:
+            attrs = [model.show_attribute(a, True) for a in entity.attributes]
+            for attr, doc in zip(attrs, entity.attributes, strict=True):
+                option_set = _show_option_field(ctx, doc)
+                if option_set is not None:
+                    attr["OptionSet"] = option_set
+            attrs = [a for a in attrs if _matches_criteria(a, attribute_query.get("Criteria"))]
+            item["Attributes"] = [_projected(a, attribute_query.get("Properties")) for a in attrs]
+        item["HasChanged"] = None
+        out.append(item)
+    version = int(state.get_meta(ctx.conn, "metadata_version", 0))
+    result: dict[str, Any] = {
+        "@odata.context": _ctx_url(ctx, f"{NS}RetrieveMetadataChangesResponse"),
+        "EntityMetadata": out,
+        "ServerVersionStamp": f"{version}!{ctx.now.strftime('%m/%d/%Y %H:%M:%S')}",
+    }
+    if since is not None and raw.get("DeletedMetadataFilters"):
+        deleted = [i for i, v in state.get_meta(ctx.conn, "deleted_entities", []) if v > since]
+        result["DeletedMetadata"] = {"Keys": ["Entity"], "Values": [deleted]}
+    return 200, result, {}
+
+
+api.OPERATIONS["RetrieveMetadataChanges"] = _retrieve_metadata_changes

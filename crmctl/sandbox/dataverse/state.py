@@ -182,6 +182,8 @@ def all_entities(conn: sqlite3.Connection) -> list[Entity]:
 
 
 def save_entity(conn: sqlite3.Connection, entity: Entity) -> None:
+    """Store a table's definition; its `_version` is the metadata version stamp it changed at."""
+    entity.doc["_version"] = next_seq(conn, "metadata_version")
     conn.execute(
         "INSERT OR REPLACE INTO dv_entities (logical_name, metadata_id, entity_set, doc)"
         " VALUES (?, ?, ?, ?)",
@@ -195,6 +197,11 @@ def save_entity(conn: sqlite3.Connection, entity: Entity) -> None:
 
 
 def delete_entity(conn: sqlite3.Connection, logical_name: str) -> None:
+    entity = load_entity(conn, logical_name)
+    if entity is not None:
+        deleted = get_meta(conn, "deleted_entities", [])
+        deleted.append([entity.metadata_id, next_seq(conn, "metadata_version")])
+        set_meta(conn, "deleted_entities", deleted)
     conn.execute("DELETE FROM dv_entities WHERE logical_name = ?", (logical_name,))
     conn.execute("DELETE FROM dv_rows WHERE entity = ?", (logical_name,))
 
