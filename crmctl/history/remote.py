@@ -16,13 +16,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import git
-
 from crmctl.errors import HistoryError
 from crmctl.history.lock import LockHeldError, LockInfo, parse_lock_info
 
 if TYPE_CHECKING:
+    import git
+
     from crmctl.history.store import HistoryStore
+else:
+    from crmctl.history.lazygit import git
 
 __all__ = ["RemoteHistory"]
 
