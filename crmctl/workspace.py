@@ -137,6 +137,11 @@ class Workspace:
             self.history.remote.pull()
             self._synced = True
 
+    def history_may_have_moved(self) -> None:
+        """Time has passed (a prompt): the next pull of a shared history fetches again."""
+        if self.history.remote is not None:
+            self.history.remote.expire()
+
     def ensure_no_unfinished_apply(self) -> None:
         """Refuse to work on an environment whose last apply was interrupted."""
         state = self.journal.read()

@@ -405,6 +405,7 @@ def apply(
                 return 0
             record = approval_gate(workspace, fresh, break_glass, reason, key_file)
             confirm(auto_approve)
+            workspace.history_may_have_moved()  # the gate pulls again after a prompt
             with break_glass_flag(workspace, record, reason):
                 return carry_out(
                     workspace,
