@@ -12,6 +12,7 @@ import os
 import socket
 from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import cached_property
 
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
@@ -37,7 +38,7 @@ from crmctl.executor import (
 from crmctl.governance.gate import Authorization, authorize
 from crmctl.governance.policy import Policy
 from crmctl.governance.records import BreakGlassRecord
-from crmctl.history import HistoryStore, VersionRecord, current_actor
+from crmctl.history import Actor, HistoryStore, VersionRecord, current_actor
 from crmctl.history.journal import (
     Journal,
     JournalDamagedError,
@@ -92,12 +93,16 @@ class Workspace:
         self._provider = provider
         self.history = HistoryStore(env.history_path, env.history_remote)
         self.journal = Journal(self.history.state_dir / "journal", env.name)
-        self.actor = current_actor(env.project_dir)
         self._desired: DesiredState | None = None
         self._synced = False
         self.live: dict[str, Resource] | None = None  # as the last plan() read it
         # The desired addresses once apply has released the desired state (_shed_positions).
         self._desired_addresses: list[str] | None = None
+
+    @cached_property
+    def actor(self) -> Actor:
+        """Who runs this command; read when first needed (it may open the project's git config)."""
+        return current_actor(self.env.project_dir)
 
     @property
     def provider(self) -> Provider:
@@ -138,6 +143,11 @@ class Workspace:
         if self.history.remote is not None and not self._synced:
             self.history.remote.pull()
             self._synced = True
+
+    def history_may_have_moved(self) -> None:
+        """Time has passed (a prompt): the next pull of a shared history fetches again."""
+        if self.history.remote is not None:
+            self.history.remote.expire()
 
     def ensure_no_unfinished_apply(self) -> None:
         """Refuse to work on an environment whose last apply was interrupted."""

@@ -207,6 +207,7 @@ def rollback(
                 return 0
             approval_gate(workspace, plan, break_glass=False, reason=None)  # refuse before asking
             confirm(auto_approve)
+            workspace.history_may_have_moved()  # the gate pulls again after a prompt
             return carry_out(workspace, plan, colour, restore=not no_restore)
     finally:
         workspace.close()

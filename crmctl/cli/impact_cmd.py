@@ -10,16 +10,14 @@ import click
 
 from crmctl.config.environment import Environment
 from crmctl.impact import ImpactReport
-from crmctl.impact.run import (
-    MAX_LIVE_LIMIT,
-    plan_impact,
-    require_live_reading,
-    require_local_records,
-)
 from crmctl.plan import Plan
 from crmctl.workspace import Workspace
 
 __all__ = ["impact_options", "check_impact_options", "wants_impact", "measure"]
+
+#: crmctl.impact.run.MAX_LIVE_LIMIT, restated so that a plan without --impact does not load
+#: the impact engine (tests/cli/test_lazy_cli.py keeps the two equal).
+MAX_LIVE_LIMIT = 1_000_000
 
 
 def impact_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -66,13 +64,19 @@ def check_impact_options(options: dict[str, Any], env: Environment) -> None:
     if options["show_values"] and not wants_impact(options):
         raise click.UsageError("--show-values belongs to --impact")
     if options["impact_from_live"]:
+        from crmctl.impact.run import require_live_reading
+
         require_live_reading(env)
     elif options["impact"] and options["impact_db"] is None:
+        from crmctl.impact.run import require_local_records
+
         require_local_records(env)
 
 
 def measure(workspace: Workspace, plan: Plan, options: dict[str, Any]) -> ImpactReport:
     """The plan's impact, from the source the options name."""
+    from crmctl.impact.run import plan_impact
+
     database = options["impact_db"]
     if database is not None and not database.is_absolute():
         database = workspace.env.project_dir / database

@@ -36,10 +36,8 @@ from crmctl.render.apply_view import (
     result_by_kind_lines,
     result_lines,
 )
-from crmctl.render.impact_view import impact_markdown, impact_text
 from crmctl.render.plan_view import BIG_PLAN, SHOWN_PER_KIND, plan_markdown, plan_text
 from crmctl.render.style import paint, use_colour
-from crmctl.render.validation_view import validation_text
 from crmctl.workspace import Workspace
 
 _ADDRESS_HELP = "KIND/NAME; glob patterns allowed (PermissionSet/*). Repeatable."
@@ -89,9 +87,17 @@ def render_plan(
         return json.dumps(data, indent=2, ensure_ascii=False)
     if output_format == "markdown":
         text = plan_markdown(plan)
-        return text if impact is None else f"{text}\n\n{impact_markdown(impact)}"
+        if impact is None:
+            return text
+        from crmctl.render.impact_view import impact_markdown
+
+        return f"{text}\n\n{impact_markdown(impact)}"
     text = plan_text(plan, colour, detail)
-    return text if impact is None else f"{text}\n\n{impact_text(impact, colour)}"
+    if impact is None:
+        return text
+    from crmctl.render.impact_view import impact_text
+
+    return f"{text}\n\n{impact_text(impact, colour)}"
 
 
 detail_option = click.option(
@@ -195,6 +201,8 @@ def plan(
     colour = use_colour(force=obj.colour)
     click.echo(render_plan(result, output_format, colour, detail, report, classes))
     if failures is not None:
+        from crmctl.render.validation_view import validation_text
+
         click.echo(
             validation_text(failures, len(result.changes), colour), err=output_format != "text"
         )
@@ -397,6 +405,7 @@ def apply(
                 return 0
             record = approval_gate(workspace, fresh, break_glass, reason, key_file)
             confirm(auto_approve)
+            workspace.history_may_have_moved()  # the gate pulls again after a prompt
             with break_glass_flag(workspace, record, reason):
                 return carry_out(
                     workspace,

@@ -26,10 +26,14 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-
-import git
+from typing import TYPE_CHECKING
 
 from crmctl.governance.facts import RecordProvenance, Requesters
+
+if TYPE_CHECKING:
+    import git
+else:
+    from crmctl.history.lazygit import git
 
 __all__ = [
     "open_repository",

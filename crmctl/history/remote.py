@@ -16,13 +16,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import git
-
 from crmctl.errors import HistoryError
 from crmctl.history.lock import LockHeldError, LockInfo, parse_lock_info
 
 if TYPE_CHECKING:
+    import git
+
     from crmctl.history.store import HistoryStore
+else:
+    from crmctl.history.lazygit import git
 
 __all__ = ["RemoteHistory"]
 
@@ -36,6 +38,7 @@ class RemoteHistory:
     def __init__(self, store: HistoryStore, url: str) -> None:
         self.store, self.url = store, url
         self._lock_sha: str | None = None
+        self._current = False  # pulled, and nothing since may have let the remote move on
 
     @property
     def repo(self) -> git.Repo:
@@ -51,7 +54,23 @@ class RemoteHistory:
         return bool(str(self.repo.git.ls_remote("--heads", REMOTE, BRANCH)).strip())
 
     def pull(self) -> None:
-        """Bring the local history up to date with the remote's."""
+        """Bring the local history up to date with the remote's.
+
+        One command pulls once: its later pulls (the approval gate's, after the
+        plan's) are no-ops until `expire` says time has passed that another
+        process may have used (a confirmation prompt). A rejected push always
+        pulls.
+        """
+        if self._current:
+            return
+        self._pull()
+        self._current = True
+
+    def expire(self) -> None:
+        """The next `pull` fetches again (the remote may have moved on, e.g. during a prompt)."""
+        self._current = False
+
+    def _pull(self) -> None:
         repo = self.repo
         try:
             if not self._remote_has_branch():
@@ -77,7 +96,7 @@ class RemoteHistory:
                 return
             except git.GitCommandError as exc:
                 last = exc
-                self.pull()
+                self._pull()
         raise HistoryError(
             f"cannot push version {tag} to the history remote {self.url}: {last.stderr.strip() if last else ''}",
             hint="the version is recorded locally; push the history repository by hand",
@@ -88,7 +107,7 @@ class RemoteHistory:
         try:
             self.repo.git.push(REMOTE, f"HEAD:refs/heads/{BRANCH}")
         except git.GitCommandError:
-            self.pull()
+            self._pull()
             self.repo.git.push(REMOTE, f"HEAD:refs/heads/{BRANCH}")
 
     def lock(self, env: str, holder: str, command: str, pid: int) -> None:

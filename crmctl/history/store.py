@@ -24,12 +24,15 @@ import shutil
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import git
+from typing import TYPE_CHECKING, Any
 
 from crmctl.errors import HistoryError
 from crmctl.history.jsonstream import write_json_file
+
+if TYPE_CHECKING:
+    import git
+else:
+    from crmctl.history.lazygit import git
 
 __all__ = ["HistoryStore", "Actor", "VersionRecord", "current_actor"]
 

@@ -86,3 +86,33 @@ def test_a_lazy_group_loads_nothing_until_asked() -> None:
     assert group._loaded == {}
     assert group.get_command(ctx, "schema") is not None
     assert group.get_command(ctx, "nothing") is None
+
+
+def test_plan_and_apply_load_neither_the_impact_engine_nor_views_they_do_not_render() -> None:
+    """--impact and --validate pay for their own modules; a plain plan does not."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; import crmctl.cli.plan_cmd; print(json.dumps(sorted(sys.modules)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    modules = json.loads(done.stdout)
+    for name in (
+        "crmctl.impact.run",
+        "crmctl.impact.engine",
+        "crmctl.render.impact_view",
+        "crmctl.render.validation_view",
+        "git",
+    ):
+        assert name not in modules
+
+
+def test_the_impact_limit_options_bound_is_the_impact_engines() -> None:
+    from crmctl.cli.impact_cmd import MAX_LIVE_LIMIT
+    from crmctl.impact.run import MAX_LIVE_LIMIT as ENGINE_LIMIT
+
+    assert MAX_LIVE_LIMIT == ENGINE_LIMIT

@@ -1,0 +1,54 @@
+"""A shared history is pulled once per command, and again after `expire` (a prompt)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from crmctl.history import Actor, HistoryStore
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def _another_clone_pushes(remote: Path, tmp_path: Path, name: str) -> str:
+    """Someone else records an event in the shared history; the commit they pushed."""
+    clone = tmp_path / f"clone-{name}"
+    if not clone.exists():
+        _git("clone", "-q", str(remote), str(clone), cwd=tmp_path)
+    _git("pull", "-q", "origin", "main", cwd=clone)
+    (clone / f"{name}.txt").write_text(name)
+    _git("add", f"{name}.txt", cwd=clone)
+    _git("commit", "-q", "-m", name, cwd=clone)
+    _git("push", "-q", "origin", "HEAD:refs/heads/main", cwd=clone)
+    return _git("rev-parse", "HEAD", cwd=clone)
+
+
+def test_a_second_pull_is_a_no_op_until_expired_and_a_fresh_store_pulls(tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    _git("init", "-q", "--bare", "--initial-branch=main", str(remote), cwd=tmp_path)
+    first = HistoryStore(tmp_path / "history", str(remote))
+    assert first.remote is not None
+    first.record_event("gov", {"event": "setup"}, Actor("t", "t@example.com"), "setup")
+    first.remote.pull()
+    theirs = _another_clone_pushes(remote, tmp_path, "one")
+
+    first.remote.pull()  # the same command: already current
+    assert first.repo.head.commit.hexsha != theirs
+
+    first.remote.expire()
+    first.remote.pull()
+    assert first.repo.head.commit.hexsha == theirs
+
+    later = _another_clone_pushes(remote, tmp_path, "two")
+    second = HistoryStore(tmp_path / "history", str(remote))  # the next command
+    assert second.remote is not None
+    second.remote.pull()
+    assert second.repo.head.commit.hexsha == later
