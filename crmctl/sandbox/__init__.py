@@ -14,19 +14,51 @@ Exception tree::
 
 from __future__ import annotations
 
-from crmctl.sandbox.auth import Principal
-from crmctl.sandbox.db import SCHEMA_VERSION, SandboxError
-from crmctl.sandbox.faults import FaultInjector
-from crmctl.sandbox.rules import conversion_allowed
-from crmctl.sandbox.server import (
-    Request,
-    Route,
-    RunningServer,
-    default_routes,
-    serve_forever,
-    start_server,
-)
-from crmctl.sandbox.store import SandboxStore
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crmctl.sandbox.auth import Principal
+    from crmctl.sandbox.db import SCHEMA_VERSION, SandboxError
+    from crmctl.sandbox.faults import FaultInjector
+    from crmctl.sandbox.rules import conversion_allowed
+    from crmctl.sandbox.server import (
+        Request,
+        Route,
+        RunningServer,
+        default_routes,
+        serve_forever,
+        start_server,
+    )
+    from crmctl.sandbox.store import SandboxStore
+
+#: Where each public name lives. The package imports them on first use, so that a
+#: command needing one small part (e.g. crmctl.sandbox.permissions for the access
+#: report) does not load the HTTP server, the store and their dependencies.
+_HOMES = {
+    "Principal": "crmctl.sandbox.auth",
+    "SCHEMA_VERSION": "crmctl.sandbox.db",
+    "SandboxError": "crmctl.sandbox.db",
+    "FaultInjector": "crmctl.sandbox.faults",
+    "conversion_allowed": "crmctl.sandbox.rules",
+    "Request": "crmctl.sandbox.server",
+    "Route": "crmctl.sandbox.server",
+    "RunningServer": "crmctl.sandbox.server",
+    "default_routes": "crmctl.sandbox.server",
+    "serve_forever": "crmctl.sandbox.server",
+    "start_server": "crmctl.sandbox.server",
+    "SandboxStore": "crmctl.sandbox.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SandboxStore",
