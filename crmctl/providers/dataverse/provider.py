@@ -21,7 +21,7 @@ from crmctl.errors import Diagnostic, ProviderError, Severity, SourceLocation
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
-from crmctl.providers.dataverse import audit, columns, reads, rules, security
+from crmctl.providers.dataverse import audit, columns, fieldsecurity, reads, rules, security
 from crmctl.providers.dataverse.auth import BearerAuth, Credentials, TokenSource
 from crmctl.providers.dataverse.webapi import WebApi
 from crmctl.providers.dataverse.writes import Writer
@@ -107,6 +107,8 @@ class DataverseProvider:
         if kinds & {"PermissionSet", "User"}:
             roles = reads.read_roles(self.api, self.snapshot)
             if "PermissionSet" in kinds:
+                fields = fieldsecurity.read_profiles(self.api, self.snapshot.profiles)
+                fieldsecurity.attach(roles, fields, self.snapshot.notes)
                 out.extend(roles)
         if "User" in kinds:
             out.extend(reads.read_users(self.api, self.snapshot))
@@ -201,6 +203,8 @@ class DataverseProvider:
             for change in changes:
                 try:
                     writer.apply(change)
+                    if change.kind == "PermissionSet":
+                        fieldsecurity.write_profile(self.api, change, self.snapshot.profiles)
                 except ProviderError as exc:
                     result.failed.append(ChangeFailure(change.address, exc.message))
                     break
