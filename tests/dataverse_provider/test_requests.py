@@ -106,6 +106,9 @@ def test_paged_queries_follow_the_next_link_and_never_skip() -> None:
         (200, {}, {"value": [{"roleid": "r2", "name": "B", "_businessunitid_value": ROOT_UNIT}]}),
     )
     fake.on("GET", r"RetrieveRolePrivilegesRole\(RoleId=r\d\)", (200, {}, {"RolePrivileges": []}))
+    # A PermissionSet's fields come from field security profiles (none here).
+    fake.on("GET", r"fieldsecurityprofiles\?.*", (200, {}, {"value": []}))
+    fake.on("GET", r"fieldpermissions\?.*", (200, {}, {"value": []}))
     live = provider.read(["PermissionSet"])
     assert [r.name for r in live] == ["A", "B"]
     pages = fake.of("GET", "roles")

@@ -21,7 +21,15 @@ from crmctl.errors import Diagnostic, ProviderError, Severity, SourceLocation
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
-from crmctl.providers.dataverse import audit, columns, reads, rules, security
+from crmctl.providers.dataverse import (
+    audit,
+    columns,
+    fieldsecurity,
+    reads,
+    retention,
+    rules,
+    security,
+)
 from crmctl.providers.dataverse.auth import BearerAuth, Credentials, TokenSource
 from crmctl.providers.dataverse.webapi import WebApi
 from crmctl.providers.dataverse.writes import Writer
@@ -29,7 +37,8 @@ from crmctl.providers.http import HttpClient
 
 __all__ = ["DataverseProvider", "SUPPORTED_KINDS"]
 
-SUPPORTED_KINDS = ("CustomObject", "CustomField", "DuplicateRule", "Role", "PermissionSet", "User")
+SUPPORTED_KINDS: tuple[str, ...] = ("CustomObject", "CustomField", "DuplicateRule", "Role")
+SUPPORTED_KINDS += ("PermissionSet", "User", "RetentionPolicy")
 _METADATA = frozenset({"CustomObject", "CustomField"})
 #: The platform cuts a synchronous request at about four minutes: never wait that long.
 _LONGEST_READ = 230.0
@@ -107,11 +116,17 @@ class DataverseProvider:
         if kinds & {"PermissionSet", "User"}:
             roles = reads.read_roles(self.api, self.snapshot)
             if "PermissionSet" in kinds:
+                fields = fieldsecurity.read_profiles(self.api, self.snapshot.profiles)
+                fieldsecurity.attach(roles, fields, self.snapshot.notes)
                 out.extend(roles)
         if "User" in kinds:
             out.extend(reads.read_users(self.api, self.snapshot))
         if "DuplicateRule" in kinds:
             out.extend(reads.read_rules(self.api, self.snapshot))
+        if "RetentionPolicy" in kinds:
+            out.extend(
+                retention.read_policies(self.api, self.snapshot.retention, self.snapshot.notes)
+            )
         self._read_kinds = kinds
         return out
 
@@ -173,6 +188,8 @@ class DataverseProvider:
         published: dict[str, list[Resource]] = {}
         for resource in desired.values():
             out.extend(_resource_notes(resource))
+            if resource.kind == "RetentionPolicy":
+                out.extend(retention.refusals(resource))
             if resource.kind == "DuplicateRule" and resource.spec.get("active", True):
                 published.setdefault(resource.name.partition(".")[0], []).append(resource)
         for table, active in sorted(published.items()):
@@ -200,7 +217,12 @@ class DataverseProvider:
         try:
             for change in changes:
                 try:
-                    writer.apply(change)
+                    if change.kind == "RetentionPolicy":
+                        retention.write_policy(self.api, change, self.snapshot.retention)
+                    else:
+                        writer.apply(change)
+                    if change.kind == "PermissionSet":
+                        fieldsecurity.write_profile(self.api, change, self.snapshot.profiles)
                 except ProviderError as exc:
                     result.failed.append(ChangeFailure(change.address, exc.message))
                     break

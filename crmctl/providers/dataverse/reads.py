@@ -58,6 +58,8 @@ class Snapshot:
     root_unit: str | None = None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> row
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # table.Rule -> row
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # field security profiles
+    retention: dict[str, dict[str, Any]] = field(default_factory=dict)  # RetentionPolicy -> row
     #: (root role id, business unit id) -> the id of the role's copy in that unit
     role_copies: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)  # note -> addresses
