@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.model import Resource
@@ -46,11 +47,12 @@ class PermissionSetKind(KindHandler):
         spec["system"] = sorted(set(spec.get("system", [])))
         return spec
 
-    def dependencies(self, resource: Resource) -> set[str]:
-        deps = {object_dependency(obj) for obj in resource.spec.get("objects", {})}
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
+        tables = [*resource.spec.get("objects", {}), *(resource.spec.get("depths") or {})]
+        deps = {object_dependency(obj, dialect) for obj in tables}
         for qualified in resource.spec.get("fields", {}):
             obj, _, field = qualified.partition(".")
-            deps.add(field_dependency(obj, field))
+            deps.add(field_dependency(obj, field, dialect))
         deps.discard(None)
         return deps  # type: ignore[return-value]
 
