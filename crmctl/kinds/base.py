@@ -215,7 +215,10 @@ class ConfigIndex:
         """(declared name, type) of `obj.field`, or None; "" is a type crmctl does not know."""
         found = self.fields.get(obj.lower(), {}).get(field.lower())
         if found is None and self.unmodelled(obj) and not is_custom_field(field, self.dialect):
-            return (field, "")  # a standard field of a standard object crmctl does not list
+            # A standard field of a standard object crmctl does not list: its type is
+            # unknown, except Dataverse's system columns, which every table has.
+            system = DATAVERSE_SYSTEM_COLUMNS if self.dialect == DATAVERSE else {}
+            return (field, system.get(field.lower(), ""))
         return found
 
     def picklist_values(self, obj: str, field: str) -> list[str] | None:
@@ -251,10 +254,13 @@ class ConfigIndex:
             if related is None:
                 return None
             current = related
+        standard_column = self.unmodelled(current) and not is_custom_field(parts[-1], self.dialect)
+        if standard_column and self.dialect == DATAVERSE:
+            return DATAVERSE_SYSTEM_COLUMNS.get(parts[-1].lower(), "")  # "": type unknown
         if current.lower() not in self.fields:
             # An object we do not model (RecordType, Profile …): any field name goes.
             return "Text" if current.lower() not in self.objects else None
-        if self.unmodelled(current) and not is_custom_field(parts[-1], self.dialect):
+        if standard_column:
             return ""  # a standard field of a standard object crmctl does not list
         found = self.field(current, parts[-1])
         return found[1] if found else None
