@@ -18,6 +18,7 @@ __all__ = [
 ]
 
 LOCAL_ENVIRONMENT = "environments/local.yaml"
+DYNAMICS_ENVIRONMENT = "environments/dynamics.yaml"
 EXAMPLE_MANIFEST = "manifests/example.yaml"
 EXAMPLE_TEST = "crm-tests/example.yaml"
 GITIGNORE = ".gitignore"
@@ -102,8 +103,33 @@ GITIGNORE_LINES = [
 ]
 
 
-def project_files(example: bool = True) -> dict[str, str]:
-    """Path (relative to the project) -> content. Without `example`: the environment only."""
+_DYNAMICS = """\
+# A Dynamics 365 (Dataverse) environment: its manifests use Dataverse logical names
+# (nw_invoice, account.nw_region). Fill in url and tenantId, then export the two
+# variables named below (an application user's client id and secret: never put the
+# values in this file) and run: crmctl validate -e dynamics && crmctl plan -e dynamics
+description: Dynamics 365 (Dataverse) environment
+provider:
+  type: dataverse
+  url: https://YOUR-ORG.crm.dynamics.com
+  tenantId: YOUR-TENANT.onmicrosoft.com
+  clientIdEnv: CRMCTL_DV_CLIENT_ID
+  clientSecretEnv: CRMCTL_DV_CLIENT_SECRET
+manifests:
+  - manifests
+history:
+  path: .crmctl/history-dynamics
+"""
+
+
+def project_files(example: bool = True, dataverse: bool = False) -> dict[str, str]:
+    """Path (relative to the project) -> content. Without `example`: the environment only.
+
+    With `dataverse`, the environment is a Dataverse one (environments/dynamics.yaml):
+    the embedded sandbox speaks Salesforce names, not Dataverse ones.
+    """
+    if dataverse:
+        return {DYNAMICS_ENVIRONMENT: _DYNAMICS}
     files = {LOCAL_ENVIRONMENT: _LOCAL}
     if example:
         files[EXAMPLE_MANIFEST] = _EXAMPLE

@@ -54,6 +54,7 @@ from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, mat
 from crmctl.plan.binding import plan_differences, snapshot_digest
 from crmctl.plan.encode import plan_from_dict
 from crmctl.providers import Provider, create_provider
+from crmctl.providers.base import ChecksPlan
 
 __all__ = ["Workspace", "ApplyOutcome", "manifests_digest", "parse_version"]
 
@@ -181,7 +182,13 @@ class Workspace:
             )
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
+        self._provider_checks(plan, desired.resources)
         return self._stamp(plan, self.digest())
+
+    def _provider_checks(self, plan: Plan, desired: dict[str, Resource]) -> None:
+        """What the CRM refuses up front (ChecksPlan), at the manifest line."""
+        if isinstance(self.provider, ChecksPlan):
+            plan.diagnostics.extend(self.provider.plan_diagnostics(desired, plan.changes))
 
     def governance_impacts(self, plan: Plan) -> dict[str, ChangeImpact] | None:
         """The plan's impact on the environment's own stored records, for policy rules with an
@@ -227,6 +234,7 @@ class Workspace:
                 dialect=dialect_of(self.provider.type),
             )
         )
+        self._provider_checks(plan, target)
         plan.rollback_to = f"v{version}"
         plan.snapshot_digest = snapshot_digest(record.after)
         return self._stamp(plan, "")

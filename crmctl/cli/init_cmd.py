@@ -23,9 +23,9 @@ _SOURCES = ("sfdx", "dataverse-solution")
     "source",
     nargs=2,
     type=(click.Choice(_SOURCES), click.Path(path_type=Path)),
-    metavar="sfdx DIR",
+    metavar="[sfdx|dataverse-solution] DIR",
     help="Start from existing metadata instead of the example: a Salesforce DX project "
-    "(sfdx DIR). dataverse-solution DIR is not supported yet.",
+    "(sfdx DIR) or an unpacked Dataverse solution (dataverse-solution DIR).",
 )
 @click.pass_obj
 def init(obj: CliContext, folder: Path | None, source: tuple[str, Path] | None) -> int:
@@ -39,22 +39,19 @@ def init(obj: CliContext, folder: Path | None, source: tuple[str, Path] | None) 
 
     With --from sfdx DIR, manifests/ holds the metadata of that Salesforce DX
     project instead of the example (as `crmctl import --from sfdx` writes it).
+    With --from dataverse-solution DIR, manifests/ holds the unpacked solution
+    (as `crmctl import --from dataverse-solution` writes it) and the environment
+    is environments/dynamics.yaml (type dataverse), to be given its URL and tenant.
 
     \b
     Examples:
       crmctl init
       crmctl init northwind-crm
       crmctl init northwind-crm --from sfdx ~/src/northwind-sfdx
+      crmctl init northwind-dynamics --from dataverse-solution ~/src/solution/src
     """
     target = (folder or Path.cwd()).resolve()
     shown = display_path(target) if folder is not None else "this folder"
-    if source is not None and source[0] == "dataverse-solution":
-        raise CrmctlError(
-            "crmctl init --from dataverse-solution is not supported yet (a project needs a "
-            "provider to plan against, and the Dataverse provider is not built); nothing was written",
-            hint="to convert a solution now: crmctl import --from dataverse-solution DIR --out "
-            "manifests/, then crmctl validate with a dataverse environment (docs/dynamics.md)",
-        )
     if target.exists() and not target.is_dir():
         raise CrmctlError(f"{shown} is not a folder")
     if existing_project(target):
@@ -70,20 +67,28 @@ def init(obj: CliContext, folder: Path | None, source: tuple[str, Path] | None) 
             hint="start in an empty folder, or add environments/local.yaml by hand",
         )
     sfdx = None
+    dataverse = source is not None and source[0] == "dataverse-solution"
     if source is not None:
         from crmctl.importer.sfdx import import_sfdx
 
         if not source[1].is_dir():
             raise CrmctlError(f"{display_path(source[1])} is not a folder; nothing was written")
-        sfdx = import_sfdx(source[1])
+        if dataverse:
+            from crmctl.importer.dataverse import import_dataverse_solution
+
+            sfdx = import_dataverse_solution(source[1])
+            hint = "point at an unpacked solution (the folder holding Entities/ and Other/)"
+        else:
+            sfdx = import_sfdx(source[1])
+            hint = "point at a Salesforce DX project (the folder holding force-app/)"
         if not sfdx.resources:
             raise CrmctlError(
                 f"nothing to import from {display_path(source[1])}: no convertible metadata "
                 "found; nothing was written",
-                hint="point at a Salesforce DX project (the folder holding force-app/)",
+                hint=hint,
             )
     written: list[Path] = []
-    for relative, text in project_files(example=sfdx is None).items():
+    for relative, text in project_files(example=sfdx is None, dataverse=dataverse).items():
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -92,7 +97,12 @@ def init(obj: CliContext, folder: Path | None, source: tuple[str, Path] | None) 
     if sfdx is not None:
         from crmctl.importer.sfdx import write_manifests
 
-        imported = write_manifests(sfdx, manifests)
+        if dataverse:
+            from crmctl.importer.dataverse import DATAVERSE_HEADER
+
+            imported = write_manifests(sfdx, manifests, header=DATAVERSE_HEADER)
+        else:
+            imported = write_manifests(sfdx, manifests)
     ignore = target / GITIGNORE
     merged = gitignore_text(ignore.read_text(encoding="utf-8") if ignore.exists() else None)
     if merged is not None:
@@ -106,6 +116,14 @@ def init(obj: CliContext, folder: Path | None, source: tuple[str, Path] | None) 
 
         click.echo(sfdx_import_text(sfdx, manifests, imported, use_colour(force=obj.colour)))
     where = "" if folder is None else f"cd {display_path(target)} && "
+    if dataverse:
+        click.echo(
+            f"Started a crmctl project in {shown} for a Dataverse environment. Next: fill in "
+            "url and tenantId in environments/dynamics.yaml, export CRMCTL_DV_CLIENT_ID and "
+            f"CRMCTL_DV_CLIENT_SECRET, then {where}crmctl validate -e dynamics && crmctl plan "
+            "-e dynamics; git init and commit when it looks right."
+        )
+        return 0
     click.echo(
         f"Started a crmctl project in {shown}. Next: {where}crmctl validate && crmctl plan, "
         "then crmctl apply to the sandbox; git init and commit when it looks right."

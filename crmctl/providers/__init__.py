@@ -29,6 +29,7 @@ PROVIDERS: dict[str, ProviderFactory] = {}
 BUILTIN_PROVIDERS: dict[str, str] = {
     "sandbox": "crmctl.providers.sandbox:SandboxProvider",
     "salesforce": "crmctl.providers.salesforce:SalesforceProvider",
+    "dataverse": "crmctl.providers.dataverse:DataverseProvider",
 }
 
 
@@ -55,14 +56,6 @@ for _type, _spec in BUILTIN_PROVIDERS.items():
 def create_provider(env: Environment) -> Provider:
     """The provider an environment names, connected and ready."""
     type_ = env.provider["type"]
-    if type_ == "dataverse":
-        raise ProviderError(
-            f"environment {env.name}: the Dataverse provider is not available yet",
-            hint="a dataverse environment can be validated (crmctl validate) and imported into "
-            "from an unpacked solution (crmctl import --from dataverse-solution DIR); plan and "
-            "apply need the provider (docs/dynamics.md)",
-            location=env.location("provider", "type"),
-        )
     factory = PROVIDERS.get(type_)
     if factory is None:
         raise ProviderError(

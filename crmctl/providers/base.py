@@ -8,10 +8,11 @@ normal result, not an exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from crmctl.errors import Diagnostic
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 
@@ -22,6 +23,7 @@ __all__ = [
     "ChangeLogEntry",
     "KeepsChangeLog",
     "ResolvesWrites",
+    "ChecksPlan",
 ]
 
 
@@ -126,4 +128,20 @@ class ResolvesWrites(Protocol):
     def resolve_write(self, write_id: str, refs: Sequence[str] = ()) -> bool:
         """Whether any request of write `write_id` (CRM ids `refs`) landed; nothing of it can
         land after this returns."""
+        ...
+
+
+@runtime_checkable
+class ChecksPlan(Protocol):
+    """Optional capability: a CRM that refuses some changes up front, at the manifest line.
+
+    The plan asks it after comparing: an error diagnostic makes the plan
+    unappliable (a Dataverse column's data type cannot change), a warning
+    says what the CRM will not do with a resource (a rule it cannot author).
+    """
+
+    def plan_diagnostics(
+        self, desired: Mapping[str, Resource], changes: Sequence[Change]
+    ) -> list[Diagnostic]:
+        """Problems with the desired resources and the planned changes, located in the manifests."""
         ...

@@ -85,13 +85,32 @@ def test_init_from_a_salesforce_dx_project(empty: Path, crmctl) -> None:
     assert crmctl("-C", str(project), "validate").out == "valid: 1 resource in 1 file\n"
 
 
-def test_init_from_a_dataverse_solution_is_not_supported_yet(empty: Path, crmctl) -> None:
+def test_init_from_a_dataverse_solution_writes_a_dataverse_project(empty: Path, crmctl) -> None:
+    from tests.dataverse.test_import_solution import FIXTURE
+
+    result = crmctl("init", "crm", "--from", "dataverse-solution", str(FIXTURE))
+    assert result.exit_code == 0, result.output
+    lines = result.out.splitlines()
+    assert lines[:2] == ["  wrote crm/environments/dynamics.yaml", "  wrote crm/.gitignore"]
+    assert lines[-1] == (
+        "Started a crmctl project in crm for a Dataverse environment. Next: fill in url and "
+        "tenantId in environments/dynamics.yaml, export CRMCTL_DV_CLIENT_ID and "
+        "CRMCTL_DV_CLIENT_SECRET, then cd crm && crmctl validate -e dynamics && crmctl plan "
+        "-e dynamics; git init and commit when it looks right."
+    )
+    assert not (empty / "crm" / "environments" / "local.yaml").exists()
+    os.chdir(empty / "crm")
+    validated = crmctl("validate", "-e", "dynamics")
+    assert validated.exit_code == 0, validated.output
+    assert validated.out.startswith("valid: ")
+
+
+def test_init_from_a_folder_without_a_solution_writes_nothing(empty: Path, crmctl) -> None:
+    (empty / "solution").mkdir()
     result = crmctl("init", "crm", "--from", "dataverse-solution", "solution")
     assert result.exit_code == 1
     assert result.err == (
-        "Error: crmctl init --from dataverse-solution is not supported yet (a project needs a "
-        "provider to plan against, and the Dataverse provider is not built); nothing was written\n"
-        "hint: to convert a solution now: crmctl import --from dataverse-solution DIR --out "
-        "manifests/, then crmctl validate with a dataverse environment (docs/dynamics.md)\n"
+        "Error: nothing to import from solution: no convertible metadata found; nothing was "
+        "written\nhint: point at an unpacked solution (the folder holding Entities/ and Other/)\n"
     )
-    assert list(empty.iterdir()) == []
+    assert [p.name for p in empty.iterdir()] == ["solution"]

@@ -152,12 +152,15 @@ def test_depths_must_name_declared_tables_and_known_privileges(two_envs, crmctl)
     )
 
 
-def test_plan_refuses_a_dataverse_environment_clearly(two_envs, crmctl) -> None:
+def test_plan_without_the_credentials_says_which_variable_is_missing(
+    two_envs, crmctl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CRMCTL_DV_CLIENT_ID", raising=False)
     (two_envs / "manifests" / "billing.yaml").write_text(DATAVERSE_MANIFESTS)
     r = crmctl("plan", "-e", "dv")
     assert r.exit_code == 1
     assert r.err.startswith(
-        "Error: environments/dv.yaml:2: environment dv: the Dataverse provider is not available yet\n"
+        "Error: environment variable CRMCTL_DV_CLIENT_ID is not set (client id)\n"
     )
     assert "Traceback" not in r.err + r.out
 

@@ -1,0 +1,290 @@
+"""The Dataverse provider: Dynamics 365 configuration through the Dataverse Web API.
+
+Read: a constant number of requests per kind (see `reads`). Apply: one change
+at a time, in plan order (see `writes`), then one PublishXml for the tables
+and global choices that changed; a change Dataverse refuses stops the apply
+there, and crmctl restores what came before it. Plan: what Dataverse cannot
+do is refused up front, at the manifest line (`plan_diagnostics`): a column's
+data type cannot change after it is created. ValidationRule is planned for
+no resource, each named with the reason: business rules cannot be authored
+through the Web API. Drift is attributed from the audit history (`audits`),
+where the environment audits the tables crmctl manages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crmctl.errors import Diagnostic, ProviderError, Severity, SourceLocation
+from crmctl.model import Resource
+from crmctl.plan.model import Change
+from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
+from crmctl.providers.dataverse import audit, columns, reads, security
+from crmctl.providers.dataverse.auth import BearerAuth, Credentials, TokenSource
+from crmctl.providers.dataverse.webapi import WebApi
+from crmctl.providers.dataverse.writes import Writer
+from crmctl.providers.http import HttpClient
+
+__all__ = ["DataverseProvider", "SUPPORTED_KINDS"]
+
+SUPPORTED_KINDS = ("CustomObject", "CustomField", "Role", "PermissionSet", "User")
+_METADATA = frozenset({"CustomObject", "CustomField"})
+#: The platform cuts a synchronous request at about four minutes: never wait that long.
+_LONGEST_READ = 230.0
+_SHOWN = 5
+_NOT_AUTHORED = (
+    "not planned: Dataverse business rules cannot be authored through the Web API "
+    "(docs/dynamics.md, ValidationRule); the rule is not applied on this environment"
+)
+_CRMCTL_ONLY = {
+    "helpText": "Dataverse columns have no help text apart from their description",
+    "unique": "uniqueness is an alternate key in Dataverse, which crmctl does not manage yet",
+    "externalId": "an external id is an alternate key in Dataverse, which crmctl does not manage yet",
+}
+
+
+class DataverseProvider:
+    """One Dataverse environment behind crmctl's provider protocol."""
+
+    type = "dataverse"
+
+    def __init__(self, api: WebApi, tokens: TokenSource | None = None) -> None:
+        self.api = api
+        self.tokens = tokens
+        self.snapshot = reads.Snapshot()
+        self._read_kinds: set[str] = set()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], project_dir: Path) -> DataverseProvider:
+        """Build from an environment's `provider:` block (signs in on the first request)."""
+        credentials = Credentials.from_config(config)
+        timeout = min(float(config.get("timeout", 60)), _LONGEST_READ)
+        tokens = TokenSource(credentials, timeout=timeout)
+        http = HttpClient(credentials.url, timeout=(10.0, timeout), secrets=credentials.secrets)
+        http.session.auth = BearerAuth(tokens, http.secrets)
+        return cls(WebApi(http, config.get("solution")), tokens)
+
+    @property
+    def requests_made(self) -> int:
+        """Requests sent to the Web API (for benchmarks and tests; sign-in not counted)."""
+        return self.api.http.requests_made
+
+    def describe(self) -> str:
+        return f"dataverse {self.api.http.base_url}"
+
+    def supported_kinds(self) -> tuple[str, ...]:
+        return SUPPORTED_KINDS
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        """What the last read could not express."""
+        out = []
+        for note, addresses in sorted(self.snapshot.notes.items()):
+            shown = ", ".join(addresses[:_SHOWN])
+            more = f" and {len(addresses) - _SHOWN} more" if len(addresses) > _SHOWN else ""
+            out.append(
+                Diagnostic(
+                    f"{len(addresses)} Dataverse component(s): {note} ({shown}{more})",
+                    severity=Severity.WARNING,
+                    code="unsupported",
+                )
+            )
+        return out
+
+    # --- reading ---------------------------------------------------------------------
+    def read(self, kinds: Iterable[str]) -> list[Resource]:
+        kinds = set(kinds) & set(SUPPORTED_KINDS)
+        self.snapshot = reads.Snapshot()
+        out: list[Resource] = []
+        if kinds & _METADATA:
+            out.extend(reads.read_metadata(self.api, self.snapshot, kinds))
+        if kinds & {"Role", "PermissionSet", "User"}:
+            units = reads.read_units(self.api, self.snapshot)
+            if "Role" in kinds:
+                out.extend(units)
+        if kinds & {"PermissionSet", "User"}:
+            roles = reads.read_roles(self.api, self.snapshot)
+            if "PermissionSet" in kinds:
+                out.extend(roles)
+        if "User" in kinds:
+            out.extend(reads.read_users(self.api, self.snapshot))
+        self._read_kinds = kinds
+        return out
+
+    def _ensure_read(self, changes: Sequence[Change]) -> None:
+        """The ids the writes need come from a read: make one if this process has none."""
+        needed = {c.kind for c in changes}
+        if needed & {"PermissionSet", "User", "Role"}:
+            needed |= {"Role", "PermissionSet"}
+        if not needed <= self._read_kinds:
+            self.read(set(SUPPORTED_KINDS))
+
+    # --- planning --------------------------------------------------------------------
+    def requires_replace(
+        self, kind: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> str | None:
+        # Dataverse replaces nothing: what it cannot change is refused (plan_diagnostics).
+        return None
+
+    def plan_diagnostics(
+        self, desired: Mapping[str, Resource], changes: Sequence[Change]
+    ) -> list[Diagnostic]:
+        """What Dataverse cannot do, at the manifest line: errors refuse the plan."""
+        out: list[Diagnostic] = []
+        for change in changes:
+            resource = desired.get(change.address)
+            where = resource.location("type") if resource is not None else change.source
+            if resource is not None and change.after is not None:
+                out.extend(_change_notes(resource, change))
+            if (
+                change.kind == "CustomField"
+                and change.after
+                and not columns.metadata_type(change.after)
+            ):
+                out.append(
+                    Diagnostic(
+                        f"a {change.after.get('type')} field has no Dataverse column type; refused",
+                        where or change.source,
+                        change.address,
+                        hint="Dataverse columns: Text, Email, Phone, Url, AutoNumber, LongTextArea, "
+                        "Number, Currency, Date, DateTime, Checkbox, Picklist, MultiPicklist, Lookup",
+                        code="dataverse-unsupported-type",
+                    )
+                )
+                continue
+            if change.kind == "CustomField" and change.before and change.after:
+                refusal = columns.type_change_refusal(change.before, change.after)
+                if refusal:
+                    out.append(
+                        Diagnostic(
+                            f"{refusal}; refused",
+                            where or change.source,
+                            change.address,
+                            hint="keep the column's type, or declare a new column and remove this one",
+                            code="dataverse-immutable",
+                        )
+                    )
+        for resource in desired.values():
+            out.extend(_resource_notes(resource))
+        return out
+
+    # --- writing ---------------------------------------------------------------------
+    def apply(self, changes: list[Change]) -> ApplyResult:
+        result = ApplyResult()
+        if not changes:
+            return result
+        self._ensure_read(changes)
+        writer = Writer(self.api, self.snapshot)
+        try:
+            for change in changes:
+                try:
+                    writer.apply(change)
+                except ProviderError as exc:
+                    result.failed.append(ChangeFailure(change.address, exc.message))
+                    break
+                result.applied.append(change.address)
+        finally:
+            # What was written is published even when a later change failed: restore reads it.
+            try:
+                writer.publish()
+            except ProviderError as exc:
+                if not result.failed and result.applied:
+                    last = result.applied.pop()
+                    result.failed.append(ChangeFailure(last, f"publishing failed: {exc.message}"))
+        return result
+
+    # --- the audit history -----------------------------------------------------------
+    def change_log(self, since: str | None = None) -> list[ChangeLogEntry]:
+        """Changes to the rows crmctl reads (roles, business units, users) from `audits`."""
+        try:
+            return audit.entries(self.api, self.snapshot, since)
+        except ProviderError as exc:
+            self.snapshot.notes.setdefault(
+                f"the audit history could not be read ({exc.message}); drift names no one", []
+            )
+            return []
+
+    def change_log_actor(self) -> str | None:
+        """The application user crmctl signs in as (WhoAmI)."""
+        return audit.whoami(self.api)
+
+    def close(self) -> None:
+        self.api.http.close()
+
+
+def _resource_notes(resource: Resource) -> list[Diagnostic]:
+    """Per resource: what this environment will not do with it."""
+    spec = resource.spec
+    where = resource.location()
+    if resource.kind == "ValidationRule":
+        return [
+            Diagnostic(
+                _NOT_AUTHORED,
+                where,
+                resource.address,
+                severity=Severity.WARNING,
+                code="not-planned",
+            )
+        ]
+    out: list[Diagnostic] = []
+    if resource.kind in ("PermissionSet", "Role"):
+        label = str(spec.get("label") or "")
+        if security.api_name(label) != resource.name:
+            what = "security role" if resource.kind == "PermissionSet" else "business unit"
+            out.append(
+                Diagnostic(
+                    f"a Dataverse {what} is known by its name, which is this label: the label "
+                    f"'{label}' reads back as {resource.kind}/{security.api_name(label)}, not "
+                    f"{resource.name}",
+                    resource.location("label") or where,
+                    resource.address,
+                    hint=f"name it {security.api_name(label)}, or change the label to match "
+                    f"(spaces and punctuation become _)",
+                    code="dataverse-name",
+                )
+            )
+    return out
+
+
+def _change_notes(resource: Resource, change: Change) -> list[Diagnostic]:
+    """Per change: what Dataverse will store differently from what the manifest says."""
+    spec = change.after or {}
+    where = resource.location()
+    out: list[Diagnostic] = []
+    if resource.kind == "CustomField":
+        for key, why in _CRMCTL_ONLY.items():
+            if spec.get(key):
+                out.append(_unstored(resource, key, why))
+        if spec.get("classification") not in (None, "Internal"):
+            out.append(
+                _unstored(
+                    resource, "classification", "Dataverse columns have no data classification"
+                )
+            )
+        if spec.get("required") and not (change.before or {}).get("required"):
+            out.append(
+                Diagnostic(
+                    "required is ApplicationRequired (business required) on Dataverse: its apps "
+                    "enforce it, its Web API does not (an integration or import can still leave "
+                    "it empty)",
+                    resource.location("required") or where,
+                    resource.address,
+                    severity=Severity.WARNING,
+                    code="dataverse-required",
+                )
+            )
+    return out
+
+
+def _unstored(resource: Resource, key: str, why: str) -> Diagnostic:
+    location: SourceLocation | None = resource.location(key) or resource.location()
+    return Diagnostic(
+        f"{key} is not stored by Dataverse ({why}); it reads back as its default, so every plan "
+        "shows it as a change",
+        location,
+        resource.address,
+        severity=Severity.WARNING,
+        code="dataverse-unstored",
+    )

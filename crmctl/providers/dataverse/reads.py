@@ -1,0 +1,220 @@
+"""Reading a Dataverse environment's configuration in a constant number of requests.
+
+    tables and columns   1 GET of EntityDefinitions with $expand=Attributes (base
+                         properties; metadata is not paged), then 1 $batch (per
+                         1,000) of typed casts for the columns whose details
+                         crmctl needs (length, precision, format, options, targets)
+    security roles       1 paged GET of the root unit's roles, 1 $batch (per 1,000)
+                         of RetrieveRolePrivilegesRole for their depths
+    business units       1 paged GET
+    users                1 paged GET with their roles expanded
+
+So the number of requests grows with the kinds read and with pages of 5,000
+rows (or batches of 1,000), never with the number of resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from crmctl.errors import ProviderError
+from crmctl.model import Resource
+from crmctl.providers.dataverse import columns, security
+from crmctl.providers.dataverse.webapi import BatchPart, WebApi, literal, odata_error
+
+__all__ = ["Snapshot", "read_metadata", "read_roles", "read_units", "read_users"]
+
+_TABLE_SELECT = (
+    "MetadataId,LogicalName,SchemaName,DisplayName,DisplayCollectionName,Description,"
+    "IsCustomEntity,PrimaryNameAttribute,ObjectTypeCode"
+)
+_COLUMN_SELECT = (
+    "MetadataId,LogicalName,SchemaName,AttributeType,DisplayName,Description,RequiredLevel,"
+    "IsCustomAttribute,IsPrimaryName,AttributeOf"
+)
+_DETAIL_SELECT = {
+    "StringAttributeMetadata": "LogicalName,MaxLength,FormatName,AutoNumberFormat",
+    "MemoAttributeMetadata": "LogicalName,MaxLength",
+    "DecimalAttributeMetadata": "LogicalName,Precision",
+    "DoubleAttributeMetadata": "LogicalName,Precision",
+    "MoneyAttributeMetadata": "LogicalName,Precision",
+    "DateTimeAttributeMetadata": "LogicalName,Format",
+    "BooleanAttributeMetadata": "LogicalName,DefaultValue",
+    "PicklistAttributeMetadata": "LogicalName,DefaultFormValue",
+    "MultiSelectPicklistAttributeMetadata": "LogicalName,DefaultFormValue",
+    "LookupAttributeMetadata": "LogicalName,Targets",
+}
+
+
+@dataclass
+class Snapshot:
+    """What the last read saw, by name: ids and raw rows the writes need."""
+
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical name -> row
+    columns: dict[str, dict[str, Any]] = field(default_factory=dict)  # table.column -> row
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)  # PermissionSet name -> row
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)  # Role name -> row
+    root_unit: str | None = None
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> row
+    notes: dict[str, list[str]] = field(default_factory=dict)  # note -> addresses
+
+
+def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Resource]:
+    """Custom tables (CustomObject) and custom columns (CustomField) of every table."""
+    entities = api.get(
+        "EntityDefinitions",
+        {"$select": _TABLE_SELECT, "$expand": f"Attributes($select={_COLUMN_SELECT})"},
+    ).get("value", [])
+    wanted: list[tuple[str, dict[str, Any]]] = []
+    out: list[Resource] = []
+    for entity in entities:
+        table = str(entity["LogicalName"])
+        snapshot.tables[table] = entity
+        for attribute in entity.get("Attributes") or []:
+            if not attribute.get("IsCustomAttribute") or attribute.get("IsPrimaryName"):
+                continue
+            if attribute.get("AttributeOf"):
+                continue  # a helper column of another (a lookup's name, a money's base)
+            snapshot.columns[f"{table}.{attribute['LogicalName']}"] = attribute
+            wanted.append((table, attribute))
+    details = _details(api, wanted) if "CustomField" in kinds else {}
+    for entity in entities:
+        table = str(entity["LogicalName"])
+        if "CustomObject" in kinds and entity.get("IsCustomEntity"):
+            primary = next(
+                (
+                    a
+                    for a in entity.get("Attributes") or []
+                    if a.get("LogicalName") == entity.get("PrimaryNameAttribute")
+                ),
+                None,
+            )
+            out.append(Resource("CustomObject", table, columns.table_spec(entity, primary)))
+    if "CustomField" in kinds:
+        for table, attribute in wanted:
+            name = f"{table}.{attribute['LogicalName']}"
+            spec = columns.column_spec(attribute, details.get(name))
+            if spec is None:
+                snapshot.notes.setdefault(
+                    f"column type {attribute.get('AttributeType')} has no crmctl field type; left alone",
+                    [],
+                ).append(f"CustomField/{name}")
+                continue
+            out.append(Resource("CustomField", name, spec))
+    return out
+
+
+def _details(api: WebApi, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Derived-type properties of columns: one typed cast per (table, type), all in $batch."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for table, attribute in wanted:
+        derived = columns.DERIVED.get(str(attribute.get("AttributeType")))
+        if derived in _DETAIL_SELECT:
+            groups.setdefault((table, derived), []).append(str(attribute["LogicalName"]))
+    parts = []
+    keys = list(groups)
+    for table, derived in keys:
+        query = f"$select={_DETAIL_SELECT[derived]}"
+        if derived in columns.OPTION_TYPES:
+            query += "&$expand=OptionSet,GlobalOptionSet"
+        parts.append(
+            BatchPart(
+                "GET",
+                f"EntityDefinitions(LogicalName={literal(table)})/Attributes/"
+                f"Microsoft.Dynamics.CRM.{derived}?{query}",
+            )
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for (table, derived), answer in zip(keys, api.batch(parts), strict=True):
+        if not answer.ok:
+            raise ProviderError(
+                f"reading {derived} columns of {table}: {answer.status} {odata_error(answer.body)}"
+            )
+        for row in (answer.json() or {}).get("value", []):
+            out[f"{table}.{row['LogicalName']}"] = row
+    return out
+
+
+def read_units(api: WebApi, snapshot: Snapshot) -> list[Resource]:
+    """Business units as Roles (the root unit is the Role without a parent)."""
+    rows = api.get_all(
+        "businessunits",
+        {"$select": "businessunitid,name,description,_parentbusinessunitid_value,isdisabled"},
+    )
+    by_id = {row["businessunitid"]: row for row in rows}
+    out = []
+    for row in rows:
+        parent = by_id.get(row.get("_parentbusinessunitid_value") or "")
+        name = security.api_name(str(row.get("name") or ""))
+        if parent is None:
+            snapshot.root_unit = row["businessunitid"]
+        snapshot.units[name] = row
+        spec: dict[str, Any] = {"label": row.get("name") or name}
+        if parent is not None:
+            spec["parent"] = security.api_name(str(parent.get("name") or ""))
+        if row.get("description"):
+            spec["description"] = row["description"]
+        out.append(Resource("Role", name, spec))
+    return out
+
+
+def read_roles(api: WebApi, snapshot: Snapshot) -> list[Resource]:
+    """The root business unit's security roles as PermissionSets, with privilege depths."""
+    if snapshot.root_unit is None:
+        read_units(api, snapshot)
+    rows = api.get_all(
+        "roles",
+        {
+            "$select": "roleid,name,description,_businessunitid_value",
+            "$filter": f"_businessunitid_value eq {snapshot.root_unit}",
+        },
+    )
+    parts = [
+        BatchPart("GET", f"RetrieveRolePrivilegesRole(RoleId={row['roleid']})") for row in rows
+    ]
+    out = []
+    for row, answer in zip(rows, api.batch(parts), strict=True):
+        if not answer.ok:
+            raise ProviderError(
+                f"reading the privileges of role {row.get('name')}: {answer.status} "
+                f"{odata_error(answer.body)}"
+            )
+        privileges = (answer.json() or {}).get("RolePrivileges") or []
+        name = security.api_name(str(row.get("name") or ""))
+        snapshot.roles[name] = {**row, "privileges": privileges}
+        out.append(Resource("PermissionSet", name, security.role_spec(row, privileges, None)))
+    return out
+
+
+def read_users(api: WebApi, snapshot: Snapshot) -> list[Resource]:
+    """systemusers as Users: names, e-mail, enabled, business unit and root-unit roles."""
+    if snapshot.root_unit is None:
+        read_units(api, snapshot)
+    unit_names = {row["businessunitid"]: name for name, row in snapshot.units.items()}
+    rows = api.get_all(
+        "systemusers",
+        {
+            "$select": "systemuserid,domainname,internalemailaddress,firstname,lastname,"
+            "isdisabled,_businessunitid_value,accessmode",
+            "$expand": "systemuserroles_association($select=roleid,name,_businessunitid_value)",
+        },
+    )
+    out = []
+    for row in rows:
+        username = row.get("domainname")
+        if not username or "@" not in str(username):
+            continue  # system and application users: not people crmctl manages
+        snapshot.users[str(username)] = row
+        roles = row.get("systemuserroles_association") or []
+        spec: dict[str, Any] = {
+            "email": row.get("internalemailaddress") or username,
+            "lastName": row.get("lastname") or "",
+            "active": not row.get("isdisabled"),
+            "role": unit_names.get(row.get("_businessunitid_value") or ""),
+            "permissionSets": sorted({security.api_name(str(r.get("name") or "")) for r in roles}),
+        }
+        if row.get("firstname"):
+            spec["firstName"] = row["firstname"]
+        out.append(Resource("User", str(username), spec))
+    return out
