@@ -84,8 +84,12 @@ def org_documents(
             if dataverse:
                 spec.update(recordName={"label": "Name"}, primaryColumn="nw_name")
             docs.append(
-                {**envelope, "kind": "CustomObject", "metadata": {"name": _names(dataverse, t)},
-                 "spec": spec}  # fmt: skip
+                {
+                    **envelope,
+                    "kind": "CustomObject",
+                    "metadata": {"name": _names(dataverse, t)},
+                    "spec": spec,
+                }  # fmt: skip
             )
     for c in columns:
         base, salesforce = _TYPES[c % len(_TYPES)]
@@ -137,12 +141,17 @@ def _environments(root: Path, url: str, token: str) -> None:
         yaml.safe_dump(
             {
                 "provider": {
-                    "type": "dataverse", "url": url, "authority": url, "tenantId": TENANT,
+                    "type": "dataverse",
+                    "url": url,
+                    "authority": url,
+                    "tenantId": TENANT,
                     "clientIdEnv": "CRMCTL_BENCH_DV_CLIENT_ID",
                     "clientSecretEnv": "CRMCTL_BENCH_DV_CLIENT_SECRET",
                     "solution": "BenchSolution",
                 },
-                "manifests": ["dv"], "history": {"path": ".crmctl/history-dv"}, "lint": LINT_OFF,
+                "manifests": ["dv"],
+                "history": {"path": ".crmctl/history-dv"},
+                "lint": LINT_OFF,
             }  # fmt: skip
         )
     )
@@ -150,7 +159,9 @@ def _environments(root: Path, url: str, token: str) -> None:
         yaml.safe_dump(
             {
                 "provider": {"type": "sandbox", "url": url, "tokenEnv": "CRMCTL_BENCH_SB_TOKEN"},
-                "manifests": ["sb"], "history": {"path": ".crmctl/history-sb"}, "lint": LINT_OFF,
+                "manifests": ["sb"],
+                "history": {"path": ".crmctl/history-sb"},
+                "lint": LINT_OFF,
             }  # fmt: skip
         )
     )
