@@ -172,6 +172,8 @@ class Route:
     # body is read (gets a Request without a body); a response it returns is the answer.
     pre_body: Callable[[Request], Response | None] | None = None
     public_body: bool = False  # auth=False, yet takes bodies up to the server's limit
+    # An injected fault answered in the route's own API's shape (default: the sandbox's).
+    fault_answer: Callable[[FaultDecision], Response] | None = None
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -191,6 +193,7 @@ API_MODULES: tuple[str, ...] = (
     "crmctl.sandbox.server",
     "crmctl.sandbox.records_api",
     "crmctl.sandbox.salesforce",
+    "crmctl.sandbox.dataverse",
 )
 
 
@@ -258,6 +261,15 @@ def _error(status: int, code: str, message: str, details: dict | None = None) ->
     return status, {"error": {"code": code, "message": message, "details": details or {}}}, {}
 
 
+def _fault_answer(found: Route | None, decision: FaultDecision) -> Response:
+    if found is not None and found.fault_answer is not None:
+        return found.fault_answer(decision)
+    status, body, headers = _error(decision.status or 500, decision.code, decision.message)
+    if decision.retry_after is not None:
+        headers["Retry-After"] = str(decision.retry_after)
+    return status, body, headers
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client session reuses its connection
     disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
@@ -309,18 +321,14 @@ class _Handler(BaseHTTPRequestHandler):
                 if decision.latency_ms:
                     time.sleep(decision.latency_ms / 1000)
                 if decision.status is not None and not decision.fail_after:
-                    status, body, headers = _error(decision.status, decision.code, decision.message)
-                    if decision.retry_after is not None:
-                        headers["Retry-After"] = str(decision.retry_after)
+                    status, body, headers = _fault_answer(found, decision)
                 elif found is None:
                     status, body, headers = self._no_route(path, allowed)
                 else:
                     request = self._request(found, path, params, query_text, raw, principal)
                     status, body, headers = found.handler(request)
                     if decision.fail_after and decision.status is not None:
-                        status, body, headers = _error(
-                            decision.status, decision.code, decision.message
-                        )
+                        status, body, headers = _fault_answer(found, decision)
         except SandboxError as err:
             status, body, headers = err.status, err.to_body(), {}
         except Exception:
