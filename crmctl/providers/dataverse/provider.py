@@ -21,7 +21,7 @@ from crmctl.errors import Diagnostic, ProviderError, Severity, SourceLocation
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
-from crmctl.providers.dataverse import audit, columns, reads, security
+from crmctl.providers.dataverse import audit, columns, reads, rules, security
 from crmctl.providers.dataverse.auth import BearerAuth, Credentials, TokenSource
 from crmctl.providers.dataverse.webapi import WebApi
 from crmctl.providers.dataverse.writes import Writer
@@ -29,7 +29,7 @@ from crmctl.providers.http import HttpClient
 
 __all__ = ["DataverseProvider", "SUPPORTED_KINDS"]
 
-SUPPORTED_KINDS = ("CustomObject", "CustomField", "Role", "PermissionSet", "User")
+SUPPORTED_KINDS = ("CustomObject", "CustomField", "DuplicateRule", "Role", "PermissionSet", "User")
 _METADATA = frozenset({"CustomObject", "CustomField"})
 #: The platform cuts a synchronous request at about four minutes: never wait that long.
 _LONGEST_READ = 230.0
@@ -110,6 +110,8 @@ class DataverseProvider:
                 out.extend(roles)
         if "User" in kinds:
             out.extend(reads.read_users(self.api, self.snapshot))
+        if "DuplicateRule" in kinds:
+            out.extend(reads.read_rules(self.api, self.snapshot))
         self._read_kinds = kinds
         return out
 
@@ -118,6 +120,8 @@ class DataverseProvider:
         needed = {c.kind for c in changes}
         if needed & {"PermissionSet", "User", "Role"}:
             needed |= {"Role", "PermissionSet"}
+        if needed & _METADATA:
+            needed |= {"DuplicateRule"}  # their rules are published again after a change
         if not needed <= self._read_kinds:
             self.read(set(SUPPORTED_KINDS))
 
@@ -166,8 +170,24 @@ class DataverseProvider:
                             code="dataverse-immutable",
                         )
                     )
+        published: dict[str, list[Resource]] = {}
         for resource in desired.values():
             out.extend(_resource_notes(resource))
+            if resource.kind == "DuplicateRule" and resource.spec.get("active", True):
+                published.setdefault(resource.name.partition(".")[0], []).append(resource)
+        for table, active in sorted(published.items()):
+            if len(active) > rules.MAX_PUBLISHED:
+                for resource in active[rules.MAX_PUBLISHED :]:
+                    out.append(
+                        Diagnostic(
+                            f"Dataverse publishes at most {rules.MAX_PUBLISHED} duplicate rules "
+                            f"per table; {len(active)} active rules are declared for {table}",
+                            resource.location("active") or resource.location(),
+                            resource.address,
+                            hint="set active: false on the rules that can wait",
+                            code="dataverse-limit",
+                        )
+                    )
         return out
 
     # --- writing ---------------------------------------------------------------------
@@ -189,6 +209,7 @@ class DataverseProvider:
             # What was written is published even when a later change failed: restore reads it.
             try:
                 writer.publish()
+                writer.republish_rules()
             except ProviderError as exc:
                 if not result.failed and result.applied:
                     last = result.applied.pop()
@@ -229,6 +250,17 @@ def _resource_notes(resource: Resource) -> list[Diagnostic]:
             )
         ]
     out: list[Diagnostic] = []
+    if resource.kind == "DuplicateRule":
+        refusal = rules.rule_refusals(spec)
+        if refusal:
+            out.append(
+                Diagnostic(
+                    f"{refusal}; refused",
+                    resource.location("match") or where,
+                    resource.address,
+                    code="dataverse-unsupported",
+                )
+            )
     if resource.kind in ("PermissionSet", "Role"):
         label = str(spec.get("label") or "")
         if security.api_name(label) != resource.name:
@@ -253,6 +285,16 @@ def _change_notes(resource: Resource, change: Change) -> list[Diagnostic]:
     spec = change.after or {}
     where = resource.location()
     out: list[Diagnostic] = []
+    if resource.kind == "DuplicateRule":
+        action = spec.get("action") or {}
+        if action.get("onCreate", "block") != "block" or action.get("onEdit", "alert") != "alert":
+            out.append(
+                _unstored(
+                    resource,
+                    "action",
+                    "Dataverse decides in its apps whether a duplicate blocks or warns, not per rule",
+                )
+            )
     if resource.kind == "CustomField":
         for key, why in _CRMCTL_ONLY.items():
             if spec.get(key):

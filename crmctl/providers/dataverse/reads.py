@@ -20,10 +20,10 @@ from typing import Any
 
 from crmctl.errors import ProviderError
 from crmctl.model import Resource
-from crmctl.providers.dataverse import columns, security
+from crmctl.providers.dataverse import columns, rules, security
 from crmctl.providers.dataverse.webapi import BatchPart, WebApi, literal, odata_error
 
-__all__ = ["Snapshot", "read_metadata", "read_roles", "read_units", "read_users"]
+__all__ = ["Snapshot", "read_metadata", "read_roles", "read_units", "read_users", "read_rules"]
 
 _TABLE_SELECT = (
     "MetadataId,LogicalName,SchemaName,DisplayName,DisplayCollectionName,Description,"
@@ -57,6 +57,7 @@ class Snapshot:
     units: dict[str, dict[str, Any]] = field(default_factory=dict)  # Role name -> row
     root_unit: str | None = None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> row
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # table.Rule -> row
     notes: dict[str, list[str]] = field(default_factory=dict)  # note -> addresses
 
 
@@ -72,7 +73,8 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
         table = str(entity["LogicalName"])
         snapshot.tables[table] = entity
         for attribute in entity.get("Attributes") or []:
-            if not attribute.get("IsCustomAttribute") or attribute.get("IsPrimaryName"):
+            custom = attribute.get("IsCustomAttribute", "_" in str(attribute.get("LogicalName")))
+            if not custom or attribute.get("IsPrimaryName"):
                 continue
             if attribute.get("AttributeOf"):
                 continue  # a helper column of another (a lookup's name, a money's base)
@@ -81,7 +83,7 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
     details = _details(api, wanted) if "CustomField" in kinds else {}
     for entity in entities:
         table = str(entity["LogicalName"])
-        if "CustomObject" in kinds and entity.get("IsCustomEntity"):
+        if "CustomObject" in kinds and entity.get("IsCustomEntity", "_" in table):
             primary = next(
                 (
                     a
@@ -217,4 +219,19 @@ def read_users(api: WebApi, snapshot: Snapshot) -> list[Resource]:
         if row.get("firstname"):
             spec["firstName"] = row["firstname"]
         out.append(Resource("User", str(username), spec))
+    return out
+
+
+def read_rules(api: WebApi, snapshot: Snapshot) -> list[Resource]:
+    """Duplicate detection rules on one table as DuplicateRules."""
+    snapshot.rules = rules.read_rules(api)
+    out = []
+    for name, row in snapshot.rules.items():
+        spec = rules.rule_spec(row)
+        if spec is None:
+            snapshot.notes.setdefault(
+                "duplicate rule with a condition other than an exact match; left alone", []
+            ).append(f"DuplicateRule/{name}")
+            continue
+        out.append(Resource("DuplicateRule", name, spec))
     return out

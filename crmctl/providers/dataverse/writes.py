@@ -18,7 +18,7 @@ from crmctl.errors import ProviderError
 from crmctl.kinds.custom_field import picklist_values
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
-from crmctl.providers.dataverse import columns, security
+from crmctl.providers.dataverse import columns, rules, security
 from crmctl.providers.dataverse.reads import Snapshot
 from crmctl.providers.dataverse.webapi import BatchPart, WebApi, literal, odata_error
 
@@ -40,6 +40,8 @@ class Writer:
         self.publish_tables: set[str] = set()
         self.publish_option_sets: set[str] = set()
         self._privileges: dict[str, str] | None = None  # lower name -> privilegeid
+        self.rules_written: set[str] = set()
+        self.tables_changed: set[str] = set()
 
     def apply(self, change: Change) -> None:
         handler = getattr(self, f"_{change.kind}", None)
@@ -51,6 +53,7 @@ class Writer:
         """PublishXml for the tables and global choices changed since the last publish."""
         if not (self.publish_tables or self.publish_option_sets):
             return
+        self.tables_changed |= self.publish_tables
         tables = "".join(f"<entity>{t}</entity>" for t in sorted(self.publish_tables))
         sets = "".join(f"<optionset>{o}</optionset>" for o in sorted(self.publish_option_sets))
         xml = "<importexportxml>"
@@ -60,6 +63,14 @@ class Writer:
         self.api.send("POST", "PublishXml", {"ParameterXml": xml})
         self.publish_tables.clear()
         self.publish_option_sets.clear()
+
+    def republish_rules(self) -> None:
+        """Publish again the published rules of changed tables: a table change unpublishes them."""
+        for name, row in sorted(self.snapshot.rules.items()):
+            table = name.partition(".")[0]
+            changed = table in self.tables_changed and name not in self.rules_written
+            if changed and row.get("statuscode") == 2:
+                rules.publish(self.api, str(row["duplicateruleid"]), name)
 
     # --- tables ----------------------------------------------------------------------
     def _CustomObject(self, change: Change) -> None:
@@ -434,6 +445,11 @@ class Writer:
                     f"systemusers({user_id})/systemuserroles_association/$ref"
                     f"?$id={self.api.root}roles({role['roleid']})",
                 )
+
+    # --- duplicate rules -------------------------------------------------------------
+    def _DuplicateRule(self, change: Change) -> None:
+        rules.write_rule(self.api, change, self.snapshot.rules.get(change.name))
+        self.rules_written.add(change.name)
 
     # --- dependencies ----------------------------------------------------------------
     def _check_dependencies(self, object_id: str, component: int, what: str) -> None:
