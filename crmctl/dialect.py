@@ -32,12 +32,16 @@ DATAVERSE = "dataverse"
 _DIALECTS = {"dataverse": DATAVERSE}
 _PROVIDER_TITLES = {"dataverse": "Dataverse"}
 
-#: A Dataverse publisher prefix: 2 to 8 letters or digits, starting with a letter, then `_`.
-_PUBLISHER_PREFIXED = re.compile(
-    r"[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9](?:[A-Za-z0-9_]*[A-Za-z0-9])?"
-)
+#: A Dataverse publisher prefix: 2 to 8 letters or digits, starting with a letter, then `_`
+#: (the schemas' pattern; `pre__assets` is one: prefix `pre`, name `_assets`).
+_PUBLISHER_PREFIXED = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9_]*[A-Za-z0-9]")
 #: Dataverse's own columns that look prefixed: the composite address parts (`address1_city`).
 _DATAVERSE_STANDARD_COLUMN = re.compile(r"address[1-3]_[A-Za-z0-9_]+")
+
+
+def _prefixed(name: str) -> bool:
+    """A Dataverse name with a publisher prefix (a Salesforce `__c` name never is one)."""
+    return _PUBLISHER_PREFIXED.fullmatch(name) is not None and not name.lower().endswith("__c")
 
 
 def dialect_of(provider_type: str) -> str:
@@ -63,7 +67,7 @@ def is_standard_object(name: str, dialect: str = DEFAULT_DIALECT) -> bool:
 def is_custom_object(name: str, dialect: str = DEFAULT_DIALECT) -> bool:
     """Whether `name` is a custom object (table) a CustomObject manifest creates."""
     if dialect == DATAVERSE:
-        return _PUBLISHER_PREFIXED.fullmatch(name) is not None
+        return _prefixed(name)
     return name.lower().endswith("__c")
 
 
@@ -74,10 +78,7 @@ def is_custom_field(field: str, dialect: str = DEFAULT_DIALECT) -> bool:
     field of a standard object crmctl does not list is taken on trust.
     """
     if dialect == DATAVERSE:
-        return (
-            _PUBLISHER_PREFIXED.fullmatch(field) is not None
-            and _DATAVERSE_STANDARD_COLUMN.fullmatch(field) is None
-        )
+        return _prefixed(field) and _DATAVERSE_STANDARD_COLUMN.fullmatch(field) is None
     return field.lower().endswith("__c")
 
 

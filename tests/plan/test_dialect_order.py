@@ -173,6 +173,7 @@ def test_a_security_roles_depths_wait_for_their_tables() -> None:
         (is_custom_object, "Invoice__c", True, False),
         (is_custom_object, "nw_invoice", False, True),
         (is_custom_object, "account", False, False),
+        (is_custom_object, "pre__assets", False, True),  # prefix pre, name _assets
         (is_standard_object, "account", True, True),
         (is_standard_object, "nw_invoice", False, False),
         (is_custom_field, "Region__c", True, False),
