@@ -56,6 +56,7 @@ SUBCOMMANDS: dict[str, list[str]] = {
         "crmctl.cli.sandbox_salesforce_cmd:connected_app",
         "crmctl.cli.sandbox_salesforce_cmd:api_limit",
         "crmctl.cli.sandbox_load_cmd:load",
+        "crmctl.cli.sandbox_dataverse_cmd:dataverse_app",
     ],
 }
 

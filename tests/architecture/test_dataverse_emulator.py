@@ -52,7 +52,7 @@ def test_importing_the_dataverse_emulator_loads_no_provider() -> None:
     code = (
         "import sys, crmctl.sandbox.dataverse as dv\n"
         "from crmctl.sandbox.dataverse import api, batch, identity, jobs, metadata, model, "
-        "odata, records, security, seed, state\n"
+        "odata, records, relationships, security, seed, state\n"
         "dv.routes()\n"
         "print(sorted(m for m in sys.modules if m.startswith('crmctl.providers')))"
     )

@@ -270,3 +270,49 @@ def test_retrieve_metadata_changes_reads_typed_columns_in_one_request_and_gives_
     ).json()  # fmt: skip
     assert [e["LogicalName"] for e in delta["EntityMetadata"]] == ["nw_payment"]
     assert delta["DeletedMetadata"]["Values"] == [[table_id]]
+
+
+def test_a_lookup_comes_with_its_one_to_many_relationship(dv: Env) -> None:
+    dv.post("EntityDefinitions", table_body("nw_Invoice"))
+    lookup_only = dv.post("EntityDefinitions(LogicalName='nw_invoice')/Attributes", {
+        "@odata.type": "Microsoft.Dynamics.CRM.LookupAttributeMetadata",
+        "SchemaName": "nw_AccountId", "DisplayName": label("Account")})  # fmt: skip
+    assert lookup_only.status_code == 400 and "RelationshipDefinitions" in lookup_only.text
+    created = dv.post("RelationshipDefinitions", {
+        "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+        "SchemaName": "nw_account_nw_invoice", "ReferencedEntity": "account",
+        "ReferencedAttribute": "accountid", "ReferencingEntity": "nw_invoice",
+        "Lookup": {"@odata.type": "Microsoft.Dynamics.CRM.LookupAttributeMetadata",
+                   "SchemaName": "nw_AccountId", "DisplayName": label("Account"),
+                   "RequiredLevel": {"Value": "None"}}},
+        headers={"MSCRM.SolutionUniqueName": "Default"})  # fmt: skip
+    assert created.status_code == 204, created.text
+    column = dv.get("EntityDefinitions(LogicalName='nw_invoice')/Attributes(LogicalName='nw_accountid')/"
+                    "Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=Targets,AttributeType").json()  # fmt: skip
+    assert (column["Targets"], column["AttributeType"]) == (["account"], "Lookup")
+    many_to_one = dv.get(
+        "EntityDefinitions(LogicalName='nw_invoice')/ManyToOneRelationships"
+    ).json()
+    assert [r["ReferencedEntity"] for r in many_to_one["value"]] == ["account"]
+    account = dv.post("accounts", {"name": "Contoso"}).headers["OData-EntityId"]
+    invoice = dv.post("nw_invoices", {"nw_name": "INV-1",
+                                      "nw_AccountId@odata.bind": account.split("v9.2")[1]})  # fmt: skip
+    assert invoice.status_code == 204, invoice.text
+    row = dv.get("nw_invoices?$select=_nw_accountid_value").json()["value"][0]
+    assert row["_nw_accountid_value"] == account.rpartition("(")[2].rstrip(")")
+    account_table = dv.get("EntityDefinitions(LogicalName='account')?$select=MetadataId").json()
+    refused = dv.delete(
+        "EntityDefinitions(LogicalName='nw_invoice')/Attributes(LogicalName='nw_name')"
+    )
+    assert refused.status_code == 400
+    deps = dv.get(
+        f"RetrieveDependenciesForDelete(ObjectId={account_table['MetadataId']},ComponentType=1)"
+    )  # noqa: E501
+    assert [d["dependentcomponenttype"] for d in deps.json()["value"]] == [2]
+    rel_id = created.headers["OData-EntityId"].rpartition("(")[2].rstrip(")")
+    assert dv.delete(f"RelationshipDefinitions({rel_id})").status_code == 204
+    gone = dv.get(
+        "EntityDefinitions(LogicalName='nw_invoice')/Attributes(LogicalName='nw_accountid')"
+    )
+    assert gone.status_code == 404
+    assert dv.get("RelationshipDefinitions(SchemaName='nw_account_nw_invoice')").status_code == 404

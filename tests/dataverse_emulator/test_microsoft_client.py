@@ -130,3 +130,20 @@ def test_typed_column_listing_and_bulk_delete_through_the_client(client: Any, dv
     assert [r["nw_name"] for r in client.records.list("nw_Order", select=["nw_Name"])] == ["O2"]
     with pytest.raises(Exception, match="outside the valid range"):
         client.records.create("nw_Order", {"nw_Name": "Too many", "nw_Lines": 500})
+
+
+def test_a_lookup_field_is_created_through_the_client(client: Any, dv: Env) -> None:
+    client.tables.create("nw_Order", {"nw_Reference": "string"})
+    info = client.tables.create_lookup_field("nw_Order", "nw_AccountId", "account")
+    assert (info.referenced_entity, info.referencing_entity) == ("account", "nw_order")
+    found = client.tables.get_relationship(info.relationship_schema_name)
+    assert found is not None and found.lookup_schema_name == "nw_AccountId"
+    assert found.relationship_id == info.relationship_id
+    account = client.records.create("account", {"name": "Contoso"})
+    order = client.records.create(
+        "nw_Order", {"nw_Name": "O1", "nw_AccountId@odata.bind": f"/accounts({account})"}
+    )  # noqa: E501
+    row = client.records.retrieve("nw_Order", order, select=["_nw_accountid_value"])
+    assert row["_nw_accountid_value"] == account
+    client.tables.delete_relationship(info.relationship_id)
+    assert client.tables.get_relationship(info.relationship_schema_name) is None

@@ -16,7 +16,7 @@
     # REQUESTS_CA_BUNDLE=str(files.ca) for requests, msal and Microsoft's client
 
 or on the command line: `crmctl sandbox dataverse-app add --client-id ID
---secret-env VAR [--role "System Administrator"]`. A token then comes from
+--secret-env VAR [--role "System Administrator"]` (`… list` shows them). A token then comes from
 `POST {url}/{tenant}/oauth2/v2.0/token` (grant_type=client_credentials,
 client_id, client_secret, scope={url}/.default) and is sent as
 `Authorization: Bearer …` to `{url}/api/data/v9.2/`. The token is good only
@@ -32,6 +32,10 @@ Dataverse's shapes, documented by Microsoft (reference:
          RetrieveDependenciesForDelete(ObjectId=…,ComponentType=…)
     …    /api/data/v9.2/EntityDefinitions[(…)[/Attributes[(…)][/{cast}]]]        (metadata)
     …    /api/data/v9.2/GlobalOptionSetDefinitions[(…)[/{cast}]]
+    …    /api/data/v9.2/RelationshipDefinitions[(…)] (one-to-many, with the lookup column),
+         EntityDefinitions(…)/OneToManyRelationships, …/ManyToOneRelationships
+    GET  /api/data/v9.2/RetrieveMetadataChanges(Query=@p1[,ClientVersionStamp=@p2,
+         DeletedMetadataFilters=@p3])
     POST /api/data/v9.2/CreateEntities, InsertOptionValue, UpdateOptionValue,
          DeleteOptionValue, OrderOption, PublishXml, PublishAllXml
     …    /api/data/v9.2/{entity set}[(id)]   rows of every table: account, contact, custom
@@ -49,7 +53,7 @@ Dataverse's shapes, documented by Microsoft (reference:
 
 Modules: `identity` (Entra), `api` (tokens, faults, dispatch), `odata` (paths,
 $filter, errors), `state` (the dv_* tables), `seed` (a new environment),
-`model` (metadata documents), `metadata`, `security`, `records`, `jobs`
+`model` (metadata documents), `metadata`, `relationships`, `security`, `records`, `jobs`
 (duplicate rules, async operations, bulk delete, retention), `batch`.
 
 This package is an independent implementation of Dataverse's documented API:
@@ -63,7 +67,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from crmctl.sandbox.server import Route
 
-__all__ = ["routes", "register_application_user"]
+__all__ = ["routes", "register_application_user", "registered_apps"]
 
 
 def register_application_user(*args: object, **kwargs: object) -> str:
@@ -74,8 +78,23 @@ def register_application_user(*args: object, **kwargs: object) -> str:
     return register(*args, **kwargs)  # type: ignore[arg-type]
 
 
+def registered_apps(store: object) -> list[tuple[str, str, list[str]]]:
+    """(client id, systemuserid, role names) of every registered app."""
+    _load()
+    from crmctl.sandbox.dataverse.security import registered_apps as apps
+
+    return apps(store)  # type: ignore[arg-type]
+
+
 def _load() -> None:
-    from crmctl.sandbox.dataverse import batch, jobs, metadata, records, security  # noqa: F401
+    from crmctl.sandbox.dataverse import (  # noqa: F401
+        batch,
+        jobs,
+        metadata,
+        records,
+        relationships,
+        security,
+    )
 
 
 def routes() -> list[Route]:

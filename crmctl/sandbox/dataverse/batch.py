@@ -72,7 +72,7 @@ def _headers(head: bytes) -> dict[str, str]:
 class _Headers(dict[str, str]):
     """Case-insensitive headers of one request inside the batch."""
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return super().get(name.lower(), default)
 
 

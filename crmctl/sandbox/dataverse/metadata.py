@@ -59,7 +59,7 @@ from crmctl.sandbox.dataverse.odata import (
 )
 from crmctl.sandbox.dataverse.security import require_customizer
 
-__all__ = ["on_table_changed", "dependencies"]
+__all__ = ["on_table_changed", "dependencies", "component", "delete_attribute", "find_entity"]
 
 ENTITY, ATTRIBUTE, OPTIONSET, DUPLICATE_RULE = 1, 2, 9, 44
 _LABELS = ("DisplayName", "DisplayCollectionName", "Description")
@@ -167,7 +167,7 @@ def _option_prefix(ctx: Context, solution_name: str | None) -> int:
     return int((publisher or {}).get("customizationoptionvalueprefix") or 10000)
 
 
-def _component(ctx: Context, kind: int, object_id: str, solution_name: str | None = None) -> None:
+def component(ctx: Context, kind: int, object_id: str, solution_name: str | None = None) -> None:
     solution = _solution(ctx, solution_name or ctx.solution)
     if solution is None:
         return
@@ -212,9 +212,10 @@ def dependencies(ctx: Context, object_id: str, kind: int) -> list[dict[str, Any]
                     found.append((rule["duplicateruleid"], DUPLICATE_RULE, None))
     elif kind == ATTRIBUTE:
         for entity in state.all_entities(ctx.conn):
-            attr = entity.attribute_by_id(object_id)
-            if attr is None:
+            found_attr = entity.attribute_by_id(object_id)
+            if found_attr is None:
                 continue
+            attr = found_attr
             for cond in state.rows(ctx.conn, "duplicaterulecondition"):
                 rule = (
                     state.get_row(ctx.conn, "duplicaterule", cond.get("regardingobjectid") or "")
@@ -349,6 +350,11 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
             _delete_entity(ctx, entity)
             return 204, None, {}
         raise bad(f"The HTTP method {method} is not allowed here.", QUERY, 405)
+    if segments[1].name in ("OneToManyRelationships", "ManyToOneRelationships") and method == "GET":
+        from crmctl.sandbox.dataverse.relationships import for_entity
+
+        value = for_entity(ctx.conn, entity.logical_name, segments[1].name)
+        return 200, {"@odata.context": _ctx_url(ctx, segments[1].name), "value": value}, {}
     if segments[1].name != "Attributes":
         raise bad(f"Resource not found for the segment '{segments[1].name}'.", QUERY, 404)
     return _attributes_path(ctx, method, entity, segments, body)
@@ -357,10 +363,10 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
 def _create_entity(ctx: Context, body: dict[str, Any], solution: str | None) -> state.Entity:
     prefix = _option_prefix(ctx, solution)
     entity = seed.create_table(ctx.conn, body, custom=True, option_prefix=prefix)
-    _component(ctx, ENTITY, entity.metadata_id, solution)
+    component(ctx, ENTITY, entity.metadata_id, solution)
     for attr in entity.attributes:
         if attr["IsCustomAttribute"]:
-            _component(ctx, ATTRIBUTE, attr["MetadataId"], solution)
+            component(ctx, ATTRIBUTE, attr["MetadataId"], solution)
     return entity
 
 
@@ -405,7 +411,7 @@ def _put_entity(ctx: Context, entity: state.Entity, body: dict[str, Any]) -> Non
         doc["ChangeTrackingEnabled"] = bool(body["ChangeTrackingEnabled"])
     _pending(doc, body, ctx.merge_labels, _LABELS)
     state.save_entity(ctx.conn, entity)
-    _component(ctx, ENTITY, entity.metadata_id)
+    component(ctx, ENTITY, entity.metadata_id)
     on_table_changed(ctx, entity.logical_name)
 
 
@@ -423,6 +429,9 @@ def _delete_entity(ctx: Context, entity: state.Entity) -> None:
     for row in state.rows(ctx.conn, "solutioncomponent"):
         if str(row["objectid"]).lower() in ids:
             state.delete_row(ctx.conn, "solutioncomponent", row["solutioncomponentid"])
+    from crmctl.sandbox.dataverse.relationships import drop_for_entity
+
+    drop_for_entity(ctx.conn, entity.logical_name)
     state.delete_entity(ctx.conn, entity.logical_name)
 
 
@@ -468,7 +477,7 @@ def _attributes_path(ctx: Context, method: str, entity: state.Entity, segments: 
         _put_attribute(ctx, entity, attr, api.check_keys(body, "Attributes"))
         return 204, None, {}
     if method == "DELETE":
-        _delete_attribute(ctx, entity, attr)
+        delete_attribute(ctx, entity, attr)
         return 204, None, {}
     raise bad(f"The HTTP method {method} is not allowed here.", QUERY, 405)
 
@@ -488,7 +497,7 @@ def _create_attribute(ctx: Context, entity: state.Entity, body: dict[str, Any]) 
         )  # noqa: E501
     entity.doc["Attributes"].append(attr)
     state.save_entity(ctx.conn, entity)
-    _component(ctx, ATTRIBUTE, attr["MetadataId"])
+    component(ctx, ATTRIBUTE, attr["MetadataId"])
     on_table_changed(ctx, entity.logical_name)
     return attr
 
@@ -558,11 +567,11 @@ def _put_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any], bod
             )
     _pending(new, body, ctx.merge_labels, ("DisplayName", "Description"))
     _save_attribute(ctx, entity, new)
-    _component(ctx, ATTRIBUTE, attr["MetadataId"])
+    component(ctx, ATTRIBUTE, attr["MetadataId"])
     on_table_changed(ctx, entity.logical_name)
 
 
-def _delete_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any]) -> None:
+def delete_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any]) -> None:
     if not attr["IsCustomAttribute"] or attr["IsPrimaryName"]:
         raise bad(
             f"The column {attr['LogicalName']} is a system or primary column and cannot be deleted."
@@ -572,6 +581,9 @@ def _delete_attribute(ctx: Context, entity: state.Entity, attr: dict[str, Any]) 
         a for a in entity.doc["Attributes"] if a["MetadataId"] != attr["MetadataId"]
     ]  # noqa: E501
     state.save_entity(ctx.conn, entity)
+    from crmctl.sandbox.dataverse.relationships import drop_for_attribute
+
+    drop_for_attribute(ctx.conn, entity.logical_name, attr["LogicalName"])
     for row in state.rows(ctx.conn, entity.logical_name):
         if attr["LogicalName"] in row:
             del row[attr["LogicalName"]]
@@ -626,7 +638,7 @@ def _optionsets(ctx: Context, method: str, segments: list[Segment], body: Any) -
                 new = model.clean_label(body[name], name, required=name == "DisplayName")
                 doc[name] = model.merge_label(doc.get(name), new, ctx.merge_labels)
         state.save_optionset(ctx.conn, doc)
-        _component(ctx, OPTIONSET, doc["MetadataId"])
+        component(ctx, OPTIONSET, doc["MetadataId"])
         return 204, None, {}
     if method == "DELETE":
         _refuse_if_referenced(ctx, doc["MetadataId"], OPTIONSET, "OptionSet")
@@ -648,11 +660,11 @@ def _create_optionset(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     assert isinstance(name, str)
     if state.load_optionset(ctx.conn, name.lower()) is not None:
         raise bad(f"An option set with the name {name} already exists.", DUPLICATE)
-    holder = {"_type": "PicklistAttributeMetadata", "SchemaName": name, "EntityLogicalName": "",
+    holder: dict[str, Any] = {"_type": "PicklistAttributeMetadata", "SchemaName": name, "EntityLogicalName": "",
               "LogicalName": name.lower()}  # fmt: skip
     model.set_derived(holder, {"OptionSet": {**body, "IsGlobal": False}},
                       option_prefix=_option_prefix(ctx, ctx.solution))  # fmt: skip
-    doc = {
+    doc: dict[str, Any] = {
         "_type": "OptionSetMetadata",
         "MetadataId": state.new_id(),
         "Name": name.lower(),
@@ -664,7 +676,7 @@ def _create_optionset(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         "Options": holder["OptionSet"]["Options"],
     }
     state.save_optionset(ctx.conn, doc)
-    _component(ctx, OPTIONSET, doc["MetadataId"])
+    component(ctx, OPTIONSET, doc["MetadataId"])
     return doc
 
 
@@ -740,7 +752,7 @@ def _option_action(name: str) -> Any:
                 raise bad("OrderOption takes Values: every option value of the choice, once each.")
             doc["Options"] = [options[values.index(v)] for v in wanted]
         save()
-        _component(ctx, OPTIONSET, doc["MetadataId"], body.get("SolutionUniqueName"))
+        component(ctx, OPTIONSET, doc["MetadataId"], body.get("SolutionUniqueName"))
         return (200, result, {}) if result else (204, None, {})
 
     return run

@@ -521,6 +521,21 @@ def register_application_user(
     return user_id
 
 
+def registered_apps(store: SandboxStore) -> list[tuple[str, str, list[str]]]:
+    with store.transaction() as conn:
+        state.ensure(conn)
+        out = []
+        for client_id, user_id in conn.execute(
+            "SELECT client_id, user_id FROM dv_apps ORDER BY client_id"
+        ).fetchall():
+            roles = [
+                str((state.get_row(conn, "role", r) or {}).get("name"))
+                for r in state.linked(conn, _ROLES_OF_USER, user_id)
+            ]
+            out.append((str(client_id), str(user_id), sorted(roles)))
+    return out
+
+
 records.BEFORE_WRITE.setdefault("businessunit", []).append(_before_business_unit)
 records.BEFORE_DELETE.setdefault("businessunit", []).append(_delete_business_unit)
 records.BEFORE_WRITE.setdefault("role", []).append(_before_role)

@@ -143,15 +143,16 @@ def _privileges(
     conn: sqlite3.Connection, logical: str, schema: str, ownership: str
 ) -> list[dict[str, Any]]:
     """Make the table's privileges (privilege rows); EntityMetadata.Privileges for them."""
-    out = []
+    out: list[dict[str, Any]] = []
     if ownership == "None":
         return out
     prv_schema = PRIVILEGE_NAMES.get(logical, schema)
     for name, verb in model.privilege_names(prv_schema, ownership):
         user_owned = ownership == "UserOwned"
         business = ownership == "BusinessOwned"
-        row = {
-            "privilegeid": state.new_id(),
+        privilege_id = state.new_id()
+        row: dict[str, Any] = {
+            "privilegeid": privilege_id,
             "name": name,
             "accessright": model.VERBS.index(verb),
             "canbebasic": user_owned,
@@ -162,7 +163,7 @@ def _privileges(
             "canbeparententityreference": False,
             "_entity": logical,
         }
-        state.put_row(conn, "privilege", row["privilegeid"], row)
+        state.put_row(conn, "privilege", privilege_id, row)
         out.append(
             {
                 "PrivilegeId": row["privilegeid"],
