@@ -8,6 +8,7 @@ reads the entries since a time, one more the users they name.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from crmctl.providers.base import ChangeLogEntry
@@ -28,7 +29,7 @@ def entries(api: WebApi, snapshot: Snapshot, since: str | None) -> list[ChangeLo
         "$orderby": "createdon asc",
     }
     if since:
-        params["$filter"] = f"createdon ge {since}"
+        params["$filter"] = f"createdon ge {_utc(since)}"
     rows = api.get_all("audits", params)
     names = _names(snapshot)
     users = _user_names(api, {str(r.get("_userid_value")) for r in rows if r.get("_userid_value")})
@@ -50,6 +51,17 @@ def entries(api: WebApi, snapshot: Snapshot, since: str | None) -> list[ChangeLo
             )
         )
     return out
+
+
+def _utc(moment: str) -> str:
+    """An ISO time as an OData DateTimeOffset literal in UTC (`2026-11-29T00:48:12Z`)."""
+    try:
+        parsed = datetime.fromisoformat(moment)
+    except ValueError:
+        return moment
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _names(snapshot: Snapshot) -> dict[tuple[str, str], str]:

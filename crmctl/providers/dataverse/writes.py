@@ -145,15 +145,16 @@ class Writer:
             refusal = columns.type_change_refusal(change.before or {}, spec)
             if refusal:
                 raise ProviderError(refusal)
-            kind = columns.metadata_type(spec)
-            live = self.api.get(f"{path}/{_NS}{kind}")
-            self.api.send(
-                "PUT",
-                path,
-                columns.update_column_body(live, spec),
-                solution=True,
-                merge_labels=True,
-            )
+            if _put_needed(change.before or {}, spec):
+                kind = columns.metadata_type(spec)
+                live = self.api.get(f"{path}/{_NS}{kind}")
+                self.api.send(
+                    "PUT",
+                    path,
+                    columns.update_column_body(live, spec),
+                    solution=True,
+                    merge_labels=True,
+                )
         if spec.get("type") in ("Picklist", "MultiPicklist"):
             self._options(table, column, path, spec, change.before)
 
@@ -464,6 +465,12 @@ class Writer:
                 f"Dataverse will not delete {what}: {len(rows)} component(s) depend on it "
                 f"({shown}{more}); nothing was deleted"
             )
+
+
+def _put_needed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether the column's definition changes beyond its options (which a PUT never sets)."""
+    keys = (set(before) | set(after)) - {"values"}
+    return any(before.get(k) != after.get(k) for k in keys)
 
 
 def _dependency_rows(answer: Any) -> list[dict[str, Any]]:
