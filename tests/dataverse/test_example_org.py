@@ -59,12 +59,12 @@ def test_plan_shows_what_dataverse_will_not_apply(project: Path, crmctl) -> None
 
 @pytest.mark.xfail(
     strict=True,
-    reason="provider and emulator disagree (reported to the lead): lookups are created with "
-    "POST RelationshipDefinitions, which the emulator answers 404; with the lookups left out, "
-    "the apply succeeds but the next plan still shows (1) every user's security roles as "
-    "missing (assigned through systemuserroles_association, read back empty), (2) "
-    "nw_invoice.nw_status without options (the one choice with a default option), and (3) "
-    "every classification other than Internal, which the provider does not store",
+    reason="provider and emulator disagree (reported to the lead): the apply succeeds, but the "
+    "next plan still shows (1) every user's security roles as missing: GET systemusers?$expand="
+    "systemuserroles_association(...) answers without the association; (2) nw_invoice.nw_status "
+    "without options: after the provider sets its default option, the emulator holds "
+    "DefaultFormValue and no options; (3) every classification other than Internal, which the "
+    "provider does not store (a design disagreement: classification drives the approval policy)",
 )
 def test_applies_to_an_empty_emulator_and_plans_empty(
     project: Path,
