@@ -147,7 +147,6 @@ def _environments(root: Path, url: str, token: str) -> None:
                     "tenantId": TENANT,
                     "clientIdEnv": "CRMCTL_BENCH_DV_CLIENT_ID",
                     "clientSecretEnv": "CRMCTL_BENCH_DV_CLIENT_SECRET",
-                    "solution": "BenchSolution",
                 },
                 "manifests": ["dv"],
                 "history": {"path": ".crmctl/history-dv"},
@@ -206,14 +205,16 @@ def _plan(root: Path, env: str, runs: int) -> tuple[int, float, int]:
 
 
 def _register_client(db: Path) -> str:
-    """The emulator's app registration for the bench: its client secret."""
-    from crmctl.sandbox.dataverse import register_application  # the emulator's own set-up
+    """The emulator's application user for the bench; its client secret."""
+    from crmctl.sandbox.dataverse import register_application_user
 
+    secret = "bench-" + os.urandom(12).hex()
     store = SandboxStore.open(db)
     try:
-        return str(register_application(store, TENANT, CLIENT_ID))
+        register_application_user(store, CLIENT_ID, secret)
     finally:
         store.close()
+    return secret
 
 
 def bench(sizes: list[int], tables: int = 50, runs: int = 3, keep: Path | None = None) -> list[Row]:
