@@ -91,10 +91,19 @@ def test_paged_queries_follow_the_next_link_and_never_skip() -> None:
     fake.on(
         "GET",
         r"roles\?\$select.*",
-        (200, {}, {"value": [{"roleid": "r1", "name": "A"}], "@odata.nextLink": second}),
+        (
+            200,
+            {},
+            {
+                "value": [{"roleid": "r1", "name": "A", "_businessunitid_value": ROOT_UNIT}],
+                "@odata.nextLink": second,
+            },
+        ),
     )
     fake.on(
-        "GET", r"roles\?\$skiptoken=page2", (200, {}, {"value": [{"roleid": "r2", "name": "B"}]})
+        "GET",
+        r"roles\?\$skiptoken=page2",
+        (200, {}, {"value": [{"roleid": "r2", "name": "B", "_businessunitid_value": ROOT_UNIT}]}),
     )
     fake.on("GET", r"RetrieveRolePrivilegesRole\(RoleId=r\d\)", (200, {}, {"RolePrivileges": []}))
     live = provider.read(["PermissionSet"])

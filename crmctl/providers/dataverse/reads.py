@@ -58,6 +58,8 @@ class Snapshot:
     root_unit: str | None = None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)  # username -> row
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)  # table.Rule -> row
+    #: (root role id, business unit id) -> the id of the role's copy in that unit
+    role_copies: dict[tuple[str, str], str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)  # note -> addresses
 
 
@@ -165,13 +167,15 @@ def read_roles(api: WebApi, snapshot: Snapshot) -> list[Resource]:
     """The root business unit's security roles as PermissionSets, with privilege depths."""
     if snapshot.root_unit is None:
         read_units(api, snapshot)
-    rows = api.get_all(
+    every = api.get_all(
         "roles",
-        {
-            "$select": "roleid,name,description,_businessunitid_value",
-            "$filter": f"_businessunitid_value eq {snapshot.root_unit}",
-        },
+        {"$select": "roleid,name,description,_businessunitid_value,_parentrootroleid_value"},
     )
+    rows = [r for r in every if r.get("_businessunitid_value") == snapshot.root_unit]
+    for row in every:
+        root = row.get("_parentrootroleid_value")
+        if row.get("_businessunitid_value") != snapshot.root_unit and root:
+            snapshot.role_copies[(str(root), str(row["_businessunitid_value"]))] = row["roleid"]
     parts = [
         BatchPart("GET", f"RetrieveRolePrivilegesRole(RoleId={row['roleid']})") for row in rows
     ]

@@ -429,23 +429,50 @@ class Writer:
             self.api.send("PATCH", f"systemusers({user_id})", body)
             had = set((change.before or {}).get("permissionSets") or [])
         wanted = set(spec.get("permissionSets") or [])
-        for name in sorted(wanted - had):
-            role = self.snapshot.roles.get(name)
-            if role is None:
-                raise ProviderError(f"security role {name} does not exist")
+        moved = row is not None and row.get("_businessunitid_value") != unit_id
+        # A user holds the copy of a role in the user's own business unit; moving the user
+        # to another unit drops its roles, so they are assigned again there.
+        for name in sorted(wanted if moved else wanted - had):
+            role_id = self._role_in_unit(name, str(unit_id))
             self.api.send(
                 "POST",
                 f"systemusers({user_id})/systemuserroles_association/$ref",
-                {"@odata.id": f"{self.api.root}roles({role['roleid']})"},
+                {"@odata.id": f"{self.api.root}roles({role_id})"},
             )
-        for name in sorted(had - wanted):
-            role = self.snapshot.roles.get(name)
-            if role is not None:
-                self.api.send(
-                    "DELETE",
-                    f"systemusers({user_id})/systemuserroles_association/$ref"
-                    f"?$id={self.api.root}roles({role['roleid']})",
+        old_unit = str((row or {}).get("_businessunitid_value") or unit_id)
+        for name in sorted(had - wanted) if not moved else []:
+            role_id = self._role_in_unit(name, old_unit)
+            self.api.send(
+                "DELETE",
+                f"systemusers({user_id})/systemuserroles_association/$ref"
+                f"?$id={self.api.root}roles({role_id})",
+            )
+
+    def _role_in_unit(self, name: str, unit_id: str) -> str:
+        """The id of security role `name` (a PermissionSet) as copied into business unit `unit_id`."""
+        role = self.snapshot.roles.get(name)
+        if role is None:
+            raise ProviderError(f"security role {name} does not exist")
+        root_id = str(role["roleid"])
+        if unit_id == self._root_unit():
+            return root_id
+        copy = self.snapshot.role_copies.get((root_id, unit_id))
+        if copy is None:  # a unit or role made in this apply: ask
+            rows = self.api.get_all(
+                "roles",
+                {
+                    "$select": "roleid",
+                    "$filter": f"_parentrootroleid_value eq {root_id} and "
+                    f"_businessunitid_value eq {unit_id}",
+                },
+            )
+            if not rows:
+                raise ProviderError(
+                    f"security role {role.get('name')} has no copy in the user's business unit"
                 )
+            copy = str(rows[0]["roleid"])
+            self.snapshot.role_copies[(root_id, unit_id)] = copy
+        return copy
 
     # --- duplicate rules -------------------------------------------------------------
     def _DuplicateRule(self, change: Change) -> None:

@@ -1,0 +1,115 @@
+"""Business units, users and duplicate rules on the Dataverse emulator, through the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.dataverse_provider.org import DataverseOrg, dataverse_org
+from tests.dataverse_provider.test_provider_e2e import DESK, TABLE
+from tests.e2e.helpers import manifest
+
+ROOT = manifest("Role", "sandbox", label="sandbox")
+SALES = manifest("Role", "Sales", label="Sales", parent="sandbox")
+EMAIL = manifest("CustomField", "nw_invoice.nw_email", type="Email", label="E-mail")
+RULE = manifest(
+    "DuplicateRule",
+    "nw_invoice.Same_Email",
+    match=[{"field": "nw_email"}],
+    description="One per mail",
+)
+RITA = manifest(
+    "User",
+    "rita@contoso.com",
+    email="rita@contoso.com",
+    firstName="Rita",
+    lastName="Rep",
+    role="Sales",
+    permissionSets=["Invoice_Desk"],
+)
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseOrg]:
+    for item in dataverse_org(tmp_path):
+        for name, value in item.env_variables().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("CRMCTL_HTTP_RETRY_BUDGET", "10")
+        yield item
+
+
+@pytest.fixture
+def dv(project: Path, org: DataverseOrg) -> Path:
+    (project / "dv").mkdir()
+    org.write_env(project, "dv")
+    return project
+
+
+def _write(project: Path, *docs: dict) -> None:
+    (project / "dv" / "org.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+
+
+def _plan_is_empty(crmctl) -> None:
+    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
+    assert r.exit_code == 0, r.out
+    assert r.out.strip().splitlines()[-1] == "No changes. The CRM matches the manifests."
+
+
+def test_units_users_and_rules_apply(dv: Path, org: DataverseOrg, crmctl) -> None:
+    _write(dv, ROOT, SALES, TABLE, EMAIL, RULE, DESK, RITA)
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Apply complete: 6 added, 0 changed, 0 destroyed." in r.out  # the root unit is adopted
+    user = org.web(
+        "GET",
+        "systemusers?$select=systemuserid,isdisabled,_businessunitid_value"
+        "&$filter=domainname eq 'rita@contoso.com'",
+    )["value"][0]
+    unit = org.web("GET", f"businessunits({user['_businessunitid_value']})?$select=name")
+    assert (unit["name"], user["isdisabled"]) == ("Sales", False)
+    roles = org.web(
+        "GET",
+        f"systemusers({user['systemuserid']})/systemuserroles_association?$select=name,_businessunitid_value",
+    )["value"]
+    assert [r["name"] for r in roles] == ["Invoice Desk"]
+    # The user holds the role's copy in the user's own business unit.
+    assert [r["_businessunitid_value"] for r in roles] == [user["_businessunitid_value"]]
+    rule = org.web("GET", "duplicaterules?$select=name,statuscode,baseentityname")["value"]
+    assert [(x["name"], x["statuscode"], x["baseentityname"]) for x in rule] == [
+        ("Same_Email", 2, "nw_invoice")
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="emulator: $expand of a collection-valued navigation property on a row query "
+    "(systemusers?$expand=systemuserroles_association) is ignored, so a user's roles read "
+    "back empty; reported to the lead",
+)
+def test_a_user_with_roles_plans_empty_after_apply(dv: Path, crmctl) -> None:
+    _write(dv, ROOT, SALES, TABLE, DESK, RITA)
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 0
+    _plan_is_empty(crmctl)
+
+
+def test_units_and_rules_plan_empty_after_apply(dv: Path, crmctl) -> None:
+    _write(
+        dv, ROOT, SALES, TABLE, EMAIL, RULE, dict(RITA, spec={**RITA["spec"], "permissionSets": []})
+    )
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 0
+    _plan_is_empty(crmctl)
+
+
+def test_a_user_made_inactive_is_disabled_not_deleted(dv: Path, org: DataverseOrg, crmctl) -> None:
+    rita = dict(RITA, spec={**RITA["spec"], "permissionSets": []})
+    _write(dv, ROOT, SALES, rita)
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 0
+    _write(dv, ROOT, SALES, dict(rita, spec={**rita["spec"], "active": False}))
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    user = org.web("GET", "systemusers?$select=isdisabled&$filter=domainname eq 'rita@contoso.com'")
+    assert user["value"][0]["isdisabled"] is True
+    _plan_is_empty(crmctl)
