@@ -147,3 +147,21 @@ def test_role_changes_are_in_the_audit_history_with_their_actor(dv: Env) -> None
     assert [h["action"] for h in history] == [1, 57, 2]
     assert '"prvReadAccount"' in history[1]["changedata"]
     assert {h["_userid_value"] for h in history} == {dv.get("WhoAmI").json()["UserId"]}
+
+
+def test_a_published_rule_refuses_a_duplicate_when_detection_is_asked_for(dv: Env) -> None:
+    dv.post("accounts", {"name": "Contoso"})
+    rule = _rule(dv, "Same name")
+    job = dv.post(f"duplicaterules({rule})/Microsoft.Dynamics.CRM.PublishDuplicateRule", {}).json()[
+        "JobId"
+    ]  # noqa: E501
+    for _ in range(2):
+        dv.get(f"asyncoperations({job})")
+    detect = {"MSCRM.SuppressDuplicateDetection": "false"}
+    refused = dv.post("accounts", {"name": "CONTOSO"}, headers=detect)
+    assert refused.status_code == 500
+    assert refused.json()["error"]["code"] == "0x80040333"
+    assert dv.post("accounts", {"name": "Fabrikam"}, headers=detect).status_code == 204
+    assert dv.post("accounts", {"name": "Contoso"}).status_code == 204  # detection not asked for
+    names = sorted(a["name"] for a in dv.get("accounts?$select=name").json()["value"])
+    assert names == ["Contoso", "Contoso", "Fabrikam"]

@@ -91,12 +91,17 @@ def test_users_are_disabled_never_deleted_and_hold_roles_by_ref(dv: Env) -> None
     )  # noqa: E501
     assert removed.status_code == 204
     assert dv.get(f"systemusers({user})/systemuserroles_association").json()["value"] == []
+    assert dv.post(f"systemusers({user})/systemuserroles_association/$ref", ref).status_code == 204
+    by_key = dv.delete(f"systemusers({user})/systemuserroles_association({role})/$ref")
+    assert by_key.status_code == 204
+    again = dv.delete(f"systemusers({user})/systemuserroles_association({role})/$ref")
+    assert again.status_code == 404
     refused = dv.delete(f"systemusers({user})")
     assert refused.status_code == 400 and "disable it" in refused.json()["error"]["message"]
     assert dv.patch(f"systemusers({user})", {"isdisabled": True}).status_code == 204
     assert dv.get(f"systemusers({user})?$select=isdisabled,fullname").json()["isdisabled"] is True
     audit = dv.get(f"audits?$filter=_objectid_value eq {user}&$orderby=createdon").json()["value"]
-    assert [a["action"] for a in audit] == [1, 55, 56, 2]
+    assert [a["action"] for a in audit] == [1, 55, 56, 55, 56, 2]
     whoami = dv.get("WhoAmI").json()["UserId"]
     assert {a["_userid_value"] for a in audit} == {whoami}
 

@@ -346,3 +346,62 @@ def _table_body(name: str) -> dict:
             }
         ],
     }
+
+
+def test_a_lookup_is_made_and_removed_with_its_relationship(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    customer = manifest(
+        "CustomField",
+        "nw_invoice.nw_customer",
+        type="Lookup",
+        label="Customer",
+        referenceTo="account",
+    )
+    _applied(dv, crmctl, TABLE, customer)
+    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
+    assert r.exit_code == 0, r.out
+    relationships = org.web(
+        "GET",
+        "EntityDefinitions(LogicalName='nw_invoice')/ManyToOneRelationships?$select=ReferencedEntity,ReferencingAttribute",
+    )["value"]
+    assert [(x["ReferencedEntity"], x["ReferencingAttribute"]) for x in relationships] == [
+        ("account", "nw_customer")
+    ]
+    _write(dv, TABLE)
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Apply complete: 0 added, 0 changed, 1 destroyed." in r.out
+    columns = org.web(
+        "GET", "EntityDefinitions(LogicalName='nw_invoice')/Attributes?$select=LogicalName"
+    )
+    assert "nw_customer" not in {c["LogicalName"] for c in columns["value"]}
+
+
+def test_a_table_with_a_lookup_to_it_is_not_deleted(dv: Path, org: DataverseOrg, crmctl) -> None:
+    order = manifest("CustomObject", "nw_order", label="Order")
+    _applied(dv, crmctl, TABLE, order)
+    # The lookup is made by hand, outside crmctl: Dataverse keeps the table while it is used.
+    org.web(
+        "POST",
+        "RelationshipDefinitions",
+        json={
+            "@odata.type": "Microsoft.Dynamics.CRM.OneToManyRelationshipMetadata",
+            "SchemaName": "nw_order_nw_invoice",
+            "ReferencedEntity": "nw_order",
+            "ReferencingEntity": "nw_invoice",
+            "Lookup": {
+                "@odata.type": "Microsoft.Dynamics.CRM.LookupAttributeMetadata",
+                "SchemaName": "nw_order",
+                "DisplayName": _label("Order"),
+                "RequiredLevel": {"Value": "None"},
+            },
+        },
+    )
+    _write(dv, TABLE)
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 1
+    assert "FAILED: Dataverse will not delete table nw_order: 1 component(s) depend on it" in r.out
+    assert "nothing was deleted" in r.out
+    tables = org.web("GET", "EntityDefinitions?$select=LogicalName")["value"]
+    assert "nw_order" in {t["LogicalName"] for t in tables}

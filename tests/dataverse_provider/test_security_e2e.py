@@ -113,3 +113,19 @@ def test_a_user_made_inactive_is_disabled_not_deleted(dv: Path, org: DataverseOr
     user = org.web("GET", "systemusers?$select=isdisabled&$filter=domainname eq 'rita@contoso.com'")
     assert user["value"][0]["isdisabled"] is True
     _plan_is_empty(crmctl)
+
+
+def test_a_table_change_publishes_its_duplicate_rules_again(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    _write(dv, TABLE, EMAIL, RULE)
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 0
+    # A new column changes the table's metadata: Dataverse unpublishes the table's rules.
+    note = manifest("CustomField", "nw_invoice.nw_note", type="Text", label="Note", length=20)
+    _write(dv, TABLE, EMAIL, note, RULE)
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Apply complete: 1 added, 0 changed, 0 destroyed." in r.out
+    rules = org.web("GET", "duplicaterules?$select=name,statuscode")["value"]
+    assert [(x["name"], x["statuscode"]) for x in rules] == [("Same_Email", 2)]
+    _plan_is_empty(crmctl)

@@ -131,6 +131,18 @@ class Writer:
             self._check_dependencies(
                 row["MetadataId"], COMPONENT_ATTRIBUTE, f"column {change.name}"
             )
+            if (change.before or {}).get("type") == "Lookup":
+                # A lookup belongs to its one-to-many relationship: deleting that deletes it.
+                found = self.api.get(
+                    f"{table_path}/ManyToOneRelationships",
+                    {"$select": "MetadataId,SchemaName,ReferencingAttribute"},
+                )
+                for relationship in (found or {}).get("value", []):
+                    if relationship.get("ReferencingAttribute") == column:
+                        self.api.send(
+                            "DELETE", f"RelationshipDefinitions({relationship['MetadataId']})"
+                        )
+                        return
             self.api.send("DELETE", path)
             return
         spec = change.after or {}

@@ -2,6 +2,7 @@
 
 **Registering an application user** (what a test or a user does first)::
 
+    from pathlib import Path
     from crmctl.sandbox import SandboxStore, start_server
     from crmctl.sandbox.dataverse import register_application_user
     from crmctl.sandbox.tls import ensure_certificates, server_context, tls_folder
@@ -21,6 +22,15 @@ or on the command line: `crmctl sandbox dataverse-app add --client-id ID
 client_id, client_secret, scope={url}/.default) and is sent as
 `Authorization: Bearer …` to `{url}/api/data/v9.2/`. The token is good only
 for the environment URL of its scope (its audience), as Dataverse checks.
+
+A new environment holds: the root business unit (`sandbox`, no parent), the roles System
+Administrator (roletemplateid 627090ff-40a3-4053-8790-584edc5be201: may do anything) and
+System Customizer (119f245c-3cc8-4b62-b31c-d1a046ced15d: may change metadata), the solution
+`Default` of the publisher `DefaultPublisher` (prefix `new`, option values 10000xxxx), the
+System Administrator field security profile (572329c1-a042-4e22-be47-367c6374ea45), and the
+system tables listed below with their privileges (prvReadAccount, prvCreateRole …). Other
+roles need table privileges. Asynchronous jobs finish after being read `asyncPolls` times
+(default 1): `crmctl.sandbox.dataverse.jobs.configure(store, asyncPolls=N)`.
 
 These routes answer over the same store as the sandbox's own API, in
 Dataverse's shapes, documented by Microsoft (reference:
@@ -43,9 +53,11 @@ Dataverse's shapes, documented by Microsoft (reference:
          fieldpermissions, duplicaterules, duplicateruleconditions, asyncoperations,
          bulkdeleteoperations, retentionconfigs, audits, solutions, solutioncomponents,
          publishers (GET, POST, PATCH (upsert), DELETE; paged)
+    POST /api/data/v9.2/{entity set}/Microsoft.Dynamics.CRM.CreateMultiple
     POST /api/data/v9.2/roles(id)/Microsoft.Dynamics.CRM.AddPrivilegesRole,
          ReplacePrivilegesRole, RemovePrivilegeRole
-    …    /api/data/v9.2/systemusers(id)/systemuserroles_association[/$ref],
+    GET  /api/data/v9.2/roles(id)/roleprivileges_association, roleprivilegescollection
+    …    /api/data/v9.2/systemusers(id)/systemuserroles_association[(roleid)][/$ref],
          systemuserprofiles_association[/$ref]
     POST /api/data/v9.2/duplicaterules(id)/Microsoft.Dynamics.CRM.PublishDuplicateRule,
          UnpublishDuplicateRule; PublishDuplicateRule (unbound, DuplicateRuleId); BulkDelete

@@ -14,6 +14,13 @@ then the rule is Published (statecode 1, statuscode 2). At most 5 rules per
 base table are published or publishing. Changing a rule or its conditions,
 or the table's metadata, unpublishes it. `UnpublishDuplicateRule` too.
 
+**Duplicate detection on writes.** A create or update sent with
+`MSCRM.SuppressDuplicateDetection: false` is refused (HTTP 500, 0x80040333)
+when a published rule of its table finds an existing row matching every
+condition (exact, first/last N characters, same date; case-insensitive unless
+the rule is case-sensitive; blanks never match when ignoreblankvalues). Without
+the header, nothing is checked (Dataverse's default for the Web API).
+
 **Bulk delete.** `POST BulkDelete` (QuerySet of QueryExpression, JobName,
 StartDateTime, RecurrencePattern "" or `FREQ=DAILY;INTERVAL=n`, …) → `{"JobId"}`:
 an `asyncoperations` row (operationtype 13, recurrencepattern,
@@ -336,6 +343,46 @@ def _before_retention(ctx: Context, row: dict[str, Any], old: dict[str, Any] | N
         row["statuscode"] = row.get("statuscode") or 10
 
 
+def _condition_matches(cond: dict[str, Any], new: Any, old: Any, case: bool) -> bool:
+    if new in (None, "") or old in (None, ""):
+        return not cond.get("ignoreblankvalues") and new in (None, "") and old in (None, "")
+    a, b = (str(new), str(old)) if case else (str(new).lower(), str(old).lower())
+    code, n = cond.get("operatorcode", 0), cond.get("operatorparam") or 0
+    if code == 1:
+        return a[:n] == b[:n]
+    if code == 2:
+        return a[-n:] == b[-n:]
+    if code == 3:
+        return a[:10] == b[:10]
+    return a == b
+
+
+def _detect_duplicates(ctx: Context, entity: state.Entity, row: dict[str, Any]) -> None:
+    if (ctx.header("MSCRM.SuppressDuplicateDetection") or "").strip().lower() != "false":
+        return
+    rules = [r for r in state.rows(ctx.conn, "duplicaterule")
+             if r.get("statuscode") == 2 and r.get("baseentityname") == entity.logical_name]  # fmt: skip
+    for rule in rules:
+        conds = [c for c in state.rows(ctx.conn, "duplicaterulecondition")
+                 if c.get("regardingobjectid") == rule["duplicateruleid"]]  # fmt: skip
+        target = state.load_entity(ctx.conn, rule["matchingentityname"])
+        if not conds or target is None:
+            continue
+        for other in state.rows(ctx.conn, target.logical_name):
+            if other.get(target.primary_id) == row.get(entity.primary_id):
+                continue
+            if all(_condition_matches(c, row.get(c["baseattributename"]),
+                                      other.get(c["matchingattributename"]),
+                                      bool(rule.get("iscasesensitive"))) for c in conds):  # fmt: skip
+                raise DataverseFault(
+                    500,
+                    "0x80040333",
+                    "A record was not created or updated because a duplicate of the current "
+                    f"record already exists (duplicate detection rule '{rule['name']}').",
+                )
+
+
+records.ANY_WRITE.append(_detect_duplicates)
 records.BEFORE_WRITE.setdefault("duplicaterule", []).append(_before_rule)
 records.BEFORE_DELETE.setdefault("duplicaterule", []).append(_delete_rule)
 records.BEFORE_WRITE.setdefault("duplicaterulecondition", []).append(_before_condition)

@@ -62,13 +62,16 @@ __all__ = [
 WriteHook = Callable[[Context, dict[str, Any], dict[str, Any] | None], None]
 #: logical name → check/adjust a row before it is written (new doc, old doc or None).
 BEFORE_WRITE: dict[str, list[WriteHook]] = {}
+#: Checks of every table's writes (duplicate detection), after the table's own hooks.
+ANY_WRITE: list[Callable[[Context, state.Entity, dict[str, Any]], None]] = []
 #: logical name → run before rows of the table are read (jobs advance when polled).
 BEFORE_READ: dict[str, list[Callable[[Context], None]]] = {}
 #: logical name → check before a row is deleted.
 BEFORE_DELETE: dict[str, list[Callable[[Context, dict[str, Any]], None]]] = {}
 #: (logical name, action) → handler of a bound action or function on one row.
 BOUND: dict[tuple[str, str], Callable[[Context, str, dict[str, Any], Any], Response]] = {}
-#: (logical name, navigation property) → handler of `{set}({id})/{nav}[/$ref]`.
+#: (logical name, navigation property) → handler of `{set}({id})/{nav}[({key})][/$ref]`;
+#: it gets the segments from the navigation property on.
 NAVIGATION: dict[
     tuple[str, str], Callable[[Context, str, dict[str, Any], list[Segment], Any], Response]
 ] = {}
@@ -273,6 +276,8 @@ def create_row(ctx: Context, entity: state.Entity, body: dict[str, Any]) -> str:
         row["owningbusinessunit"] = user.get("businessunitid")
     for hook in BEFORE_WRITE.get(entity.logical_name, []):
         hook(ctx, row, None)
+    for check in ANY_WRITE:
+        check(ctx, entity, row)
     if entity.attribute("statecode") is not None:
         row.setdefault("statecode", 0)
         row.setdefault("statuscode", 1)
@@ -291,6 +296,8 @@ def update_row(
     row["versionnumber"] = state.next_seq(ctx.conn, "row_version")
     for hook in BEFORE_WRITE.get(entity.logical_name, []):
         hook(ctx, row, old)
+    for check in ANY_WRITE:
+        check(ctx, entity, row)
     state.put_row(ctx.conn, entity.logical_name, row[entity.primary_id], row)
     if changes:
         write_audit(ctx, entity.logical_name, row[entity.primary_id], 2, changes)
@@ -442,7 +449,7 @@ def handle(ctx: Context, method: str, segments: list[Segment], body: Any) -> Res
             return bound(ctx, method, row, body)
         nav = NAVIGATION.get((entity.logical_name, name))
         if nav is not None:
-            return nav(ctx, method, row, segments[2:], body)
+            return nav(ctx, method, row, segments[1:], body)
         raise bad(f"Resource not found for the segment '{name}'.", QUERY, 404)
     if method == "GET":
         security.require(ctx, entity, "Read")

@@ -306,6 +306,7 @@ def _association(relationship: str, target: str) -> Any:
     def run(
         ctx: Context, method: str, row: dict[str, Any], rest: list[Segment], body: Any
     ) -> Response:
+        nav, rest = rest[0], rest[1:]
         source = _primary(row)
         target_entity = _entity(ctx, target)
         is_ref = bool(rest) and rest[0].name == "$ref"
@@ -324,7 +325,9 @@ def _association(relationship: str, target: str) -> Any:
                 )
             return 204, None, {}
         if method == "DELETE" and is_ref:
-            url = ctx.query.get("$id")
+            url = ctx.query.get("$id") or (
+                f"/{target_entity.entity_set}({nav.key})" if nav.key else None
+            )
             if not url:
                 raise bad("Disassociate with DELETE …/$ref?$id=<url of the related row>.")
             target_id = records.bind_target(ctx, url, [target], "$id")
