@@ -51,7 +51,8 @@ def test_the_walk_sees_a_dataverse_provider_import_inside_a_function(tmp_path: P
 def test_importing_the_dataverse_emulator_loads_no_provider() -> None:
     code = (
         "import sys, crmctl.sandbox.dataverse as dv\n"
-        "from crmctl.sandbox.dataverse import api, batch, identity, jobs, metadata, model, "
+        "from crmctl.sandbox.dataverse import api, batch, choices, identity, jobs, metadata, "
+        "metadata_changes, model, "
         "odata, records, relationships, security, seed, state\n"
         "dv.routes()\n"
         "print(sorted(m for m in sys.modules if m.startswith('crmctl.providers')))"

@@ -65,7 +65,8 @@ Dataverse's shapes, documented by Microsoft (reference:
 
 Modules: `identity` (Entra), `api` (tokens, faults, dispatch), `odata` (paths,
 $filter, errors), `state` (the dv_* tables), `seed` (a new environment),
-`model` (metadata documents), `metadata`, `relationships`, `security`, `records`, `jobs`
+`model` (metadata documents), `metadata`, `choices` (global choices, options,
+publishing), `metadata_changes` (RetrieveMetadataChanges), `relationships`, `security`, `records`, `jobs`
 (duplicate rules, async operations, bulk delete, retention), `batch`.
 
 This package is an independent implementation of Dataverse's documented API:
@@ -101,8 +102,10 @@ def registered_apps(store: object) -> list[tuple[str, str, list[str]]]:
 def _load() -> None:
     from crmctl.sandbox.dataverse import (  # noqa: F401
         batch,
+        choices,
         jobs,
         metadata,
+        metadata_changes,
         records,
         relationships,
         security,
