@@ -1,10 +1,10 @@
-"""Run every performance bench of issue 15 and print one table of each figure against its target.
+"""Run every performance bench of issues 14 and 15 and print one table of each figure against its target.
 
     python bench/run_all.py            # the issue's sizes: 10k and 100k resources, the full org
     python bench/run_all.py --quick    # CI-sized: 1k and 10k resources, a tenth of the org
 
 Each bench can also run alone (bench/bench_startup.py, bench/bench_import.py,
-bench/bench_scale.py); see bench/README.md. Exit status 0 whatever the
+bench/bench_scale.py, bench/bench_dataverse.py); see bench/README.md. Exit status 0 whatever the
 figures (a bench informs, it does not gate); 1 only when a bench itself fails.
 """
 
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_dataverse  # noqa: E402
 import bench_import  # noqa: E402
 import bench_scale  # noqa: E402
 import bench_startup  # noqa: E402
@@ -39,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     rows += bench_import.bench(small=args.quick)
     print(f"== validate, plan, apply at {sizes}", flush=True)
     rows += bench_scale.bench([int(s) for s in sizes.split(",")])
-    print_rows(rows, f"Issue 15 targets ({time.perf_counter() - started:.0f} s of benches)")
+    columns = [200, 1000] if args.quick else [1000, 5000]
+    print(f"== Dataverse plan at {columns[0]} and {columns[1]} columns", flush=True)
+    rows += bench_dataverse.bench(columns, tables=10 if args.quick else 50)
+    print_rows(rows, f"Issue 14 and 15 targets ({time.perf_counter() - started:.0f} s of benches)")
     met = sum(r.met for r in rows)
     print(f"\n{met} of {len(rows)} figures within their targets.")
     return 0

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from crmctl.dialect import dialect_of
 from crmctl.errors import CrmctlError
 from crmctl.history.journal import Journal, JournalState, Write
 from crmctl.history.jsonstream import Streamed
@@ -236,6 +237,7 @@ def towards(
             managed=set(scope),
             supported_kinds=provider.supported_kinds(),
             requires_replace=provider.requires_replace,
+            dialect=dialect_of(provider.type),
         )
     )
 

@@ -15,6 +15,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from crmctl.dialect import DEFAULT_DIALECT, dialect_of, provider_title
+
 __all__ = [
     "KINDS",
     "schema_dir",
@@ -78,23 +80,11 @@ def common_definition(name: str) -> dict[str, Any]:
     return _load("common.json")["$defs"][name]
 
 
-#: The name dialect of each provider type: which naming rules and vendor-only keys a
-#: manifest follows. Salesforce's is the default (the sandbox speaks it too).
-DEFAULT_DIALECT = "salesforce"
-_DIALECTS = {"dataverse": "dataverse"}
-_PROVIDER_TITLES = {"dataverse": "Dataverse"}
-
-
-def dialect_of(provider_type: str) -> str:
-    """The name dialect of a provider type (`dataverse`, else `salesforce`)."""
-    return _DIALECTS.get(provider_type, DEFAULT_DIALECT)
-
-
 def _vendor_only(key: str, owner: str, dialect: str) -> dict[str, Any]:
     """What a key that only `owner`'s provider knows becomes in another dialect: a refusal."""
     return {
         "not": {},
-        "x-message": f"'{key}' is a {_PROVIDER_TITLES.get(owner, owner)}-only setting, "
+        "x-message": f"'{key}' is a {provider_title(owner)}-only setting, "
         f"accepted only in an environment whose provider is {owner}",
     }
 

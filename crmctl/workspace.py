@@ -17,6 +17,7 @@ from functools import cached_property
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import load_desired_state
+from crmctl.dialect import dialect_of
 from crmctl.errors import ApplyError, CrmctlError, ManifestError, PlanError
 from crmctl.executor import (
     ApplyOutcome,
@@ -193,6 +194,7 @@ class Workspace:
                 requires_replace=self.provider.requires_replace,
                 targets=list(targets),
                 excludes=list(excludes),
+                dialect=dialect_of(self.provider.type),
             )
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
@@ -245,6 +247,7 @@ class Workspace:
                 protect=self._protect(),
                 supported_kinds=self.provider.supported_kinds(),
                 requires_replace=self.provider.requires_replace,
+                dialect=dialect_of(self.provider.type),
             )
         )
         self._provider_checks(plan, target)

@@ -134,10 +134,15 @@ def diff(obj: CliContext, env_name: str | None, output_format: str, old: str, ne
       crmctl diff -e prod v10 v12
       crmctl diff -e prod v10 v12 --format json
     """
+    from crmctl.dialect import dialect_of
+
     name, store = _store(obj, env_name)
+    dialect = dialect_of(str(obj.environment(env_name).provider.get("type", "")))
     before = resources_from_snapshot(store.version(name, parse_version(old)).after)
     after = resources_from_snapshot(store.version(name, parse_version(new)).after)
-    changes = make_plan(PlanInputs(name, after, before, managed=set(before))).changes
+    changes = make_plan(
+        PlanInputs(name, after, before, managed=set(before), dialect=dialect)
+    ).changes
     labels = f"v{parse_version(old)}", f"v{parse_version(new)}"
     if output_format == "json":
         click.echo(snapshot_diff_json(name, *labels, changes))

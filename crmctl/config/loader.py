@@ -276,7 +276,7 @@ def load_desired_state(
     for address in sorted(valid):
         resource = seen[address]
         problems.extend(limit_diagnostics(resource, table.get(resource.kind, {}), provider))
-    index = ConfigIndex(seen.values())
+    index = ConfigIndex(seen.values(), dialect)
     for kind in KINDS:
         handler = HANDLERS[kind]
         of_kind = [r for r in seen.values() if r.kind == kind and r.address in valid]

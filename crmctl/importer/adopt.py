@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from crmctl.config.environment import Environment, display_path
 from crmctl.config.loader import collect_files, load_desired_state
 from crmctl.config.yamlsource import parse_yaml_text
+from crmctl.dialect import DEFAULT_DIALECT, dialect_of
 from crmctl.errors import CrmctlError
 from crmctl.importer.document import (
     dump_document,
@@ -87,8 +88,9 @@ def import_all(
     if not live:
         raise CrmctlError(f"the CRM of {workspace.env.name} holds no configuration to import")
     groups: dict[PurePosixPath, list[Resource]] = defaultdict(list)
+    dialect = dialect_of(str(workspace.env.provider.get("type", "")))
     for resource in live:
-        groups[layout_path(resource.kind, resource.name)].append(resource)
+        groups[layout_path(resource.kind, resource.name, dialect)].append(resource)
     result = ImportResult()
     for relative, resources in sorted(groups.items()):
         path = out_dir.joinpath(*relative.parts)
@@ -133,7 +135,9 @@ def _declaring_file(resource: Resource) -> Path:
     return Path(resource.source.file).resolve()
 
 
-def _home_for(kind: str, name: str, state: DesiredState, root: Path) -> Path:
+def _home_for(
+    kind: str, name: str, state: DesiredState, root: Path, dialect: str = DEFAULT_DIALECT
+) -> Path:
     """Where a resource not declared yet goes: beside its siblings, else the import layout."""
     handler = HANDLERS[kind]
     obj = name if kind == "CustomObject" else handler.object_of(name)
@@ -150,7 +154,7 @@ def _home_for(kind: str, name: str, state: DesiredState, root: Path) -> Path:
         for r in siblings:
             counts[_declaring_file(r)] += 1
         return max(sorted(counts), key=lambda p: counts[p])
-    return root.joinpath(*layout_path(kind, name).parts)
+    return root.joinpath(*layout_path(kind, name, dialect).parts)
 
 
 def _existing(text: str, kind: str, name: str) -> dict:
@@ -206,7 +210,7 @@ def import_resources(
             result.imported.append(Imported(address, path, "updated"))
         else:
             assert now is not None
-            path = _home_for(kind, name, state, root)
+            path = _home_for(kind, name, state, root, dialect_of(str(env.provider.get("type", ""))))
             document = _document(now, None, owner)
             result.without_owner += _ownerless([document])
             if path.exists():

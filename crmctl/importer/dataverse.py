@@ -31,6 +31,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from crmctl.dialect import DATAVERSE
 from crmctl.importer.sfdx import ImportResult, ReportLine, SourceReader, prune
 from crmctl.kinds import ConfigIndex
 from crmctl.model import Resource
@@ -437,7 +438,7 @@ def _ordered_type_first(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _prune_depths(result: ImportResult) -> None:
     """`depths` entries on tables that are not converted go, like `objects` entries do."""
-    index = ConfigIndex(result.resources.values())
+    index = ConfigIndex(result.resources.values(), DATAVERSE)
     for res in [r for r in result.resources.values() if r.kind == "PermissionSet"]:
         depths = res.spec.get("depths") or {}
         gone = sorted(t for t in depths if not index.has_object(t))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from crmctl.dialect import DEFAULT_DIALECT, is_custom_object
 from crmctl.kinds import HANDLERS
 
 __all__ = ["layout_path", "layout_header", "LAYOUT_HEADERS"]
@@ -20,19 +21,21 @@ LAYOUT_HEADERS = {
 }
 
 
-def layout_path(kind: str, name: str) -> PurePosixPath:
+def layout_path(kind: str, name: str, dialect: str = DEFAULT_DIALECT) -> PurePosixPath:
     """The file, relative to the manifests folder, that holds a resource in a whole-org import.
 
     objects/<Object>.yaml       a custom object with its fields and rules
     standard/<Object>.yaml      fields and rules on a standard object
     access/roles.yaml, access/users.yaml, access/permission-sets/<Name>.yaml
     retention/policies.yaml, picklists/global-value-sets.yaml
+
+    Which objects are custom is read in `dialect` (`nw_invoice` is custom in Dataverse's).
     """
     if kind == "CustomObject":
         return PurePosixPath("objects", f"{name}.yaml")
     obj = HANDLERS[kind].object_of(name)
     if obj is not None:
-        folder = "objects" if obj.lower().endswith("__c") else "standard"
+        folder = "objects" if is_custom_object(obj, dialect) else "standard"
         return PurePosixPath(folder, f"{obj}.yaml")
     if kind == "Role":
         return PurePosixPath("access", "roles.yaml")

@@ -359,7 +359,7 @@ def prune(result: ImportResult, dialect: str = DEFAULT_DIALECT) -> None:
         if problems:
             drop(address, "not valid for crmctl: " + "; ".join(d.message for d in problems))
     while True:
-        index = ConfigIndex(resources.values())
+        index = ConfigIndex(resources.values(), dialect)
         _prune_permissions(result, index)
         dropped = False
         for kind in KINDS:

@@ -13,9 +13,18 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any, ClassVar
 
+from crmctl.dialect import (
+    DATAVERSE,
+    DEFAULT_DIALECT,
+    is_custom_field,
+    is_custom_object,
+    is_custom_relationship,
+    is_standard_object,
+)
 from crmctl.errors import Diagnostic
 from crmctl.kinds.standard import (
     ACTIVITY_OBJECTS,
+    DATAVERSE_SYSTEM_COLUMNS,
     STANDARD_OBJECTS,
     STANDARD_RELATIONSHIPS,
     SYSTEM_FIELDS,
@@ -24,18 +33,6 @@ from crmctl.model import Resource, address_of
 from crmctl.schemas import kind_schema, schema_defaults
 
 __all__ = ["KindHandler", "ConfigIndex", "drop_none", "is_standard_object"]
-
-_KNOWN_STANDARD = frozenset(name.lower() for name in STANDARD_OBJECTS)
-
-
-def is_standard_object(name: str) -> bool:
-    """Whether `name` is a standard object's API name (Contract, Asset …).
-
-    Salesforce's standard objects have no underscore at all: `__c`, `__mdt` …
-    mark custom ones, and a single underscore is a Dataverse publisher prefix
-    (`nw_invoice`), which names a custom table.
-    """
-    return bool(name) and "_" not in name and name[0].isalpha()
 
 
 def drop_none(spec: dict[str, Any]) -> dict[str, Any]:
@@ -72,29 +69,35 @@ class ConfigIndex:
     """Lookups over a whole configuration: objects, fields, roles, permission sets.
 
     API names are case-insensitive in CRMs, so lookups are too; they return
-    the name as declared.
+    the name as declared. Names are read in `dialect` (the environment's): in
+    Dataverse's, the standard tables' columns are not listed (any standard
+    column name goes, a prefixed one must be declared), and a custom table has
+    Dataverse's system columns.
     """
 
-    def __init__(self, resources: Iterable[Resource]) -> None:
-        self.objects: dict[str, str] = {name.lower(): name for name in STANDARD_OBJECTS}
+    def __init__(self, resources: Iterable[Resource], dialect: str = DEFAULT_DIALECT) -> None:
+        self.dialect = dialect
+        standard = STANDARD_OBJECTS if dialect != DATAVERSE else {}
+        self.known_standard = frozenset(name.lower() for name in standard)
+        self.objects: dict[str, str] = {name.lower(): name for name in standard}
         self.custom_objects: set[str] = set()
+        self.object_system_fields: dict[str, dict[str, str]] = {}
         self.fields: dict[str, dict[str, tuple[str, str]]] = {}
         self.field_resources: dict[str, Resource] = {}
         self.relationships: dict[tuple[str, str], str] = {
             (obj.lower(), rel.lower()): target
             for (obj, rel), target in STANDARD_RELATIONSHIPS.items()
+            if dialect != DATAVERSE
         }
         self.roles: dict[str, str] = {}
         self.permission_sets: dict[str, str] = {}
         self.value_sets: dict[str, Resource] = {}
-        for obj, fields in STANDARD_OBJECTS.items():
+        for obj, fields in standard.items():
             self._add_fields(obj, {**SYSTEM_FIELDS, **fields})
         custom_fields = []
         for res in resources:
             if res.kind == "CustomObject":
-                self.objects[res.name.lower()] = res.name
-                self.custom_objects.add(res.name.lower())
-                self._add_fields(res.name, SYSTEM_FIELDS)
+                self._add_object(res)
             elif res.kind == "CustomField":
                 custom_fields.append(res)
             elif res.kind == "Role":
@@ -113,9 +116,7 @@ class ConfigIndex:
         self.remove(resource.kind, resource.name)
         lower = resource.name.lower()
         if resource.kind == "CustomObject":
-            self.objects[lower] = resource.name
-            self.custom_objects.add(lower)
-            self._add_fields(resource.name, SYSTEM_FIELDS)
+            self._add_object(resource)
         elif resource.kind == "CustomField":
             self.field_resources[lower] = resource
             self._add_custom_field(resource)
@@ -133,7 +134,7 @@ class ConfigIndex:
             del self.objects[lower]
             self.custom_objects.discard(lower)
             bucket = self.fields.get(lower, {})
-            for system in SYSTEM_FIELDS:
+            for system in self.object_system_fields.pop(lower, {}):
                 bucket.pop(system.lower(), None)
             if not bucket:
                 self.fields.pop(lower, None)
@@ -154,6 +155,22 @@ class ConfigIndex:
             self.permission_sets.pop(lower, None)
         elif kind == "GlobalValueSet":
             self.value_sets.pop(lower, None)
+
+    def _system_fields(self, obj: str, spec: dict[str, Any]) -> dict[str, str]:
+        """The fields every custom object of the dialect has (Dataverse: with the table's
+        id column and its primary name column)."""
+        if self.dialect != DATAVERSE:
+            return SYSTEM_FIELDS
+        lower = obj.lower()
+        primary = spec.get("primaryColumn") or f"{lower.partition('_')[0]}_name"
+        return {**DATAVERSE_SYSTEM_COLUMNS, f"{lower}id": "Id", str(primary): "Text"}
+
+    def _add_object(self, res: Resource) -> None:
+        self.objects[res.name.lower()] = res.name
+        self.custom_objects.add(res.name.lower())
+        system = self._system_fields(res.name, res.spec)
+        self.object_system_fields[res.name.lower()] = system
+        self._add_fields(res.name, system)
 
     def _add_custom_field(self, res: Resource) -> None:
         obj, _, field = res.name.partition(".")
@@ -188,17 +205,20 @@ class ConfigIndex:
 
     def has_object(self, name: str) -> bool:
         """A declared custom object, or any standard object (every name without `__`)."""
-        return name.lower() in self.objects or is_standard_object(name)
+        return name.lower() in self.objects or is_standard_object(name, self.dialect)
 
     def unmodelled(self, obj: str) -> bool:
         """A standard object whose standard fields crmctl does not list (any name goes)."""
-        return is_standard_object(obj) and obj.lower() not in _KNOWN_STANDARD
+        return is_standard_object(obj, self.dialect) and obj.lower() not in self.known_standard
 
     def field(self, obj: str, field: str) -> tuple[str, str] | None:
         """(declared name, type) of `obj.field`, or None; "" is a type crmctl does not know."""
         found = self.fields.get(obj.lower(), {}).get(field.lower())
-        if found is None and self.unmodelled(obj) and not field.lower().endswith("__c"):
-            return (field, "")  # a standard field of a standard object crmctl does not list
+        if found is None and self.unmodelled(obj) and not is_custom_field(field, self.dialect):
+            # A standard field of a standard object crmctl does not list: its type is
+            # unknown, except Dataverse's system columns, which every table has.
+            system = DATAVERSE_SYSTEM_COLUMNS if self.dialect == DATAVERSE else {}
+            return (field, system.get(field.lower(), ""))
         return found
 
     def picklist_values(self, obj: str, field: str) -> list[str] | None:
@@ -225,15 +245,22 @@ class ConfigIndex:
             related = self.relationships.get(
                 (current.lower(), rel.lower())
             ) or self.relationships.get(("*", rel.lower()))
-            if related is None and self.unmodelled(current) and not rel.lower().endswith("__r"):
+            if (
+                related is None
+                and self.unmodelled(current)
+                and not is_custom_relationship(rel, self.dialect)
+            ):
                 return ""  # a standard relationship of an object crmctl does not list
             if related is None:
                 return None
             current = related
+        standard_column = self.unmodelled(current) and not is_custom_field(parts[-1], self.dialect)
+        if standard_column and self.dialect == DATAVERSE:
+            return DATAVERSE_SYSTEM_COLUMNS.get(parts[-1].lower(), "")  # "": type unknown
         if current.lower() not in self.fields:
             # An object we do not model (RecordType, Profile …): any field name goes.
             return "Text" if current.lower() not in self.objects else None
-        if self.unmodelled(current) and not parts[-1].lower().endswith("__c"):
+        if standard_column:
             return ""  # a standard field of a standard object crmctl does not list
         found = self.field(current, parts[-1])
         return found[1] if found else None
@@ -283,14 +310,14 @@ class KindHandler:
         """
         return {}
 
-    def dependencies(self, resource: Resource) -> set[str]:
-        """Addresses of the resources this one needs to exist first."""
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
+        """Addresses of the resources this one needs to exist first (names read in `dialect`)."""
         return set()
 
     def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
         """`dependencies`, plus those only the other resources tell (a formula's related
         fields: which object `Account__r` is depends on the lookup's declaration)."""
-        return self.dependencies(resource)
+        return self.dependencies(resource, index.dialect)
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         """Problems a schema cannot see, one resource at a time."""
@@ -309,15 +336,15 @@ class KindHandler:
         )
 
 
-def field_dependency(obj: str, field: str) -> str | None:
+def field_dependency(obj: str, field: str, dialect: str = DEFAULT_DIALECT) -> str | None:
     """The address of a custom field (standard fields have none to depend on)."""
-    if field.lower().endswith("__c"):
+    if is_custom_field(field, dialect):
         return address_of("CustomField", f"{obj}.{field}")
     return None
 
 
-def object_dependency(obj: str) -> str | None:
+def object_dependency(obj: str, dialect: str = DEFAULT_DIALECT) -> str | None:
     """The address of a custom object (standard objects have none)."""
-    if obj.lower().endswith("__c"):
+    if is_custom_object(obj, dialect):
         return address_of("CustomObject", obj)
     return None

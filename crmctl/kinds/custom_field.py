@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.kinds.formulas import (
@@ -77,34 +78,34 @@ class CustomFieldKind(KindHandler):
             del spec["relationshipName"]
         return spec
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         obj = resource.name.partition(".")[0]
         spec = resource.spec
-        deps: set[str | None] = {object_dependency(obj)}
+        deps: set[str | None] = {object_dependency(obj, dialect)}
         target = spec.get("referenceTo")
         if isinstance(target, str):
-            deps.add(object_dependency(target))
+            deps.add(object_dependency(target, dialect))
         value_set = spec.get("valueSetName")
         if isinstance(value_set, str):
             deps.add(address_of("GlobalValueSet", value_set))
         if spec.get("type") == "Formula":
-            deps |= set(formula_dependencies(spec.get("formula"), obj))
+            deps |= set(formula_dependencies(spec.get("formula"), obj, dialect))
         if spec.get("type") == "Summary":
             for key in ("summaryForeignKey", "summarizedField"):
                 child, _, child_field = str(spec.get(key) or "").partition(".")
                 if child_field:
-                    deps.add(object_dependency(child))
-                    deps.add(field_dependency(child, child_field))
+                    deps.add(object_dependency(child, dialect))
+                    deps.add(field_dependency(child, child_field, dialect))
             for item in spec.get("filters") or []:
                 child, _, child_field = str(item.get("field") or "").partition(".")
                 if child_field:
-                    deps.add(field_dependency(child, child_field))
+                    deps.add(field_dependency(child, child_field, dialect))
         deps.discard(None)
         deps.discard(resource.address)
         return deps  # type: ignore[return-value]
 
     def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
-        deps = self.dependencies(resource)
+        deps = self.dependencies(resource, index.dialect)
         if resource.spec.get("type") == "Formula":
             obj = resource.name.partition(".")[0]
             deps |= formula_related_dependencies(resource.spec.get("formula"), obj, index)

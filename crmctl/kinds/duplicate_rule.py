@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.model import Resource
@@ -23,10 +24,11 @@ class DuplicateRuleKind(KindHandler):
         spec["action"] = {"onCreate": "block", "onEdit": "alert", **spec.get("action", {})}
         return spec
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         obj = resource.name.partition(".")[0]
-        deps = {object_dependency(obj)} | {
-            field_dependency(obj, m.get("field", "")) for m in resource.spec.get("match", [])
+        deps = {object_dependency(obj, dialect)} | {
+            field_dependency(obj, m.get("field", ""), dialect)
+            for m in resource.spec.get("match", [])
         }
         deps.discard(None)
         return deps  # type: ignore[return-value]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT, is_custom_relationship
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.formula import FormulaError, check, compile_formula, field_references, parse
 from crmctl.kinds.base import ConfigIndex, field_dependency
@@ -76,7 +77,7 @@ def formula_diagnostics(
     ]
 
 
-def formula_dependencies(text: object, obj: str) -> set[str]:
+def formula_dependencies(text: object, obj: str, dialect: str = DEFAULT_DIALECT) -> set[str]:
     """Custom fields of `obj` that a formula names, or whose relationship it follows
     (`Account__r.Name` needs `Account__c`), for apply ordering."""
     if not isinstance(text, str):
@@ -89,9 +90,9 @@ def formula_dependencies(text: object, obj: str) -> set[str]:
     for ref in field_references(node):
         first = ref.parts[0]
         if len(ref.parts) == 1:
-            dep = field_dependency(obj, first)
-        elif first.lower().endswith("__r"):  # Account__r.Name needs the lookup Account__c
-            dep = field_dependency(obj, first[:-3] + "__c")
+            dep = field_dependency(obj, first, dialect)
+        elif is_custom_relationship(first, dialect):  # Account__r.Name needs the lookup Account__c
+            dep = field_dependency(obj, first[:-3] + "__c", dialect)
         else:
             dep = None
         if dep:
@@ -121,7 +122,7 @@ def formula_related_dependencies(text: object, obj: str, index: ConfigIndex) -> 
                 break
             current = target
         if current:
-            dep = field_dependency(current, ref.parts[-1])
+            dep = field_dependency(current, ref.parts[-1], index.dialect)
             if dep:
                 deps.add(dep)
     return deps

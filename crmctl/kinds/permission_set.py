@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.model import Resource
@@ -74,15 +75,17 @@ class PermissionSetKind(KindHandler):
         field the plan deletes (crmctl's, dropped from the manifests) go with it.
         """
 
+        dialect = index.dialect
+
         def kept_object(obj: str) -> bool:
-            return not declarable(obj, index) and object_dependency(obj) not in deleted
+            return not declarable(obj, index) and object_dependency(obj, dialect) not in deleted
 
         def kept_field(qualified: str) -> bool:
             obj, _, field = qualified.partition(".")
             return (
                 not declarable_field(qualified, index)
-                and object_dependency(obj) not in deleted
-                and field_dependency(obj, field) not in deleted
+                and object_dependency(obj, dialect) not in deleted
+                and field_dependency(obj, field, dialect) not in deleted
             )
 
         out: dict[str, Any] = {}
@@ -97,11 +100,12 @@ class PermissionSetKind(KindHandler):
             out["fields"] = fields
         return out
 
-    def dependencies(self, resource: Resource) -> set[str]:
-        deps = {object_dependency(obj) for obj in resource.spec.get("objects", {})}
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
+        tables = [*resource.spec.get("objects", {}), *(resource.spec.get("depths") or {})]
+        deps = {object_dependency(obj, dialect) for obj in tables}
         for qualified in resource.spec.get("fields", {}):
             obj, _, field = qualified.partition(".")
-            deps.add(field_dependency(obj, field))
+            deps.add(field_dependency(obj, field, dialect))
         deps.discard(None)
         return deps  # type: ignore[return-value]
 

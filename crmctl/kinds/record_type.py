@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.model import Resource
@@ -45,11 +46,11 @@ class RecordTypeKind(KindHandler):
             }
         return spec
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         obj = resource.name.partition(".")[0]
-        deps = {object_dependency(obj)}
+        deps = {object_dependency(obj, dialect)}
         for field in resource.spec.get("picklists") or {}:
-            deps.add(field_dependency(obj, field))
+            deps.add(field_dependency(obj, field, dialect))
         deps.discard(None)
         return deps  # type: ignore[return-value]
 

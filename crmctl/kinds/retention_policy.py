@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.kinds.formulas import formula_dependencies, formula_diagnostics
@@ -47,16 +48,16 @@ class RetentionPolicyKind(KindHandler):
             spec["anonymizeFields"] = sorted(set(spec["anonymizeFields"]))
         return spec
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         spec = resource.spec
         obj = spec.get("object")
         if not isinstance(obj, str):
             return set()
         fields = [spec.get("dateField"), *spec.get("anonymizeFields", [])]
-        deps = {object_dependency(obj)} | {
-            field_dependency(obj, f) for f in fields if isinstance(f, str)
+        deps = {object_dependency(obj, dialect)} | {
+            field_dependency(obj, f, dialect) for f in fields if isinstance(f, str)
         }
-        deps |= formula_dependencies(spec.get("filter"), obj)
+        deps |= formula_dependencies(spec.get("filter"), obj, dialect)
         deps.discard(None)
         return deps  # type: ignore[return-value]
 

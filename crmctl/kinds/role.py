@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler
 from crmctl.model import Resource, address_of
@@ -14,7 +15,7 @@ __all__ = ["RoleKind"]
 class RoleKind(KindHandler):
     kind = "Role"
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         parent = resource.spec.get("parent")
         return {address_of("Role", parent)} if isinstance(parent, str) else set()
 

@@ -6,7 +6,13 @@ give the relationship name formulas traverse (`Account.Name`).
 
 from __future__ import annotations
 
-__all__ = ["STANDARD_OBJECTS", "SYSTEM_FIELDS", "STANDARD_RELATIONSHIPS", "ACTIVITY_OBJECTS"]
+__all__ = [
+    "STANDARD_OBJECTS",
+    "SYSTEM_FIELDS",
+    "STANDARD_RELATIONSHIPS",
+    "ACTIVITY_OBJECTS",
+    "DATAVERSE_SYSTEM_COLUMNS",
+]
 
 #: Fields every object has, standard or custom.
 SYSTEM_FIELDS: dict[str, str] = {
@@ -23,6 +29,24 @@ SYSTEM_FIELDS: dict[str, str] = {
     "LastActivityDate": "Date",
     "LastViewedDate": "DateTime",
     "LastReferencedDate": "DateTime",
+}
+
+#: Columns every Dataverse custom table has (besides its `<table>id` and its primary name
+#: column), by logical name. Dataverse's standard tables' columns are not listed.
+DATAVERSE_SYSTEM_COLUMNS: dict[str, str] = {
+    "createdon": "DateTime",
+    "createdby": "Lookup",
+    "modifiedon": "DateTime",
+    "modifiedby": "Lookup",
+    "ownerid": "Lookup",
+    "owningbusinessunit": "Lookup",
+    "owninguser": "Lookup",
+    "owningteam": "Lookup",
+    "statecode": "Picklist",
+    "statuscode": "Picklist",
+    "versionnumber": "Number",
+    "overriddencreatedon": "DateTime",
+    "importsequencenumber": "Number",
 }
 
 _ADDRESS = {

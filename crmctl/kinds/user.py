@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler
 from crmctl.model import Resource, address_of
@@ -19,7 +20,7 @@ class UserKind(KindHandler):
         spec["permissionSets"] = sorted(set(spec.get("permissionSets", [])))
         return spec
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         deps = {address_of("PermissionSet", p) for p in resource.spec.get("permissionSets", [])}
         role = resource.spec.get("role")
         if isinstance(role, str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
 from crmctl.kinds.formulas import (
@@ -30,13 +31,13 @@ class ValidationRuleKind(KindHandler):
     def object_of(self, name: str) -> str | None:
         return name.partition(".")[0]
 
-    def dependencies(self, resource: Resource) -> set[str]:
+    def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         obj = resource.name.partition(".")[0]
-        deps = formula_dependencies(resource.spec.get("condition"), obj)
+        deps = formula_dependencies(resource.spec.get("condition"), obj, dialect)
         error_field = resource.spec.get("errorField")
         for dep in (
-            object_dependency(obj),
-            field_dependency(obj, error_field) if error_field else None,
+            object_dependency(obj, dialect),
+            field_dependency(obj, error_field, dialect) if error_field else None,
         ):
             if dep:
                 deps.add(dep)
@@ -45,7 +46,9 @@ class ValidationRuleKind(KindHandler):
     def ordering_dependencies(self, resource: Resource, index: ConfigIndex) -> set[str]:
         obj = resource.name.partition(".")[0]
         condition = resource.spec.get("condition")
-        return self.dependencies(resource) | formula_related_dependencies(condition, obj, index)
+        return self.dependencies(resource, index.dialect) | formula_related_dependencies(
+            condition, obj, index
+        )
 
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         obj = resource.name.partition(".")[0]

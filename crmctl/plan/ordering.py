@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import Resource
 from crmctl.plan.action import Action
@@ -55,31 +56,37 @@ def _sort_key(address: str) -> tuple[int, str]:
     return (_KIND_RANK.get(kind, len(KINDS)), name)
 
 
-def _deps(change: Change, spec: dict | None, index: ConfigIndex | None = None) -> set[str]:
+def _deps(
+    change: Change, spec: dict | None, dialect: str, index: ConfigIndex | None = None
+) -> set[str]:
     if spec is None:
         return set()
     resource = Resource(change.kind, change.name, spec)
     if index is not None:
         return HANDLERS[change.kind].ordering_dependencies(resource, index)
-    return HANDLERS[change.kind].dependencies(resource)
+    return HANDLERS[change.kind].dependencies(resource, dialect)
 
 
-def order_changes(changes: Iterable[Change]) -> list[Change]:
+def order_changes(changes: Iterable[Change], dialect: str = DEFAULT_DIALECT) -> list[Change]:
     """Creates, updates and replaces in dependency order, then deletes in reverse dependency order.
 
     Deletes go last so that an update which stops using a resource (a
     permission set dropping a field) runs before that resource is deleted.
+    Names are read in `dialect` (the environment's, `crmctl.dialect`): which
+    names are custom objects and fields, and so something to wait for.
     """
     changes = list(changes)
     upserts = [c for c in changes if c.action is not Action.DELETE]
     deletes = [c for c in changes if c.action is Action.DELETE]
-    backward = _topological(deletes, lambda c: _deps(c, c.before))
-    return _forward(upserts) + list(reversed(backward))
+    backward = _topological(deletes, lambda c: _deps(c, c.before, dialect))
+    return _forward(upserts, dialect) + list(reversed(backward))
 
 
-def _forward(upserts: list[Change]) -> list[Change]:
+def _forward(upserts: list[Change], dialect: str) -> list[Change]:
     """Creates, updates and replaces in dependency order."""
     # The relationships the created and updated resources declare, for formulas that
     # read through them.
-    index = ConfigIndex(Resource(c.kind, c.name, c.after) for c in upserts if c.after is not None)
-    return _topological(upserts, lambda c: _deps(c, c.after, index))
+    index = ConfigIndex(
+        (Resource(c.kind, c.name, c.after) for c in upserts if c.after is not None), dialect
+    )
+    return _topological(upserts, lambda c: _deps(c, c.after, dialect, index))

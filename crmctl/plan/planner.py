@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic, Severity, SourceLocation
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.model import Resource
@@ -39,6 +40,9 @@ class PlanInputs:
     requires_replace: ReplaceRule | None = None
     targets: list[str] = field(default_factory=list)
     excludes: list[str] = field(default_factory=list)
+    #: The name dialect of the environment's provider (`crmctl.dialect.dialect_of`): it
+    #: decides which names are custom objects and fields, so the order of the changes.
+    dialect: str = DEFAULT_DIALECT
 
 
 def _selected(address: str, inputs: PlanInputs) -> bool:
@@ -111,7 +115,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
             continue
         before = canonical(live.kind, live.spec, live.name)
         if index is None:
-            index = ConfigIndex(inputs.desired.values())
+            index = ConfigIndex(inputs.desired.values(), inputs.dialect)
             deleted = {a for a in inputs.live if a not in inputs.desired and a in inputs.managed}
         kept = HANDLERS[resource.kind].undeclarable(before, index, deleted)
         if kept:  # not crmctl's: kept as it is, never shown
@@ -178,6 +182,6 @@ def make_plan(inputs: PlanInputs) -> Plan:
     plan.diagnostics.extend(
         unmatched_selection(inputs.targets, inputs.excludes, [*inputs.desired, *inputs.live])
     )
-    plan.changes = order_changes(changes)
+    plan.changes = order_changes(changes, inputs.dialect)
     plan.unmanaged.sort()
     return plan

@@ -82,8 +82,8 @@ def test_environment_schema_validates_the_shipped_environments(crmctl) -> None:
     assert all(ref.startswith("#/$defs/") for ref in refs(schema))
     validator = Draft202012Validator(schema)
     environments = documents("environments/*.yaml", None)
-    assert len(environments) == 4
-    assert [list(validator.iter_errors(env)) for env in environments] == [[], [], [], []]
+    assert len(environments) == 5
+    assert [list(validator.iter_errors(env)) for env in environments] == [[], [], [], [], []]
     assert not validator.is_valid({"provider": {"type": "sandbox", "path": "x", "token": "abc"}})
 
 

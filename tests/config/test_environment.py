@@ -47,7 +47,7 @@ def test_unknown_environment_lists_the_available_ones(project: Path, crmctl) -> 
     assert (r.exit_code, r.out) == (1, "")
     assert r.err == (
         "Error: no environment 'qa': environments/qa.yaml does not exist\n"
-        "hint: available: dynamics, local, prod, staging\n"
+        "hint: available: dynamics, dynamics-local, local, prod, staging\n"
     )
 
 
@@ -56,7 +56,7 @@ def test_misspelt_environment_suggests_the_closest(project: Path, crmctl) -> Non
     assert (r.exit_code, r.out) == (1, "")
     assert r.err == (
         "Error: no environment 'prd': environments/prd.yaml does not exist\n"
-        "hint: did you mean 'prod'? available: dynamics, local, prod, staging\n"
+        "hint: did you mean 'prod'? available: dynamics, dynamics-local, local, prod, staging\n"
     )
 
 

@@ -186,7 +186,7 @@ def test_shipped_dynamics_environment_validates_its_manifests(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
     r = crmctl("validate", "-e", "dynamics")
-    assert (r.exit_code, r.out, r.err) == (0, "valid: 5 resources in 1 file\n", "")
+    assert (r.exit_code, r.out, r.err) == (0, "valid: 73 resources in 10 files\n", "")
 
 
 def test_required_column_cannot_have_another_required_level(two_envs, crmctl) -> None:
@@ -200,4 +200,59 @@ def test_required_column_cannot_have_another_required_level(two_envs, crmctl) ->
         "column's requiredLevel is applicationRequired (or leave requiredLevel out) "
         "(got 'recommended')\n"
         "1 error in 1 file\n"
+    )
+
+
+DATAVERSE_REFERENCES = """\
+apiVersion: crmctl/v1
+kind: CustomObject
+metadata: {name: nw_invoice}
+spec: {label: Invoice, primaryColumn: nw_number}
+---
+apiVersion: crmctl/v1
+kind: DuplicateRule
+metadata: {name: contact.Same_Email}
+spec:
+  match: [{field: emailaddress1}, {field: address1_postalcode}]
+---
+apiVersion: crmctl/v1
+kind: RetentionPolicy
+metadata: {name: Old_Leads}
+spec: {object: lead, dateField: createdon, retain: P2Y, action: delete, legalBasis: GDPR}
+---
+apiVersion: crmctl/v1
+kind: RetentionPolicy
+metadata: {name: Old_Invoices}
+spec: {object: nw_invoice, dateField: modifiedon, retain: P2Y, action: anonymize,
+       anonymizeFields: [nw_number], legalBasis: GDPR}
+---
+apiVersion: crmctl/v1
+kind: PermissionSet
+metadata: {name: Clerk}
+spec:
+  label: Clerk
+  fields: {contact.nw_missing: [read], account.name: [read], contact.emailaddress1: [read]}
+---
+apiVersion: crmctl/v1
+kind: RetentionPolicy
+metadata: {name: Bad_Date}
+spec: {object: lead, dateField: statecode, retain: P2Y, action: delete, legalBasis: GDPR}
+"""
+
+
+def test_dataverse_standard_and_system_columns_go_prefixed_ones_must_be_declared(
+    two_envs, crmctl
+) -> None:
+    # Standard tables' own columns (emailaddress1, address1_postalcode) are Dataverse's, not
+    # Salesforce's Account/Contact fields; every table has the system columns (createdon,
+    # typed DateTime); a custom table has its primary column; a prefixed column is custom.
+    (two_envs / "manifests" / "refs.yaml").write_text(DATAVERSE_REFERENCES)
+    r = crmctl("validate", "-e", "dv")
+    assert (r.exit_code, r.err) == (1, "")
+    assert r.out == (
+        "manifests/refs.yaml:28: PermissionSet/Clerk: fields: 'contact.nw_missing' is not a "
+        "field of contact\n"
+        "manifests/refs.yaml:33: RetentionPolicy/Bad_Date: dateField 'statecode' is a Picklist "
+        "field; it must be a Date or DateTime field\n"
+        "2 errors in 1 file\n"
     )

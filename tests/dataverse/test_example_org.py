@@ -1,0 +1,86 @@
+"""The Dataverse example organisation (dynamics/manifests/) validates, plans and applies
+against the sandbox's Dataverse emulator through environments/dynamics-local.yaml."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.dataverse.emulator import CLIENT_ID, CLIENT_SECRET, Emulator, emulator  # noqa: F401
+
+VALIDATION_RULES = [
+    ("objects/consent.yaml", 93, "nw_consent.Web_Needs_IP"),
+    ("objects/invoice.yaml", 114, "nw_invoice.Due_After_Issue"),
+    ("objects/invoice.yaml", 125, "nw_invoice.Paid_Needs_Date"),
+    ("objects/subscription.yaml", 111, "nw_subscription.End_After_Start"),
+    ("standard/account.yaml", 67, "account.Region_Required_For_Customers"),
+    ("standard/contact.yaml", 111, "contact.Email_Or_Phone"),
+    ("standard/contact.yaml", 120, "contact.Birth_Date_In_Past"),
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> Path:  # noqa: F811
+    """The repository's environments/ and dynamics/, dynamics-local pointed at the emulator."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copytree(REPO / "environments", root / "environments")
+    shutil.copytree(REPO / "dynamics", root / "dynamics")
+    env = root / "environments" / "dynamics-local.yaml"
+    env.write_text(env.read_text().replace("https://127.0.0.1:8765", emulator.url))
+    monkeypatch.setenv("CRMCTL_DV_LOCAL_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("CRMCTL_DV_LOCAL_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("CRMCTL_ENV", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("CRMCTL_ACTOR", "tester@example.com")
+    # The root business unit is named after the organisation (Northwind), as the manifests say.
+    emulator.rename_root_unit("Northwind")
+    return root
+
+
+def test_plan_shows_what_dataverse_will_not_apply(project: Path, crmctl) -> None:
+    r = crmctl("validate", "-e", "dynamics-local")
+    assert (r.exit_code, r.out, r.err) == (0, "valid: 73 resources in 10 files\n", "")
+    r = crmctl("plan", "-e", "dynamics-local")
+    assert (r.exit_code, r.err) == (0, ""), r.out
+    for path, line, name in VALIDATION_RULES:
+        assert (
+            f"dynamics/manifests/{path}:{line}: ValidationRule/{name}: not planned: Dataverse "
+            "business rules cannot be authored through the Web API (docs/dynamics.md, "
+            "ValidationRule); the rule is not applied on this environment [warning]"
+        ) in r.out
+    assert "+ CustomObject/nw_invoice\n" in r.out
+    assert "+ Role/Northwind" not in r.out  # the root business unit exists in every environment
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="provider and emulator disagree (reported to the lead): the apply succeeds, but the "
+    "next plan still shows (1) every user's security roles as missing: GET systemusers?$expand="
+    "systemuserroles_association(...) answers without the association; (2) nw_invoice.nw_status "
+    "without options: after the provider sets its default option, the emulator holds "
+    "DefaultFormValue and no options; (3) every classification other than Internal, which the "
+    "provider does not store (a design disagreement: classification drives the approval policy)",
+)
+def test_applies_to_an_empty_emulator_and_plans_empty(
+    project: Path,
+    emulator: Emulator,  # noqa: F811
+    crmctl,
+) -> None:
+    r = crmctl("apply", "-e", "dynamics-local", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    # The live environment, read by a client of its own.
+    assert emulator.custom_tables() == {"nw_invoice", "nw_subscription", "nw_consent"}
+    assert {"Sales EMEA", "Sales AMER", "Customer Success", "Operations"} <= emulator.names(
+        "businessunits"
+    )
+    assert {"Sales Representative", "Security Officer", "CRM Administrator"} <= emulator.names(
+        "roles"
+    )
+    r = crmctl("plan", "-e", "dynamics-local", "--detailed-exitcode")
+    assert (r.exit_code, r.err) == (0, ""), r.out
+    assert "No changes." in r.out
