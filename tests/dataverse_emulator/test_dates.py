@@ -44,6 +44,15 @@ def test_offsets_are_instants_too(dv: Env) -> None:
     assert _names(dv, "nw_senton ge 2026-11-28T20:00:17.8-05:00") == ["c"]
 
 
+def test_date_times_order_as_instants(dv: Env) -> None:
+    _invoices(dv)
+    later = {"nw_name": "e", "nw_senton": "2026-11-29T02:00:17.1+01:00"}
+    assert dv.post("nw_invoices", later).status_code == 204
+    response = dv.get("nw_invoices?$select=nw_name&$filter=nw_senton ne null&$orderby=nw_senton")
+    # e is 01:00:17.1 UTC: after a (16.9), before b (17.72); as text it would sort last.
+    assert [r["nw_name"] for r in response.json()["value"]] == ["a", "e", "b", "c"]
+
+
 def test_created_on_at_the_second_it_was_written_is_found(dv: Env) -> None:
     _invoices(dv)
     created = dv.get("nw_invoices?$select=createdon&$filter=nw_name eq 'b'").json()["value"][0]

@@ -327,6 +327,14 @@ def select(item: dict[str, Any], names: list[str] | None, always: tuple[str, ...
     return {k: v for k, v in item.items() if k in keep or k.startswith("@odata.")}
 
 
+def _order_key(value: Any) -> tuple[int, Any]:
+    """Date-times order as instants (".9Z" before "17Z" of the next second), the rest as is."""
+    moment = _instant(value) if isinstance(value, str) else None
+    if moment is not None:
+        return (0, moment)
+    return (1, _norm(value))
+
+
 def order(items: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]:
     if not text:
         return items
@@ -335,7 +343,7 @@ def order(items: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]
         descending = direction.strip().lower() == "desc"
         present = [i for i in items if i.get(name) is not None]
         missing = [i for i in items if i.get(name) is None]
-        present.sort(key=lambda i: _norm(i.get(name)), reverse=descending)
+        present.sort(key=lambda i: _order_key(i.get(name)), reverse=descending)
         items = present + missing if not descending else present + missing
     return items
 
