@@ -137,6 +137,30 @@ def test_a_one_to_many_relationship_expands_from_the_parent(dv: Env) -> None:
     assert back["nw_CustomerId"]["nw_name"] == "Contoso"
 
 
+def test_system_one_to_many_relationships_expand(dv: Env) -> None:
+    dv.post("EntityDefinitions", table_body("nw_Invoice"))
+    dv.post("EntityDefinitions(LogicalName='nw_invoice')/Attributes", {
+        "@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "nw_Iban",
+        "MaxLength": 34, "DisplayName": label("IBAN"), "IsSecured": True})  # fmt: skip
+    profile = _id(dv.post("fieldsecurityprofiles", {"name": "Finance"}))
+    permission = {"entityname": "nw_invoice", "attributelogicalname": "nw_iban", "canread": 4,
+                  "canupdate": 0, "cancreate": 0,
+                  "fieldsecurityprofileid@odata.bind": f"/fieldsecurityprofiles({profile})"}  # fmt: skip
+    assert dv.post("fieldpermissions", permission).status_code == 204
+    read = dv.get(
+        "fieldsecurityprofiles?$select=name&$filter=name eq 'Finance'&$expand="
+        "lk_fieldpermission_fieldsecurityprofileid($select=attributelogicalname,canread)"
+    ).json()["value"][0]["lk_fieldpermission_fieldsecurityprofileid"]
+    assert [(p["attributelogicalname"], p["canread"]) for p in read] == [("nw_iban", 4)]
+    user = _user_with_roles(dv)
+    unit = dv.get(
+        "businessunits?$select=name&$filter=_parentbusinessunitid_value eq null"
+        "&$expand=business_unit_system_users($select=domainname;$filter=domainname eq "
+        "'ada@contoso.com')"
+    ).json()["value"][0]
+    assert [u["systemuserid"] for u in unit["business_unit_system_users"]] == [user]
+
+
 def test_an_unknown_expand_or_option_is_an_error_not_ignored(dv: Env) -> None:
     unknown = dv.get("systemusers?$expand=teammembership_association")
     assert unknown.status_code == 400

@@ -55,8 +55,10 @@ Dataverse's shapes, documented by Microsoft (reference:
          publishers (GET, POST, PATCH (upsert), DELETE; paged)
          rows take $select, $filter (date-times compare as instants), $orderby, $top, $count
          and $expand: N:N (systemuserroles_association, systemuserprofiles_association,
-         roleprivileges_association, from either side), a custom one-to-many relationship's
-         name, or a lookup column (single-valued); an unknown one is a 400, never ignored
+         roleprivileges_association, from either side), one-to-many (a custom relationship's
+         name, lk_fieldpermission_fieldsecurityprofileid, business_unit_system_users,
+         business_unit_roles, business_unit_parent_business_unit), or a lookup column
+         (single-valued); an unknown one is a 400, never ignored
     POST /api/data/v9.2/{entity set}/Microsoft.Dynamics.CRM.CreateMultiple
     POST /api/data/v9.2/roles(id)/Microsoft.Dynamics.CRM.AddPrivilegesRole,
          ReplacePrivilegesRole, RemovePrivilegeRole

@@ -9,7 +9,8 @@ back as a list of rows and takes `$select`, `$filter`, `$orderby` and `$top` ins
 parentheses; a single-valued one (a lookup, named as the lookup column) comes back as one
 row or null and takes `$select`. Query options Dataverse does not allow there, and a name
 that is no navigation property of the table, answer 400 (0x80060888) rather than being
-ignored. N:N properties are registered by the modules that own them (`COLLECTIONS`).
+ignored. N:N properties are registered by the modules that own them (`COLLECTIONS`); the
+system one-to-many relationships served are in `ONE_TO_MANY`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ COLLECTIONS: dict[tuple[str, str], tuple[str, Callable[[Context, str], list[str]
 
 #: The related rows of a row (stored form).
 Related = Callable[[Context, dict[str, Any]], list[dict[str, Any]]]
+
+#: System one-to-many relationships: (referenced table, name) → (referencing table, lookup).
+ONE_TO_MANY: dict[tuple[str, str], tuple[str, str]] = {
+    ("fieldsecurityprofile", "lk_fieldpermission_fieldsecurityprofileid"): (
+        "fieldpermission",
+        "fieldsecurityprofileid",
+    ),
+    ("businessunit", "business_unit_system_users"): ("systemuser", "businessunitid"),
+    ("businessunit", "business_unit_roles"): ("role", "businessunitid"),
+    ("businessunit", "business_unit_parent_business_unit"): (
+        "businessunit",
+        "parentbusinessunitid",
+    ),
+}
 
 _COLLECTION_OPTIONS = {"$select", "$filter", "$orderby", "$top"}
 _SINGLE_OPTIONS = {"$select"}
@@ -104,6 +119,10 @@ def _collection(ctx: Context, entity: state.Entity, name: str) -> Any:
             return [r for r in (state.get_row(c.conn, target.logical_name, i) for i in ids) if r]
 
         return target, linked
+    system = ONE_TO_MANY.get((entity.logical_name, name))
+    if system is not None:
+        target = _load(ctx, system[0])
+        return target, _children(entity, target, system[1])
     from crmctl.sandbox.dataverse.relationships import relationships
 
     for item in relationships(ctx.conn):
