@@ -347,3 +347,34 @@ def test_a_solution_of_its_own_publisher_prefixes_new_option_values(dv: Env) -> 
         2,
         2,
     ]  # a local choice is its column's
+
+
+def test_a_column_put_keeps_its_options_and_sets_the_default_option(dv: Env) -> None:
+    dv.post("EntityDefinitions", table_body("nw_Invoice"))
+    _column(dv, "nw_invoice", {
+        "@odata.type": PICKLIST, "SchemaName": "nw_Stage", "DisplayName": label("Stage"),
+        "RequiredLevel": {"Value": "None"},
+        "OptionSet": {"@odata.type": "Microsoft.Dynamics.CRM.OptionSetMetadata", "IsGlobal": False,
+                      "OptionSetType": "Picklist",
+                      "Options": [{"Value": 100000000, "Label": label("Draft")},
+                                  {"Value": 100000001, "Label": label("Sent")}]}})  # fmt: skip
+    path = "EntityDefinitions(LogicalName='nw_invoice')/Attributes(LogicalName='nw_stage')"
+    read = f"{path}/{PICKLIST}?$select=DefaultFormValue,RequiredLevel&$expand=OptionSet"
+
+    def options() -> list[int]:
+        return [o["Value"] for o in dv.get(read).json()["OptionSet"]["Options"]]
+
+    # The full definition as read back (no OptionSet: it comes only with $expand), changed.
+    definition = dv.get(f"{path}/{PICKLIST}").json()
+    assert "OptionSet" not in definition
+    definition.update(DefaultFormValue=100000001, RequiredLevel={"Value": "ApplicationRequired"})
+    assert dv.put(path, definition).status_code == 204
+    after = dv.get(read).json()
+    assert options() == [100000000, 100000001]
+    assert after["DefaultFormValue"] == 100000001
+    assert after["RequiredLevel"]["Value"] == "ApplicationRequired"
+    # An OptionSet sent with the PUT changes no option: options change only through actions.
+    with_options = {**definition, "OptionSet": {"Options": [{"Value": 5, "Label": label("X")}]}}
+    assert dv.put(path, with_options).status_code == 204
+    assert options() == [100000000, 100000001]
+    assert dv.put(path, {**definition, "DefaultFormValue": "Sent"}).status_code == 400

@@ -83,12 +83,6 @@ def test_units_users_and_rules_apply(dv: Path, org: DataverseOrg, crmctl) -> Non
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator: $expand of a collection-valued navigation property on a row query "
-    "(systemusers?$expand=systemuserroles_association) is ignored, so a user's roles read "
-    "back empty; reported to the lead",
-)
 def test_a_user_with_roles_plans_empty_after_apply(dv: Path, crmctl) -> None:
     _write(dv, ROOT, SALES, TABLE, DESK, RITA)
     assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 0

@@ -53,6 +53,12 @@ Dataverse's shapes, documented by Microsoft (reference:
          fieldpermissions, duplicaterules, duplicateruleconditions, asyncoperations,
          bulkdeleteoperations, retentionconfigs, audits, solutions, solutioncomponents,
          publishers (GET, POST, PATCH (upsert), DELETE; paged)
+         rows take $select, $filter (date-times compare as instants), $orderby, $top, $count
+         and $expand: N:N (systemuserroles_association, systemuserprofiles_association,
+         roleprivileges_association, from either side), one-to-many (a custom relationship's
+         name, lk_fieldpermission_fieldsecurityprofileid, business_unit_system_users,
+         business_unit_roles, business_unit_parent_business_unit), or a lookup column
+         (single-valued); an unknown one is a 400, never ignored
     POST /api/data/v9.2/{entity set}/Microsoft.Dynamics.CRM.CreateMultiple
     POST /api/data/v9.2/roles(id)/Microsoft.Dynamics.CRM.AddPrivilegesRole,
          ReplacePrivilegesRole, RemovePrivilegeRole
@@ -66,7 +72,8 @@ Dataverse's shapes, documented by Microsoft (reference:
 Modules: `identity` (Entra), `api` (tokens, faults, dispatch), `odata` (paths,
 $filter, errors), `state` (the dv_* tables), `seed` (a new environment),
 `model` (metadata documents), `metadata`, `choices` (global choices, options,
-publishing), `metadata_changes` (RetrieveMetadataChanges), `relationships`, `security`, `records`, `jobs`
+publishing), `metadata_changes` (RetrieveMetadataChanges), `relationships`, `security`, `records`,
+`expand` ($expand on rows), `jobs`
 (duplicate rules, async operations, bulk delete, retention), `batch`.
 
 This package is an independent implementation of Dataverse's documented API:

@@ -304,7 +304,12 @@ def build_attribute(
 
 
 def set_derived(doc: dict[str, Any], body: dict[str, Any], *, option_prefix: int) -> None:
-    """The derived type's own properties from a POST or PUT body."""
+    """The derived type's own properties from a POST or PUT body.
+
+    On a PUT (the document has its option set already) a choice column keeps its options and
+    the choice it uses: only its DefaultFormValue changes. Options change through the option
+    actions (InsertOptionValue, UpdateOptionValue, DeleteOptionValue, OrderOption).
+    """
     kind = doc["_type"]
     name = doc["SchemaName"]
     if kind == "StringAttributeMetadata":
@@ -368,11 +373,19 @@ def set_derived(doc: dict[str, Any], body: dict[str, Any], *, option_prefix: int
         }
         doc["DefaultValue"] = bool(body.get("DefaultValue", False))
     elif kind in _OPTION_TYPES:
-        doc["DefaultFormValue"] = body.get("DefaultFormValue", -1)
+        default = body.get("DefaultFormValue", -1)
+        if default is not None and (isinstance(default, bool) or not isinstance(default, int)):
+            raise bad(f"{name}: DefaultFormValue must be a whole number or null (got {default!r}).")
+        doc["DefaultFormValue"] = default
+        if "OptionSet" in doc or "_global" in doc:
+            # An update: the choice a column uses and its options are not changed by a
+            # column PUT (options change only through InsertOptionValue, UpdateOptionValue,
+            # DeleteOptionValue and OrderOption), so an OptionSet in the body is ignored.
+            return
         bind = body.get("GlobalOptionSet@odata.bind")
         if bind:
             doc["_global"] = str(bind)
-        elif "OptionSet" in body or "_global" not in doc:
+        else:
             option_set = body.get("OptionSet") or {}
             if option_set.get("IsGlobal"):
                 raise bad(f"{name}: bind a global choice with GlobalOptionSet@odata.bind.")

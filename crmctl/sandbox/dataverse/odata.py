@@ -15,6 +15,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
@@ -154,7 +155,7 @@ def parse_key(key: str, aliases: dict[str, str] | None = None) -> dict[str, Any]
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<enum>[\w.]+'[^']*')|(?P<op>\(|\)|,)"
-    r"|(?P<word>[\w./@$:-]+))"
+    r"|(?P<word>[\w./@$:+-]+))"
 )
 _COMPARE = {"eq", "ne", "gt", "ge", "lt", "le"}
 _FUNCS = {"contains", "startswith", "endswith"}
@@ -217,7 +218,38 @@ def _unary(tokens: list[str]) -> tuple[Node, list[str]]:
         return ("func", name, tokens[2], literal(tokens[4])), tokens[6:]
     if len(tokens) < 3 or tokens[1].lower() not in _COMPARE:
         raise bad(f"Syntax error at '{tokens[0]}' in $filter.", QUERY)
-    return ("cmp", tokens[1].lower(), tokens[0], literal(tokens[2])), tokens[3:]
+    return ("cmp", tokens[1].lower(), tokens[0], _filter_literal(tokens[2])), tokens[3:]
+
+
+#: An Edm.DateTimeOffset literal: seconds, fractions and an offset (or Z) as OData allows.
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?(?:Z|[+-]\d{2}:\d{2})",
+    re.I,
+)
+
+
+def _instant(text: str) -> datetime | None:
+    """An ISO 8601 date-time with an offset → an aware datetime (None when it is not one)."""
+    if not _DATE_TIME.fullmatch(text.strip()):
+        return None
+    head, dot, rest = text.strip().upper().partition(".")
+    if dot:  # Python reads at most six fractional digits: cut the rest (below a microsecond)
+        digits = re.match(r"\d+", rest)
+        assert digits is not None
+        rest = digits.group()[:6] + rest[digits.end() :]
+        text = f"{head}.{rest}"
+    try:
+        return datetime.fromisoformat(text.strip().upper()).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _filter_literal(text: str) -> Any:
+    """A literal in $filter: an unquoted date-time is an Edm.DateTimeOffset (an instant)."""
+    moment = _instant(text) if not text.strip().startswith("'") else None
+    if moment is None and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\S*", text.strip()):
+        raise bad(f"The date-time literal '{text}' in $filter is not valid.", QUERY)
+    return moment if moment is not None else literal(text)
 
 
 def _value(item: dict[str, Any], path: str) -> Any:
@@ -234,7 +266,11 @@ def _norm(value: Any) -> Any:
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
-    left, right = _norm(left), _norm(right)
+    if isinstance(right, datetime):
+        # Edm.DateTimeOffset compares as instants, not as text (".72Z" is after "17Z").
+        left = _instant(left) if isinstance(left, str) else None
+    else:
+        left, right = _norm(left), _norm(right)
     if op == "eq":
         return bool(left == right)
     if op == "ne":
@@ -291,6 +327,14 @@ def select(item: dict[str, Any], names: list[str] | None, always: tuple[str, ...
     return {k: v for k, v in item.items() if k in keep or k.startswith("@odata.")}
 
 
+def _order_key(value: Any) -> tuple[int, Any]:
+    """Date-times order as instants (".9Z" before "17Z" of the next second), the rest as is."""
+    moment = _instant(value) if isinstance(value, str) else None
+    if moment is not None:
+        return (0, moment)
+    return (1, _norm(value))
+
+
 def order(items: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]:
     if not text:
         return items
@@ -299,7 +343,7 @@ def order(items: list[dict[str, Any]], text: str | None) -> list[dict[str, Any]]
         descending = direction.strip().lower() == "desc"
         present = [i for i in items if i.get(name) is not None]
         missing = [i for i in items if i.get(name) is None]
-        present.sort(key=lambda i: _norm(i.get(name)), reverse=descending)
+        present.sort(key=lambda i: _order_key(i.get(name)), reverse=descending)
         items = present + missing if not descending else present + missing
     return items
 

@@ -1,6 +1,6 @@
 """Table rows: create, retrieve, query (paged), update, upsert, delete, and their audit history.
 
-    GET    {set}?$select&$filter&$orderby&$top&$count   (Prefer: odata.maxpagesize=N)
+    GET    {set}?$select&$filter&$orderby&$top&$count&$expand   (Prefer: odata.maxpagesize=N)
     POST   {set}                                     204 + OData-EntityId
     GET    {set}({id})
     PATCH  {set}({id})       update, or create when absent (If-Match: * forbids that)
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from crmctl.sandbox.dataverse import api, state
+from crmctl.sandbox.dataverse import api, expand, state
 from crmctl.sandbox.dataverse.api import NS, Context, Response
 from crmctl.sandbox.dataverse.odata import (
     NOT_FOUND,
@@ -57,6 +57,9 @@ __all__ = [
     "BOUND",
     "NAVIGATION",
     "bind_target",
+    "property_names",
+    "select_names",
+    "project",
 ]
 
 WriteHook = Callable[[Context, dict[str, Any], dict[str, Any] | None], None]
@@ -330,14 +333,22 @@ def _wants_representation(ctx: Context) -> bool:
     return "return=representation" in (ctx.header("Prefer") or "")
 
 
-def _names(entity: state.Entity) -> set[str]:
+def property_names(entity: state.Entity) -> set[str]:
+    """The names a row's $select and $filter may use (lookups as _name_value)."""
     lookups = _lookups(entity)
     return {a["LogicalName"] if a["LogicalName"] not in lookups else f"_{a['LogicalName']}_value"
             for a in entity.attributes}  # fmt: skip
 
 
+_names = property_names
+
+
 def _select(ctx: Context, entity: state.Entity) -> list[str] | None:
-    text = ctx.query.get("$select")
+    return select_names(entity, ctx.query.get("$select"))
+
+
+def select_names(entity: state.Entity, text: str | None) -> list[str] | None:
+    """A $select's names, checked against the table (400 on an unknown one)."""
     if not text:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
@@ -351,13 +362,15 @@ def _select(ctx: Context, entity: state.Entity) -> list[str] | None:
     return names
 
 
-def _project(
-    entity: state.Entity, shown: dict[str, Any], names: list[str] | None
-) -> dict[str, Any]:
+def project(entity: state.Entity, shown: dict[str, Any], names: list[str] | None) -> dict[str, Any]:
+    """A shown row cut to a $select (the primary key and annotations are always kept)."""
     if names is None:
         return shown
     keep = set(names) | {entity.primary_id}
     return {k: v for k, v in shown.items() if k in keep or k.startswith("@odata.")}
+
+
+_project = project
 
 
 def query(
@@ -365,10 +378,12 @@ def query(
 ) -> Response:
     """A collection read: $select, $filter, $orderby, $top, $count, paging by $skiptoken."""
     names = _select(ctx, entity)
-    shown = [
-        show_row(entity, r)
+    expansions = expand.parse(ctx, entity)
+    raw = {
+        str(r[entity.primary_id]): r
         for r in (items if items is not None else state.rows(ctx.conn, entity.logical_name))
-    ]
+    }
+    shown = [show_row(entity, r) for r in raw.values()]
     if ctx.query.get("$filter"):
         node = parse_filter(ctx.query["$filter"])
         known = _names(entity)
@@ -395,7 +410,10 @@ def query(
     body: dict[str, Any] = {"@odata.context": f"{ctx.api}/$metadata#{entity.entity_set}"}
     if ctx.query.get("$count", "").lower() == "true":
         body["@odata.count"] = total
-    body["value"] = [_project(entity, r, names) for r in chunk]
+    body["value"] = [
+        expand.attach(ctx, expansions, raw[str(r[entity.primary_id])], _project(entity, r, names))
+        for r in chunk
+    ]
     if start + page < total:
         params = {k: v for k, v in ctx.query.items() if k != "$skiptoken"}
         params["$skiptoken"] = encode_token(start + page)
@@ -454,7 +472,9 @@ def handle(ctx: Context, method: str, segments: list[Segment], body: Any) -> Res
     if method == "GET":
         security.require(ctx, entity, "Read")
         row = find_row(ctx, entity, key)
+        expansions = expand.parse(ctx, entity)
         shown = _project(entity, show_row(entity, row), _select(ctx, entity))
+        shown = expand.attach(ctx, expansions, row, shown)
         shown["@odata.context"] = f"{ctx.api}/$metadata#{entity.entity_set}/$entity"
         return 200, shown, {}
     if method == "PATCH":

@@ -28,9 +28,10 @@ the caller owns), and System Customizer or System Administrator for metadata.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from crmctl.sandbox.dataverse import api, records, seed, state
+from crmctl.sandbox.dataverse import api, expand, records, seed, state
 from crmctl.sandbox.dataverse.api import Context, Response
 from crmctl.sandbox.dataverse.odata import (
     ACCESS_DENIED,
@@ -260,10 +261,21 @@ def _retrieve_privilege_set(
     return records.query(ctx, entity)
 
 
+def _privilege_ids(ctx: Context, role_id: str) -> list[str]:
+    return [r[0] for r in ctx.conn.execute(
+        "SELECT privilege_id FROM dv_role_privileges WHERE role_id = ? ORDER BY privilege_id",
+        (_root_role(ctx, role_id),))]  # fmt: skip
+
+
+def _roles_of_privilege(ctx: Context, privilege_id: str) -> list[str]:
+    roots = {r[0] for r in ctx.conn.execute(
+        "SELECT role_id FROM dv_role_privileges WHERE privilege_id = ?", (privilege_id,))}  # fmt: skip
+    return sorted(r["roleid"] for r in state.rows(ctx.conn, "role")
+                  if _root_role(ctx, r["roleid"]) in roots)  # fmt: skip
+
+
 def _role_privileges_nav(ctx: Context, method: str, role: dict[str, Any], rest: list[Segment], body: Any) -> Response:  # fmt: skip
-    ids = [r[0] for r in ctx.conn.execute(
-        "SELECT privilege_id FROM dv_role_privileges WHERE role_id = ?",
-        (_root_role(ctx, role["roleid"]),))]  # fmt: skip
+    ids = _privilege_ids(ctx, role["roleid"])
     rows = [r for r in (state.get_row(ctx.conn, "privilege", i) for i in ids) if r]
     return records.query(ctx, _entity(ctx, "privilege"), rows)
 
@@ -341,6 +353,17 @@ def _association(relationship: str, target: str) -> Any:
         raise bad(f"The HTTP method {method} is not allowed on {relationship}.", status=405)
 
     return run
+
+
+def _linked(relationship: str, reverse: bool) -> Callable[[Context, str], list[str]]:
+    """The ids an N:N association links to a row: from the user's side, or the other's."""
+
+    def ids(ctx: Context, row_id: str) -> list[str]:
+        if reverse:
+            return state.linked_from(ctx.conn, relationship, row_id)
+        return state.linked(ctx.conn, relationship, row_id)
+
+    return ids
 
 
 def _primary(row: dict[str, Any]) -> str:
@@ -554,6 +577,12 @@ records.NAVIGATION[("systemuser", _ROLES_OF_USER)] = _association(_ROLES_OF_USER
 records.NAVIGATION[("systemuser", _PROFILES_OF_USER)] = _association(
     _PROFILES_OF_USER, "fieldsecurityprofile"
 )  # noqa: E501
+# $expand of the same N:N properties on row queries (both sides carry the name).
+expand.COLLECTIONS[("role", "roleprivileges_association")] = ("privilege", _privilege_ids)
+expand.COLLECTIONS[("privilege", "roleprivileges_association")] = ("role", _roles_of_privilege)
+for _name, _target in ((_ROLES_OF_USER, "role"), (_PROFILES_OF_USER, "fieldsecurityprofile")):
+    expand.COLLECTIONS[("systemuser", _name)] = (_target, _linked(_name, reverse=False))
+    expand.COLLECTIONS[(_target, _name)] = ("systemuser", _linked(_name, reverse=True))
 api.OPERATIONS["WhoAmI"] = _whoami
 api.OPERATIONS["RetrieveRolePrivilegesRole"] = _retrieve_role_privileges
 api.OPERATIONS["RetrievePrivilegeSet"] = _retrieve_privilege_set

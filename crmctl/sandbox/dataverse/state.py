@@ -296,6 +296,17 @@ def linked(conn: sqlite3.Connection, relationship: str, a: str) -> list[str]:
     ]
 
 
+def linked_from(conn: sqlite3.Connection, relationship: str, b: str) -> list[str]:
+    """The other side of an N:N association (e.g. the users that hold a role)."""
+    return [
+        a
+        for (a,) in conn.execute(
+            "SELECT a FROM dv_links WHERE relationship = ? AND b = ? ORDER BY a",
+            (relationship, b.lower()),
+        )
+    ]
+
+
 # Application users (Entra app registrations) and their tokens.
 
 
