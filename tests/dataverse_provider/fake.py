@@ -97,7 +97,7 @@ class FakeWebApi:
         for route_method, pattern, answer in self.routes:
             found = pattern.fullmatch(path)
             if route_method == method and found:
-                return answer(body, found) if callable(answer) else answer  # type: ignore[arg-type]
+                return answer(body, found) if callable(answer) else answer
         return 404, {}, {"error": {"code": "0x0", "message": f"no route for {method} {path}"}}
 
     def receive(self, method: str, target: str, headers: dict[str, str], raw: str) -> Answer:
