@@ -44,6 +44,7 @@ class FakeWebApi:
     sent: list[Sent] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    clients: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -85,6 +86,9 @@ class FakeWebApi:
         return self
 
     def stop(self) -> None:
+        """Close the clients' connections, then the server."""
+        while self.clients:
+            self.clients.pop()()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -142,6 +146,8 @@ class FakeWebApi:
 def fake_provider(solution: str | None = "crmctltests") -> tuple[DataverseProvider, FakeWebApi]:
     """A provider speaking HTTP to a new recording server (stopped after the test)."""
     fake = FakeWebApi().start()
-    RUNNING.append(fake)
     http = HttpClient(fake.base, retry=RetryPolicy(retries=0, notify=None))
-    return DataverseProvider(WebApi(http, solution)), fake
+    provider = DataverseProvider(WebApi(http, solution))
+    fake.clients.append(provider.close)
+    RUNNING.append(fake)
+    return provider, fake
