@@ -49,6 +49,13 @@ spec:
     contact: [viewAll]
   depths:
     account: {read: Global, delete: Basic}
+---
+apiVersion: crmctl/v1
+kind: PermissionSet
+metadata: {name: Grants_Nothing}
+spec:
+  label: Grants Nothing
+  objects: {}
 """
 
 
