@@ -52,6 +52,13 @@ class CustomFieldKind(KindHandler):
         return name.partition(".")[0]
 
     def normalise(self, spec: dict[str, Any]) -> dict[str, Any]:
+        # Dataverse's required level has one spelling per meaning: applicationRequired is
+        # `required: true`, none is not required (the schema refuses contradictions).
+        level = spec.get("requiredLevel")
+        if level in ("none", "applicationRequired"):
+            del spec["requiredLevel"]
+            if level == "applicationRequired":
+                spec["required"] = True
         ftype = spec.get("type")
         if ftype in _DEFAULT_LENGTH:
             spec.setdefault("length", _DEFAULT_LENGTH[ftype])

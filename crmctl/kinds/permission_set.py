@@ -109,6 +109,53 @@ class PermissionSetKind(KindHandler):
         deps.discard(None)
         return deps  # type: ignore[return-value]
 
+    def _check_depths(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
+        """A Dataverse security role: `objects` and `depths` say the same grants.
+
+        Dataverse grants each privilege at a depth and reads a role back that way, so a
+        verb in `objects` without a depth (or a depth for a verb `objects` leaves out)
+        would be a change on every plan; viewAll and modifyAll are no Dataverse privileges.
+        """
+        objects = resource.spec.get("objects") or {}
+        depths = resource.spec.get("depths") or {}
+        for table, verbs in objects.items():
+            if not index.has_object(table):
+                continue  # said below
+            given = depths.get(table) or {}
+            for verb in verbs:
+                if verb in ("viewAll", "modifyAll"):
+                    implied = "read" if verb == "viewAll" else "read, edit and delete"
+                    yield self.error(
+                        resource,
+                        f"objects.{table}: '{verb}' is not a Dataverse privilege",
+                        "objects",
+                        table,
+                        hint=f"grant {implied} with depth Global in depths.{table}",
+                    )
+                elif verb not in given:
+                    yield self.error(
+                        resource,
+                        f"objects.{table}: '{verb}' has no depth: a Dataverse security role "
+                        f"grants each privilege at a depth",
+                        "objects",
+                        table,
+                        hint=f"add depths.{table}.{verb}: Basic, Local, Deep or Global",
+                    )
+        for table, verbs in depths.items():
+            if not index.has_object(table):
+                continue  # said below
+            listed = objects.get(table) or []
+            for verb in verbs:
+                if verb in OBJECT_PERMISSIONS and verb not in listed:
+                    yield self.error(
+                        resource,
+                        f"depths.{table}: '{verb}' is granted here but not listed in "
+                        f"objects.{table}",
+                        "depths",
+                        table,
+                        hint=f"add {verb} to objects.{table}, or remove depths.{table}.{verb}",
+                    )
+
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         # `depths` (accepted only in a dataverse environment) marks a Dataverse security role,
         # whose table privileges are independent of each other: Salesforce's rules do not apply.
@@ -116,6 +163,8 @@ class PermissionSetKind(KindHandler):
         for table in resource.spec.get("depths") or {}:
             if not index.has_object(table):
                 yield self.error(resource, f"depths: unknown table '{table}'", "depths", table)
+        if dataverse:
+            yield from self._check_depths(resource, index)
         for obj, perms in (resource.spec.get("objects") or {}).items():
             if not index.has_object(obj):
                 yield self.error(resource, f"objects: unknown object '{obj}'", "objects", obj)

@@ -1,4 +1,4 @@
-"""What the Dataverse provider sends, request by request (a fake transport, no server)."""
+"""What the Dataverse provider sends, request by request (real HTTP to a recording server)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_paged_queries_follow_the_next_link_and_never_skip() -> None:
         r"businessunits\?.*",
         (200, {}, {"value": [{"businessunitid": ROOT_UNIT, "name": "Contoso"}]}),
     )
-    second = "https://dv.test/api/data/v9.2/roles?$skiptoken=page2"
+    second = f"{fake.base}/api/data/v9.2/roles?$skiptoken=page2"
     fake.on(
         "GET",
         r"roles\?\$select.*",

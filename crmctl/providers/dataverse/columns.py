@@ -1,8 +1,9 @@
 """Dataverse table and column metadata <-> crmctl CustomObject and CustomField specs.
 
-Only what the Web API stores is read: a crmctl-only setting (a field's
-`classification`, `unique`, `externalId`, `helpText`) has no Dataverse
-counterpart and reads back as its default. Option values: a crmctl `value`
+Only what the Web API stores is read: a setting with no Dataverse counterpart
+(a field's `classification`, `unique`, `externalId`, `helpText`) is refused by
+`validate` in the Dataverse dialect (schemas/kinds/CustomField.json), so it
+never reaches a plan. Option values: a crmctl `value`
 is the option's label; the integer value Dataverse gives it stays Dataverse's.
 """
 

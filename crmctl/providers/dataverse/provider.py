@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crmctl.errors import Diagnostic, ProviderError, Severity, SourceLocation
+from crmctl.errors import Diagnostic, ProviderError, Severity
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
@@ -47,11 +47,6 @@ _NOT_AUTHORED = (
     "not planned: Dataverse business rules cannot be authored through the Web API "
     "(docs/dynamics.md, ValidationRule); the rule is not applied on this environment"
 )
-_CRMCTL_ONLY = {
-    "helpText": "Dataverse columns have no help text apart from their description",
-    "unique": "uniqueness is an alternate key in Dataverse, which crmctl does not manage yet",
-    "externalId": "an external id is an alternate key in Dataverse, which crmctl does not manage yet",
-}
 
 
 class DataverseProvider:
@@ -307,48 +302,17 @@ def _change_notes(resource: Resource, change: Change) -> list[Diagnostic]:
     spec = change.after or {}
     where = resource.location()
     out: list[Diagnostic] = []
-    if resource.kind == "DuplicateRule":
-        action = spec.get("action") or {}
-        if action.get("onCreate", "block") != "block" or action.get("onEdit", "alert") != "alert":
-            out.append(
-                _unstored(
-                    resource,
-                    "action",
-                    "Dataverse decides in its apps whether a duplicate blocks or warns, not per rule",
-                )
+    required = spec.get("required") and not (change.before or {}).get("required")
+    if resource.kind == "CustomField" and required:
+        out.append(
+            Diagnostic(
+                "required is ApplicationRequired (business required) on Dataverse: its apps "
+                "enforce it, its Web API does not (an integration or import can still leave "
+                "it empty)",
+                resource.location("required") or resource.location("requiredLevel") or where,
+                resource.address,
+                severity=Severity.WARNING,
+                code="dataverse-required",
             )
-    if resource.kind == "CustomField":
-        for key, why in _CRMCTL_ONLY.items():
-            if spec.get(key):
-                out.append(_unstored(resource, key, why))
-        if spec.get("classification") not in (None, "Internal"):
-            out.append(
-                _unstored(
-                    resource, "classification", "Dataverse columns have no data classification"
-                )
-            )
-        if spec.get("required") and not (change.before or {}).get("required"):
-            out.append(
-                Diagnostic(
-                    "required is ApplicationRequired (business required) on Dataverse: its apps "
-                    "enforce it, its Web API does not (an integration or import can still leave "
-                    "it empty)",
-                    resource.location("required") or where,
-                    resource.address,
-                    severity=Severity.WARNING,
-                    code="dataverse-required",
-                )
-            )
+        )
     return out
-
-
-def _unstored(resource: Resource, key: str, why: str) -> Diagnostic:
-    location: SourceLocation | None = resource.location(key) or resource.location()
-    return Diagnostic(
-        f"{key} is not stored by Dataverse ({why}); it reads back as its default, so every plan "
-        "shows it as a change",
-        location,
-        resource.address,
-        severity=Severity.WARNING,
-        code="dataverse-unstored",
-    )
