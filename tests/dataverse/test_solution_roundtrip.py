@@ -24,19 +24,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: Emulator)
     return root
 
 
-_AADUSER = (
-    "the emulator has no aaduser table (Dataverse's virtual table of Entra ID users), so the "
-    "rules-engine's lookup bac_assignment.bac_person -> aaduser cannot be created: apply stops "
-    "with 404 Could not find entity with name or id 'aaduser' (reported to the lead)"
-)
-
-
 @pytest.mark.parametrize(
     "folder",
-    [
-        pytest.param(RULES_ENGINE, marks=pytest.mark.xfail(strict=True, reason=_AADUSER)),
-        HMCTS,
-    ],
+    [RULES_ENGINE, HMCTS],
     ids=["rules-engine", "hmcts"],
 )
 def test_shared_solution_imports_validates_applies_and_plans_empty(

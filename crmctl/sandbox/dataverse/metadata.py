@@ -483,6 +483,8 @@ def _attributes_path(ctx: Context, method: str, entity: state.Entity, segments: 
 
 
 def _create_attribute(ctx: Context, entity: state.Entity, body: dict[str, Any]) -> dict[str, Any]:
+    if not entity.doc.get("CanCreateAttributes", {}).get("Value", True):
+        raise bad(f"The table {entity.logical_name} does not accept new columns (CanCreateAttributes is false).")  # fmt: skip
     if body.get("IsPrimaryName"):
         raise bad("A table has one primary name column, made with the table.")
     attr = model.build_attribute(

@@ -436,6 +436,10 @@ def handle(ctx: Context, method: str, segments: list[Segment], body: Any) -> Res
     from crmctl.sandbox.dataverse import security
 
     entity = entity_of_set(ctx, segments[0].name)
+    if method != "GET" and entity.doc.get("_read_only"):
+        from crmctl.sandbox.dataverse.virtual import READ_ONLY_MESSAGE
+
+        raise bad(READ_ONLY_MESSAGE.format(name=entity.logical_name))
     if method == "GET":
         for hook in BEFORE_READ.get(entity.logical_name, []):
             hook(ctx)

@@ -264,6 +264,7 @@ def create_table(
         "HasActivities": bool(body.get("HasActivities", False)),
         "HasNotes": bool(body.get("HasNotes", False)),
         "IsCustomEntity": custom,
+        "TableType": "Standard",
         "IsManaged": False,
         "IsPrivate": False,
         "IsIntersect": False,
@@ -306,6 +307,9 @@ def ensure_org(conn: sqlite3.Connection, now: datetime) -> None:
         if logical in ("audit",):
             entity.doc["IsAuditEnabled"] = {"Value": False}
         state.save_entity(conn, entity)
+    from crmctl.sandbox.dataverse import virtual
+
+    virtual.seed_virtual_tables(conn)
     at = iso_time(now)
     org_id, root = state.new_id(), state.new_id()
     state.set_meta(conn, "organization", org_id)
