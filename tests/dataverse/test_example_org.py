@@ -44,7 +44,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: Emulator)
 
 def test_plan_shows_what_dataverse_will_not_apply(project: Path, crmctl) -> None:
     r = crmctl("validate", "-e", "dynamics-local")
-    assert (r.exit_code, r.out, r.err) == (0, "valid: 73 resources in 10 files\n", "")
+    assert (r.exit_code, r.out, r.err) == (0, "valid: 74 resources in 10 files\n", "")
     r = crmctl("plan", "-e", "dynamics-local")
     assert (r.exit_code, r.err) == (0, ""), r.out
     for path, line, name in VALIDATION_RULES:
@@ -57,15 +57,6 @@ def test_plan_shows_what_dataverse_will_not_apply(project: Path, crmctl) -> None
     assert "+ Role/Northwind" not in r.out  # the root business unit exists in every environment
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provider and emulator disagree (reported to the lead): the apply succeeds, but the "
-    "next plan still shows (1) every user's security roles as missing: GET systemusers?$expand="
-    "systemuserroles_association(...) answers without the association; (2) nw_invoice.nw_status "
-    "without options: after the provider sets its default option, the emulator holds "
-    "DefaultFormValue and no options; (3) every classification other than Internal, which the "
-    "provider does not store (a design disagreement: classification drives the approval policy)",
-)
 def test_applies_to_an_empty_emulator_and_plans_empty(
     project: Path,
     emulator: Emulator,  # noqa: F811
