@@ -47,6 +47,7 @@ def check_drift(workspace: Workspace, since_version: int | None = None) -> Drift
             change_log=change_log,
             crmctl_actors=actors,
             supported_kinds=provider.supported_kinds(),
+            unstored=workspace.unstored(),
         )
     )
     report.provider = provider.describe()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from crmctl.history.jsonstream import Streamed
 from crmctl.model import Resource
 from crmctl.plan import Action, Change, Plan, PlanInputs, canonical, fingerprint, make_plan
 from crmctl.plan.encode import change_to_dict, plan_to_dict
+from crmctl.plan.planner import without_keys
 from crmctl.providers import ApplyResult, ChangeFailure, Provider
 from crmctl.providers.base import ResolvesWrites
 
@@ -284,11 +285,16 @@ def differing(
     return [a for a in sorted(addresses) if print_of(want.get(a)) != print_of(have.get(a))]
 
 
-def reconcile(outcome: ApplyOutcome, live: dict[str, Resource]) -> None:
+def reconcile(
+    outcome: ApplyOutcome,
+    live: dict[str, Resource],
+    unstored: Mapping[str, frozenset[str]] | None = None,
+) -> None:
     """After a failure whose outcome may be unknown (a dropped connection), ask the CRM.
 
     Changes reported as not applied (or failed) whose resource now looks
-    exactly as the plan wanted are moved to `applied`, so the report and
+    exactly as the plan wanted (but for the keys the CRM does not store,
+    `unstored`) are moved to `applied`, so the report and
     the managed set tell the truth.
     """
     if outcome.ok:
@@ -298,9 +304,10 @@ def reconcile(outcome: ApplyOutcome, live: dict[str, Resource]) -> None:
         have = live.get(change.address)
         if change.after is None:
             return have is None
-        return have is not None and canonical(have.kind, have.spec, have.name) == canonical(
-            change.kind, change.after, change.name
-        )
+        keys = (unstored or {}).get(change.kind, frozenset())
+        return have is not None and without_keys(
+            canonical(have.kind, have.spec, have.name), keys
+        ) == without_keys(canonical(change.kind, change.after, change.name), keys)
 
     moved = [c for c in [outcome.failed, *outcome.not_applied] if c is not None and landed(c)]
     if not moved:

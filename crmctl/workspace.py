@@ -55,7 +55,7 @@ from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, mat
 from crmctl.plan.binding import plan_differences, snapshot_digest
 from crmctl.plan.encode import plan_from_dict
 from crmctl.providers import Provider, create_provider
-from crmctl.providers.base import ChecksPlan
+from crmctl.providers.base import ChecksPlan, unstored_keys_of
 
 __all__ = ["Workspace", "ApplyOutcome", "manifests_digest", "parse_version"]
 
@@ -195,11 +195,16 @@ class Workspace:
                 targets=list(targets),
                 excludes=list(excludes),
                 dialect=dialect_of(self.provider.type),
+                unstored=self.unstored(),
             )
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
         self._provider_checks(plan, desired.resources)
         return self._stamp(plan, self.digest())
+
+    def unstored(self) -> dict[str, frozenset[str]]:
+        """kind -> the spec keys this environment's CRM does not store (kept in git only)."""
+        return unstored_keys_of(self.provider, self.provider.supported_kinds())
 
     def _provider_checks(self, plan: Plan, desired: dict[str, Resource]) -> None:
         """What the CRM refuses up front (ChecksPlan), at the manifest line."""
@@ -248,6 +253,7 @@ class Workspace:
                 supported_kinds=self.provider.supported_kinds(),
                 requires_replace=self.provider.requires_replace,
                 dialect=dialect_of(self.provider.type),
+                unstored=self.unstored(),
             )
         )
         self._provider_checks(plan, target)
@@ -463,7 +469,7 @@ class Workspace:
         # Nothing of the write that failed may land after this read.
         resolve_writes(self.provider, state.unanswered_or_failed())
         live_after = self._read_held()
-        reconcile(outcome, live_after)
+        reconcile(outcome, live_after, self.unstored())
         if not outcome.ok and restore_on_failure:
             # Everything sent may have landed (a dropped connection hides the answer).
             outcome.restore, live_after = restore(

@@ -44,6 +44,7 @@ from crmctl.kinds import HANDLERS, KINDS
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.diff import diff_specs
+from crmctl.plan.planner import without_keys
 from crmctl.providers.base import ChangeLogEntry
 
 __all__ = ["DriftInputs", "classify_drift"]
@@ -68,6 +69,8 @@ class DriftInputs:
     change_log: list[ChangeLogEntry] | None = None  # None: the CRM keeps no audit trail
     crmctl_actors: set[str] = field(default_factory=set)  # whom crmctl's own writes are under
     supported_kinds: tuple[str, ...] = KINDS
+    #: kind -> spec keys the CRM does not store: left out of every side (they cannot drift).
+    unstored: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _sort_key(address: str) -> tuple[int, str]:
@@ -75,18 +78,29 @@ def _sort_key(address: str) -> tuple[int, str]:
     return (_KIND_RANK.get(kind, len(KINDS)), name)
 
 
-def _canonical(address: str, spec: dict[str, Any]) -> dict[str, Any]:
+_Unstored = Mapping[str, frozenset[str]]
+
+
+def _canonical(address: str, spec: dict[str, Any], unstored: _Unstored) -> dict[str, Any]:
     kind, _, name = address.partition("/")
-    return HANDLERS[kind].canonical(spec, name)
+    return without_keys(HANDLERS[kind].canonical(spec, name), unstored.get(kind, frozenset()))
 
 
-def _specs(resources: Mapping[str, Resource], kinds: set[str]) -> dict[str, dict[str, Any]]:
-    return {a: _canonical(a, r.spec) for a, r in resources.items() if r.kind in kinds}
+def _specs(
+    resources: Mapping[str, Resource], kinds: set[str], unstored: _Unstored
+) -> dict[str, dict[str, Any]]:
+    return {a: _canonical(a, r.spec, unstored) for a, r in resources.items() if r.kind in kinds}
 
 
-def _snapshot(snapshot: Mapping[str, dict[str, Any]], kinds: set[str]) -> dict[str, dict[str, Any]]:
+def _snapshot(
+    snapshot: Mapping[str, dict[str, Any]], kinds: set[str], unstored: _Unstored
+) -> dict[str, dict[str, Any]]:
     # Canonical again: a snapshot taken by an older crmctl may lack defaults added since.
-    return {a: _canonical(a, spec) for a, spec in snapshot.items() if a.partition("/")[0] in kinds}
+    return {
+        a: _canonical(a, spec, unstored)
+        for a, spec in snapshot.items()
+        if a.partition("/")[0] in kinds
+    }
 
 
 def _with_ignores(drift: Drift, rules: list[IgnoreRule]) -> Drift:
@@ -122,11 +136,14 @@ def _pending(
 def classify_drift(inputs: DriftInputs) -> DriftReport:
     """Sort every difference into drift (modified, deleted, created), ignored, pending and in sync."""
     kinds = set(inputs.supported_kinds)
-    desired = _specs(inputs.desired, kinds)
-    live = _specs(inputs.live, kinds)
+    unstored = inputs.unstored
+    desired = _specs(inputs.desired, kinds, unstored)
+    live = _specs(inputs.live, kinds, unstored)
     from_history = inputs.baseline is not None
-    baseline = _snapshot(inputs.baseline, kinds) if inputs.baseline is not None else desired
-    applied = _snapshot(inputs.applied, kinds) if inputs.applied is not None else baseline
+    baseline = (
+        _snapshot(inputs.baseline, kinds, unstored) if inputs.baseline is not None else desired
+    )
+    applied = _snapshot(inputs.applied, kinds, unstored) if inputs.applied is not None else baseline
     managed = {a for a in inputs.managed if a.partition("/")[0] in kinds}
     answerable = set(desired) | managed
     managed_kinds = {a.partition("/")[0] for a in answerable}

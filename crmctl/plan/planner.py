@@ -16,7 +16,7 @@ from crmctl.plan.model import Change, Plan, fingerprint
 from crmctl.plan.ordering import order_changes
 from crmctl.plan.selection import matches_any, unmatched_selection
 
-__all__ = ["PlanInputs", "make_plan", "matches_any", "canonical"]
+__all__ = ["PlanInputs", "make_plan", "matches_any", "canonical", "carry_unstored", "without_keys"]
 
 #: (kind, before, after) -> why the change cannot be made in place, or None.
 ReplaceRule = Callable[[str, dict[str, Any], dict[str, Any]], str | None]
@@ -43,6 +43,9 @@ class PlanInputs:
     #: The name dialect of the environment's provider (`crmctl.dialect.dialect_of`): it
     #: decides which names are custom objects and fields, so the order of the changes.
     dialect: str = DEFAULT_DIALECT
+    #: kind -> spec keys the CRM does not store (`providers.base.LeavesKeysUnstored`): labels
+    #: crmctl keeps in git, never compared with the CRM nor sent to it.
+    unstored: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _selected(address: str, inputs: PlanInputs) -> bool:
@@ -73,12 +76,30 @@ def _with(spec: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def carry_unstored(
+    live: dict[str, Any], desired: dict[str, Any], keys: frozenset[str]
+) -> dict[str, Any]:
+    """`live` with the desired value of each key in `keys` (the CRM does not store them)."""
+    if not keys:
+        return live
+    out = {k: v for k, v in live.items() if k not in keys}
+    out.update({k: desired[k] for k in keys if k in desired})
+    return out
+
+
+def without_keys(spec: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    """`spec` without `keys`."""
+    return {k: v for k, v in spec.items() if k not in keys} if keys else spec
+
+
 def make_plan(inputs: PlanInputs) -> Plan:
     """The changes that make the live CRM match the desired state, in apply order.
 
     What of a live resource no manifest of the desired state can declare (a permission
     set's entries on objects and fields the manifests do not define) is kept as it is:
-    it is added to the desired spec, so it neither shows nor changes.
+    it is added to the desired spec, so it neither shows nor changes. What the CRM does
+    not store (`inputs.unstored`) is carried from the desired spec into the live one:
+    it is compared with nothing, planned never, and the desired spec keeps it.
     """
     plan = Plan(
         environment=inputs.environment, targets=list(inputs.targets), excludes=list(inputs.excludes)
@@ -113,7 +134,8 @@ def make_plan(inputs: PlanInputs) -> Plan:
                 )
             )
             continue
-        before = canonical(live.kind, live.spec, live.name)
+        read = canonical(live.kind, live.spec, live.name)
+        before = carry_unstored(read, after, inputs.unstored.get(resource.kind, frozenset()))
         if index is None:
             index = ConfigIndex(inputs.desired.values(), inputs.dialect)
             deleted = {a for a in inputs.live if a not in inputs.desired and a in inputs.managed}
@@ -138,7 +160,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                 before,
                 after,
                 diff_specs(before, after),
-                fingerprint(before),
+                fingerprint(read),  # the CRM's own read: apply checks freshness against it
                 reason,
                 source,
                 address_key=address,

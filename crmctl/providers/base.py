@@ -24,6 +24,8 @@ __all__ = [
     "KeepsChangeLog",
     "ResolvesWrites",
     "ChecksPlan",
+    "LeavesKeysUnstored",
+    "unstored_keys_of",
 ]
 
 
@@ -145,3 +147,26 @@ class ChecksPlan(Protocol):
     ) -> list[Diagnostic]:
         """Problems with the desired resources and the planned changes, located in the manifests."""
         ...
+
+
+@runtime_checkable
+class LeavesKeysUnstored(Protocol):
+    """Optional capability: a CRM with no place for some spec keys of a kind.
+
+    Such a key (a Dataverse column's `classification`) is a label crmctl keeps in git:
+    the plan carries the desired value into the live spec before comparing, so the key
+    never shows as a change and is never sent; the desired spec (governance, lint,
+    impact) keeps it. Drift leaves it out on every side.
+    """
+
+    def unstored_keys(self, kind: str) -> frozenset[str]:
+        """The spec keys of `kind` this CRM does not store (empty when it stores them all)."""
+        ...
+
+
+def unstored_keys_of(provider: object, kinds: Iterable[str]) -> dict[str, frozenset[str]]:
+    """kind -> the keys `provider` does not store, for the kinds that have any."""
+    if not isinstance(provider, LeavesKeysUnstored):
+        return {}
+    found = {kind: frozenset(provider.unstored_keys(kind)) for kind in kinds}
+    return {kind: keys for kind, keys in found.items() if keys}

@@ -186,7 +186,7 @@ def test_shipped_dynamics_environment_validates_its_manifests(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
     r = crmctl("validate", "-e", "dynamics")
-    assert (r.exit_code, r.out, r.err) == (0, "valid: 73 resources in 10 files\n", "")
+    assert (r.exit_code, r.out, r.err) == (0, "valid: 74 resources in 10 files\n", "")
 
 
 def test_required_column_cannot_have_another_required_level(two_envs, crmctl) -> None:

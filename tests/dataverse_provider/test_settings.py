@@ -1,4 +1,5 @@
-"""Settings Dataverse does not store are refused at validate; spellings read back equal.
+"""Settings Dataverse does not store are refused at validate (but classification, a label
+crmctl keeps in git: tests/dataverse_provider/test_classification.py); spellings read back equal.
 
 A declared setting must never be silently dropped, and a plan must be empty
 after an apply: docs/dynamics.md, "Settings Dataverse does not store".
@@ -76,14 +77,11 @@ def test_settings_dataverse_does_not_store_are_refused_at_their_line(
         "manifests/f.yaml:9: CustomField/account.nw_tier: spec.externalId: an external id is "
         "an alternate key in Dataverse, which crmctl does not manage yet: leave externalId out "
         "in a Dataverse environment\n"
-        "manifests/f.yaml:10: CustomField/account.nw_tier: spec.classification: Dataverse "
-        "columns have no data classification, so crmctl cannot keep one on a Dataverse column: "
-        "leave classification out in a Dataverse environment\n"
         "manifests/f.yaml:17: DuplicateRule/account.Same_Tier: spec.action: Dataverse has no "
         "per-rule action: its apps decide whether a duplicate warns or blocks, and its Web API "
         "refuses a duplicate only when the client asks for detection; leave action out in a "
         "Dataverse environment\n"
-        "5 errors in 1 file\n"
+        "4 errors in 1 file\n"
     )
 
 

@@ -1,9 +1,10 @@
 """Dataverse table and column metadata <-> crmctl CustomObject and CustomField specs.
 
-Only what the Web API stores is read: a setting with no Dataverse counterpart
-(a field's `classification`, `unique`, `externalId`, `helpText`) is refused by
-`validate` in the Dataverse dialect (schemas/kinds/CustomField.json), so it
-never reaches a plan. Option values: a crmctl `value`
+Only what the Web API stores is read. A field's `classification` has no Dataverse
+counterpart but is a governance label: crmctl keeps it in git only (`UNSTORED`),
+never sends it and never compares it. The other settings with no counterpart
+(`unique`, `externalId`, `helpText`) are refused by `validate` in the Dataverse
+dialect (schemas/kinds/CustomField.json), so they never reach a plan. Option values: a crmctl `value`
 is the option's label; the integer value Dataverse gives it stays Dataverse's.
 """
 
@@ -25,9 +26,13 @@ __all__ = [
     "update_table_body",
     "DERIVED",
     "type_change_refusal",
+    "UNSTORED",
 ]
 
 LANGUAGE = 1033
+#: kind -> spec keys Dataverse does not store: labels crmctl keeps in git (governance reads
+#: them), carried from the manifests into the live spec before comparing.
+UNSTORED: dict[str, frozenset[str]] = {"CustomField": frozenset({"classification"})}
 _NS = "Microsoft.Dynamics.CRM."
 #: AttributeType -> the derived metadata type whose details crmctl needs (cast queries).
 DERIVED = {

@@ -142,6 +142,10 @@ class DataverseProvider:
         # Dataverse replaces nothing: what it cannot change is refused (plan_diagnostics).
         return None
 
+    def unstored_keys(self, kind: str) -> frozenset[str]:
+        """Spec keys Dataverse has no place for, kept in git only (LeavesKeysUnstored)."""
+        return columns.UNSTORED.get(kind, frozenset())
+
     def plan_diagnostics(
         self, desired: Mapping[str, Resource], changes: Sequence[Change]
     ) -> list[Diagnostic]:

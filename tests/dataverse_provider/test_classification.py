@@ -1,0 +1,159 @@
+"""A column's `classification` on Dataverse: a governance label crmctl keeps in git.
+
+Dataverse columns have no classification. The provider says so (`unstored_keys`); the plan
+carries the manifests' value into the live spec, so the label is never sent, never compared
+and never drifts, while governance still reads it from the manifests (docs/dynamics.md,
+*Settings Dataverse does not store*).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.dataverse_provider.org import TENANT, DataverseOrg
+from tests.dataverse_provider.test_governed_e2e import _no_changes, _write, org  # noqa: F401
+from tests.e2e.helpers import manifest
+from tests.governance.conftest import PEOPLE, approve_governance_as, as_person, bare_remote
+from tests.governance.gitrepo import AUTHOR, commit, init
+from tests.governance.keys import write_signers
+
+STEWARD = "amara.okafor@northwind.example"
+ATTRIBUTE = "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='nw_nationalid')"
+
+
+def _column(classification: str, label: str = "National ID") -> dict:
+    return manifest(
+        "CustomField",
+        "account.nw_nationalid",
+        type="Text",
+        label=label,
+        length=32,
+        description="Identity document number",
+        classification=classification,
+    )
+
+
+def test_classification_plans_empty_after_apply_and_never_drifts(
+    project: Path,
+    org: DataverseOrg,  # noqa: F811
+    crmctl,
+) -> None:
+    org.write_env(project, "dv")
+    _write(project, _column("PII"))
+    r = crmctl("validate", "-e", "dv")
+    assert (r.exit_code, r.out) == (0, "valid: 1 resource in 1 file\n")
+    r = crmctl("plan", "-e", "dv")
+    assert '      + classification: "PII"\n' in r.out  # the label, shown with the new column
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    _no_changes(crmctl, "dv")
+    live = org.web("GET", ATTRIBUTE)
+    assert "classification" not in json.dumps(live).lower()  # nothing of it was sent
+
+    # A reclassification alone is not a CRM change: the git diff of the manifests shows it.
+    _write(project, _column("Sensitive"))
+    _no_changes(crmctl, "dv")
+    r = crmctl("drift", "-e", "dv")
+    assert (r.exit_code, r.err) == (0, ""), r.out
+    assert r.out.endswith("No drift in dv: 1 in sync.\n"), r.out
+
+    # With a change Dataverse stores, only that change is planned.
+    _write(project, _column("Sensitive", label="National Identity Number"))
+    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    assert (
+        "  ~ CustomField/account.nw_nationalid\n"
+        '      ~ label: "National ID" -> "National Identity Number"\n\n'
+    ) in r.out
+    assert "classification" not in r.out
+    assert r.out.endswith("Plan: 0 to add, 1 to change, 0 to destroy.\n")
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    _no_changes(crmctl, "dv")
+
+
+GOVERNED = """\
+description: A governed Dataverse environment (the sandbox's emulator)
+provider:
+  type: dataverse
+  url: {url}
+  tenantId: {tenant}
+  authority: {url}
+  clientIdEnv: CRMCTL_DV_CLIENT_ID
+  clientSecretEnv: CRMCTL_DV_CLIENT_SECRET
+  solution: crmctltests
+manifests: [dv]
+history:
+  path: .crmctl/history-gov
+  remote: {remote}
+approvals:
+  separationOfDuties: true
+  requireSignedCommits: false
+  policyOwners: [security-officer]
+  roles:
+    security-officer: [tomas.berg@northwind.example]
+    data-steward: [{steward}]
+  rules:
+    - name: personal-data
+      match:
+        classifications: [PII, Sensitive]
+      require: [data-steward]
+lint:
+  rules: {{owner-required: off, pii-description: off, pii-retention: off,
+          powerful-access-justified: off, validation-message: off, user-role: off,
+          user-permission-sets: off, external-pii-access: off}}
+"""
+
+
+def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
+    project: Path,
+    org: DataverseOrg,  # noqa: F811
+    crmctl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for folder in ("manifests", "environments"):
+        shutil.rmtree(project / folder)
+    (project / "environments").mkdir()
+    (project / "environments" / "gov.yaml").write_text(
+        GOVERNED.format(url=org.url, tenant=TENANT, remote=bare_remote(project), steward=STEWARD)
+    )
+    _write(project, _column("PII"))
+    write_signers(project, *PEOPLE)
+    init(project)
+    monkeypatch.setenv("CRMCTL_ACTOR", AUTHOR)
+    approve_governance_as(crmctl)
+    missing = (
+        "Error: 1 required approval is missing or does not count; nothing was applied:\n"
+        "  - CustomField/account.nw_nationalid: data-steward: missing\n"
+        "hint: crmctl approvals -e gov shows who approved what; an approver records one with: "
+        "crmctl approve -e gov --role ROLE --ticket ID\n"
+    )
+    refused = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert (refused.exit_code, refused.err) == (1, missing)
+
+    approved = crmctl(
+        "approve", "-e", "gov", "--role", "data-steward", "--ticket", "DPO-1",
+        env=as_person(STEWARD),
+    )  # fmt: skip
+    assert approved.exit_code == 0, approved.output
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", approved.out).group(1)
+    commit(project, AUTHOR, "Approve DPO-1", record)
+    done = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert done.exit_code == 0, done.output
+    assert done.out.endswith(
+        "Apply complete: 1 added, 0 changed, 0 destroyed. Recorded as v1 of gov.\n"
+    )
+    _no_changes(crmctl, "gov")
+
+    # The live column has no classification; the manifests' PII still governs its changes.
+    _write(project, _column("PII", label="National Identity Number"))
+    commit(project, AUTHOR, "Rename the national id column", "dv/org.yaml")
+    refused = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert (refused.exit_code, refused.err) == (1, missing)
+    live = org.web("GET", ATTRIBUTE + "?$select=DisplayName")
+    assert live["DisplayName"]["UserLocalizedLabel"]["Label"] == "National ID"
