@@ -13,7 +13,8 @@ where the environment audits the tables crmctl manages.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from crmctl.providers.dataverse import (
     columns,
     fieldsecurity,
     reads,
+    resolve,
     retention,
     rules,
     security,
@@ -53,6 +55,8 @@ class DataverseProvider:
     """One Dataverse environment behind crmctl's provider protocol."""
 
     type = "dataverse"
+    #: Seconds after which no request sent can still land (resolve.py; `inFlightCutSeconds`).
+    in_flight_cut: float = resolve.DEFAULT_CUT
 
     def __init__(self, api: WebApi, tokens: TokenSource | None = None) -> None:
         self.api = api
@@ -68,7 +72,9 @@ class DataverseProvider:
         tokens = TokenSource(credentials, timeout=timeout)
         http = HttpClient(credentials.url, timeout=(10.0, timeout), secrets=credentials.secrets)
         http.session.auth = BearerAuth(tokens, http.secrets)
-        return cls(WebApi(http, config.get("solution")), tokens)
+        provider = cls(WebApi(http, config.get("solution")), tokens)
+        provider.in_flight_cut = resolve.cut_from_config(config)
+        return provider
 
     @property
     def requests_made(self) -> int:
@@ -208,6 +214,28 @@ class DataverseProvider:
 
     # --- writing ---------------------------------------------------------------------
     def apply(self, changes: list[Change]) -> ApplyResult:
+        return self.apply_write(changes, uuid.uuid4().hex, None)
+
+    def apply_write(
+        self, changes: list[Change], write_id: str, note_ref: Callable[[str], None] | None
+    ) -> ApplyResult:
+        """Apply as write `write_id`: new rows get ids from it, journaled (see `resolve`)."""
+        plain = self.api
+        self.api = resolve.TrackedApi(plain, write_id, note_ref, self.in_flight_cut)
+        try:
+            return self._apply(changes)
+        finally:
+            self.api = plain
+
+    def resolve_write(self, write_id: str, refs: Sequence[str] = ()) -> bool:
+        """Wait out the platform's cut since the write's last request; whether any of it landed."""
+        until, rows = resolve.parse_refs(refs)
+        if until is None:  # no request of the write was sent
+            return False
+        resolve.wait_out(write_id, until, self.in_flight_cut)
+        return resolve.UNCHECKED in refs or resolve.landed(self.api, rows)
+
+    def _apply(self, changes: list[Change]) -> ApplyResult:
         result = ApplyResult()
         if not changes:
             return result

@@ -1,0 +1,186 @@
+"""A Dataverse write whose answer is lost: crmctl's ids, the journal's refs, the in-flight fence."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crmctl.errors import EnvironmentFileError
+from crmctl.plan.action import Action
+from crmctl.plan.model import Change
+from crmctl.providers.base import ResolvesWrites
+from crmctl.providers.dataverse.provider import SUPPORTED_KINDS, DataverseProvider
+from crmctl.providers.dataverse.resolve import cut_from_config
+from tests.dataverse_provider.org import (
+    ID_VARIABLE,
+    SECRET_VARIABLE,
+    TENANT,
+    DataverseOrg,
+    dataverse_org,
+)
+from tests.e2e.helpers import manifest
+
+REPO = Path(__file__).resolve().parents[2]
+DESK = {
+    "label": "Claims Desk",
+    "description": "Claims",
+    "objects": {"account": ["read"]},
+    "depths": {"account": {"read": "Global"}},
+}
+
+
+@pytest.fixture
+def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseOrg]:
+    for item in dataverse_org(tmp_path):
+        for name, value in item.env_variables().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("CRMCTL_HTTP_RETRY_BUDGET", "10")
+        yield item
+
+
+def _provider(org: DataverseOrg, cut: float) -> DataverseProvider:
+    config = {
+        "type": "dataverse",
+        "url": org.url,
+        "tenantId": TENANT,
+        "authority": org.url,
+        "clientIdEnv": ID_VARIABLE,
+        "clientSecretEnv": SECRET_VARIABLE,
+        "solution": "crmctltests",
+        "inFlightCutSeconds": cut,
+    }
+    provider = DataverseProvider.from_config(config, Path("."))
+    provider.read(SUPPORTED_KINDS)  # signed in and read: the next write request is the create
+    return provider
+
+
+def _create(name: str = "Claims_Desk") -> Change:
+    return Change("PermissionSet", name, Action.CREATE, None, DESK, [], None, "")
+
+
+def _roles(org: DataverseOrg) -> list[dict[str, Any]]:
+    return org.web("GET", "roles?$select=roleid,name&$filter=name eq 'Claims Desk'")["value"]
+
+
+def test_a_create_whose_answer_is_lost_is_found_by_its_id(
+    org: DataverseOrg, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provider = _provider(org, cut=2)
+    assert isinstance(provider, ResolvesWrites)
+    refs: list[str] = []
+    org.server.faults.configure({"dropConnection": {"count": 1, "writesOnly": True}})
+    result = provider.apply_write([_create()], "a" * 32, refs.append)
+    org.server.faults.clear()
+    assert [f.address for f in result.failed] == ["PermissionSet/Claims_Desk"]
+    # The role's id was crmctl's, journaled before the request went out.
+    row_id = str(uuid.UUID(next(r for r in refs if r.startswith("roles"))[len("roles") :]))
+    assert [r["roleid"] for r in _roles(org)] == [row_id]
+    assert any(r.startswith("until") for r in refs)
+    capsys.readouterr()
+    assert provider.resolve_write("a" * 32, refs) is True
+    err = capsys.readouterr().err
+    assert (
+        f"write {'a' * 32}: its answer never came, and Dataverse cannot cancel a request: waiting "
+    ) in err
+    assert (
+        " s, until the platform's 2-second cut has passed since the write's last request, "
+        "before reading what landed\n"
+    ) in err
+    # The same create sent again as the same write makes no second role.
+    again = provider.apply_write([_create()], "a" * 32, None)
+    assert len(again.failed) == 1 and "duplicate key" in again.failed[0].message.lower()
+    assert [r["roleid"] for r in _roles(org)] == [row_id]
+
+
+def test_a_create_refused_before_it_ran_did_not_land(org: DataverseOrg) -> None:
+    provider = _provider(org, cut=0)
+    refs: list[str] = []
+    org.server.faults.configure({"failNthWrite": {"n": 1, "status": 500, "when": "before"}})
+    result = provider.apply_write([_create()], "b" * 32, refs.append)
+    org.server.faults.clear()
+    assert result.failed
+    assert _roles(org) == []
+    assert provider.resolve_write("b" * 32, refs) is False
+    assert provider.resolve_write("c" * 32, []) is False  # nothing of it was ever sent
+
+
+def test_in_flight_cut_setting() -> None:
+    assert cut_from_config({}) == 240.0
+    assert cut_from_config({"inFlightCutSeconds": 3}) == 3.0
+    with pytest.raises(EnvironmentFileError) as caught:
+        cut_from_config({"inFlightCutSeconds": "soon"})
+    assert str(caught.value) == (
+        "provider.inFlightCutSeconds must be a number of seconds, 0 or more (got 'soon')"
+    )
+
+
+def test_recover_waits_out_a_create_in_flight_then_restores(
+    project: Path, org: DataverseOrg
+) -> None:
+    """The process dies while the role's create is still on its way; recover fences it."""
+    (project / "dv").mkdir()
+    env_file = org.write_env(project, "dv")
+    env_file.write_text(
+        env_file.read_text().replace("  solution:", "  inFlightCutSeconds: 4\n  solution:")
+    )
+    desk = manifest(
+        "PermissionSet",
+        "Claims_Desk",
+        label="Claims Desk",
+        objects={"account": ["read"]},
+        depths={"account": {"read": "Global"}},
+    )
+    (project / "dv" / "org.yaml").write_text(yaml.safe_dump_all([desk], sort_keys=False))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    journal = project / ".crmctl" / "history-dv" / ".state" / "journal" / "dv.json"
+    org.server.faults.configure({"latencyMs": 1500})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmctl", "apply", "-e", "dv", "--auto-approve"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (journal.exists() and '"remote": "roles' in journal.read_text()):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"the apply never sent the create: {proc.communicate()}")
+        time.sleep(0.02)
+    time.sleep(0.3)  # the create is on its way: the emulator holds it for 1.5 s
+    proc.kill()
+    proc.communicate()
+    org.server.faults.clear()
+    text = journal.read_text()
+    assert '"remote": "until' in text
+    ref = text.split('"remote": "roles', 1)[1][:32]
+    while not _roles(org):  # the create lands after the process that sent it died
+        if time.monotonic() > deadline:
+            pytest.fail("the create in flight never landed")
+        time.sleep(0.05)
+    assert [r["roleid"] for r in _roles(org)] == [str(uuid.UUID(hex=ref))]
+    recovered = subprocess.run(
+        [sys.executable, "-m", "crmctl", "recover", "-e", "dv"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert "Recorded as v1 of dv (interrupted, restored)." in recovered.stdout
+    assert "its answer never came, and Dataverse cannot cancel a request: waiting " in (
+        recovered.stderr
+    )
+    # recover found the create by its journaled id and undid it.
+    assert _roles(org) == []
