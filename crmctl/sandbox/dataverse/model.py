@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from crmctl.sandbox.dataverse.odata import INVALID, bad
@@ -109,6 +110,8 @@ BASE = (
     "AutoNumberFormat",
     "SourceType",
 )
+#: Labels every attribute shows (with UserLocalizedLabel), stored or not.
+_SHOWN_LABELS = ("DisplayName", "Description")
 _REQUIRED_LEVELS = ("None", "SystemRequired", "ApplicationRequired", "Recommended")
 _SCHEMA = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9_]{1,}$")
 _STRING_FORMATS = ("Text", "TextArea", "Email", "Url", "Phone", "TickerSymbol", "Json", "RichText")
@@ -420,25 +423,38 @@ def show_option_set(option_set: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def show_attribute(attr: dict[str, Any], derived: bool) -> dict[str, Any]:
-    """An attribute as read: base properties only, or with its derived type's (a cast)."""
+def show_attribute(
+    attr: dict[str, Any], derived: bool, names: Collection[str] | None = None
+) -> dict[str, Any]:
+    """An attribute as read: base properties only, or with its derived type's (a cast).
+
+    `names`: only these properties (a `$select`; `@odata.type` always), built
+    without making the others."""
     kind = attr["_type"]
-    names = BASE + (TYPES[kind][2] if derived else ())
+    props: Iterable[str] = BASE + (TYPES[kind][2] if derived else ())
+    if names is not None:
+        props = [n for n in props if n in names]
     out: dict[str, Any] = {"@odata.type": f"#{NS}{kind}"}
-    for name in names:
-        if name in attr:
+    for name in props:
+        if name in _SHOWN_LABELS:
+            out[name] = show_label(attr.get(name))
+        elif name in attr:
             out[name] = attr[name]
-    for name in ("DisplayName", "Description"):
-        out[name] = show_label(attr.get(name))
     return out
 
 
-def show_entity(doc: dict[str, Any]) -> dict[str, Any]:
+def show_entity(doc: dict[str, Any], names: Collection[str] | None = None) -> dict[str, Any]:
+    """A table as read, without its Attributes; `names`: only these properties."""
     out = {
-        k: copy.deepcopy(v) for k, v in doc.items() if not k.startswith("_") and k != "Attributes"
+        k: copy.deepcopy(v)
+        for k, v in doc.items()
+        if not k.startswith("_")
+        and k != "Attributes"
+        and (names is None or k in names or k.startswith("@odata."))
     }
     for name in ("DisplayName", "DisplayCollectionName", "Description"):
-        out[name] = show_label(doc.get(name))
+        if names is None or name in names:
+            out[name] = show_label(doc.get(name))
     return out
 
 
