@@ -106,11 +106,17 @@ def _filter(items: list[dict[str, Any]], text: str | None) -> list[dict[str, Any
 # Lookups of definitions.
 
 
-def find_entity(ctx: Context, key: str | None) -> state.Entity:
+def find_entity(ctx: Context, key: str | None, shown_only: bool = False) -> state.Entity:
+    """A table by key; `shown_only`: for a read that never changes it (shared document)."""
     parsed = parse_key(key or "", ctx.aliases())
     if isinstance(parsed, dict):
         name = str(parsed.get("LogicalName", ""))
-        entity = state.load_entity(ctx.conn, name)
+        if shown_only:
+            entity = state.read_entity(ctx.conn, name)
+        else:
+            entity = state.load_entity(ctx.conn, name)
+    elif shown_only:
+        name, entity = parsed, state.read_entity(ctx.conn, parsed, by_id=True)
     else:
         name, entity = parsed, state.load_entity_by_id(ctx.conn, parsed)
     if entity is None:
@@ -341,7 +347,7 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
         if len(segments) > 1:
             raise bad(f"Resource not found for the segment '{segments[1].name}'.", QUERY, 404)
         if method == "GET":
-            entities = state.all_entities(ctx.conn)
+            entities = state.read_entities(ctx.conn)
             if ctx.query.get("$filter"):
                 node = parse_filter(ctx.query["$filter"])
                 entities = [e for e in entities if evaluate(node, model.show_entity(e.doc))]
@@ -353,7 +359,7 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
             url = f"{ctx.api}/EntityDefinitions({entity.metadata_id})"
             return 204, None, {"OData-EntityId": url}
         raise bad(f"The HTTP method {method} is not allowed on EntityDefinitions.", QUERY, 405)
-    entity = find_entity(ctx, head.key)
+    entity = find_entity(ctx, head.key, shown_only=method == "GET")
     if len(segments) == 1:
         if method == "GET":
             shown = _show_entity(ctx, entity, ctx.query)
