@@ -75,9 +75,9 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _kept(names: Sequence[str] | None, expanded: Any = ()) -> set[str] | None:
+def _kept(names: Sequence[str] | None, expanded: Any = ()) -> frozenset[str] | None:
     """The properties a `$select` keeps (MetadataId and expanded ones always); None: all."""
-    return set(names) | {"MetadataId"} | set(expanded) if names else None
+    return frozenset(names) | {"MetadataId"} | frozenset(expanded) if names else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -292,7 +292,7 @@ def _show_option_field(ctx: Context, attr: dict[str, Any]) -> dict[str, Any] | N
     return None
 
 
-def _show_attribute(ctx: Context, attr: dict[str, Any], derived: bool, expand: dict[str, str], names: set[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def _show_attribute(ctx: Context, attr: dict[str, Any], derived: bool, expand: dict[str, str], names: frozenset[str] | None = None) -> dict[str, Any]:  # fmt: skip
     out = model.show_attribute(attr, derived, names)
     for name in ("OptionSet", "GlobalOptionSet"):
         if name in expand:

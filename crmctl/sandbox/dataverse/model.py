@@ -10,8 +10,9 @@ properties; a cast shows the derived type's too).
 from __future__ import annotations
 
 import copy
+import functools
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import Any
 
 from crmctl.sandbox.dataverse.odata import INVALID, bad
@@ -178,17 +179,22 @@ def label_text(value: dict[str, Any] | None, language: int = 1033) -> str | None
 
 
 def show_label(value: dict[str, Any] | None) -> dict[str, Any]:
-    labels = [
-        {
-            "Label": i["Label"],
-            "LanguageCode": i["LanguageCode"],
+    """A stored label as read: every language, and the user's (1033, else the first)."""
+    labels = []
+    user = None
+    for item in (value or {}).get("LocalizedLabels", ()):
+        shown = {
+            "Label": item["Label"],
+            "LanguageCode": item["LanguageCode"],
             "IsManaged": False,
             "MetadataId": None,
             "HasChanged": None,
         }
-        for i in (value or {}).get("LocalizedLabels", [])
-    ]
-    user = next((x for x in labels if x["LanguageCode"] == 1033), labels[0] if labels else None)
+        labels.append(shown)
+        if user is None and item["LanguageCode"] == 1033:
+            user = shown
+    if user is None and labels:
+        user = labels[0]
     return {"LocalizedLabels": labels, "UserLocalizedLabel": user}
 
 
@@ -424,23 +430,27 @@ def show_option_set(option_set: dict[str, Any]) -> dict[str, Any]:
 
 
 def show_attribute(
-    attr: dict[str, Any], derived: bool, names: Collection[str] | None = None
+    attr: dict[str, Any], derived: bool, names: frozenset[str] | None = None
 ) -> dict[str, Any]:
     """An attribute as read: base properties only, or with its derived type's (a cast).
 
     `names`: only these properties (a `$select`; `@odata.type` always), built
     without making the others."""
     kind = attr["_type"]
-    props: Iterable[str] = BASE + (TYPES[kind][2] if derived else ())
-    if names is not None:
-        props = [n for n in props if n in names]
     out: dict[str, Any] = {"@odata.type": f"#{NS}{kind}"}
-    for name in props:
+    for name in _shown_properties(kind, derived, names):
         if name in _SHOWN_LABELS:
             out[name] = show_label(attr.get(name))
         elif name in attr:
             out[name] = attr[name]
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _shown_properties(kind: str, derived: bool, names: frozenset[str] | None) -> tuple[str, ...]:
+    """The properties an attribute of `kind` shows (worked out once per type and $select)."""
+    props = BASE + (TYPES[kind][2] if derived else ())
+    return props if names is None else tuple(n for n in props if n in names)
 
 
 def show_entity(doc: dict[str, Any], names: Collection[str] | None = None) -> dict[str, Any]:
