@@ -378,3 +378,33 @@ def test_a_column_put_keeps_its_options_and_sets_the_default_option(dv: Env) -> 
     assert dv.put(path, with_options).status_code == 204
     assert options() == [100000000, 100000001]
     assert dv.put(path, {**definition, "DefaultFormValue": "Sent"}).status_code == 400
+
+
+def test_a_metadata_select_returns_only_the_named_properties_and_reads_see_each_change(
+    dv: Env,
+) -> None:
+    dv.post("EntityDefinitions", table_body("nw_Invoice"))
+    _column(dv, "nw_invoice", _text("nw_Reference", 40))
+    listed = dv.get(
+        "EntityDefinitions?$select=LogicalName,DisplayName&$filter=LogicalName eq 'nw_invoice'"
+        "&$expand=Attributes($select=LogicalName,DisplayName,MaxLength)"
+    ).json()["value"]
+    assert set(listed[0]) == {"MetadataId", "LogicalName", "DisplayName", "Attributes"}
+    assert listed[0]["DisplayName"]["UserLocalizedLabel"]["Label"] == "Invoice"
+    reference = next(a for a in listed[0]["Attributes"] if a["LogicalName"] == "nw_reference")
+    # MaxLength is StringAttributeMetadata's, not AttributeMetadata's: not in an uncast $expand
+    assert set(reference) == {"@odata.type", "MetadataId", "LogicalName", "DisplayName"}
+    assert reference["DisplayName"]["UserLocalizedLabel"]["Label"] == "Reference"
+    path = "EntityDefinitions(LogicalName='nw_invoice')/Attributes(LogicalName='nw_reference')"
+    cast = "/Microsoft.Dynamics.CRM.StringAttributeMetadata"
+    definition = dv.get(path + cast).json()
+    definition["MaxLength"] = 80
+    assert dv.put(path, definition).status_code == 204
+    again = dv.get(
+        "EntityDefinitions(LogicalName='nw_invoice')/Attributes" + cast + "?$select=LogicalName,"
+        "MaxLength&$filter=LogicalName eq 'nw_reference'"
+    ).json()["value"]
+    assert again == [{"@odata.type": "#" + STRING, "MetadataId": reference["MetadataId"],
+                      "LogicalName": "nw_reference", "MaxLength": 80}]  # fmt: skip
+    read_alone = dv.get(path + cast + "?$select=MaxLength").json()
+    assert read_alone["MaxLength"] == 80 and "LogicalName" not in read_alone

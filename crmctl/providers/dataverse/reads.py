@@ -46,6 +46,11 @@ _DETAIL_SELECT = {
     "LookupAttributeMetadata": "LogicalName,Targets",
 }
 
+#: Column types whose options make their spec's `values` (a Boolean's are Yes/No: not read).
+_CHOICE_TYPES = ("PicklistAttributeMetadata", "MultiSelectPicklistAttributeMetadata")
+#: What column_spec reads of an option set.
+_OPTIONS = "Name,IsGlobal,Options"
+
 
 @dataclass
 class Snapshot:
@@ -122,8 +127,8 @@ def _details(api: WebApi, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str,
     keys = list(groups)
     for table, derived in keys:
         query = f"$select={_DETAIL_SELECT[derived]}"
-        if derived in columns.OPTION_TYPES:
-            query += "&$expand=OptionSet,GlobalOptionSet"
+        if derived in _CHOICE_TYPES:
+            query += f"&$expand=OptionSet($select={_OPTIONS}),GlobalOptionSet($select={_OPTIONS})"
         parts.append(
             BatchPart(
                 "GET",

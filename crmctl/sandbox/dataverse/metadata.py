@@ -39,6 +39,8 @@ gives new option values their prefix (`customizationoptionvalueprefix` × 10000)
 from __future__ import annotations
 
 import copy
+import functools
+from collections.abc import Sequence
 from typing import Any
 
 from crmctl.sandbox.dataverse import api, model, seed, state
@@ -73,10 +75,24 @@ def _names(text: str | None) -> list[str] | None:
     return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
-def _select(item: dict[str, Any], names: list[str] | None, expanded: Any = ()) -> dict[str, Any]:
-    if not names:
+def _kept(names: Sequence[str] | None, expanded: Any = ()) -> frozenset[str] | None:
+    """The properties a `$select` keeps (MetadataId and expanded ones always); None: all."""
+    return frozenset(names) | {"MetadataId"} | frozenset(expanded) if names else None
+
+
+@functools.lru_cache(maxsize=64)
+def _inner_names(options: str) -> tuple[str, ...] | None:
+    """The `$select` inside an `$expand` item's options (parsed once, not per attribute)."""
+    names = _names(inner_options(options).get("$select"))
+    return tuple(names) if names else None
+
+
+def _select(
+    item: dict[str, Any], names: Sequence[str] | None, expanded: Any = ()
+) -> dict[str, Any]:
+    keep = _kept(names, expanded)
+    if keep is None:
         return item
-    keep = set(names) | {"MetadataId"} | set(expanded)
     return {k: v for k, v in item.items() if k in keep or k.startswith("@odata.")}
 
 
@@ -90,11 +106,17 @@ def _filter(items: list[dict[str, Any]], text: str | None) -> list[dict[str, Any
 # Lookups of definitions.
 
 
-def find_entity(ctx: Context, key: str | None) -> state.Entity:
+def find_entity(ctx: Context, key: str | None, shown_only: bool = False) -> state.Entity:
+    """A table by key; `shown_only`: for a read that never changes it (shared document)."""
     parsed = parse_key(key or "", ctx.aliases())
     if isinstance(parsed, dict):
         name = str(parsed.get("LogicalName", ""))
-        entity = state.load_entity(ctx.conn, name)
+        if shown_only:
+            entity = state.read_entity(ctx.conn, name)
+        else:
+            entity = state.load_entity(ctx.conn, name)
+    elif shown_only:
+        name, entity = parsed, state.read_entity(ctx.conn, parsed, by_id=True)
     else:
         name, entity = parsed, state.load_entity_by_id(ctx.conn, parsed)
     if entity is None:
@@ -270,19 +292,15 @@ def _show_option_field(ctx: Context, attr: dict[str, Any]) -> dict[str, Any] | N
     return None
 
 
-def _show_attribute(ctx: Context, attr: dict[str, Any], derived: bool, expand: dict[str, str]) -> dict[str, Any]:  # fmt: skip
-    out = model.show_attribute(attr, derived)
+def _show_attribute(ctx: Context, attr: dict[str, Any], derived: bool, expand: dict[str, str], names: frozenset[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    out = model.show_attribute(attr, derived, names)
     for name in ("OptionSet", "GlobalOptionSet"):
         if name in expand:
             if name == "GlobalOptionSet" and not attr.get("_global"):
                 out[name] = None
             else:
                 shown = _show_option_field(ctx, attr)
-                out[name] = (
-                    _select(shown, _names(inner_options(expand[name]).get("$select")))
-                    if shown
-                    else None
-                )  # noqa: E501
+                out[name] = _select(shown, _inner_names(expand[name])) if shown else None
     return out
 
 
@@ -291,20 +309,27 @@ def _attributes(ctx: Context, entity: state.Entity, cast: str | None, options: d
     kind = model.attribute_type(cast) if cast else None
     if cast and cast.removeprefix(NS) not in model.TYPES:
         raise bad(f"The type '{cast}' is not an attribute metadata type.", QUERY, 404)
+    names = _names(options.get("$select"))
+    if not options.get("$filter"):
+        # Without a $filter, only the selected properties are made at all.
+        keep = _kept(names, expand)
+        return [
+            _show_attribute(ctx, a, kind is not None, expand, keep)
+            for a in entity.doc.get("Attributes", [])
+            if kind is None or a["_type"] == kind
+        ]
     items = [
         _show_attribute(ctx, a, kind is not None, expand)
-        for a in entity.attributes
+        for a in entity.doc.get("Attributes", [])
         if kind is None or a["_type"] == kind
     ]
     items = _filter(items, options.get("$filter"))
-    return [_select(i, _names(options.get("$select")), expand) for i in items]
+    return [_select(i, names, expand) for i in items]
 
 
 def _show_entity(ctx: Context, entity: state.Entity, options: dict[str, str]) -> dict[str, Any]:
-    out = model.show_entity(entity.doc)
     expand = expand_items(options.get("$expand"))
-    names = _names(options.get("$select"))
-    out = _select(out, names, expand)
+    out = model.show_entity(entity.doc, _kept(_names(options.get("$select")), expand))
     if "Attributes" in expand:
         out["Attributes"] = _attributes(ctx, entity, None, inner_options(expand["Attributes"]))
     return out
@@ -322,13 +347,11 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
         if len(segments) > 1:
             raise bad(f"Resource not found for the segment '{segments[1].name}'.", QUERY, 404)
         if method == "GET":
-            items = [model.show_entity(e.doc) for e in state.all_entities(ctx.conn)]
-            items = _filter(items, ctx.query.get("$filter"))
-            out = []
-            for item in items:
-                entity = state.load_entity(ctx.conn, item["LogicalName"])
-                assert entity is not None
-                out.append(_show_entity(ctx, entity, ctx.query))
+            entities = state.read_entities(ctx.conn)
+            if ctx.query.get("$filter"):
+                node = parse_filter(ctx.query["$filter"])
+                entities = [e for e in entities if evaluate(node, model.show_entity(e.doc))]
+            out = [_show_entity(ctx, entity, ctx.query) for entity in entities]
             return 200, {"@odata.context": _ctx_url(ctx, "EntityDefinitions"), "value": out}, {}
         if method == "POST":
             require_customizer(ctx)
@@ -336,7 +359,7 @@ def _entity_definitions(ctx: Context, method: str, segments: list[Segment], body
             url = f"{ctx.api}/EntityDefinitions({entity.metadata_id})"
             return 204, None, {"OData-EntityId": url}
         raise bad(f"The HTTP method {method} is not allowed on EntityDefinitions.", QUERY, 405)
-    entity = find_entity(ctx, head.key)
+    entity = find_entity(ctx, head.key, shown_only=method == "GET")
     if len(segments) == 1:
         if method == "GET":
             shown = _show_entity(ctx, entity, ctx.query)

@@ -10,7 +10,9 @@ properties; a cast shows the derived type's too).
 from __future__ import annotations
 
 import copy
+import functools
 import re
+from collections.abc import Collection
 from typing import Any
 
 from crmctl.sandbox.dataverse.odata import INVALID, bad
@@ -109,6 +111,8 @@ BASE = (
     "AutoNumberFormat",
     "SourceType",
 )
+#: Labels every attribute shows (with UserLocalizedLabel), stored or not.
+_SHOWN_LABELS = ("DisplayName", "Description")
 _REQUIRED_LEVELS = ("None", "SystemRequired", "ApplicationRequired", "Recommended")
 _SCHEMA = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9_]{1,}$")
 _STRING_FORMATS = ("Text", "TextArea", "Email", "Url", "Phone", "TickerSymbol", "Json", "RichText")
@@ -175,17 +179,22 @@ def label_text(value: dict[str, Any] | None, language: int = 1033) -> str | None
 
 
 def show_label(value: dict[str, Any] | None) -> dict[str, Any]:
-    labels = [
-        {
-            "Label": i["Label"],
-            "LanguageCode": i["LanguageCode"],
+    """A stored label as read: every language, and the user's (1033, else the first)."""
+    labels = []
+    user = None
+    for item in (value or {}).get("LocalizedLabels", ()):
+        shown = {
+            "Label": item["Label"],
+            "LanguageCode": item["LanguageCode"],
             "IsManaged": False,
             "MetadataId": None,
             "HasChanged": None,
         }
-        for i in (value or {}).get("LocalizedLabels", [])
-    ]
-    user = next((x for x in labels if x["LanguageCode"] == 1033), labels[0] if labels else None)
+        labels.append(shown)
+        if user is None and item["LanguageCode"] == 1033:
+            user = shown
+    if user is None and labels:
+        user = labels[0]
     return {"LocalizedLabels": labels, "UserLocalizedLabel": user}
 
 
@@ -420,25 +429,42 @@ def show_option_set(option_set: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def show_attribute(attr: dict[str, Any], derived: bool) -> dict[str, Any]:
-    """An attribute as read: base properties only, or with its derived type's (a cast)."""
+def show_attribute(
+    attr: dict[str, Any], derived: bool, names: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """An attribute as read: base properties only, or with its derived type's (a cast).
+
+    `names`: only these properties (a `$select`; `@odata.type` always), built
+    without making the others."""
     kind = attr["_type"]
-    names = BASE + (TYPES[kind][2] if derived else ())
     out: dict[str, Any] = {"@odata.type": f"#{NS}{kind}"}
-    for name in names:
-        if name in attr:
+    for name in _shown_properties(kind, derived, names):
+        if name in _SHOWN_LABELS:
+            out[name] = show_label(attr.get(name))
+        elif name in attr:
             out[name] = attr[name]
-    for name in ("DisplayName", "Description"):
-        out[name] = show_label(attr.get(name))
     return out
 
 
-def show_entity(doc: dict[str, Any]) -> dict[str, Any]:
+@functools.lru_cache(maxsize=256)
+def _shown_properties(kind: str, derived: bool, names: frozenset[str] | None) -> tuple[str, ...]:
+    """The properties an attribute of `kind` shows (worked out once per type and $select)."""
+    props = BASE + (TYPES[kind][2] if derived else ())
+    return props if names is None else tuple(n for n in props if n in names)
+
+
+def show_entity(doc: dict[str, Any], names: Collection[str] | None = None) -> dict[str, Any]:
+    """A table as read, without its Attributes; `names`: only these properties."""
     out = {
-        k: copy.deepcopy(v) for k, v in doc.items() if not k.startswith("_") and k != "Attributes"
+        k: copy.deepcopy(v)
+        for k, v in doc.items()
+        if not k.startswith("_")
+        and k != "Attributes"
+        and (names is None or k in names or k.startswith("@odata."))
     }
     for name in ("DisplayName", "DisplayCollectionName", "Description"):
-        out[name] = show_label(doc.get(name))
+        if names is None or name in names:
+            out[name] = show_label(doc.get(name))
     return out
 
 

@@ -181,6 +181,37 @@ def all_entities(conn: sqlite3.Connection) -> list[Entity]:
     ]
 
 
+#: Table definitions as decoded for reads: logical name -> (stored text, document). A read
+#: whose stored text is unchanged gets the same document instead of decoding it again
+#: (Dataverse, too, answers metadata reads from a cache of the definitions).
+_READ_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _read_only(logical_name: str, text: str) -> Entity:
+    cached = _READ_CACHE.get(logical_name)
+    if cached is not None and cached[0] == text:
+        return Entity(cached[1])
+    doc = json.loads(text)
+    _READ_CACHE[logical_name] = (text, doc)
+    return Entity(doc)
+
+
+def read_entity(conn: sqlite3.Connection, key: str, by_id: bool = False) -> Entity | None:
+    """A table by logical name (or MetadataId) for showing only: its document is shared
+    between reads, so the caller must never change it (load_entity is for writes)."""
+    column = "metadata_id" if by_id else "logical_name"
+    row = conn.execute(
+        f"SELECT logical_name, doc FROM dv_entities WHERE {column} = ?", (key.lower(),)
+    ).fetchone()
+    return _read_only(row[0], row[1]) if row else None
+
+
+def read_entities(conn: sqlite3.Connection) -> list[Entity]:
+    """Every table, for showing only (see read_entity)."""
+    rows = conn.execute("SELECT logical_name, doc FROM dv_entities ORDER BY logical_name")
+    return [_read_only(name, text) for name, text in rows]
+
+
 def save_entity(conn: sqlite3.Connection, entity: Entity) -> None:
     """Store a table's definition; its `_version` is the metadata version stamp it changed at."""
     entity.doc["_version"] = next_seq(conn, "metadata_version")
