@@ -137,6 +137,31 @@ class DataverseOrg:
         return response.json() if response.content else None
 
 
+GOVERNED = (
+    "description: A governed Dataverse environment (the sandbox's emulator)\n"
+    + PROVIDER
+    + """manifests: [dv]
+history:
+  path: .crmctl/history-gov
+  remote: {remote}
+approvals:
+  separationOfDuties: true
+  requireSignedCommits: false
+  policyOwners: [security-officer]
+  roles:
+    security-officer: [tomas.berg@northwind.example]
+{approvals}{lint}"""
+)
+
+
+def governed_env(url: str, remote: str, approvals: str) -> str:
+    """A governed environment file on `url`: the security officer owns the policy; `approvals`
+    adds more roles (indented 4) and the rules (from `  rules:`)."""
+    return GOVERNED.format(
+        url=url, tenant=TENANT, remote=remote, approvals=approvals, lint=LINT_OFF
+    )
+
+
 def write_manifests(project: Path, *docs: dict[str, Any]) -> Path:
     """The manifests as dv/org.yaml in `project` (the folder is made when missing)."""
     path = project / "dv" / "org.yaml"

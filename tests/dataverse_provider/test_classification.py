@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dataverse_provider.org import LINT_OFF, PROVIDER, TENANT, DataverseOrg
+from tests.dataverse_provider.org import DataverseOrg, governed_env
 from tests.dataverse_provider.org import no_changes as _no_changes
 from tests.dataverse_provider.org import write_manifests as _write
 from tests.e2e.helpers import manifest
@@ -78,27 +78,14 @@ def test_classification_plans_empty_after_apply_and_never_drifts(
     _no_changes(crmctl, "dv")
 
 
-GOVERNED = (
-    "description: A governed Dataverse environment (the sandbox's emulator)\n"
-    + PROVIDER
-    + """manifests: [dv]
-history:
-  path: .crmctl/history-gov
-  remote: {remote}
-approvals:
-  separationOfDuties: true
-  requireSignedCommits: false
-  policyOwners: [security-officer]
-  roles:
-    security-officer: [tomas.berg@northwind.example]
-    data-steward: [{steward}]
+APPROVALS = f"""\
+    data-steward: [{STEWARD}]
   rules:
     - name: personal-data
       match:
         classifications: [PII, Sensitive]
       require: [data-steward]
-{lint}"""
-)
+"""
 
 
 def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
@@ -111,9 +98,7 @@ def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
         shutil.rmtree(project / folder)
     (project / "environments").mkdir()
     (project / "environments" / "gov.yaml").write_text(
-        GOVERNED.format(
-            url=org.url, tenant=TENANT, remote=bare_remote(project), steward=STEWARD, lint=LINT_OFF
-        )
+        governed_env(org.url, bare_remote(project), APPROVALS)
     )
     _write(project, _column("PII"))
     write_signers(project, *PEOPLE)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dataverse_provider.org import LINT_OFF, PROVIDER, TENANT, DataverseOrg
+from tests.dataverse_provider.org import DataverseOrg, governed_env
 from tests.dataverse_provider.org import no_changes as _no_changes
 from tests.dataverse_provider.org import write_manifests as _write
 from tests.e2e.helpers import manifest
@@ -31,26 +31,13 @@ DESK = manifest(
     objects={"nw_invoice": ["read", "edit"]},
     depths={"nw_invoice": {"read": "Global", "edit": "Local"}},
 )
-GOVERNED = (
-    "description: A governed Dataverse environment (the sandbox's emulator)\n"
-    + PROVIDER
-    + """manifests: [dv]
-history:
-  path: .crmctl/history-gov
-  remote: {remote}
-approvals:
-  separationOfDuties: true
-  requireSignedCommits: false
-  policyOwners: [security-officer]
-  roles:
-    security-officer: [tomas.berg@northwind.example]
+APPROVALS = """\
   rules:
     - name: access-changes
       match:
         kinds: [PermissionSet, Role, User]
       require: [security-officer]
-{lint}"""
-)
+"""
 
 
 @pytest.mark.parametrize(
@@ -98,7 +85,7 @@ def test_a_governed_dataverse_environment_applies_an_access_change_only_when_app
         shutil.rmtree(project / folder)
     (project / "environments").mkdir()
     (project / "environments" / "gov.yaml").write_text(
-        GOVERNED.format(url=org.url, tenant=TENANT, remote=bare_remote(project), lint=LINT_OFF)
+        governed_env(org.url, bare_remote(project), APPROVALS)
     )
     _write(project, TABLE)
     write_signers(project, *PEOPLE)
