@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from crmctl.errors import Diagnostic
+from crmctl.errors import Diagnostic, Severity
 from crmctl.model import Resource
 from crmctl.plan.model import Change
 
@@ -170,3 +170,25 @@ def unstored_keys_of(provider: object, kinds: Iterable[str]) -> dict[str, frozen
         return {}
     found = {kind: frozenset(provider.unstored_keys(kind)) for kind in kinds}
     return {kind: keys for kind, keys in found.items() if keys}
+
+
+def unsupported_warnings(
+    vendor: str, notes: Mapping[str, Sequence[str]], shown: int = 5
+) -> list[Diagnostic]:
+    """One warning per note a read left: how many components, the first `shown` addresses.
+
+    `notes` maps a note ("left alone (...)") to the addresses it is about; the text is
+    "N <vendor> component(s): <note> (a, b, c and N more)", in the notes' sorted order.
+    """
+    out = []
+    for note, addresses in sorted(notes.items()):
+        listed = ", ".join(addresses[:shown])
+        more = f" and {len(addresses) - shown} more" if len(addresses) > shown else ""
+        out.append(
+            Diagnostic(
+                f"{len(addresses)} {vendor} component(s): {note} ({listed}{more})",
+                severity=Severity.WARNING,
+                code="unsupported",
+            )
+        )
+    return out

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import ssl
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
 
 from crmctl.sandbox import RunningServer, SandboxStore, start_server
 from crmctl.sandbox.tls import ensure_certificates, server_context
@@ -32,8 +33,8 @@ LINT_OFF = """lint:
           powerful-access-justified: off, validation-message: off, user-role: off,
           user-permission-sets: off, external-pii-access: off}
 """
-ENV = """\
-description: A Dataverse environment (the sandbox's emulator)
+# The provider block of every environment file here (str.format: url, tenant).
+PROVIDER = """\
 provider:
   type: dataverse
   url: {url}
@@ -42,10 +43,15 @@ provider:
   clientIdEnv: CRMCTL_DV_CLIENT_ID
   clientSecretEnv: CRMCTL_DV_CLIENT_SECRET
   solution: crmctltests
-manifests: [{manifests}]
+"""
+ENV = (
+    "description: A Dataverse environment (the sandbox's emulator)\n"
+    + PROVIDER
+    + """manifests: [{manifests}]
 history:
   path: .crmctl/history-{name}
 {lint}"""
+)
 
 
 class Clock:
@@ -129,6 +135,59 @@ class DataverseOrg:
             f"{method} {path}: {response.status_code} {response.text}"
         )
         return response.json() if response.content else None
+
+
+GOVERNED = (
+    "description: A governed Dataverse environment (the sandbox's emulator)\n"
+    + PROVIDER
+    + """manifests: [dv]
+history:
+  path: .crmctl/history-gov
+  remote: {remote}
+approvals:
+  separationOfDuties: true
+  requireSignedCommits: false
+  policyOwners: [security-officer]
+  roles:
+    security-officer: [tomas.berg@northwind.example]
+{approvals}{lint}"""
+)
+
+
+def governed_env(url: str, remote: str, approvals: str) -> str:
+    """A governed environment file on `url`: the security officer owns the policy; `approvals`
+    adds more roles (indented 4) and the rules (from `  rules:`)."""
+    return GOVERNED.format(
+        url=url, tenant=TENANT, remote=remote, approvals=approvals, lint=LINT_OFF
+    )
+
+
+def write_manifests(project: Path, *docs: dict[str, Any]) -> Path:
+    """The manifests as dv/org.yaml in `project` (the folder is made when missing)."""
+    path = project / "dv" / "org.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def apply_ok(crmctl: Callable[..., Any], env: str = "dv") -> None:
+    """`crmctl apply --auto-approve` succeeds."""
+    r = crmctl("apply", "-e", env, "--auto-approve")
+    assert r.exit_code == 0, r.output
+
+
+def plan_is_empty(crmctl: Callable[..., Any]) -> None:
+    """A detailed-exitcode plan of dv exits 0 and its last line says there is nothing to do."""
+    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
+    assert r.exit_code == 0, r.out
+    assert r.out.strip().splitlines()[-1] == "No changes. The CRM matches the manifests."
+
+
+def no_changes(crmctl: Callable[..., Any], env: str) -> None:
+    """A detailed-exitcode plan of `env` exits 0 and its output ends with the no-changes line."""
+    r = crmctl("plan", "-e", env, "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+    assert r.out.endswith("\nNo changes. The CRM matches the manifests.\n"), r.out
 
 
 def dataverse_org(tmp_path: Path) -> Iterator[DataverseOrg]:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.dataverse_provider.org import TENANT, DataverseOrg
-from tests.dataverse_provider.test_governed_e2e import _no_changes, _write, org  # noqa: F401
+from tests.dataverse_provider.org import DataverseOrg, governed_env
+from tests.dataverse_provider.org import no_changes as _no_changes
+from tests.dataverse_provider.org import write_manifests as _write
 from tests.e2e.helpers import manifest
 from tests.governance.conftest import PEOPLE, approve_governance_as, as_person, bare_remote
 from tests.governance.gitrepo import AUTHOR, commit, init
@@ -40,7 +41,7 @@ def _column(classification: str, label: str = "National ID") -> dict:
 
 def test_classification_plans_empty_after_apply_and_never_drifts(
     project: Path,
-    org: DataverseOrg,  # noqa: F811
+    org: DataverseOrg,
     crmctl,
 ) -> None:
     org.write_env(project, "dv")
@@ -77,42 +78,19 @@ def test_classification_plans_empty_after_apply_and_never_drifts(
     _no_changes(crmctl, "dv")
 
 
-GOVERNED = """\
-description: A governed Dataverse environment (the sandbox's emulator)
-provider:
-  type: dataverse
-  url: {url}
-  tenantId: {tenant}
-  authority: {url}
-  clientIdEnv: CRMCTL_DV_CLIENT_ID
-  clientSecretEnv: CRMCTL_DV_CLIENT_SECRET
-  solution: crmctltests
-manifests: [dv]
-history:
-  path: .crmctl/history-gov
-  remote: {remote}
-approvals:
-  separationOfDuties: true
-  requireSignedCommits: false
-  policyOwners: [security-officer]
-  roles:
-    security-officer: [tomas.berg@northwind.example]
-    data-steward: [{steward}]
+APPROVALS = f"""\
+    data-steward: [{STEWARD}]
   rules:
     - name: personal-data
       match:
         classifications: [PII, Sensitive]
       require: [data-steward]
-lint:
-  rules: {{owner-required: off, pii-description: off, pii-retention: off,
-          powerful-access-justified: off, validation-message: off, user-role: off,
-          user-permission-sets: off, external-pii-access: off}}
 """
 
 
 def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
     project: Path,
-    org: DataverseOrg,  # noqa: F811
+    org: DataverseOrg,
     crmctl,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -120,7 +98,7 @@ def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
         shutil.rmtree(project / folder)
     (project / "environments").mkdir()
     (project / "environments" / "gov.yaml").write_text(
-        GOVERNED.format(url=org.url, tenant=TENANT, remote=bare_remote(project), steward=STEWARD)
+        governed_env(org.url, bare_remote(project), APPROVALS)
     )
     _write(project, _column("PII"))
     write_signers(project, *PEOPLE)

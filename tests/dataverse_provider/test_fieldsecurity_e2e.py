@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
-from tests.dataverse_provider.org import DataverseOrg, dataverse_org
+from tests.dataverse_provider.org import DataverseOrg
+from tests.dataverse_provider.org import apply_ok as _apply
+from tests.dataverse_provider.org import plan_is_empty as _plan_is_empty
+from tests.dataverse_provider.org import write_manifests as _write
 from tests.dataverse_provider.test_provider_e2e import AMOUNT, REGION, TABLE
 from tests.e2e.helpers import manifest
 
@@ -21,37 +20,6 @@ DESK = manifest(
     depths={"nw_invoice": {"read": "Global"}},
     fields={"nw_invoice.nw_amount": ["read", "edit"], "account.nw_region": ["read"]},
 )
-
-
-@pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseOrg]:
-    for item in dataverse_org(tmp_path):
-        for name, value in item.env_variables().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("CRMCTL_HTTP_RETRY_BUDGET", "10")
-        yield item
-
-
-@pytest.fixture
-def dv(project: Path, org: DataverseOrg) -> Path:
-    (project / "dv").mkdir()
-    org.write_env(project, "dv")
-    return project
-
-
-def _write(project: Path, *docs: dict) -> None:
-    (project / "dv" / "org.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
-
-
-def _apply(crmctl) -> None:
-    r = crmctl("apply", "-e", "dv", "--auto-approve")
-    assert r.exit_code == 0, r.output
-
-
-def _plan_is_empty(crmctl) -> None:
-    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
-    assert r.exit_code == 0, r.out
-    assert r.out.strip().splitlines()[-1] == "No changes. The CRM matches the manifests."
 
 
 def _profile(org: DataverseOrg, name: str) -> list[dict[str, Any]]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.dataverse_provider.org import TENANT, DataverseOrg, dataverse_org
+from tests.dataverse_provider.org import DataverseOrg, governed_env
+from tests.dataverse_provider.org import no_changes as _no_changes
+from tests.dataverse_provider.org import write_manifests as _write
 from tests.e2e.helpers import manifest
 from tests.governance.conftest import (
     PEOPLE,
@@ -31,56 +31,13 @@ DESK = manifest(
     objects={"nw_invoice": ["read", "edit"]},
     depths={"nw_invoice": {"read": "Global", "edit": "Local"}},
 )
-GOVERNED = """\
-description: A governed Dataverse environment (the sandbox's emulator)
-provider:
-  type: dataverse
-  url: {url}
-  tenantId: {tenant}
-  authority: {url}
-  clientIdEnv: CRMCTL_DV_CLIENT_ID
-  clientSecretEnv: CRMCTL_DV_CLIENT_SECRET
-  solution: crmctltests
-manifests: [dv]
-history:
-  path: .crmctl/history-gov
-  remote: {remote}
-approvals:
-  separationOfDuties: true
-  requireSignedCommits: false
-  policyOwners: [security-officer]
-  roles:
-    security-officer: [tomas.berg@northwind.example]
+APPROVALS = """\
   rules:
     - name: access-changes
       match:
         kinds: [PermissionSet, Role, User]
       require: [security-officer]
-lint:
-  rules: {{owner-required: off, pii-description: off, pii-retention: off,
-          powerful-access-justified: off, validation-message: off, user-role: off,
-          user-permission-sets: off, external-pii-access: off}}
 """
-
-
-@pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseOrg]:
-    for item in dataverse_org(tmp_path):
-        for name, value in item.env_variables().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("CRMCTL_HTTP_RETRY_BUDGET", "10")
-        yield item
-
-
-def _write(project: Path, *docs: dict) -> None:
-    (project / "dv").mkdir(exist_ok=True)
-    (project / "dv" / "org.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
-
-
-def _no_changes(crmctl, env: str) -> None:
-    r = crmctl("plan", "-e", env, "--detailed-exitcode")
-    assert r.exit_code == 0, r.output
-    assert r.out.endswith("\nNo changes. The CRM matches the manifests.\n"), r.out
 
 
 @pytest.mark.parametrize(
@@ -128,7 +85,7 @@ def test_a_governed_dataverse_environment_applies_an_access_change_only_when_app
         shutil.rmtree(project / folder)
     (project / "environments").mkdir()
     (project / "environments" / "gov.yaml").write_text(
-        GOVERNED.format(url=org.url, tenant=TENANT, remote=bare_remote(project))
+        governed_env(org.url, bare_remote(project), APPROVALS)
     )
     _write(project, TABLE)
     write_signers(project, *PEOPLE)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.dataverse_provider.org import DataverseOrg, dataverse_org
+from tests.dataverse_provider.org import DataverseOrg
+from tests.dataverse_provider.org import apply_ok as _apply
+from tests.dataverse_provider.org import write_manifests as _write
 from tests.e2e.helpers import manifest
 
 TABLE = manifest("CustomObject", "nw_invoice", label="Invoice", description="A bill")
@@ -39,28 +39,6 @@ RULE = manifest(
 MANIFESTS = [TABLE, AMOUNT, STATUS, REGION, DESK]
 
 
-@pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseOrg]:
-    for item in dataverse_org(tmp_path):
-        for name, value in item.env_variables().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("CRMCTL_HTTP_RETRY_BUDGET", "10")
-        yield item
-
-
-@pytest.fixture
-def dv(project: Path, org: DataverseOrg) -> Path:
-    (project / "dv").mkdir()
-    org.write_env(project, "dv")
-    return project
-
-
-def _write(project: Path, *docs: dict) -> Path:
-    path = project / "dv" / "org.yaml"
-    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
-    return path
-
-
 def _line(path: Path, text: str, after: str = "") -> int:
     """The 1-based number of the first line holding `text` (after the line holding `after`)."""
     lines = path.read_text().splitlines()
@@ -70,8 +48,7 @@ def _line(path: Path, text: str, after: str = "") -> int:
 
 def _applied(dv: Path, crmctl, *docs: dict) -> None:
     _write(dv, *docs)
-    r = crmctl("apply", "-e", "dv", "--auto-approve")
-    assert r.exit_code == 0, r.output
+    _apply(crmctl)
 
 
 def test_plan_apply_then_no_changes(dv: Path, org: DataverseOrg, crmctl) -> None:

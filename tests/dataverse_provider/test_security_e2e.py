@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import yaml
-
-from tests.dataverse_provider.org import DataverseOrg, dataverse_org
+from tests.dataverse_provider.org import DataverseOrg
+from tests.dataverse_provider.org import plan_is_empty as _plan_is_empty
+from tests.dataverse_provider.org import write_manifests as _write
 from tests.dataverse_provider.test_provider_e2e import DESK, TABLE
 from tests.e2e.helpers import manifest
 
@@ -30,32 +28,6 @@ RITA = manifest(
     role="Sales",
     permissionSets=["Invoice_Desk"],
 )
-
-
-@pytest.fixture
-def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseOrg]:
-    for item in dataverse_org(tmp_path):
-        for name, value in item.env_variables().items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("CRMCTL_HTTP_RETRY_BUDGET", "10")
-        yield item
-
-
-@pytest.fixture
-def dv(project: Path, org: DataverseOrg) -> Path:
-    (project / "dv").mkdir()
-    org.write_env(project, "dv")
-    return project
-
-
-def _write(project: Path, *docs: dict) -> None:
-    (project / "dv" / "org.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
-
-
-def _plan_is_empty(crmctl) -> None:
-    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
-    assert r.exit_code == 0, r.out
-    assert r.out.strip().splitlines()[-1] == "No changes. The CRM matches the manifests."
 
 
 def test_units_users_and_rules_apply(dv: Path, org: DataverseOrg, crmctl) -> None:

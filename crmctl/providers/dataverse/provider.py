@@ -21,7 +21,12 @@ from typing import Any
 from crmctl.errors import Diagnostic, ProviderError, Severity
 from crmctl.model import Resource
 from crmctl.plan.model import Change
-from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
+from crmctl.providers.base import (
+    ApplyResult,
+    ChangeFailure,
+    ChangeLogEntry,
+    unsupported_warnings,
+)
 from crmctl.providers.dataverse import (
     audit,
     columns,
@@ -90,18 +95,7 @@ class DataverseProvider:
     @property
     def warnings(self) -> list[Diagnostic]:
         """What the last read could not express."""
-        out = []
-        for note, addresses in sorted(self.snapshot.notes.items()):
-            shown = ", ".join(addresses[:_SHOWN])
-            more = f" and {len(addresses) - _SHOWN} more" if len(addresses) > _SHOWN else ""
-            out.append(
-                Diagnostic(
-                    f"{len(addresses)} Dataverse component(s): {note} ({shown}{more})",
-                    severity=Severity.WARNING,
-                    code="unsupported",
-                )
-            )
-        return out
+        return unsupported_warnings("Dataverse", self.snapshot.notes, _SHOWN)
 
     # --- reading ---------------------------------------------------------------------
     def read(self, kinds: Iterable[str]) -> list[Resource]:

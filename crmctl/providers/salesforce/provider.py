@@ -27,7 +27,12 @@ from crmctl.kinds.standard_field import CUSTOMISABLE_SYSTEM_FIELDS
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
-from crmctl.providers.base import ApplyResult, ChangeFailure, ChangeLogEntry
+from crmctl.providers.base import (
+    ApplyResult,
+    ChangeFailure,
+    ChangeLogEntry,
+    unsupported_warnings,
+)
 from crmctl.providers.http import HttpClient
 from crmctl.providers.salesforce import audit_trail, package
 from crmctl.providers.salesforce.auth import Credentials
@@ -101,16 +106,7 @@ class SalesforceProvider:
             Diagnostic(f"Salesforce: {w}", severity=Severity.WARNING, code="api-usage")
             for w in self.connection.warnings
         ]
-        for note, addresses in sorted(self._notes.items()):
-            shown = ", ".join(addresses[:_SHOWN])
-            more = f" and {len(addresses) - _SHOWN} more" if len(addresses) > _SHOWN else ""
-            out.append(
-                Diagnostic(
-                    f"{len(addresses)} Salesforce component(s): {note} ({shown}{more})",
-                    severity=Severity.WARNING,
-                    code="unsupported",
-                )
-            )
+        out.extend(unsupported_warnings("Salesforce", self._notes, _SHOWN))
         return out
 
     # --- reading ---------------------------------------------------------------------
