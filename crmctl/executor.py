@@ -239,6 +239,7 @@ def towards(
             supported_kinds=provider.supported_kinds(),
             requires_replace=provider.requires_replace,
             dialect=dialect_of(provider.type),
+            declared=target,
         )
     )
 

@@ -46,6 +46,10 @@ class PlanInputs:
     #: kind -> spec keys the CRM does not store (`providers.base.LeavesKeysUnstored`): labels
     #: crmctl keeps in git, never compared with the CRM nor sent to it.
     unstored: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: The configuration whose objects and fields a permission entry may name (what is not
+    #: in it is not crmctl's and is kept, `KindHandler.undeclarable`); None: `desired`. A
+    #: restore or rollback plans a few resources towards a whole snapshot: the snapshot.
+    declared: Mapping[str, Resource] | None = None
 
 
 def _selected(address: str, inputs: PlanInputs) -> bool:
@@ -137,7 +141,8 @@ def make_plan(inputs: PlanInputs) -> Plan:
         read = canonical(live.kind, live.spec, live.name)
         before = carry_unstored(read, after, inputs.unstored.get(resource.kind, frozenset()))
         if index is None:
-            index = ConfigIndex(inputs.desired.values(), inputs.dialect)
+            declared = inputs.desired if inputs.declared is None else inputs.declared
+            index = ConfigIndex(declared.values(), inputs.dialect)
             deleted = {a for a in inputs.live if a not in inputs.desired and a in inputs.managed}
         kept = HANDLERS[resource.kind].undeclarable(before, index, deleted)
         if kept:  # not crmctl's: kept as it is, never shown

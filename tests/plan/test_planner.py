@@ -250,3 +250,20 @@ def test_a_change_shares_the_address_string_of_its_desired_resource():
     for change in plan.changes:
         assert change.address == f"{change.kind}/{change.name}"
         assert change.address is keys[change.address]
+
+
+def test_a_restore_towards_a_snapshot_removes_entries_on_what_the_snapshot_defines():
+    # A failed apply granted Secret__c; the restore plans only the permission set towards the
+    # snapshot from before the apply, which defines Secret__c: the grant is crmctl's to remove.
+    secret = res("CustomObject", "Secret__c", label="Secret")
+    before = res("PermissionSet", "Reader", label="Reader", objects={"Invoice__c": ["read"]})
+    live = res("PermissionSet", "Reader", label="Reader",
+               objects={"Invoice__c": ["read"], "Secret__c": ["read", "edit"]})  # fmt: skip
+    snapshot = by_address(OBJ, secret, before)
+    [change] = plan_of(
+        [before], [live], managed={"PermissionSet/Reader"}, declared=snapshot
+    ).changes
+    assert change.action is Action.UPDATE
+    assert change.after["objects"] == {"Invoice__c": ["read"]}
+    # Without the snapshot, Secret__c is not in the configuration: the entry is kept.
+    assert plan_of([before], [live], managed={"PermissionSet/Reader"}).changes == []
