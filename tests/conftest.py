@@ -80,6 +80,33 @@ class CliResult:
         return self.out + self.err
 
 
+def example_applied_once(factory: pytest.TempPathFactory) -> Path:
+    """The example project (manifests/, environments/) applied once to its embedded sandbox."""
+    root = factory.mktemp("template") / "project"
+    root.mkdir()
+    shutil.copytree(REPO / "manifests", root / "manifests")
+    shutil.copytree(REPO / "environments", root / "environments")
+    with CliRunner().isolation(env={"CRMCTL_ACTOR": "tester@example.com", "CRMCTL_ENV": None}):
+        assert main(["-C", str(root), "apply", "--auto-approve"]) == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project applied once per module; a module may override it."""
+    return example_applied_once(tmp_path_factory)
+
+
+@pytest.fixture
+def applied(template: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh copy of `template` as the working directory (the `project` fixture's folder)."""
+    monkeypatch.chdir(project.parent)
+    shutil.rmtree(project)
+    shutil.copytree(template, project, symlinks=True)
+    monkeypatch.chdir(project)
+    return project
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the example project (manifests/ and environments/) as the working directory."""

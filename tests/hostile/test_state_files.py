@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from crmctl.cli import main
 from crmctl.sandbox.store import SandboxStore
-from tests.conftest import REPO
+from tests.conftest import example_applied_once
 from tests.e2e.helpers import manifest, replace_in, write_manifest
 
 STATE = Path(".crmctl") / "history" / ".state"
@@ -44,26 +41,10 @@ def _live(project: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example project applied once (v1) to the embedded sandbox, with changes pending."""
-    root = tmp_path_factory.mktemp("template") / "project"
-    root.mkdir()
-    shutil.copytree(REPO / "manifests", root / "manifests")
-    shutil.copytree(REPO / "environments", root / "environments")
-    runner = CliRunner()
-    with runner.isolation(env={"CRMCTL_ACTOR": "tester@example.com", "CRMCTL_ENV": None}):
-        assert main(["-C", str(root), "apply", "--auto-approve"]) == 0
+    root = example_applied_once(tmp_path_factory)
     replace_in(root / "manifests" / "access" / "roles.yaml", "VP Sales", "VP of Sales")
     write_manifest(root, "extra.yaml", manifest("Role", "Team_A", label="A", parent="CEO"))
     return root
-
-
-@pytest.fixture
-def applied(template: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh copy of the template as the working directory (the `project` fixture's folder)."""
-    monkeypatch.chdir(project.parent)
-    shutil.rmtree(project)
-    shutil.copytree(template, project, symlinks=True)
-    monkeypatch.chdir(project)
-    return project
 
 
 def _no_crash(result) -> None:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from crmctl.cli import main
-from tests.conftest import REPO
 from tests.reports.chromium import Dom, render
 from tests.testing.conftest import edit
 
@@ -34,27 +30,6 @@ approvals:
       match: {kinds: [PermissionSet]}
       require: [security-officer]
 """
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example project applied once to its embedded sandbox."""
-    root = tmp_path_factory.mktemp("template") / "project"
-    root.mkdir()
-    shutil.copytree(REPO / "manifests", root / "manifests")
-    shutil.copytree(REPO / "environments", root / "environments")
-    with CliRunner().isolation(env={"CRMCTL_ACTOR": "tester@example.com", "CRMCTL_ENV": None}):
-        assert main(["-C", str(root), "apply", "--auto-approve"]) == 0
-    return root
-
-
-@pytest.fixture
-def applied(template: Path, project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(project.parent)
-    shutil.rmtree(project)
-    shutil.copytree(template, project, symlinks=True)
-    monkeypatch.chdir(project)
-    return project
 
 
 def _page(crmctl, path: Path, *args: str, code: int = 0) -> str:
