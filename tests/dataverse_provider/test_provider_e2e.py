@@ -166,6 +166,9 @@ def test_a_failure_mid_apply_restores(dv: Path, org: DataverseOrg, crmctl) -> No
     assert r.exit_code == 1
     assert "  + CustomField/account.nw_region     applied\n" in r.out
     assert "  - CustomField/account.nw_region     undone\n" in r.out
+    # Dataverse answered the failed write: nothing of it can still be running, so the
+    # restore does not wait out the platform's 4-minute cut (resolve.SETTLED).
+    assert "its answer never came" not in r.err, r.err
     assert (
         "They were undone (1 change(s)); the CRM is back as it was before the apply (checked). "
         "Recorded as v2 of dv (failed, restored)."

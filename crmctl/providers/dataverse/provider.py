@@ -215,18 +215,23 @@ class DataverseProvider:
     ) -> ApplyResult:
         """Apply as write `write_id`: new rows get ids from it, journaled (see `resolve`)."""
         plain = self.api
-        self.api = resolve.TrackedApi(plain, write_id, note_ref, self.in_flight_cut)
+        tracked = resolve.TrackedApi(plain, write_id, note_ref, self.in_flight_cut)
+        self.api = tracked
         try:
-            return self._apply(changes)
+            result = self._apply(changes)
         finally:
             self.api = plain
+        tracked.settled()
+        return result
 
     def resolve_write(self, write_id: str, refs: Sequence[str] = ()) -> bool:
-        """Wait out the platform's cut since the write's last request; whether any of it landed."""
+        """Wait out the platform's cut since the write's last request (unless every request
+        was answered); whether any of it landed."""
         until, rows = resolve.parse_refs(refs)
         if until is None:  # no request of the write was sent
             return False
-        resolve.wait_out(write_id, until, self.in_flight_cut)
+        if resolve.SETTLED not in refs:
+            resolve.wait_out(write_id, until, self.in_flight_cut)
         return resolve.UNCHECKED in refs or resolve.landed(self.api, rows)
 
     def _apply(self, changes: list[Change]) -> ApplyResult:
@@ -243,6 +248,11 @@ class DataverseProvider:
                     else:
                         writer.apply(change)
                     if change.kind == "PermissionSet":
+                        if (change.after or {}).get("fields"):
+                            # Securing a column PUTs its whole definition as read, and a
+                            # read shows published labels: publish what this apply relabelled
+                            # first, or the PUT would write the old labels back.
+                            writer.publish()
                         fieldsecurity.write_profile(self.api, change, self.snapshot.profiles)
                 except ProviderError as exc:
                     result.failed.append(ChangeFailure(change.address, exc.message))

@@ -21,6 +21,11 @@ crmctl settles a write in two ways:
   cuts has passed since then, so no request of the write can still land after
   it returns. The environment file's `provider: inFlightCutSeconds` shortens
   the cut for an emulator that documents a shorter one: never for real Dataverse.
+- **Nothing to wait for.** A write whose every request was answered (it ended
+  well, or with an error the CRM sent back) journals `settled` once it is over:
+  no request of it can still be running, so `resolve_write` does not wait. Only
+  a request that got no answer (a dropped connection, a timeout) leaves a write
+  unsettled.
 """
 
 from __future__ import annotations
@@ -31,11 +36,19 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from crmctl.errors import EnvironmentFileError, ProviderError
+from crmctl.errors import EnvironmentFileError, ProviderError, TransportError
 from crmctl.providers.dataverse.webapi import BatchAnswer, BatchPart, WebApi
 from crmctl.providers.http import retry_notice
 
-__all__ = ["TrackedApi", "Fence", "DEFAULT_CUT", "cut_from_config", "landed", "wait_out"]
+__all__ = [
+    "TrackedApi",
+    "Fence",
+    "DEFAULT_CUT",
+    "SETTLED",
+    "cut_from_config",
+    "landed",
+    "wait_out",
+]
 
 #: Seconds after which no request sent to Dataverse can still be running (the ~4-minute cut).
 DEFAULT_CUT = 240.0
@@ -44,6 +57,8 @@ _WINDOW = 30.0
 _UNTIL = "until"
 #: Noted once a write sends a request whose effect no GET by id can show (an update, a delete).
 UNCHECKED = "unchecked"
+#: Noted when a write is over and every request it sent was answered.
+SETTLED = "settled"
 _NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e8f-9a0b-1c2d3e4f5a6b")
 #: Entity sets whose rows crmctl creates, with their primary key column.
 PRIMARY_KEYS: dict[str, str] = {
@@ -104,10 +119,19 @@ class TrackedApi(WebApi):
         self.note_ref = note_ref
         self.fence = Fence(note_ref, min(_WINDOW, cut / 8))
         self._seen: dict[str, int] = {}
+        #: A request of this write got no answer: it may still be running.
+        self.unanswered = False
+
+    def _answered(self, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except TransportError:
+            self.unanswered = True
+            raise
 
     def send(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
         self.fence.before_unchecked()
-        return super().send(method, path, body, **kw)
+        return self._answered(lambda: super(TrackedApi, self).send(method, path, body, **kw))
 
     def create(self, path: str, body: Any, *, solution: bool = True) -> str:
         key = PRIMARY_KEYS.get(path)
@@ -117,13 +141,21 @@ class TrackedApi(WebApi):
             if self.note_ref is not None:
                 self.note_ref(f"{path}{uuid.UUID(row_id).hex}")
             self.fence.before_request()
-            return super().create(path, body, solution=solution) or row_id
+            sent = self._answered(
+                lambda: super(TrackedApi, self).create(path, body, solution=solution)
+            )
+            return sent or row_id
         self.fence.before_unchecked()
-        return super().create(path, body, solution=solution)
+        return self._answered(lambda: super(TrackedApi, self).create(path, body, solution=solution))
 
     def _batch(self, parts: list[BatchPart], atomic: bool) -> list[BatchAnswer]:
         self.fence.before_unchecked()
-        return super()._batch(parts, atomic)
+        return self._answered(lambda: super(TrackedApi, self)._batch(parts, atomic))
+
+    def settled(self) -> None:
+        """The write is over: journal that nothing of it can still be running, if so."""
+        if self.note_ref is not None and not self.unanswered:
+            self.note_ref(SETTLED)
 
     def row_id(self, path: str, body: dict[str, Any]) -> str:
         """The id of a new row: the same for the same write, table and name."""
