@@ -16,10 +16,11 @@ from crmctl.dialect import dialect_of
 from crmctl.errors import CrmctlError
 from crmctl.history.journal import Journal, JournalState, Write
 from crmctl.history.jsonstream import Streamed
+from crmctl.kinds import HANDLERS
 from crmctl.model import Resource
 from crmctl.plan import Action, Change, Plan, PlanInputs, canonical, fingerprint, make_plan
 from crmctl.plan.encode import change_to_dict, plan_to_dict
-from crmctl.plan.planner import without_keys
+from crmctl.plan.planner import labels_only, without_keys
 from crmctl.providers import ApplyResult, ChangeFailure, Provider
 from crmctl.providers.base import ResolvesWrites
 
@@ -30,6 +31,7 @@ __all__ = [
     "run_plan",
     "restore",
     "resolve_writes",
+    "disown_unconfirmed",
     "snapshot",
     "snapshot_stream",
     "plan_document",
@@ -179,24 +181,32 @@ def run_plan(
     state: JournalState,
     progress: Progress | None = None,
     stop: StopRequest | None = None,
+    unstored: Mapping[str, frozenset[str]] | None = None,
 ) -> ApplyOutcome:
     """Send the plan's changes chunk by chunk, journaling before and after each; stop at a failure.
 
     Each chunk is a write with its own id, journaled before it is sent, so that
-    a crash leaves enough behind to ask the CRM what became of it.
+    a crash leaves enough behind to ask the CRM what became of it. A change of
+    labels the CRM does not store (`unstored`, `labels_only`) is sent nowhere: it
+    is applied as its chunk is, and the version records the new labels.
     """
     outcome = ApplyOutcome(plan)
     changes = plan.changes
     size = chunk_size()
+    keys = unstored or {}
     for start in range(0, len(changes), size):
         if stop is not None and stop.requested:
             outcome.interrupted = True
             outcome.not_applied = changes[start:]
             break
         chunk = changes[start : start + size]
-        result = send(provider, chunk, journal, state)
+        unsent = {
+            id(c) for c in chunk if labels_only(c.before, c.after, keys.get(c.kind, frozenset()))
+        }
+        sent = [c for c in chunk if id(c) not in unsent]
+        result = send(provider, sent, journal, state) if sent else ApplyResult()
         applied = set(result.applied)
-        outcome.applied.extend(c for c in chunk if c.address in applied)
+        outcome.applied.extend(c for c in chunk if id(c) in unsent or c.address in applied)
         if progress:
             progress(min(start + len(chunk), len(changes)), len(changes))
         if result.failed:
@@ -286,6 +296,47 @@ def differing(
     return [a for a in sorted(addresses) if print_of(want.get(a)) != print_of(have.get(a))]
 
 
+def landed(
+    change: Change,
+    live: Mapping[str, Resource],
+    unstored: Mapping[str, frozenset[str]] | None = None,
+) -> bool:
+    """Whether the CRM (`live`) holds what `change` wanted, but for the keys it does not store."""
+    have = live.get(change.address)
+    if change.after is None:
+        return have is None or HANDLERS[have.kind].retired(have.spec)
+    keys = (unstored or {}).get(change.kind, frozenset())
+    return have is not None and without_keys(
+        canonical(have.kind, have.spec, have.name), keys
+    ) == without_keys(canonical(change.kind, change.after, change.name), keys)
+
+
+def disown_unconfirmed(
+    outcome: ApplyOutcome,
+    live: Mapping[str, Resource],
+    unstored: Mapping[str, frozenset[str]] | None = None,
+) -> bool:
+    """After a successful apply: fail it if the CRM, read after the last write, does not hold
+    a change the provider reported applied (a write the CRM acknowledged and then undid, or
+    a later write that overwrote it). True when it did so.
+
+    The first such change becomes the failure and the others are not applied; the caller
+    handles the outcome as any failed apply (restore, report, exit code 1).
+    """
+    missing = [c for c in outcome.applied if not landed(c, live, unstored)]
+    if not missing:
+        return False
+    outcome.applied = [c for c in outcome.applied if c not in missing]
+    outcome.failed, outcome.not_applied = missing[0], missing[1:]
+    count = len(missing)
+    names = ", ".join(c.address for c in missing[:5]) + (", ..." if count > 5 else "")
+    outcome.error = (
+        f"the CRM answered that {count} change{'s' * (count != 1)} applied, but read after "
+        f"the apply it does not hold {'them' if count != 1 else 'it'}: {names}"
+    )
+    return True
+
+
 def reconcile(
     outcome: ApplyOutcome,
     live: dict[str, Resource],
@@ -300,17 +351,11 @@ def reconcile(
     """
     if outcome.ok:
         return
-
-    def landed(change: Change) -> bool:
-        have = live.get(change.address)
-        if change.after is None:
-            return have is None
-        keys = (unstored or {}).get(change.kind, frozenset())
-        return have is not None and without_keys(
-            canonical(have.kind, have.spec, have.name), keys
-        ) == without_keys(canonical(change.kind, change.after, change.name), keys)
-
-    moved = [c for c in [outcome.failed, *outcome.not_applied] if c is not None and landed(c)]
+    moved = [
+        c
+        for c in [outcome.failed, *outcome.not_applied]
+        if c is not None and landed(c, live, unstored)
+    ]
     if not moved:
         return
     order = {c.address: i for i, c in enumerate(outcome.plan.changes)}

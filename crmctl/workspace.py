@@ -10,9 +10,10 @@ import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from crmctl import __version__
 from crmctl.config.environment import Environment, display_path
@@ -23,6 +24,7 @@ from crmctl.executor import (
     ApplyOutcome,
     Progress,
     StopRequest,
+    disown_unconfirmed,
     journal_state,
     managed_after,
     plan_document,
@@ -99,6 +101,8 @@ class Workspace:
         self.live: dict[str, Resource] | None = None  # as the last plan() read it
         # The desired addresses once apply has released the desired state (_shed_positions).
         self._desired_addresses: list[str] | None = None
+        # ...and the labels of it the CRM does not store (`_labels_after`).
+        self._desired_labels: dict[str, dict[str, Any]] | None = None
 
     @cached_property
     def actor(self) -> Actor:
@@ -183,6 +187,7 @@ class Workspace:
         self.sync_history()
         desired = self.desired()
         self.live = self.read_live()  # kept for measuring the plan's impact on records
+        unstored = self.unstored()
         plan = make_plan(
             PlanInputs(
                 environment=self.env.name,
@@ -195,7 +200,8 @@ class Workspace:
                 targets=list(targets),
                 excludes=list(excludes),
                 dialect=dialect_of(self.provider.type),
-                unstored=self.unstored(),
+                unstored=unstored,
+                labels=self.history.labels(self.env.name) if any(unstored.values()) else None,
             )
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
@@ -243,11 +249,12 @@ class Workspace:
         target = {
             a: r for a, r in resources_from_snapshot(record.after).items() if a in managed_then
         }
+        self.live = self.read_live()
         plan = make_plan(
             PlanInputs(
                 environment=self.env.name,
                 desired=target,
-                live=self.read_live(),
+                live=self.live,
                 managed=self.history.managed(self.env.name) | managed_then,
                 protect=self._protect(),
                 supported_kinds=self.provider.supported_kinds(),
@@ -368,6 +375,24 @@ class Workspace:
                 if remote is not None:
                     remote.unlock(self.env.name)
 
+    def labels_in_effect(self) -> dict[str, str]:
+        """Lower-case field -> its classification in effect now: the CRM's, or where the CRM
+        does not store it (`unstored`), the label the last apply recorded. A grant is judged
+        on it as well as on the manifests' label (`governance.matching.rule_matches`)."""
+        if self.live is None:
+            self.live = self.read_live()
+        out = {
+            r.name.lower(): r.spec["classification"]
+            for r in self.live.values()
+            if r.kind == "CustomField" and r.spec.get("classification")
+        }
+        if "classification" in self.unstored().get("CustomField", frozenset()):
+            for address, labels in (self.history.labels(self.env.name) or {}).items():
+                kind, _, name = address.partition("/")
+                if kind == "CustomField" and labels.get("classification"):
+                    out[name.lower()] = labels["classification"]
+        return out
+
     def _governed_resources(self) -> dict[str, Resource]:
         """The desired resources, for finding who asked for each change (none if unreadable)."""
         try:
@@ -401,6 +426,7 @@ class Workspace:
             self.history,
             break_glass,
             self.governance_impacts(plan),
+            self.labels_in_effect(),
         )
         if not plan.changes:
             outcome = ApplyOutcome(plan)
@@ -422,7 +448,9 @@ class Workspace:
         before = snapshot_stream(live_before)
         state = journal_state(self.env.name, self.actor.email, plan, before)
         self.journal.start(state)
-        outcome = run_plan(self.provider, plan, self.journal, state, progress, stop)
+        outcome = run_plan(
+            self.provider, plan, self.journal, state, progress, stop, self.unstored()
+        )
         try:
             live_after = self._settle(outcome, state, live_before, restore_on_failure)
         except CrmctlError as exc:
@@ -435,7 +463,16 @@ class Workspace:
             ) from None
         after = snapshot_stream(live_after)
         outcome.version = self._record(
-            plan, outcome, before, after, number, state, live_after, grant
+            plan,
+            outcome,
+            before,
+            after,
+            number,
+            state,
+            live_after,
+            grant,
+            # What the manifests labelled is now applied, unless the CRM went back to before.
+            labels_from_changes=plan.rollback_to is None and outcome.restore is None,
         )
         self.journal.clear()
         return outcome
@@ -453,6 +490,7 @@ class Workspace:
         if self._desired is None:
             return
         self._desired_addresses = list(self._desired.resources)
+        self._desired_labels = self._labels_of(self._desired.resources)
         # A later desired() reads the manifests again rather than see a thinned state.
         self._desired = None
 
@@ -463,13 +501,20 @@ class Workspace:
         live_before: dict[str, Resource],
         restore_on_failure: bool,
     ) -> dict[str, Resource]:
-        """After the changes went out: the CRM as read after the last write, restored if need be."""
+        """After the changes went out: the CRM as read after the last write, restored if need be.
+
+        A change the provider reported applied that this read does not show fails the apply
+        (`disown_unconfirmed`): "Apply complete" is only said of what the CRM holds.
+        """
         if outcome.ok:
-            return self._read_held()
-        # Nothing of the write that failed may land after this read.
-        resolve_writes(self.provider, state.unanswered_or_failed())
-        live_after = self._read_held()
-        reconcile(outcome, live_after, self.unstored())
+            live_after = self._read_held()
+            if not disown_unconfirmed(outcome, live_after, self.unstored()):
+                return live_after
+        else:
+            # Nothing of the write that failed may land after this read.
+            resolve_writes(self.provider, state.unanswered_or_failed())
+            live_after = self._read_held()
+            reconcile(outcome, live_after, self.unstored())
         if not outcome.ok and restore_on_failure:
             # Everything sent may have landed (a dropped connection hides the answer).
             outcome.restore, live_after = restore(
@@ -530,6 +575,7 @@ class Workspace:
                 self._governed_resources(),
                 self.history,
                 impacts=self.governance_impacts(original),
+                in_effect=self.labels_in_effect(),
             )
             if finish
             else None
@@ -631,6 +677,7 @@ class Workspace:
             pending["result"],
             pending["before"],
             pending["after"],
+            pending.get("labels") if isinstance(pending.get("labels"), dict) else None,
         )
         outcome = ApplyOutcome(plan_from_dict(pending["plan"]))
         outcome.note = f"{pending['meta'].get('status')}; recording finished by recover"
@@ -651,8 +698,13 @@ class Workspace:
         state: JournalState,
         present: Container[str],
         grant: Authorization | None = None,
+        labels_from_changes: bool = False,
     ) -> int:
-        """Record the version (`present`: the addresses the CRM holds after it)."""
+        """Record the version (`present`: the addresses the CRM holds after it).
+
+        `labels_from_changes`: the applied changes carry the manifests' labels the CRM does
+        not store, which the version records (`_labels_after`).
+        """
         managed = managed_after(self.history.managed(self.env.name), outcome)
         addresses = (
             self._desired_addresses
@@ -663,13 +715,7 @@ class Workspace:
         )
         if outcome.ok and plan.rollback_to is None and addresses is not None:
             # What already matched the manifests is adopted too.
-            selected = (
-                a
-                for a in addresses
-                if (not plan.targets or matches_any(a, plan.targets))
-                and not (plan.excludes and matches_any(a, plan.excludes))
-            )
-            managed.update(a for a in selected if a in present)
+            managed.update(a for a in addresses if _in_scope(a, plan) and a in present)
         counts = plan.counts()
         meta = {
             "status": outcome.status,
@@ -689,6 +735,7 @@ class Workspace:
             result_document(outcome, streamed=True),
             before,
             after,
+            self._labels_after(plan, outcome, managed, present, labels_from_changes),
         )
         # If the process dies from here on, recover finishes this recording.
         self.journal.recording(
@@ -698,6 +745,66 @@ class Workspace:
         )
         return self.history.record(record, managed, self.actor, message, number)
 
+    def _labels_of(self, resources: Mapping[str, Resource]) -> dict[str, dict[str, Any]]:
+        """address -> the values of its spec keys the CRM does not store."""
+        keys = {kind: k for kind, k in self.unstored().items() if k}
+        if not keys:
+            return {}
+        return {
+            a: {k: r.spec[k] for k in keys[r.kind] if k in r.spec}
+            for a, r in resources.items()
+            if r.kind in keys
+        }
+
+    def _labels_after(
+        self,
+        plan: Plan,
+        outcome: ApplyOutcome,
+        managed: set[str],
+        present: Container[str],
+        from_changes: bool,
+    ) -> dict[str, dict[str, Any]] | None:
+        """The labels the CRM does not store, as this version leaves them (None: no such keys).
+
+        Per managed resource the CRM holds: an applied change's (`from_changes`), else what
+        the last version recorded, else, first seen in a plan's scope, the manifests'. A
+        relabel is recorded only once a plan showed it and an apply carried it out.
+        """
+        keys = {kind: k for kind, k in self.unstored().items() if k}
+        if not keys:
+            return None
+        previous = self.history.labels(self.env.name) or {}
+        changed = (
+            {c.address: c.after for c in outcome.applied if c.after is not None}
+            if from_changes
+            else {}
+        )
+        desired = (
+            self._labels_of(self._desired.resources)
+            if self._desired is not None
+            else self._desired_labels or {}
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for address in sorted(managed):
+            kind = address.partition("/")[0]
+            if kind not in keys or address not in present:
+                continue
+            if address in changed:
+                spec = changed[address]
+                out[address] = {k: spec[k] for k in keys[kind] if k in spec}
+            elif address in previous:
+                out[address] = previous[address]
+            elif address in desired and _in_scope(address, plan):
+                out[address] = desired[address]
+        return out
+
     def close(self) -> None:
         if self._provider is not None:
             self._provider.close()
+
+
+def _in_scope(address: str, plan: Plan) -> bool:
+    """Whether the plan's --target / --exclude select `address`."""
+    if plan.targets and not matches_any(address, plan.targets):
+        return False
+    return not (plan.excludes and matches_any(address, plan.excludes))

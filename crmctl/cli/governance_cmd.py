@@ -114,6 +114,7 @@ def reverify(workspace: Workspace, plan: Plan) -> Governance:
         workspace.desired().resources,
         workspace.history,
         workspace.governance_impacts(plan),
+        workspace.labels_in_effect(),
     )
     known = set(plan.diagnostics)
     plan.diagnostics.extend(d for d in gov.diagnostics if d not in known)

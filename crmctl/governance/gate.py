@@ -105,9 +105,10 @@ def review(
     resources: Mapping[str, Resource],
     history: HistoryStore,
     impacts: Impacts = None,
+    in_effect: Mapping[str, str] | None = None,
 ) -> Governance:
     """Note every change's approvals on `plan` (for `plan`, `approvals`, `approve`); raises nothing."""
-    return govern(env, plan, resources, history_facts(history, env.name), impacts)
+    return govern(env, plan, resources, history_facts(history, env.name), impacts, in_effect)
 
 
 def _exempt(env: Environment) -> bool:
@@ -155,6 +156,7 @@ def authorize(
     history: HistoryStore,
     break_glass: BreakGlassRecord | None = None,
     impacts: Impacts = None,
+    in_effect: Mapping[str, str] | None = None,
 ) -> Authorization:
     """Verify everything `plan` needs before it may change the CRM; raise ApprovalError if not.
 
@@ -162,10 +164,11 @@ def authorize(
     approvals (never without the policy owners' approval of a governance change).
     `impacts`: the changes' impact on stored records, measured now by the caller
     (rules with an `impact` criterion apply to every change they match when None).
+    `in_effect`: each field's classification in effect now (`rule_matches`).
     """
     facts = history_facts(history, env.name)
     _require_remote(env, history, facts.baseline)
-    gov = govern(env, plan, resources, facts, impacts)
+    gov = govern(env, plan, resources, facts, impacts, in_effect)
     _require_access_review(env, plan, history)
     grant = Authorization(
         governance=gov.state,

@@ -20,7 +20,10 @@ that could not be evaluated).
 
 "Grants" means present after the change and not before it (everything a
 created permission set holds is granted). Field classifications come from
-the caller (the desired state and the live fields the plan saw).
+the caller (the desired state and the live fields the plan saw); a grant is
+also judged on the classification in effect now, so relabelling a field in
+the manifests and leaving the relabel out of the apply (--target) cannot
+lower what a grant on it needs.
 """
 
 from __future__ import annotations
@@ -82,7 +85,10 @@ def _granted_object_permissions(change: Change) -> set[str]:
 
 
 def _touches_classification(
-    change: Change, wanted: Iterable[str], classifications: Mapping[str, str]
+    change: Change,
+    wanted: Iterable[str],
+    classifications: Mapping[str, str],
+    in_effect: Mapping[str, str] | None = None,
 ) -> bool:
     wanted = set(wanted)
     if change.kind == "CustomField":
@@ -90,7 +96,10 @@ def _touches_classification(
             (spec or {}).get("classification") in wanted for spec in (change.before, change.after)
         )
     if change.kind == "PermissionSet":
-        return any(classifications.get(f.lower()) in wanted for f in _granted_fields(change))
+        labels = (classifications, in_effect or {})
+        return any(
+            side.get(f.lower()) in wanted for f in _granted_fields(change) for side in labels
+        )
     return False
 
 
@@ -99,13 +108,14 @@ def _content_matches(
     change: Change,
     classifications: Mapping[str, str],
     widened: Mapping[str, set[str]] | None = None,
+    in_effect: Mapping[str, str] | None = None,
 ) -> bool:
     if rule.access_widening and set(rule.access_widening) & (widened or {}).get(
         change.address, set()
     ):
         return True
     if rule.classifications and _touches_classification(
-        change, rule.classifications, classifications
+        change, rule.classifications, classifications, in_effect
     ):
         return True
     if change.kind != "PermissionSet":
@@ -144,11 +154,14 @@ def rule_matches(
     classifications: Mapping[str, str],
     impacts: Impacts = None,
     widened: Mapping[str, set[str]] | None = None,
+    in_effect: Mapping[str, str] | None = None,
 ) -> bool:
     """Whether `change` falls under `rule` (see the module docstring for content criteria).
 
     `impacts`: address -> measured impact (None: not measured).
     `widened`: address -> classifications of the fields whose access the change widens.
+    `in_effect`: lower-case field -> the classification in effect now (the CRM's, or the
+    label the last apply recorded), which a grant is judged on as well as the manifests'.
     """
     if rule.kinds and change.kind not in rule.kinds:
         return False
@@ -162,7 +175,9 @@ def rule_matches(
             return False  # measured: a change of a kind that cannot touch records
         if not impact_crosses(rule, impact):
             return False
-    return not rule.has_content_criteria or _content_matches(rule, change, classifications, widened)
+    return not rule.has_content_criteria or _content_matches(
+        rule, change, classifications, widened, in_effect
+    )
 
 
 def requirements_for(
@@ -171,12 +186,13 @@ def requirements_for(
     classifications: Mapping[str, str],
     impacts: Impacts = None,
     widened: Mapping[str, set[str]] | None = None,
+    in_effect: Mapping[str, str] | None = None,
 ) -> list[Requirement]:
     """The requirements of every rule the change matches, in the policy's order."""
     return [
         Requirement(rule.name, rule.require, rule.min_approvers)
         for rule in policy.rules
-        if rule_matches(rule, change, classifications, impacts, widened)
+        if rule_matches(rule, change, classifications, impacts, widened, in_effect)
     ]
 
 

@@ -149,11 +149,13 @@ def govern(
     resources: Mapping[str, Resource],
     history: HistoryFacts,
     impacts: Impacts = None,
+    in_effect: Mapping[str, str] | None = None,
 ) -> Governance:
     """Set `requires` and `approvals` on every change of `plan` (and its governance change).
 
     `impacts`: each change's measured impact on stored records, for rules with
     an `impact` criterion (None: not measured, so those rules apply).
+    `in_effect`: lower-case field -> its classification in effect now (`rule_matches`).
 
     Approvals are single-use: a record whose id the history lists as used
     no longer counts (an approval of A -> B cannot justify A -> B again later).
@@ -225,7 +227,7 @@ def govern(
     if watched:
         widened = widening_changes(resources, plan.changes, watched)
     for change in plan.changes:
-        reqs = requirements_for(change, policy, classes, impacts, widened)
+        reqs = requirements_for(change, policy, classes, impacts, widened, in_effect)
         change.requires = required_roles(reqs)
         change.approvals = change_status(change, reqs, policy, records, facts)
     if pseudo is not None:

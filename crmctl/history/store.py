@@ -10,6 +10,8 @@ Layout, per environment::
     <env>/versions/000012/after.json    live snapshot after
 
     <env>/versions/000012/managed.json  what crmctl managed after it
+    <env>/versions/000012/labels.json   labels the CRM does not store, as applied (if any)
+    <env>/labels.json                   the same, as of the latest version that recorded them
     <env>/events.jsonl                  lock take-overs and forced unlocks
 
 Each version is tagged `<env>/v<N>`. Local working state that must not be
@@ -112,6 +114,10 @@ class VersionRecord:
     result: dict[str, Any]
     before: Any
     after: Any
+    #: address -> {key: value} of the spec keys the CRM does not store (labels crmctl keeps
+    #: in git, `providers.base.LeavesKeysUnstored`) as this version left them; None: the
+    #: provider stores every key, and the environment's labels file is left as it is.
+    labels: dict[str, dict[str, Any]] | None = None
 
 
 #: How deep each history file is written one entry a line (deeper values: one line each):
@@ -277,6 +283,20 @@ class HistoryStore:
         if self.remote is not None:
             self.remote.push_head()
 
+    def labels(self, env: str) -> dict[str, dict[str, Any]] | None:
+        """The labels the CRM does not store, as the latest version that recorded them left
+        them (address -> {key: value}); None before any version recorded labels."""
+        path = self._env_dir(env) / "labels.json"
+        if not (path.exists() or path.is_symlink()):
+            return None
+        data = read_json(path, "history file")
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise HistoryError(
+                f"history file {path} is damaged: it should map addresses to labels",
+                hint=_REPAIR,
+            )
+        return data
+
     def events(self, env: str) -> list[dict[str, Any]]:
         """The environment's recorded events, oldest first, as HEAD's commit holds them."""
         repo = self.repo
@@ -415,6 +435,12 @@ class HistoryStore:
             "after.json": record.after,
             "managed.json": sorted(managed),
         }
+        shared: dict[str, Any] = {
+            "managed.json": sorted(managed)
+        }  # the environment's current files
+        if record.labels is not None:
+            files["labels.json"] = record.labels
+            shared["labels.json"] = record.labels
         repo = self.repo
         try:
             self._reset_index()
@@ -422,9 +448,10 @@ class HistoryStore:
                 shutil.rmtree(folder)  # left by a recording that was interrupted
             for name, data in files.items():
                 _dump(folder / name, data)
-            _dump(self._env_dir(env) / "managed.json", sorted(managed))
+            for name, data in shared.items():
+                _dump(self._env_dir(env) / name, data)
             paths = [str((folder / n).relative_to(self.path)) for n in files]
-            paths.append(str((self._env_dir(env) / "managed.json").relative_to(self.path)))
+            paths.extend(str((self._env_dir(env) / n).relative_to(self.path)) for n in shared)
             repo.index.add(paths)
             who = git.Actor(actor.name, actor.email)
             repo.index.commit(f"{env} v{number}: {message}", author=who, committer=who)

@@ -310,6 +310,11 @@ class KindHandler:
         """
         return {}
 
+    def retired(self, live: dict[str, Any]) -> bool:
+        """Whether a live spec is what the CRM keeps of a resource it was asked to delete
+        (a user is deactivated, never deleted): a delete landed when the read shows this."""
+        return False
+
     def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         """Addresses of the resources this one needs to exist first (names read in `dialect`)."""
         return set()

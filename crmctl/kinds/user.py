@@ -20,6 +20,9 @@ class UserKind(KindHandler):
         spec["permissionSets"] = sorted(set(spec.get("permissionSets", [])))
         return spec
 
+    def retired(self, live: dict[str, Any]) -> bool:
+        return live.get("active") is False  # CRMs deactivate users; none deletes one
+
     def dependencies(self, resource: Resource, dialect: str = DEFAULT_DIALECT) -> set[str]:
         deps = {address_of("PermissionSet", p) for p in resource.spec.get("permissionSets", [])}
         role = resource.spec.get("role")

@@ -16,7 +16,15 @@ from crmctl.plan.model import Change, Plan, fingerprint
 from crmctl.plan.ordering import order_changes
 from crmctl.plan.selection import matches_any, unmatched_selection
 
-__all__ = ["PlanInputs", "make_plan", "matches_any", "canonical", "carry_unstored", "without_keys"]
+__all__ = [
+    "PlanInputs",
+    "make_plan",
+    "matches_any",
+    "canonical",
+    "carry_unstored",
+    "labels_only",
+    "without_keys",
+]
 
 #: (kind, before, after) -> why the change cannot be made in place, or None.
 ReplaceRule = Callable[[str, dict[str, Any], dict[str, Any]], str | None]
@@ -46,6 +54,11 @@ class PlanInputs:
     #: kind -> spec keys the CRM does not store (`providers.base.LeavesKeysUnstored`): labels
     #: crmctl keeps in git, never compared with the CRM nor sent to it.
     unstored: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: address -> the values of its unstored keys as the last apply recorded them
+    #: (`HistoryStore.labels`): a label the manifests changed since is a change (nothing is
+    #: sent for it, but it is shown and governed like any other). None, or an address not in
+    #: it: the manifests' label is carried, as there is nothing to compare it with.
+    labels: Mapping[str, Mapping[str, Any]] | None = None
     #: The configuration whose objects and fields a permission entry may name (what is not
     #: in it is not crmctl's and is kept, `KindHandler.undeclarable`); None: `desired`. A
     #: restore or rollback plans a few resources towards a whole snapshot: the snapshot.
@@ -91,6 +104,25 @@ def carry_unstored(
     return out
 
 
+#: Why a change of labels alone is planned (`labels_only`).
+UNSTORED_REASON = (
+    "a label crmctl keeps in git changed since the last apply (nothing is sent to the CRM)"
+)
+
+
+def labels_only(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, keys: frozenset[str]
+) -> bool:
+    """Whether an update changes nothing but keys the CRM does not store."""
+    return (
+        bool(keys)
+        and before is not None
+        and after is not None
+        and before != after
+        and without_keys(before, keys) == without_keys(after, keys)
+    )
+
+
 def without_keys(spec: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
     """`spec` without `keys`."""
     return {k: v for k, v in spec.items() if k not in keys} if keys else spec
@@ -102,8 +134,9 @@ def make_plan(inputs: PlanInputs) -> Plan:
     What of a live resource no manifest of the desired state can declare (a permission
     set's entries on objects and fields the manifests do not define) is kept as it is:
     it is added to the desired spec, so it neither shows nor changes. What the CRM does
-    not store (`inputs.unstored`) is carried from the desired spec into the live one:
-    it is compared with nothing, planned never, and the desired spec keeps it.
+    not store (`inputs.unstored`) is carried into the live spec from the labels the last
+    apply recorded (`inputs.labels`), else from the desired spec: a relabel since the last
+    apply is a change, one that sends nothing to the CRM (`labels_only`).
     """
     plan = Plan(
         environment=inputs.environment, targets=list(inputs.targets), excludes=list(inputs.excludes)
@@ -139,7 +172,9 @@ def make_plan(inputs: PlanInputs) -> Plan:
             )
             continue
         read = canonical(live.kind, live.spec, live.name)
-        before = carry_unstored(read, after, inputs.unstored.get(resource.kind, frozenset()))
+        keys = inputs.unstored.get(resource.kind, frozenset())
+        recorded = inputs.labels.get(address) if keys and inputs.labels is not None else None
+        before = carry_unstored(read, after if recorded is None else dict(recorded), keys)
         if index is None:
             declared = inputs.desired if inputs.declared is None else inputs.declared
             index = ConfigIndex(declared.values(), inputs.dialect)
@@ -157,6 +192,8 @@ def make_plan(inputs: PlanInputs) -> Plan:
         action, reason = (
             (Action.REPLACE, why) if why else (Action.UPDATE, "the CRM differs from the manifests")
         )
+        if keys and labels_only(before, after, keys):
+            reason = UNSTORED_REASON
         changes.append(
             Change(
                 resource.kind,

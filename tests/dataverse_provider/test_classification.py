@@ -1,9 +1,9 @@
 """A column's `classification` on Dataverse: a governance label crmctl keeps in git.
 
-Dataverse columns have no classification. The provider says so (`unstored_keys`); the plan
-carries the manifests' value into the live spec, so the label is never sent, never compared
-and never drifts, while governance still reads it from the manifests (docs/dynamics.md,
-*Settings Dataverse does not store*).
+Dataverse columns have no classification. The provider says so (`unstored_keys`); each apply
+records the labels it carried out in the history, and the plan compares the manifests' label
+with that one: a relabel is a change, shown and governed, that sends nothing to Dataverse.
+The label never drifts (docs/dynamics.md, *Labels crmctl keeps in git*).
 """
 
 from __future__ import annotations
@@ -25,6 +25,25 @@ from tests.governance.keys import write_signers
 
 STEWARD = "amara.okafor@northwind.example"
 ATTRIBUTE = "EntityDefinitions(LogicalName='account')/Attributes(LogicalName='nw_nationalid')"
+
+
+def _account_metadata(org: DataverseOrg, since: str | None = None) -> dict:
+    """RetrieveMetadataChanges for the account table (plain OData): changed since `since`."""
+    query = {
+        "Criteria": {"FilterOperator": "And", "Conditions": [{
+            "PropertyName": "LogicalName", "ConditionOperator": "Equals",
+            "Value": {"Type": "System.String", "Value": "account"}}]},
+        "Properties": {"AllProperties": False, "PropertyNames": ["LogicalName", "Attributes"]},
+    }  # fmt: skip
+    if since is None:
+        return org.web(
+            "GET", "RetrieveMetadataChanges(Query=@p1)", params={"@p1": json.dumps(query)}
+        )
+    return org.web(
+        "GET",
+        "RetrieveMetadataChanges(Query=@p1,ClientVersionStamp=@p2)",
+        params={"@p1": json.dumps(query), "@p2": f"'{since}'"},
+    )
 
 
 def _column(classification: str, label: str = "National ID") -> dict:
@@ -56,12 +75,27 @@ def test_classification_plans_empty_after_apply_and_never_drifts(
     live = org.web("GET", ATTRIBUTE)
     assert "classification" not in json.dumps(live).lower()  # nothing of it was sent
 
-    # A reclassification alone is not a CRM change: the git diff of the manifests shows it.
+    # A reclassification is compared with the label the last apply recorded: it is planned
+    # (and governed) like any change, yet nothing of it is sent to Dataverse.
     _write(project, _column("Sensitive"))
-    _no_changes(crmctl, "dv")
-    r = crmctl("drift", "-e", "dv")
+    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    assert (
+        '  ~ CustomField/account.nw_nationalid\n      ~ classification: "PII" -> "Sensitive"\n\n'
+    ) in r.out, r.out
+    assert r.out.endswith("Plan: 0 to add, 1 to change, 0 to destroy.\n"), r.out
+    r = crmctl("drift", "-e", "dv")  # the CRM did not change: no drift, only a pending relabel
     assert (r.exit_code, r.err) == (0, ""), r.out
     assert r.out.endswith("No drift in dv: 1 in sync.\n"), r.out
+    stamp = _account_metadata(org)["ServerVersionStamp"]
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert r.out.endswith(
+        "Apply complete: 0 added, 1 changed, 0 destroyed. Recorded as v2 of dv.\n"
+    ), r.out
+    assert _account_metadata(org, stamp)["EntityMetadata"] == []  # no metadata write went out
+    assert "classification" not in json.dumps(org.web("GET", ATTRIBUTE)).lower()
+    _no_changes(crmctl, "dv")
 
     # With a change Dataverse stores, only that change is planned.
     _write(project, _column("Sensitive", label="National Identity Number"))
@@ -77,6 +111,15 @@ def test_classification_plans_empty_after_apply_and_never_drifts(
     assert r.exit_code == 0, r.output
     _no_changes(crmctl, "dv")
 
+
+READERS = manifest(
+    "PermissionSet",
+    "Id_Readers",
+    label="Id Readers",
+    objects={"account": ["read"]},
+    depths={"account": {"read": "Global"}},
+    fields={"account.nw_nationalid": ["read"]},
+)
 
 APPROVALS = f"""\
     data-steward: [{STEWARD}]
@@ -135,3 +178,40 @@ def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
     assert (refused.exit_code, refused.err) == (1, missing)
     live = org.web("GET", ATTRIBUTE + "?$select=DisplayName")
     assert live["DisplayName"]["UserLocalizedLabel"]["Label"] == "National ID"
+
+    # The open door this closes: relabel the PII column Public, then grant it.
+    _write(project, _column("Public", label="National Identity Number"))
+    commit(project, AUTHOR, "Call the national id public", "dv/org.yaml")
+    r = crmctl("plan", "-e", "gov", "--detailed-exitcode")
+    assert r.exit_code == 2, r.output
+    assert '      ~ classification: "PII" -> "Public"\n' in r.out, r.out
+    refused = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert (refused.exit_code, refused.err) == (1, missing)  # the old label still governs
+
+    # Leaving the relabel out of the apply does not help: a grant is judged on the label in
+    # effect (the one the last apply recorded) as well as on the manifests'.
+    _write(project, _column("Public", label="National Identity Number"), READERS)
+    commit(project, AUTHOR, "Let the desk read national ids", "dv/org.yaml")
+    target = ("--target", "PermissionSet/Id_Readers")
+    r = crmctl("plan", "-e", "gov", *target)
+    assert r.exit_code == 0, r.output
+    assert "classification" not in r.out  # the relabel is not in this plan
+    refused = crmctl("apply", "-e", "gov", "--auto-approve", *target)
+    assert refused.exit_code == 1, refused.output
+    assert "  - PermissionSet/Id_Readers: data-steward: missing\n" in refused.err, refused.err
+    assert org.web("GET", "roles", params={"$filter": "name eq 'Id Readers'"})["value"] == []
+
+    # With the steward's approval the relabel is applied and recorded; nothing else changes.
+    approved = crmctl(
+        "approve", "-e", "gov", "--role", "data-steward", "--ticket", "DPO-2",
+        env=as_person(STEWARD),
+    )  # fmt: skip
+    assert approved.exit_code == 0, approved.output
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", approved.out).group(1)
+    commit(project, AUTHOR, "Approve DPO-2", record)
+    done = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert done.exit_code == 0, done.output
+    assert done.out.endswith(
+        "Apply complete: 1 added, 1 changed, 0 destroyed. Recorded as v2 of gov.\n"
+    ), done.out
+    _no_changes(crmctl, "gov")

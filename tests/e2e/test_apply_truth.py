@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -242,3 +243,48 @@ def test_second_ctrl_c_stops_at_once_and_leaves_the_journal(http_project, sandbo
     recovered = crmctl("recover")
     assert recovered.exit_code == 0, recovered.output
     assert live_specs(sandbox_server.store) == before
+
+
+# --- a change the CRM answered for, then did not keep -------------------------------------
+
+
+def test_a_change_the_crm_undoes_after_answering_fails_the_apply(
+    http_project, sandbox_server, crmctl
+):
+    """Something in the CRM (an automation, another admin) puts the role back between the
+    write and the read after it: the apply says so, and "Apply complete" is never printed."""
+    apply_ok(crmctl)
+    replace_in(http_project / "manifests" / "access" / "roles.yaml", "VP Sales", "VP of Sales")
+    store = sandbox_server.store
+    stop = threading.Event()
+
+    def put_back() -> None:
+        while not stop.is_set():
+            spec = live_specs(store)["Role/VP_Sales"]
+            if spec["label"] == "VP of Sales":
+                store.put_config("Role", "VP_Sales", {**spec, "label": "VP Sales"}, "flow@x.y")
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=put_back)
+    faults(sandbox_server, latencyMs=400)  # the read after the write comes well after it
+    watcher.start()
+    try:
+        result = crmctl("apply", "--auto-approve")
+    finally:
+        stop.set()
+        watcher.join()
+        faults(sandbox_server)
+    assert result.exit_code == 1, result.output
+    said = (
+        "the CRM answered that 1 change applied, but read after the apply it does not hold "
+        "it: Role/VP_Sales"
+    )
+    assert f"  ~ Role/VP_Sales  FAILED: {said}\n" in result.out, result.out
+    assert f"Error: apply stopped at Role/VP_Sales: {said}\n" in result.err, result.err
+    assert "Recorded as v2 of e2e (failed, restored)." in result.err, result.err
+    assert "Apply complete" not in result.output
+    assert live_specs(store)["Role/VP_Sales"]["label"] == "VP Sales"
+    planned = crmctl("plan", "--detailed-exitcode")
+    assert planned.exit_code == 2  # the change is still to be made
+    assert '      ~ label: "VP Sales" -> "VP of Sales"\n' in planned.out, planned.out
