@@ -361,6 +361,12 @@ class HttpClient:
         response = self.request(method, path, **kwargs)
         if not response.content:
             return None
+        import orjson  # imported when first needed: off the --help / --version path
+
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass  # not UTF-8 JSON (another charset, a NaN): the json module's more lenient reading
         try:
             return response.json()
         except ValueError:

@@ -487,7 +487,7 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(body, bytes):
                 data = body
             else:
-                data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+                data = _encode(body)
                 headers.setdefault("Content-Type", "application/json; charset=utf-8")
         if drop and len(data) < 2:
             self._cut()  # nothing to cut in half: close before the status line
@@ -810,3 +810,14 @@ def routes() -> list[Route]:
         Route("POST", "/api/v1/admin/faults", _faults_set, admin=True, faults=False),
         Route("DELETE", "/api/v1/admin/faults", _faults_clear, admin=True, faults=False),
     ]
+
+
+def _encode(body: Any) -> bytes:
+    """A JSON answer as compact UTF-8: orjson, or the json module for what orjson refuses
+    (keys that are not strings, integers beyond 64 bits)."""
+    import orjson
+
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

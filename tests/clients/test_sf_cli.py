@@ -5,10 +5,15 @@ One emulator and one login for the module: `sf` takes seconds to start.
 
 from __future__ import annotations
 
+import pytest
+
 from crmctl.sandbox.salesforce.oauth import ORG_ID
 from crmctl.sandbox.salesforce.sobjects import sf_id
 from tests.clients.conftest import Sf
 from tests.salesforce_org import ADMIN
+
+# One worker runs this module (`--dist loadgroup`), so the module's login happens once a run.
+pytestmark = pytest.mark.xdist_group("sf-cli")
 
 
 def test_login_with_an_access_token_over_http_then_display(sf: Sf) -> None:

@@ -42,6 +42,10 @@ from crmctl.cli import main
 from tests.clients.conftest import Sf, logged_in_cli, sfdx_project, shared_project
 from tests.conftest import REPO, CliResult
 
+# One worker runs this module (`--dist loadgroup`): each project is deployed once a run, not
+# once per worker that happens to get one of its tests (a deploy costs the CLI seconds).
+pytestmark = pytest.mark.xdist_group("sf-projects")
+
 #: The example org (the repository's manifests/), as Salesforce DX source (see `_example_source`).
 EXAMPLE = "example-org"
 PROJECTS = ["dreamhouse-lwc", "navikt-crm-arbeidsgiver-base", EXAMPLE]

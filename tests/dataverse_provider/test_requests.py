@@ -26,7 +26,9 @@ def _entity(table: str, custom: bool, attributes: list[dict[str, Any]]) -> dict[
 
 
 def _column(name: str, kind: str = "String") -> dict[str, Any]:
-    return {
+    """A column as RetrieveMetadataChanges answers: its derived type, with that type's details."""
+    out: dict[str, Any] = {
+        "@odata.type": f"#Microsoft.Dynamics.CRM.{columns.DERIVED[kind]}",
         "MetadataId": f"id-{name}",
         "LogicalName": name,
         "AttributeType": kind,
@@ -34,6 +36,11 @@ def _column(name: str, kind: str = "String") -> dict[str, Any]:
         "DisplayName": columns.label(name),
         "RequiredLevel": {"Value": "None"},
     }
+    if kind == "String":
+        out["MaxLength"] = 100
+    if kind == "Picklist":
+        out["OptionSet"] = {"Options": [{"Value": 1, "Label": columns.label("A")}]}
+    return out
 
 
 def _org(fake: Any, tables: int) -> None:
@@ -41,31 +48,8 @@ def _org(fake: Any, tables: int) -> None:
         _entity(f"nw_t{i}", True, [_column(f"nw_c{i}"), _column(f"nw_p{i}", "Picklist")])
         for i in range(tables)
     ]
-    fake.on("GET", r"EntityDefinitions\?.*", (200, {}, {"value": entities}))
     fake.on(
-        "GET",
-        r"EntityDefinitions\(LogicalName='(\w+)'\)/Attributes/Microsoft\.Dynamics\.CRM\.StringAttributeMetadata\?.*",
-        lambda body, m: (
-            200,
-            {},
-            {"value": [{"LogicalName": "nw_c" + m.group(1)[4:], "MaxLength": 100}]},
-        ),
-    )
-    fake.on(
-        "GET",
-        r"EntityDefinitions\(LogicalName='(\w+)'\)/Attributes/Microsoft\.Dynamics\.CRM\.PicklistAttributeMetadata\?.*",
-        lambda body, m: (
-            200,
-            {},
-            {
-                "value": [
-                    {
-                        "LogicalName": "nw_p" + m.group(1)[4:],
-                        "OptionSet": {"Options": [{"Value": 1, "Label": columns.label("A")}]},
-                    }
-                ]
-            },
-        ),
+        "GET", r"RetrieveMetadataChanges\(Query=@p1\)\?.*", (200, {}, {"EntityMetadata": entities})
     )
 
 
@@ -77,7 +61,7 @@ def test_reading_tables_and_columns_takes_the_same_requests_for_1_or_40_tables()
         live = provider.read(["CustomObject", "CustomField"])
         assert len(live) == 3 * tables
         counts.append(provider.requests_made)
-    assert counts == [2, 2]  # one EntityDefinitions query, one $batch of typed casts
+    assert counts == [1, 1]  # one RetrieveMetadataChanges: every column as its derived type
 
 
 def test_paged_queries_follow_the_next_link_and_never_skip() -> None:

@@ -1,9 +1,9 @@
 """Reading a Dataverse environment's configuration in a constant number of requests.
 
-    tables and columns   1 GET of EntityDefinitions with $expand=Attributes (base
-                         properties; metadata is not paged), then 1 $batch (per
-                         1,000) of typed casts for the columns whose details
-                         crmctl needs (length, precision, format, options, targets)
+    tables and columns   1 GET of RetrieveMetadataChanges: every table with its
+                         columns, each column as its derived type with the properties
+                         crmctl needs (length, precision, format, options, targets);
+                         metadata is not paged
     security roles       1 paged GET of the root unit's roles, 1 $batch (per 1,000)
                          of RetrieveRolePrivilegesRole for their depths
     business units       1 paged GET
@@ -15,13 +15,14 @@ rows (or batches of 1,000), never with the number of resources.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from crmctl.errors import ProviderError
 from crmctl.model import Resource
 from crmctl.providers.dataverse import columns, rules, security
-from crmctl.providers.dataverse.webapi import BatchPart, WebApi, literal, odata_error
+from crmctl.providers.dataverse.webapi import BatchPart, WebApi, odata_error
 
 __all__ = ["Snapshot", "read_metadata", "read_roles", "read_units", "read_users", "read_rules"]
 
@@ -46,11 +47,6 @@ _DETAIL_SELECT = {
     "LookupAttributeMetadata": "LogicalName,Targets",
 }
 
-#: Column types whose options make their spec's `values` (a Boolean's are Yes/No: not read).
-_CHOICE_TYPES = ("PicklistAttributeMetadata", "MultiSelectPicklistAttributeMetadata")
-#: What column_spec reads of an option set.
-_OPTIONS = "Name,IsGlobal,Options"
-
 
 @dataclass
 class Snapshot:
@@ -70,12 +66,31 @@ class Snapshot:
     notes: dict[str, list[str]] = field(default_factory=dict)  # note -> addresses
 
 
+def metadata_query() -> str:
+    """The EntityQueryExpression (JSON) of `read_metadata`: every table, the properties of
+    it crmctl reads, and its columns with their derived types' properties (REF §A2)."""
+    column = set(_COLUMN_SELECT.split(","))
+    for select in _DETAIL_SELECT.values():
+        column.update(select.split(","))
+    column.add("OptionSet")
+    query = {
+        "Properties": {
+            "AllProperties": False,
+            "PropertyNames": [*_TABLE_SELECT.split(","), "Attributes"],
+        },
+        "AttributeQuery": {"Properties": {"AllProperties": False, "PropertyNames": sorted(column)}},
+    }
+    return json.dumps(query, separators=(",", ":"))
+
+
 def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Resource]:
-    """Custom tables (CustomObject) and custom columns (CustomField) of every table."""
-    entities = api.get(
-        "EntityDefinitions",
-        {"$select": _TABLE_SELECT, "$expand": f"Attributes($select={_COLUMN_SELECT})"},
-    ).get("value", [])
+    """Custom tables (CustomObject) and custom columns (CustomField) of every table.
+
+    One RetrieveMetadataChanges: each column comes as its derived type (a cast would
+    need a request per table and type), and the server builds each column once."""
+    entities = api.get("RetrieveMetadataChanges(Query=@p1)", {"@p1": metadata_query()}).get(
+        "EntityMetadata", []
+    )
     wanted: list[tuple[str, dict[str, Any]]] = []
     out: list[Resource] = []
     for entity in entities:
@@ -89,7 +104,7 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
                 continue  # a helper column of another (a lookup's name, a money's base)
             snapshot.columns[f"{table}.{attribute['LogicalName']}"] = attribute
             wanted.append((table, attribute))
-    details = _details(api, wanted) if "CustomField" in kinds else {}
+    details = {f"{table}.{a['LogicalName']}": a for table, a in wanted}
     for entity in entities:
         table = str(entity["LogicalName"])
         if "CustomObject" in kinds and entity.get("IsCustomEntity", "_" in table):
@@ -113,37 +128,6 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
                 ).append(f"CustomField/{name}")
                 continue
             out.append(Resource("CustomField", name, spec))
-    return out
-
-
-def _details(api: WebApi, wanted: list[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Derived-type properties of columns: one typed cast per (table, type), all in $batch."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for table, attribute in wanted:
-        derived = columns.DERIVED.get(str(attribute.get("AttributeType")))
-        if derived in _DETAIL_SELECT:
-            groups.setdefault((table, derived), []).append(str(attribute["LogicalName"]))
-    parts = []
-    keys = list(groups)
-    for table, derived in keys:
-        query = f"$select={_DETAIL_SELECT[derived]}"
-        if derived in _CHOICE_TYPES:
-            query += f"&$expand=OptionSet($select={_OPTIONS}),GlobalOptionSet($select={_OPTIONS})"
-        parts.append(
-            BatchPart(
-                "GET",
-                f"EntityDefinitions(LogicalName={literal(table)})/Attributes/"
-                f"Microsoft.Dynamics.CRM.{derived}?{query}",
-            )
-        )
-    out: dict[str, dict[str, Any]] = {}
-    for (table, derived), answer in zip(keys, api.batch(parts), strict=True):
-        if not answer.ok:
-            raise ProviderError(
-                f"reading {derived} columns of {table}: {answer.status} {odata_error(answer.body)}"
-            )
-        for row in (answer.json() or {}).get("value", []):
-            out[f"{table}.{row['LogicalName']}"] = row
     return out
 
 

@@ -56,6 +56,30 @@ def _projected(item: dict[str, Any], properties: Any) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in names}
 
 
+def _attributes(ctx: Context, entity: state.Entity, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """A table's columns as their derived types, filtered and projected by an AttributeQuery.
+
+    Without Criteria, only the asked properties are built (a large table's columns are
+    built once, and not one property more than the client reads)."""
+    properties, criteria = query.get("Properties"), query.get("Criteria")
+    names: frozenset[str] | None = None
+    if not criteria and isinstance(properties, dict) and not properties.get("AllProperties"):
+        names = frozenset(properties.get("PropertyNames") or []) | {"MetadataId"}
+    out = []
+    for doc in entity.attributes:
+        attr = model.show_attribute(doc, True, names)
+        if names is None or "OptionSet" in names:
+            option_set = _show_option_field(ctx, doc)
+            if option_set is not None:
+                attr["OptionSet"] = option_set
+        if names is None:
+            if not _matches_criteria(attr, criteria):
+                continue
+            attr = _projected(attr, properties)
+        out.append(attr)
+    return out
+
+
 def _stamp(text: Any) -> int:
     head = str(text or "").partition("!")[0]
     if not head.isdigit():
@@ -85,7 +109,7 @@ def _retrieve_metadata_changes(ctx: Context, method: str, segments: list[Segment
     )  # noqa: E501
     attribute_query = query.get("AttributeQuery") or {}
     out = []
-    for entity in state.all_entities(ctx.conn):
+    for entity in state.read_entities(ctx.conn):
         if since is not None and entity.doc.get("_version", 0) <= since:
             continue
         shown = model.show_entity(entity.doc)
@@ -93,13 +117,7 @@ def _retrieve_metadata_changes(ctx: Context, method: str, segments: list[Segment
             continue
         item = _projected(shown, entity_props)
         if wants_attributes:
-            attrs = [model.show_attribute(a, True) for a in entity.attributes]
-            for attr, doc in zip(attrs, entity.attributes, strict=True):
-                option_set = _show_option_field(ctx, doc)
-                if option_set is not None:
-                    attr["OptionSet"] = option_set
-            attrs = [a for a in attrs if _matches_criteria(a, attribute_query.get("Criteria"))]
-            item["Attributes"] = [_projected(a, attribute_query.get("Properties")) for a in attrs]
+            item["Attributes"] = _attributes(ctx, entity, attribute_query)
         item["HasChanged"] = None
         out.append(item)
     version = int(state.get_meta(ctx.conn, "metadata_version", 0))
