@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crmctl.dialect import dialect_of
 from crmctl.drift import Baseline, DriftInputs, DriftReport, classify_drift, ignore_rules
 from crmctl.providers.base import KeepsChangeLog
 from crmctl.workspace import Workspace
@@ -48,6 +49,7 @@ def check_drift(workspace: Workspace, since_version: int | None = None) -> Drift
             crmctl_actors=actors,
             supported_kinds=provider.supported_kinds(),
             unstored=workspace.unstored(),
+            dialect=dialect_of(provider.type),
         )
     )
     report.provider = provider.describe()

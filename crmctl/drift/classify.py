@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.drift.attribution import attribute
 from crmctl.drift.ignore import path_rule, resource_rule
 from crmctl.drift.model import (
@@ -41,10 +42,11 @@ from crmctl.drift.model import (
     PendingChange,
 )
 from crmctl.kinds import HANDLERS, KINDS
+from crmctl.kinds.base import ConfigIndex
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.diff import diff_specs
-from crmctl.plan.planner import without_keys
+from crmctl.plan.planner import keep_undeclarable, without_keys
 from crmctl.providers.base import ChangeLogEntry
 
 __all__ = ["DriftInputs", "classify_drift"]
@@ -71,6 +73,9 @@ class DriftInputs:
     supported_kinds: tuple[str, ...] = KINDS
     #: kind -> spec keys the CRM does not store: left out of every side (they cannot drift).
     unstored: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: The provider's name dialect (`crmctl.dialect.dialect_of`): which objects and fields
+    #: the manifests can define, so which permission entries are not crmctl's.
+    dialect: str = DEFAULT_DIALECT
 
 
 def _sort_key(address: str) -> tuple[int, str]:
@@ -152,6 +157,18 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
     )
     since = inputs.baseline_info.applied_at if from_history else None
 
+    # What no manifest can declare (entries on objects made elsewhere) is not crmctl's: the
+    # desired spec keeps it as each side holds it, exactly as `make_plan` does.
+    index = ConfigIndex(inputs.desired.values(), inputs.dialect)
+    deleted = {a for a in managed if a not in desired}
+
+    def declared(address: str, other: dict[str, Any] | None) -> dict[str, Any] | None:
+        spec = desired.get(address)
+        if spec is None or other is None:
+            return spec
+        kind, _, name = address.partition("/")
+        return keep_undeclarable(kind, name, spec, other, index, deleted)
+
     for address in sorted(set(baseline) | set(applied) | set(live) | answerable, key=_sort_key):
         kind, _, name = address.partition("/")
         base, now = baseline.get(address), live.get(address)
@@ -173,7 +190,7 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
         adopted = (
             drift is not None
             and from_history
-            and desired.get(address) == now
+            and declared(address, now) == now
             and applied.get(address) != now  # else a later apply made it (--since-version)
         )
         if drift is not None:
@@ -185,7 +202,10 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
             report.drifts.append(_with_ignores(drift, inputs.ignore))
         if from_history and not adopted:
             pending = _pending(
-                address, desired.get(address), applied.get(address), address in managed
+                address,
+                declared(address, applied.get(address)),
+                applied.get(address),
+                address in managed,
             )
             if pending is not None:
                 report.pending.append(pending)

@@ -76,16 +76,20 @@ class PermissionSetKind(KindHandler):
         """
 
         dialect = index.dialect
+        gone = {a.lower() for a in deleted}  # CRM names are case-insensitive
+
+        def kept(address: str | None) -> bool:
+            return address is None or address.lower() not in gone
 
         def kept_object(obj: str) -> bool:
-            return not declarable(obj, index) and object_dependency(obj, dialect) not in deleted
+            return not declarable(obj, index) and kept(object_dependency(obj, dialect))
 
         def kept_field(qualified: str) -> bool:
             obj, _, field = qualified.partition(".")
             return (
                 not declarable_field(qualified, index)
-                and object_dependency(obj, dialect) not in deleted
-                and field_dependency(obj, field, dialect) not in deleted
+                and kept(object_dependency(obj, dialect))
+                and kept(field_dependency(obj, field, dialect))
             )
 
         out: dict[str, Any] = {}

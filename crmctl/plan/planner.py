@@ -22,6 +22,7 @@ __all__ = [
     "matches_any",
     "canonical",
     "carry_unstored",
+    "keep_undeclarable",
     "labels_only",
     "without_keys",
 ]
@@ -128,6 +129,21 @@ def without_keys(spec: dict[str, Any], keys: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in spec.items() if k not in keys} if keys else spec
 
 
+def keep_undeclarable(
+    kind: str,
+    name: str,
+    desired: dict[str, Any],
+    live: dict[str, Any],
+    index: ConfigIndex,
+    deleted: set[str],
+) -> dict[str, Any]:
+    """`desired` (canonical) with what of `live` (canonical) no manifest can declare: not
+    crmctl's, kept as it is and never shown (`KindHandler.undeclarable`). Plan and drift
+    both compare through it, so they agree on what is crmctl's."""
+    kept = HANDLERS[kind].undeclarable(live, index, deleted)
+    return canonical(kind, _with(desired, kept), name) if kept else desired
+
+
 def make_plan(inputs: PlanInputs) -> Plan:
     """The changes that make the live CRM match the desired state, in apply order.
 
@@ -179,9 +195,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
             declared = inputs.desired if inputs.declared is None else inputs.declared
             index = ConfigIndex(declared.values(), inputs.dialect)
             deleted = {a for a in inputs.live if a not in inputs.desired and a in inputs.managed}
-        kept = HANDLERS[resource.kind].undeclarable(before, index, deleted)
-        if kept:  # not crmctl's: kept as it is, never shown
-            after = canonical(resource.kind, _with(after, kept), resource.name)
+        after = keep_undeclarable(resource.kind, resource.name, after, before, index, deleted)
         if before == after:
             continue
         why = (

@@ -244,3 +244,33 @@ def test_in_process_sandbox_attributes_changes_to_the_store_actor(project, crmct
     result = crmctl("drift")
     assert result.exit_code == 2, result.output
     assert "  + Role/Auditor  created out of band by ana@example.com at " in result.out
+
+
+def test_a_grant_on_what_the_manifests_cannot_define_is_neither_pending_nor_planned(
+    http_project, sandbox_server, crmctl
+):
+    """An admin grants a crmctl permission set read on an object made in Setup. plan keeps
+    the entry (it is not crmctl's). Once an apply recorded it, drift must agree with plan:
+    no pending change would remove it."""
+    apply_all(crmctl)
+    store = sandbox_server.store
+    store.put_config("CustomObject", "Hand__c", {"label": "Hand", "pluralLabel": "Hands"}, PRIYA)
+    rep = next(i["spec"] for i in store.list_all_config() if i["name"] == "Sales_Rep")
+    store.put_config(
+        "PermissionSet",
+        "Sales_Rep",
+        {**rep, "objects": {**rep["objects"], "Hand__c": ["read"]}},
+        PRIYA,
+    )
+    planned = crmctl("plan", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output  # not crmctl's: kept, never shown
+    replace_in(http_project / "manifests" / "access" / "roles.yaml", "VP Sales", "VP of Sales")
+    apply_all(crmctl)  # v2 records the live permission set, the hand-made entry included
+
+    result = crmctl("drift", "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.out)
+    assert report["pending"] == [], report["pending"]
+    assert report["drift"] == [], report["drift"]
+    planned = crmctl("plan", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
