@@ -147,3 +147,21 @@ def test_a_lookup_field_is_created_through_the_client(client: Any, dv: Env) -> N
     assert row["_nw_accountid_value"] == account
     client.tables.delete_relationship(info.relationship_id)
     assert client.tables.get_relationship(info.relationship_schema_name) is None
+
+
+def test_a_users_field_security_profiles_expand_through_the_client(client: Any, dv: Env) -> None:
+    # The client has no associate call: the association is made with plain OData, as
+    # Microsoft documents it, and read back through the client's $expand.
+    user = client.records.create("systemuser", {"domainname": "ada@contoso.com", "lastname": "B"})
+    profile = client.records.create("fieldsecurityprofile", {"name": "Finance"})
+    ref = {"@odata.id": f"{dv.api}/fieldsecurityprofiles({profile})"}
+    assert (
+        dv.post(f"systemusers({user})/systemuserprofiles_association/$ref", ref).status_code == 204
+    )
+    rows = client.records.list(
+        "systemuser",
+        filter="domainname eq 'ada@contoso.com'",
+        select=["domainname"],
+        expand=["systemuserprofiles_association($select=name)"],
+    )
+    assert [[p["name"] for p in r["systemuserprofiles_association"]] for r in rows] == [["Finance"]]

@@ -138,3 +138,75 @@ def test_field_permissions_need_a_secured_column(dv: Env) -> None:
     assert wrong.status_code == 400
     listed = dv.get(f"fieldpermissions?$filter=_fieldsecurityprofileid_value eq {profile}").json()
     assert [(p["attributelogicalname"], p["canread"]) for p in listed["value"]] == [("nw_iban", 4)]
+
+
+def _user_and_profile(dv: Env) -> tuple[str, str]:
+    user = _id(dv.post("systemusers", {"firstname": "Ada", "lastname": "Byron",
+                                       "domainname": "ada@contoso.com"}))  # fmt: skip
+    return user, _id(dv.post("fieldsecurityprofiles", {"name": "Finance"}))
+
+
+def test_users_join_and_leave_field_security_profiles_by_ref(dv: Env) -> None:
+    # systemuserprofiles_association: the N:N systemuser <-> fieldsecurityprofile, associated
+    # and disassociated as Microsoft documents it for every N:N navigation property.
+    user, profile = _user_and_profile(dv)
+    ref = {"@odata.id": f"{dv.api}/fieldsecurityprofiles({profile})"}
+    nav = f"systemusers({user})/systemuserprofiles_association"
+    assert dv.post(f"{nav}/$ref", ref).status_code == 204
+    held = dv.get(f"{nav}?$select=name").json()["value"]
+    assert [(p["fieldsecurityprofileid"], p["name"]) for p in held] == [(profile, "Finance")]
+    expanded = dv.get(
+        "systemusers?$select=domainname&$filter=domainname eq 'ada@contoso.com'"
+        "&$expand=systemuserroles_association($select=name),"
+        "systemuserprofiles_association($select=fieldsecurityprofileid)"
+    )
+    assert expanded.status_code == 200, expanded.text
+    [row] = expanded.json()["value"]
+    assert row["systemuserroles_association"] == []
+    assert [p["fieldsecurityprofileid"] for p in row["systemuserprofiles_association"]] == [profile]
+    members = dv.get(
+        f"fieldsecurityprofiles({profile})?$select=name"
+        "&$expand=systemuserprofiles_association($select=domainname)"
+    ).json()["systemuserprofiles_association"]
+    assert [m["systemuserid"] for m in members] == [user]
+    assert dv.delete(f"{nav}({profile})/$ref").status_code == 204
+    assert dv.get(nav).json()["value"] == []
+    again = dv.delete(f"{nav}({profile})/$ref")
+    assert again.status_code == 404, again.text
+    assert dv.post(f"{nav}/$ref", ref).status_code == 204
+    by_id = dv.delete(f"{nav}/$ref?$id={dv.api}/fieldsecurityprofiles({profile})")
+    assert by_id.status_code == 204
+    assert dv.get(nav).json()["value"] == []
+    # Associate 33, disassociate 34, on the user, by the caller.
+    audit = dv.get(f"audits?$filter=_objectid_value eq {user}&$orderby=createdon").json()["value"]
+    assert [a["action"] for a in audit] == [1, 33, 34, 33, 34]
+
+
+def test_a_profile_association_names_an_existing_profile(dv: Env) -> None:
+    user, _ = _user_and_profile(dv)
+    missing = "00000000-0000-0000-0000-0000000000aa"
+    refused = dv.post(
+        f"systemusers({user})/systemuserprofiles_association/$ref",
+        {"@odata.id": f"{dv.api}/fieldsecurityprofiles({missing})"},
+    )
+    assert refused.status_code == 404, refused.text
+    role = dv.get("roles?$select=roleid&$filter=name eq 'System Customizer'").json()["value"][0]
+    wrong = dv.post(
+        f"systemusers({user})/systemuserprofiles_association/$ref",
+        {"@odata.id": f"{dv.api}/roles({role['roleid']})"},
+    )
+    assert wrong.status_code == 400, wrong.text
+
+
+def test_deleting_a_profile_removes_its_users_associations(dv: Env) -> None:
+    user, profile = _user_and_profile(dv)
+    ref = {"@odata.id": f"{dv.api}/fieldsecurityprofiles({profile})"}
+    assert (
+        dv.post(f"systemusers({user})/systemuserprofiles_association/$ref", ref).status_code == 204
+    )
+    assert dv.delete(f"fieldsecurityprofiles({profile})").status_code == 204
+    assert dv.get(f"systemusers({user})/systemuserprofiles_association").json()["value"] == []
+    # A new profile under the same id (a client may choose the key) starts with no users.
+    again = dv.post("fieldsecurityprofiles", {"fieldsecurityprofileid": profile, "name": "New"})
+    assert _id(again) == profile
+    assert dv.get(f"systemusers({user})/systemuserprofiles_association").json()["value"] == []

@@ -15,7 +15,8 @@ every user who can read the table.
 
 Reading costs two paged queries (profiles, permissions), whatever the number
 of profiles. A profile whose name is no security role's is left alone and
-named in the warnings.
+named in the warnings. Users join the profile of each permission set they
+hold: userprofiles.py.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ def write_profile(api: WebApi, change: Change, profiles: dict[str, dict[str, Any
     if parts:
         # One change set: the profile's permissions change all together or not at all.
         _check(api.batch(parts, atomic=True))
+    live["granted"] = bool(wanted)  # whether the profile's users get fields (userprofiles)
 
 
 def _check(answers: list[BatchAnswer]) -> None:

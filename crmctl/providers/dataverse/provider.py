@@ -36,6 +36,7 @@ from crmctl.providers.dataverse import (
     retention,
     rules,
     security,
+    userprofiles,
 )
 from crmctl.providers.dataverse.auth import BearerAuth, Credentials, TokenSource
 from crmctl.providers.dataverse.webapi import WebApi
@@ -110,8 +111,9 @@ class DataverseProvider:
                 out.extend(units)
         if kinds & {"PermissionSet", "User"}:
             roles = reads.read_roles(self.api, self.snapshot)
+            # A user holds a permission set with fields through its profile too (userprofiles).
+            fields = fieldsecurity.read_profiles(self.api, self.snapshot.profiles)
             if "PermissionSet" in kinds:
-                fields = fieldsecurity.read_profiles(self.api, self.snapshot.profiles)
                 fieldsecurity.attach(roles, fields, self.snapshot.notes)
                 out.extend(roles)
         if "User" in kinds:
@@ -129,7 +131,8 @@ class DataverseProvider:
         """The ids the writes need come from a read: make one if this process has none."""
         needed = {c.kind for c in changes}
         if needed & {"PermissionSet", "User", "Role"}:
-            needed |= {"Role", "PermissionSet"}
+            # Users too: a profile that comes to grant fields takes in its role's holders.
+            needed |= {"Role", "PermissionSet", "User"}
         if needed & _METADATA:
             needed |= {"DuplicateRule"}  # their rules are published again after a change
         if not needed <= self._read_kinds:
@@ -253,7 +256,9 @@ class DataverseProvider:
                             # read shows published labels: publish what this apply relabelled
                             # first, or the PUT would write the old labels back.
                             writer.publish()
+                        granted = userprofiles.profile_id(self.snapshot.profiles, change.name)
                         fieldsecurity.write_profile(self.api, change, self.snapshot.profiles)
+                        userprofiles.grant_holders(self.api, self.snapshot, change.name, granted)
                 except ProviderError as exc:
                     result.failed.append(ChangeFailure(change.address, exc.message))
                     break

@@ -7,7 +7,8 @@
     security roles       1 paged GET of the root unit's roles, 1 $batch (per 1,000)
                          of RetrieveRolePrivilegesRole for their depths
     business units       1 paged GET
-    users                1 paged GET with their roles expanded
+    users                1 paged GET with their roles and field security
+                         profiles expanded (the profiles themselves: fieldsecurity)
 
 So the number of requests grows with the kinds read and with pages of 5,000
 rows (or batches of 1,000), never with the number of resources.
@@ -21,7 +22,7 @@ from typing import Any
 
 from crmctl.errors import ProviderError
 from crmctl.model import Resource
-from crmctl.providers.dataverse import columns, rules, security
+from crmctl.providers.dataverse import columns, rules, security, userprofiles
 from crmctl.providers.dataverse.webapi import BatchPart, WebApi, odata_error
 
 __all__ = ["Snapshot", "read_metadata", "read_roles", "read_units", "read_users", "read_rules"]
@@ -185,7 +186,9 @@ def read_roles(api: WebApi, snapshot: Snapshot) -> list[Resource]:
 
 
 def read_users(api: WebApi, snapshot: Snapshot) -> list[Resource]:
-    """systemusers as Users: names, e-mail, enabled, business unit and root-unit roles."""
+    """systemusers as Users: names, e-mail, enabled, business unit, roles and profiles.
+
+    After `read_roles` and the profiles (`snapshot.profiles`, fieldsecurity.read_profiles)."""
     if snapshot.root_unit is None:
         read_units(api, snapshot)
     unit_names = {row["businessunitid"]: name for name, row in snapshot.units.items()}
@@ -194,7 +197,8 @@ def read_users(api: WebApi, snapshot: Snapshot) -> list[Resource]:
         {
             "$select": "systemuserid,domainname,internalemailaddress,firstname,lastname,"
             "isdisabled,_businessunitid_value,accessmode",
-            "$expand": "systemuserroles_association($select=roleid,name,_businessunitid_value)",
+            "$expand": "systemuserroles_association($select=roleid,name,_businessunitid_value),"
+            + userprofiles.EXPAND,
         },
     )
     out = []
@@ -203,13 +207,13 @@ def read_users(api: WebApi, snapshot: Snapshot) -> list[Resource]:
         if not username or "@" not in str(username):
             continue  # system and application users: not people crmctl manages
         snapshot.users[str(username)] = row
-        roles = row.get("systemuserroles_association") or []
         spec: dict[str, Any] = {
             "email": row.get("internalemailaddress") or username,
             "lastName": row.get("lastname") or "",
             "active": not row.get("isdisabled"),
             "role": unit_names.get(row.get("_businessunitid_value") or ""),
-            "permissionSets": sorted({security.api_name(str(r.get("name") or "")) for r in roles}),
+            # Roles and, for permission sets with fields, their profiles (userprofiles.py).
+            "permissionSets": userprofiles.held(row, snapshot),
         }
         if row.get("firstname"):
             spec["firstName"] = row["firstname"]

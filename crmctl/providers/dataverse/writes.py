@@ -18,7 +18,7 @@ from crmctl.errors import ProviderError
 from crmctl.kinds.custom_field import picklist_values
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
-from crmctl.providers.dataverse import columns, rules, security
+from crmctl.providers.dataverse import columns, rules, security, userprofiles
 from crmctl.providers.dataverse.reads import Snapshot
 from crmctl.providers.dataverse.webapi import BatchPart, WebApi, literal, odata_error
 
@@ -439,8 +439,8 @@ class Writer:
         else:
             user_id = row["systemuserid"]
             self.api.send("PATCH", f"systemusers({user_id})", body)
-            had = set((change.before or {}).get("permissionSets") or [])
-        wanted = set(spec.get("permissionSets") or [])
+            had = userprofiles.split((change.before or {}).get("permissionSets") or [])[0]
+        wanted = userprofiles.split(spec.get("permissionSets") or [])[0]
         moved = row is not None and row.get("_businessunitid_value") != unit_id
         # A user holds the copy of a role in the user's own business unit; moving the user
         # to another unit drops its roles, so they are assigned again there.
@@ -459,6 +459,8 @@ class Writer:
                 f"systemusers({user_id})/systemuserroles_association/$ref"
                 f"?$id={self.api.root}roles({role_id})",
             )
+        # The field security profiles of the permission sets held (userprofiles.py).
+        userprofiles.write_user(self.api, self.snapshot, user_id, row, change.before or {}, spec)
 
     def _role_in_unit(self, name: str, unit_id: str) -> str:
         """The id of security role `name` (a PermissionSet) as copied into business unit `unit_id`."""

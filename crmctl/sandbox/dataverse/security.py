@@ -10,7 +10,7 @@
     POST roles({id})/Microsoft.Dynamics.CRM.ReplacePrivilegesRole  {Privileges:[RolePrivilege]}
     POST roles({id})/Microsoft.Dynamics.CRM.RemovePrivilegeRole    {PrivilegeId}
     POST/DELETE systemusers({id})/systemuserroles_association/$ref  (and GET the roles)
-    POST/DELETE systemusers({id})/systemuserprofiles_association/$ref
+    POST/DELETE systemusers({id})/systemuserprofiles_association[(profileid)]/$ref  (and GET)
 
 A privilege's depth is Basic (0), Local (1), Deep (2) or Global (3), as a name
 or a number, and must be one the privilege can take (CanBeBasic …). A role
@@ -47,6 +47,14 @@ __all__ = ["require", "require_customizer", "register_application_user", "DEPTHS
 
 DEPTHS = ("Basic", "Local", "Deep", "Global")
 _ROLES_OF_USER = "systemuserroles_association"
+# The N:N relationship systemuser <-> fieldsecurityprofile (intersect table systemuserprofiles:
+# systemuserprofileid, systemuserid, fieldsecurityprofileid), as Microsoft documents it in the
+# list of system intersect entities ("Retrieve records for many-to-many relationships using
+# intersect entities", Dynamics 365 Customer Engagement developer guide) and REF §A4. It is
+# associated and disassociated like any N:N navigation property ("Associate and disassociate
+# table rows using the Web API"), from either side, and expands on systemusers and on
+# fieldsecurityprofiles. Deleting a profile removes its users' associations (VERIFY: the
+# platform's cascade for a profile that still has users).
 _PROFILES_OF_USER = "systemuserprofiles_association"
 
 
@@ -508,6 +516,13 @@ def _before_field_permission(ctx: Context, row: dict[str, Any], old: dict[str, A
         )
 
 
+def _delete_field_profile(ctx: Context, row: dict[str, Any]) -> None:
+    ctx.conn.execute(
+        "DELETE FROM dv_links WHERE relationship = ? AND b = ?",
+        (_PROFILES_OF_USER, str(row["fieldsecurityprofileid"]).lower()),
+    )
+
+
 def register_application_user(
     store: SandboxStore,
     client_id: str,
@@ -569,6 +584,7 @@ records.BEFORE_DELETE.setdefault("role", []).append(_delete_role)
 records.BEFORE_WRITE.setdefault("systemuser", []).append(_before_user)
 records.BEFORE_DELETE.setdefault("systemuser", []).append(_delete_user)
 records.BEFORE_WRITE.setdefault("fieldpermission", []).append(_before_field_permission)
+records.BEFORE_DELETE.setdefault("fieldsecurityprofile", []).append(_delete_field_profile)
 records.BOUND[("role", "AddPrivilegesRole")] = _role_bound(False, 57)
 records.BOUND[("role", "ReplacePrivilegesRole")] = _role_bound(True, 59)
 records.BOUND[("role", "RemovePrivilegeRole")] = _remove_privilege
