@@ -131,6 +131,21 @@ APPROVALS = f"""\
 """
 
 
+def _steward_approves_then_apply(crmctl, project: Path, ticket: str, summary: str) -> None:
+    """The data steward approves the plan under `ticket`; the apply ends with `summary`."""
+    approved = crmctl(
+        "approve", "-e", "gov", "--role", "data-steward", "--ticket", ticket,
+        env=as_person(STEWARD),
+    )  # fmt: skip
+    assert approved.exit_code == 0, approved.output
+    record = re.search(r" in (approvals/gov/\S+\.yaml)", approved.out).group(1)
+    commit(project, AUTHOR, f"Approve {ticket}", record)
+    done = crmctl("apply", "-e", "gov", "--auto-approve")
+    assert done.exit_code == 0, done.output
+    assert done.out.endswith(f"Apply complete: {summary} of gov.\n"), done.out
+    _no_changes(crmctl, "gov")
+
+
 def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
     project: Path,
     org: DataverseOrg,
@@ -157,19 +172,9 @@ def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
     refused = crmctl("apply", "-e", "gov", "--auto-approve")
     assert (refused.exit_code, refused.err) == (1, missing)
 
-    approved = crmctl(
-        "approve", "-e", "gov", "--role", "data-steward", "--ticket", "DPO-1",
-        env=as_person(STEWARD),
-    )  # fmt: skip
-    assert approved.exit_code == 0, approved.output
-    record = re.search(r" in (approvals/gov/\S+\.yaml)", approved.out).group(1)
-    commit(project, AUTHOR, "Approve DPO-1", record)
-    done = crmctl("apply", "-e", "gov", "--auto-approve")
-    assert done.exit_code == 0, done.output
-    assert done.out.endswith(
-        "Apply complete: 1 added, 0 changed, 0 destroyed. Recorded as v1 of gov.\n"
+    _steward_approves_then_apply(
+        crmctl, project, "DPO-1", "1 added, 0 changed, 0 destroyed. Recorded as v1"
     )
-    _no_changes(crmctl, "gov")
 
     # The live column has no classification; the manifests' PII still governs its changes.
     _write(project, _column("PII", label="National Identity Number"))
@@ -202,16 +207,6 @@ def test_a_change_to_a_pii_column_needs_the_data_steward_on_dataverse(
     assert org.web("GET", "roles", params={"$filter": "name eq 'Id Readers'"})["value"] == []
 
     # With the steward's approval the relabel is applied and recorded; nothing else changes.
-    approved = crmctl(
-        "approve", "-e", "gov", "--role", "data-steward", "--ticket", "DPO-2",
-        env=as_person(STEWARD),
-    )  # fmt: skip
-    assert approved.exit_code == 0, approved.output
-    record = re.search(r" in (approvals/gov/\S+\.yaml)", approved.out).group(1)
-    commit(project, AUTHOR, "Approve DPO-2", record)
-    done = crmctl("apply", "-e", "gov", "--auto-approve")
-    assert done.exit_code == 0, done.output
-    assert done.out.endswith(
-        "Apply complete: 1 added, 1 changed, 0 destroyed. Recorded as v2 of gov.\n"
-    ), done.out
-    _no_changes(crmctl, "gov")
+    _steward_approves_then_apply(
+        crmctl, project, "DPO-2", "1 added, 1 changed, 0 destroyed. Recorded as v2"
+    )
