@@ -29,6 +29,7 @@ from crmctl.providers.base import (
 )
 from crmctl.providers.dataverse import (
     audit,
+    checks,
     columns,
     fieldsecurity,
     reads,
@@ -184,6 +185,7 @@ class DataverseProvider:
                             code="dataverse-immutable",
                         )
                     )
+        out.extend(checks.root_unit_refusals(desired, changes, self.snapshot))
         published: dict[str, list[Resource]] = {}
         for resource in desired.values():
             out.extend(_resource_notes(resource))

@@ -1,0 +1,100 @@
+"""What Dataverse would refuse mid-apply is refused by the plan at the manifest line.
+
+The root business unit (one Role without a parent, adopted by name); names the provider
+composes from manifest values (retention); option values (`values[].optionValue`).
+Each against the sandbox's emulator over https, through the CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.dataverse_provider.org import DataverseOrg
+from tests.dataverse_provider.org import apply_ok as _apply
+from tests.dataverse_provider.org import plan_is_empty as _plan_is_empty
+from tests.dataverse_provider.org import write_manifests as _write
+from tests.e2e.helpers import manifest
+
+NORTHWIND = manifest("Role", "Northwind", label="Northwind")
+SALES = manifest("Role", "Sales", label="Sales", parent="Northwind")
+
+
+def _line(path: Path, text: str, after: str = "") -> int:
+    """The 1-based number of the first line holding `text` (after the line holding `after`)."""
+    lines = path.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line) if after else 0
+    return next(i for i, line in enumerate(lines) if i >= start and text in line) + 1
+
+
+def _units(org: DataverseOrg) -> list[str]:
+    return sorted(u["name"] for u in org.web("GET", "businessunits?$select=name")["value"])
+
+
+def test_a_root_role_not_named_as_the_root_unit_is_refused_by_the_plan(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    path = _write(dv, NORTHWIND, SALES)
+    line = _line(path, "name: Northwind")
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1, r.output
+    assert (
+        f"dv/org.yaml:{line}: Role/Northwind: a Role without a parent is the environment's root "
+        "business unit, which crmctl adopts by name, and this environment's root unit is "
+        "'sandbox' (Role/sandbox), not Northwind; refused\n"
+        "  hint: rename Role/Northwind to sandbox in the manifests (its label 'sandbox', and "
+        "every parent: Northwind), or rename the environment's root business unit to "
+        "'Northwind' first"
+    ) in r.out, r.out
+    assert "The plan has errors and cannot be applied." in r.out
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 1
+    assert _units(org) == ["sandbox"]  # nothing was written: Sales was not created either
+
+
+def test_the_root_unit_renamed_in_dataverse_is_adopted(dv: Path, org: DataverseOrg, crmctl) -> None:
+    root = org.web(
+        "GET", "businessunits?$select=businessunitid&$filter=_parentbusinessunitid_value eq null"
+    )
+    org.web(
+        "PATCH", f"businessunits({root['value'][0]['businessunitid']})", json={"name": "Northwind"}
+    )
+    _write(dv, NORTHWIND, SALES)
+    r = crmctl("apply", "-e", "dv", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert "Apply complete: 1 added, 0 changed, 0 destroyed." in r.out
+    assert _units(org) == ["Northwind", "Sales"]
+    _plan_is_empty(crmctl)
+
+
+def test_two_roots_are_refused_by_the_plan(dv: Path, org: DataverseOrg, crmctl) -> None:
+    root = manifest("Role", "sandbox", label="sandbox")
+    path = _write(dv, root, NORTHWIND)
+    lines = (_line(path, "name: sandbox"), _line(path, "name: Northwind"))
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1, r.output
+    for line, name in zip(lines, ("sandbox", "Northwind"), strict=True):
+        assert (
+            f"dv/org.yaml:{line}: Role/{name}: a Dataverse environment has one root business "
+            "unit, and 2 Roles without a parent are declared (sandbox, Northwind); refused\n"
+            "  hint: keep one Role without a parent (the root unit) and give the others a parent"
+        ) in r.out, r.out
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 1
+    assert _units(org) == ["sandbox"]
+
+
+def test_removing_the_root_role_is_refused_by_the_plan(dv: Path, org: DataverseOrg, crmctl) -> None:
+    root = manifest("Role", "sandbox", label="sandbox", description="The environment")
+    viewer = manifest("PermissionSet", "Viewer", label="Viewer")
+    _write(dv, root, viewer)
+    _apply(crmctl)
+    _write(dv, viewer)
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1, r.output
+    assert (
+        "Role/sandbox: Role/sandbox is the environment's root business unit ('sandbox'), which "
+        "Dataverse never deletes; refused\n"
+        "  hint: keep Role/sandbox in the manifests: the root unit is adopted, never created or "
+        "deleted"
+    ) in r.out, r.out
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 1
+    assert _units(org) == ["sandbox"]
