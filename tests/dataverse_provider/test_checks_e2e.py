@@ -13,6 +13,8 @@ from tests.dataverse_provider.org import DataverseOrg
 from tests.dataverse_provider.org import apply_ok as _apply
 from tests.dataverse_provider.org import plan_is_empty as _plan_is_empty
 from tests.dataverse_provider.org import write_manifests as _write
+from tests.dataverse_provider.test_provider_e2e import TABLE
+from tests.dataverse_provider.test_retention_e2e import ISSUED
 from tests.e2e.helpers import manifest
 
 NORTHWIND = manifest("Role", "Northwind", label="Northwind")
@@ -98,3 +100,74 @@ def test_removing_the_root_role_is_refused_by_the_plan(dv: Path, org: DataverseO
     ) in r.out, r.out
     assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 1
     assert _units(org) == ["sandbox"]
+
+
+# The name of a policy's job or retention policy is `<name> {"legalBasis": …, "retain": …}`:
+# 49 characters around an empty legal basis for PURGE, 52 for ARCHIVE.
+def _purge(legal_basis: str) -> dict:
+    return manifest(
+        "RetentionPolicy",
+        "Invoice_Purge",
+        object="nw_invoice",
+        dateField="nw_issuedon",
+        retain="P7Y",
+        action="delete",
+        legalBasis=legal_basis,
+    )
+
+
+def _archive(legal_basis: str) -> dict:
+    return manifest(
+        "RetentionPolicy",
+        "Invoice_Archive",
+        object="nw_invoice",
+        dateField="nw_issuedon",
+        retain="P18M",
+        action="archive",
+        legalBasis=legal_basis,
+    )
+
+
+def _retention_names(org: DataverseOrg) -> list[str]:
+    jobs = [row["name"] for row in org.web("GET", "bulkdeleteoperations?$select=name")["value"]]
+    policies = [row["name"] for row in org.web("GET", "retentionconfigs?$select=name")["value"]]
+    return jobs + policies
+
+
+def test_a_retention_name_longer_than_dataverse_keeps_is_refused_by_the_plan(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    path = _write(dv, TABLE, ISSUED, _purge("y" * 208), _archive("x" * 49))
+    purge_line = _line(path, "legalBasis:", after="name: Invoice_Purge")
+    archive_line = _line(path, "legalBasis:", after="name: Invoice_Archive")
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1, r.output
+    assert (
+        f"dv/org.yaml:{purge_line}: RetentionPolicy/Invoice_Purge: Dataverse keeps the policy's "
+        "name, legalBasis, retain and description in its bulk-delete job's name ('<name> "
+        "<JSON>'), which holds at most 256 characters: this one would be 257; refused\n"
+        "  hint: shorten legalBasis by at least 1 character\n"
+    ) in r.out, r.out
+    assert (
+        f"dv/org.yaml:{archive_line}: RetentionPolicy/Invoice_Archive: Dataverse keeps the "
+        "policy's name, legalBasis, retain and description in its retention policy "
+        "(retentionconfig)'s name ('<name> <JSON>'), which holds at most 100 characters: this "
+        "one would be 101; refused\n"
+    ) in r.out, r.out
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 1
+    assert _retention_names(org) == []
+    assert (
+        org.web("GET", "EntityDefinitions?$select=LogicalName&$filter=LogicalName eq 'nw_invoice'")[
+            "value"
+        ]
+        == []
+    )  # nothing at all was written
+
+
+def test_a_retention_name_at_the_limit_applies_and_plans_empty(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    _write(dv, TABLE, ISSUED, _purge("y" * 207), _archive("x" * 48))
+    _apply(crmctl)
+    assert sorted(len(name) for name in _retention_names(org)) == [100, 256]
+    _plan_is_empty(crmctl)
