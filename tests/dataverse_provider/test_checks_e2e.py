@@ -171,3 +171,140 @@ def test_a_retention_name_at_the_limit_applies_and_plans_empty(
     _apply(crmctl)
     assert sorted(len(name) for name in _retention_names(org)) == [100, 256]
     _plan_is_empty(crmctl)
+
+
+# Option values: the environment's solution has the publisher prefix 41230 (412300000 on).
+def _status(*values: object) -> dict:
+    return manifest(
+        "CustomField", "nw_invoice.nw_status", type="Picklist", label="Status", values=list(values)
+    )
+
+
+def _options(org: DataverseOrg) -> list[tuple[str, int]]:
+    """(label, value) of nw_status's options, read with plain OData."""
+    column = org.web(
+        "GET",
+        "EntityDefinitions(LogicalName='nw_invoice')/Attributes(LogicalName='nw_status')/"
+        "Microsoft.Dynamics.CRM.PicklistAttributeMetadata?$select=LogicalName&$expand=OptionSet",
+    )
+    return [
+        (o["Label"]["UserLocalizedLabel"]["Label"], o["Value"])
+        for o in column["OptionSet"]["Options"]
+    ]
+
+
+def test_declared_option_values_are_created_with_their_value(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    _write(dv, TABLE, _status({"value": "Draft", "optionValue": 412300010}, "Sent"))
+    _apply(crmctl)
+    # Sent's value was left to Dataverse (the emulator: the prefix's, by position).
+    assert _options(org) == [("Draft", 412300010), ("Sent", 412300001)]
+    _plan_is_empty(crmctl)
+    # A new option with its value: InsertOptionValue with Value.
+    _write(
+        dv,
+        TABLE,
+        _status(
+            {"value": "Draft", "optionValue": 412300010},
+            "Sent",
+            {"value": "Paid", "optionValue": 412300020},
+        ),
+    )
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 0, r.output
+    assert (
+        '      + values[Paid]: {"value": "Paid", "label": "Paid", "default": false, '
+        '"active": true, "optionValue": 412300020}\n'
+    ) in r.out, r.out
+    _apply(crmctl)
+    assert _options(org) == [("Draft", 412300010), ("Sent", 412300001), ("Paid", 412300020)]
+    _plan_is_empty(crmctl)
+    # Sent's value, left to Dataverse, is not drift either.
+    r = crmctl("drift", "-e", "dv")
+    assert (r.exit_code, r.err) == (0, ""), r.out
+    assert r.out.endswith("No drift in dv: 2 in sync.\n"), r.out
+
+
+def test_a_different_option_value_is_refused_by_the_plan(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    _write(dv, TABLE, _status("Draft", "Sent"))
+    _apply(crmctl)
+    assert _options(org) == [("Draft", 412300000), ("Sent", 412300001)]
+    path = _write(dv, TABLE, _status("Draft", {"value": "Sent", "optionValue": 412300005}))
+    line = _line(path, "optionValue: 412300005")
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1, r.output
+    assert (
+        f"dv/org.yaml:{line}: CustomField/nw_invoice.nw_status: option 'Sent' has the value "
+        "412300001 in Dataverse, and Dataverse cannot change an option's value "
+        "(UpdateOptionValue changes its label only): optionValue 412300005 is refused\n"
+        "  hint: write optionValue: 412300001; or remove the option in one apply and add it "
+        "with the new value in the next (records holding it lose it)\n"
+    ) in r.out, r.out
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 1
+    assert _options(org) == [("Draft", 412300000), ("Sent", 412300001)]
+    # Saying the value it has is no change.
+    _write(dv, TABLE, _status("Draft", {"value": "Sent", "optionValue": 412300001}))
+    _plan_is_empty(crmctl)
+
+
+def test_an_option_relabelled_with_its_value_keeps_it(dv: Path, org: DataverseOrg, crmctl) -> None:
+    _write(dv, TABLE, _status("Draft", "Sent"))
+    _apply(crmctl)
+    _write(dv, TABLE, _status("Draft", {"value": "Invoiced", "optionValue": 412300001}))
+    _apply(crmctl)
+    # UpdateOptionValue relabels the option: records holding 412300001 keep it.
+    assert _options(org) == [("Draft", 412300000), ("Invoiced", 412300001)]
+    _plan_is_empty(crmctl)
+
+
+def test_an_option_value_declared_twice_or_taken_is_refused(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    _write(dv, TABLE, _status("Draft", "Sent"))
+    _apply(crmctl)
+    path = _write(
+        dv,
+        TABLE,
+        _status(
+            "Draft",
+            "Sent",
+            {"value": "Paid", "optionValue": 412300000},
+            {"value": "Void", "optionValue": 412300009},
+            {"value": "Lost", "optionValue": 412300009},
+        ),
+    )
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 1, r.output
+    assert (
+        f"dv/org.yaml:{_line(path, 'optionValue: 412300000')}: CustomField/nw_invoice.nw_status: "
+        "optionValue 412300000 is option 'Draft''s in Dataverse, which the manifest keeps; "
+        "refused\n"
+    ) in r.out, r.out
+    assert (
+        f"dv/org.yaml:{_line(path, 'optionValue: 412300009', after='Lost')}: "
+        "CustomField/nw_invoice.nw_status: options 'Void' and 'Lost' both declare optionValue "
+        "412300009; an option's value is unique in its choice; refused\n"
+    ) in r.out, r.out
+    assert crmctl("apply", "-e", "dv", "--auto-approve").exit_code == 1
+    assert _options(org) == [("Draft", 412300000), ("Sent", 412300001)]
+
+
+def test_a_new_option_value_without_the_publisher_prefix_is_a_warning(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    path = _write(dv, TABLE, _status("Draft", {"value": "Sent", "optionValue": 100000001}))
+    r = crmctl("plan", "-e", "dv")
+    assert r.exit_code == 0, r.output
+    assert r.out.startswith(
+        f"dv/org.yaml:{_line(path, 'optionValue: 100000001')}: CustomField/nw_invoice.nw_status: "
+        "optionValue 100000001 does not carry the option-value prefix 41230 of publisher "
+        "northwind (solution crmctltests: 412300000 to 412309999); Dataverse stores it, but "
+        "the option will not read as this publisher's [warning]\n"
+        "  hint: use a value from 412300000 to 412309999, or leave optionValue out\n"
+    ), r.out
+    _apply(crmctl)
+    assert _options(org) == [("Draft", 412300000), ("Sent", 100000001)]
+    _plan_is_empty(crmctl)  # an existing option's value is not planned again: no warning

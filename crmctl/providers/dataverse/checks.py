@@ -3,8 +3,12 @@
     root business unit   one Role without a parent, adopted as the environment's root
                          unit by name: another name, a second root, or the root's
                          removal is refused before anything is written
+    option values        a declared `values[].optionValue` that differs from the live
+                         option's (Dataverse cannot change an option's value), is
+                         declared twice, or is another kept option's; a warning for a
+                         new option's value without the solution publisher's prefix
     composed names       the names the provider builds from manifest values must fit
-                         their column (retention: see `name_limits`)
+                         their column (retention: `retention.refusals`)
 
 Each check returns error diagnostics; `DataverseProvider.plan_diagnostics` gathers them.
 """
@@ -13,13 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from crmctl.errors import Diagnostic, SourceLocation
+from crmctl.errors import Diagnostic, ProviderError, Severity, SourceLocation
+from crmctl.kinds.custom_field import picklist_values
 from crmctl.model import Resource
 from crmctl.plan.action import Action
 from crmctl.plan.model import Change
 from crmctl.providers.dataverse.reads import Snapshot
+from crmctl.providers.dataverse.webapi import WebApi, literal
 
-__all__ = ["root_unit_refusals"]
+__all__ = [
+    "root_unit_refusals",
+    "option_value_refusals",
+    "option_prefix_warnings",
+    "name_location",
+]
 
 _ROOT = "dataverse-root-unit"
 
@@ -99,3 +110,124 @@ def root_unit_refusals(
             )
         )
     return out
+
+
+_OPTION = "dataverse-option-value"
+
+
+def option_value_refusals(resource: Resource, change: Change) -> list[Diagnostic]:
+    """A CustomField's declared option values against the column's (`change.before`)."""
+    # What the manifest itself declares (change.after also holds the values it left to
+    # Dataverse, taken from the column: `adopt_unsaid`).
+    wanted = picklist_values(resource.spec)
+    live = {
+        v.get("value"): v.get("optionValue")
+        for v in (change.before or {}).get("values") or []
+        if isinstance(v, dict) and v.get("optionValue") is not None
+    }
+    holder = {value: text for text, value in live.items()}
+    labels = {v.get("value") for v in wanted}
+    out: list[Diagnostic] = []
+    seen: dict[int, str] = {}
+    for index, option in enumerate(wanted):
+        declared, text = option.get("optionValue"), option.get("value")
+        if declared is None:
+            continue
+        where = resource.location("values", index, "optionValue") or resource.location("values")
+        if declared in seen:
+            out.append(
+                Diagnostic(
+                    f"options '{seen[declared]}' and '{text}' both declare optionValue "
+                    f"{declared}; an option's value is unique in its choice; refused",
+                    where,
+                    resource.address,
+                    code=_OPTION,
+                )
+            )
+            continue
+        seen[declared] = str(text)
+        now = live.get(text)
+        if now is not None and now != declared:
+            out.append(
+                Diagnostic(
+                    f"option '{text}' has the value {now} in Dataverse, and Dataverse cannot "
+                    f"change an option's value (UpdateOptionValue changes its label only): "
+                    f"optionValue {declared} is refused",
+                    where,
+                    resource.address,
+                    hint=f"write optionValue: {now}; or remove the option in one apply and "
+                    f"add it with the new value in the next (records holding it lose it)",
+                    code=_OPTION,
+                )
+            )
+        elif now is None and declared in holder and holder[declared] in labels:
+            out.append(
+                Diagnostic(
+                    f"optionValue {declared} is option '{holder[declared]}''s in Dataverse, "
+                    f"which the manifest keeps; refused",
+                    where,
+                    resource.address,
+                    hint="give this option another value, or leave optionValue out "
+                    "(Dataverse assigns the next one)",
+                    code=_OPTION,
+                )
+            )
+    return out
+
+
+def _new_option_values(
+    desired: Mapping[str, Resource], changes: Sequence[Change]
+) -> list[tuple[Resource, int, int]]:
+    """(resource, index in values, declared value) of each option a change creates."""
+    out = []
+    for change in changes:
+        resource = desired.get(change.address)
+        if change.kind != "CustomField" or resource is None or change.after is None:
+            continue
+        live = {v.get("value") for v in (change.before or {}).get("values") or []}
+        for index, option in enumerate(picklist_values(resource.spec)):
+            if option.get("optionValue") is not None and option["value"] not in live:
+                out.append((resource, index, int(option["optionValue"])))
+    return out
+
+
+def option_prefix_warnings(
+    api: WebApi, desired: Mapping[str, Resource], changes: Sequence[Change]
+) -> list[Diagnostic]:
+    """New options whose declared value lacks the option-value prefix of the solution's
+    publisher (`customizationoptionvalueprefix`, 10,000 to 99,999: values prefix × 10,000 to
+    prefix × 10,000 + 9,999). Dataverse documents the prefix, not a refusal of other values,
+    so this is a warning. One request, only when such an option is planned."""
+    new = _new_option_values(desired, changes)
+    if not new or not api.solution:
+        return []
+    try:
+        rows = api.get(
+            "solutions",
+            {
+                "$select": "uniquename",
+                "$filter": f"uniquename eq {literal(api.solution)}",
+                "$expand": "publisherid($select=uniquename,customizationoptionvalueprefix)",
+            },
+        ).get("value", [])
+    except ProviderError:
+        return []  # the write says what is wrong with the solution
+    publisher = (rows[0].get("publisherid") or {}) if rows else {}
+    prefix = publisher.get("customizationoptionvalueprefix")
+    if not isinstance(prefix, int):
+        return []
+    low, high = prefix * 10000, prefix * 10000 + 9999
+    return [
+        Diagnostic(
+            f"optionValue {value} does not carry the option-value prefix {prefix} of publisher "
+            f"{publisher.get('uniquename')} (solution {api.solution}: {low} to {high}); "
+            "Dataverse stores it, but the option will not read as this publisher's",
+            resource.location("values", index, "optionValue") or resource.location("values"),
+            resource.address,
+            hint=f"use a value from {low} to {high}, or leave optionValue out",
+            severity=Severity.WARNING,
+            code=_OPTION,
+        )
+        for resource, index, value in new
+        if not low <= value <= high
+    ]

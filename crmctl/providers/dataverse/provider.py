@@ -173,6 +173,8 @@ class DataverseProvider:
                     )
                 )
                 continue
+            if change.kind == "CustomField" and resource is not None and change.after:
+                out.extend(checks.option_value_refusals(resource, change))
             if change.kind == "CustomField" and change.before and change.after:
                 refusal = columns.type_change_refusal(change.before, change.after)
                 if refusal:
@@ -186,6 +188,7 @@ class DataverseProvider:
                         )
                     )
         out.extend(checks.root_unit_refusals(desired, changes, self.snapshot))
+        out.extend(checks.option_prefix_warnings(self.api, desired, changes))
         published: dict[str, list[Resource]] = {}
         for resource in desired.values():
             out.extend(_resource_notes(resource))
