@@ -16,6 +16,7 @@ from typing import Any
 from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
+from crmctl.kinds.custom_object import microsoft_name_problems
 from crmctl.kinds.formulas import (
     formula_dependencies,
     formula_diagnostics,
@@ -151,6 +152,7 @@ class CustomFieldKind(KindHandler):
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         obj = resource.name.partition(".")[0]
         spec = resource.spec
+        yield from microsoft_name_problems(resource, resource.name.partition(".")[2], index)
         if not index.has_object(obj):
             yield self.error(
                 resource,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from crmctl.dialect import publisher_prefix
+
 __all__ = [
     "LANGUAGE",
     "label",
@@ -369,8 +371,9 @@ def update_column_body(live: dict[str, Any], spec: dict[str, Any]) -> dict[str, 
 
 def create_table_body(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The POST body that creates a table with its primary name column."""
-    prefix = name.partition("_")[0]
-    primary = spec.get("primaryColumn") or f"{prefix}_name"
+    primary = (
+        spec.get("primaryColumn") or f"{publisher_prefix(name) or name.partition('_')[0]}_name"
+    )
     record = spec.get("recordName") or {}
     return {
         "@odata.type": f"{_NS}EntityMetadata",

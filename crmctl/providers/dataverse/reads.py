@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.dialect import DATAVERSE, is_custom_field, is_custom_object
 from crmctl.errors import ProviderError
 from crmctl.model import Resource
 from crmctl.providers.dataverse import columns, rules, security
@@ -82,7 +83,10 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
         table = str(entity["LogicalName"])
         snapshot.tables[table] = entity
         for attribute in entity.get("Attributes") or []:
-            custom = attribute.get("IsCustomAttribute", "_" in str(attribute.get("LogicalName")))
+            # Dataverse says which columns are custom; the name tells only when it does not.
+            custom = attribute.get(
+                "IsCustomAttribute", is_custom_field(str(attribute.get("LogicalName")), DATAVERSE)
+            )
             if not custom or attribute.get("IsPrimaryName"):
                 continue
             if attribute.get("AttributeOf"):
@@ -92,7 +96,9 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
     details = _details(api, wanted) if "CustomField" in kinds else {}
     for entity in entities:
         table = str(entity["LogicalName"])
-        if "CustomObject" in kinds and entity.get("IsCustomEntity", "_" in table):
+        if "CustomObject" in kinds and entity.get(
+            "IsCustomEntity", is_custom_object(table, DATAVERSE)
+        ):
             primary = next(
                 (
                     a
