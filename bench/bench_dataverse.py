@@ -41,6 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import Row, print_rows  # noqa: E402
 
 from crmctl.config.environment import load_environment  # noqa: E402
+from crmctl.providers.dataverse import DataverseProvider  # noqa: E402
+from crmctl.providers.http import HttpClient  # noqa: E402
+from crmctl.providers.sandbox import SandboxProvider  # noqa: E402
 from crmctl.sandbox.store import SandboxStore  # noqa: E402
 from crmctl.sandbox.tls import tls_folder  # noqa: E402
 from crmctl.workspace import Workspace  # noqa: E402
@@ -62,6 +65,13 @@ _TYPES: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"type": "Email"}, {}),
     ({"type": "LongTextArea", "length": 2000}, {}),
 ]
+#: Variables the bench sets for the workspaces it plans.
+_VARIABLES = (
+    "CRMCTL_BENCH_DV_CLIENT_ID",
+    "CRMCTL_BENCH_DV_CLIENT_SECRET",
+    "CRMCTL_BENCH_SB_TOKEN",
+    "REQUESTS_CA_BUNDLE",
+)
 LINT_OFF = {"rules": {"owner-required": "off", "pii-retention": "off"}}
 
 
@@ -208,10 +218,7 @@ def _plan(root: Path, env: str, runs: int) -> tuple[int, float, int, float, floa
     for _ in range(runs):
         workspace = Workspace(load_environment(env, root))
         try:
-            provider = workspace.provider
-            counter = provider.api.http if env == "dv" else provider.client
-            if env == "dv" and provider.tokens is not None:
-                provider.tokens.token()  # sign in first: the plan is measured, not the sign-in
+            counter = _counter(workspace.provider)
             before = counter.requests_made
             server_before, cpu_before = _server_cpu(pid), time.process_time()
             started = time.perf_counter()
@@ -225,6 +232,18 @@ def _plan(root: Path, env: str, runs: int) -> tuple[int, float, int, float, floa
         finally:
             workspace.close()
     return requests_made, best, changes, cpu, server_cpu
+
+
+def _counter(provider: object) -> HttpClient:
+    """The HTTP client whose requests a plan makes (signed in first for Dataverse: the
+    plan is measured, not the sign-in)."""
+    if isinstance(provider, DataverseProvider):
+        if provider.tokens is not None:
+            provider.tokens.token()
+        return provider.api.http
+    if isinstance(provider, SandboxProvider) and provider.client is not None:
+        return provider.client
+    raise SystemExit(f"the bench measures the dataverse and sandbox providers, not {provider!r}")
 
 
 def _register_client(db: Path) -> str:
@@ -243,7 +262,21 @@ def _register_client(db: Path) -> str:
 def bench(sizes: list[int], tables: int = 50, runs: int = 3, keep: Path | None = None) -> list[Row]:
     """Rows of the Dataverse plan bench (printing each size's figures as it goes)."""
     sizes = sorted(sizes)
-    root = keep or Path(tempfile.mkdtemp(prefix="crmctl-bench-dv-"))
+    if keep is not None:
+        return _bench(sizes, tables, runs, keep)
+    saved = {name: os.environ.get(name) for name in _VARIABLES}
+    with tempfile.TemporaryDirectory(prefix="crmctl-bench-dv-") as folder:
+        try:
+            return _bench(sizes, tables, runs, Path(folder))
+        finally:
+            for name, value in saved.items():  # nothing may point into the removed folder
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def _bench(sizes: list[int], tables: int, runs: int, root: Path) -> list[Row]:
     db = root / "sandbox.db"
     store = SandboxStore.open(db)
     token = store.initialise()

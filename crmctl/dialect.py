@@ -24,6 +24,9 @@ __all__ = [
     "is_custom_object",
     "is_custom_field",
     "is_custom_relationship",
+    "publisher_prefix",
+    "microsoft_prefix",
+    "MICROSOFT_PREFIXES",
 ]
 
 #: Salesforce's names are the default (the sandbox speaks them too).
@@ -37,11 +40,32 @@ _PROVIDER_TITLES = {"dataverse": "Dataverse"}
 _PUBLISHER_PREFIXED = re.compile(r"[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9_]*[A-Za-z0-9]")
 #: Dataverse's own columns that look prefixed: the composite address parts (`address1_city`).
 _DATAVERSE_STANDARD_COLUMN = re.compile(r"address[1-3]_[A-Za-z0-9_]+")
+#: Prefixes of the tables and columns Microsoft's own solutions add to an environment
+#: (Dynamics 365 apps `msdyn_`, `msdynce_`, `msdynmkt_`; Power Pages `adx_`, `mspp_`;
+#: Customer Voice `msfp_`; the catalog `mspcat_`): Microsoft Learn's table reference lists
+#: them among Dataverse's tables (`reference/entities/adx_setting`, `msdyn_…`). They are the
+#: environment's standard tables, never the organisation's publisher's.
+MICROSOFT_PREFIXES = frozenset({"adx", "msdyn", "msdynce", "msdynmkt", "msfp", "mspp", "mspcat"})
+
+
+def publisher_prefix(name: str) -> str | None:
+    """The publisher prefix of a Dataverse custom table's or column's name (`nw` of
+    `nw_invoice`), else None: a standard name, Microsoft's, or a Salesforce `__c` name."""
+    if _PUBLISHER_PREFIXED.fullmatch(name) is None or name.lower().endswith("__c"):
+        return None
+    prefix = name.partition("_")[0]
+    return None if prefix.lower() in MICROSOFT_PREFIXES else prefix
+
+
+def microsoft_prefix(name: str) -> str | None:
+    """The prefix of a name in Microsoft's own namespace (`msdyn` of `msdyn_workorder`)."""
+    prefix, underscore, _ = name.partition("_")
+    return prefix if underscore and prefix.lower() in MICROSOFT_PREFIXES else None
 
 
 def _prefixed(name: str) -> bool:
     """A Dataverse name with a publisher prefix (a Salesforce `__c` name never is one)."""
-    return _PUBLISHER_PREFIXED.fullmatch(name) is not None and not name.lower().endswith("__c")
+    return publisher_prefix(name) is not None
 
 
 def dialect_of(provider_type: str) -> str:
@@ -59,9 +83,14 @@ def is_standard_object(name: str, dialect: str = DEFAULT_DIALECT) -> bool:
 
     Both dialects' standard names have no underscore at all (`Contract`,
     `systemuser`): `__c`, `__mdt` … mark Salesforce custom objects, and a
-    single underscore is a Dataverse publisher prefix.
+    single underscore is a Dataverse publisher prefix, except Microsoft's own
+    (`msdyn_workorder`, `adx_setting`: `MICROSOFT_PREFIXES`).
     """
-    return bool(name) and "_" not in name and name[0].isalpha()
+    if not name or not name[0].isalpha():
+        return False
+    if dialect == DATAVERSE and "_" in name:
+        return microsoft_prefix(name) is not None and not name.endswith("_")
+    return "_" not in name
 
 
 def is_custom_object(name: str, dialect: str = DEFAULT_DIALECT) -> bool:

@@ -305,10 +305,15 @@ def landed(
     have = live.get(change.address)
     if change.after is None:
         return have is None or HANDLERS[have.kind].retired(have.spec)
+    if have is None:
+        return False
     keys = (unstored or {}).get(change.kind, frozenset())
-    return have is not None and without_keys(
-        canonical(have.kind, have.spec, have.name), keys
-    ) == without_keys(canonical(change.kind, change.after, change.name), keys)
+    now = canonical(have.kind, have.spec, have.name)
+    # What the change left to the CRM (a Dataverse option's value) is whatever it chose.
+    wanted = HANDLERS[change.kind].adopt_unsaid(
+        canonical(change.kind, change.after, change.name), now
+    )
+    return without_keys(now, keys) == without_keys(wanted, keys)
 
 
 def disown_unconfirmed(

@@ -108,6 +108,18 @@ def _snapshot(
     }
 
 
+def _adopted(
+    specs: dict[str, dict[str, Any]], live: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """`specs` with what the CRM chose where they say nothing (`KindHandler.adopt_unsaid`)."""
+    out = {}
+    for address, spec in specs.items():
+        now = live.get(address)
+        kind = address.partition("/")[0]
+        out[address] = spec if now is None else HANDLERS[kind].adopt_unsaid(spec, now)
+    return out
+
+
 def _with_ignores(drift: Drift, rules: list[IgnoreRule]) -> Drift:
     whole = resource_rule(drift.address, rules)
     if whole is not None:
@@ -149,6 +161,8 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
         _snapshot(inputs.baseline, kinds, unstored) if inputs.baseline is not None else desired
     )
     applied = _snapshot(inputs.applied, kinds, unstored) if inputs.applied is not None else baseline
+    # What the manifests left to the CRM (a Dataverse option's value) is the CRM's on every side.
+    desired, baseline, applied = (_adopted(specs, live) for specs in (desired, baseline, applied))
     managed = {a for a in inputs.managed if a.partition("/")[0] in kinds}
     answerable = set(desired) | managed
     managed_kinds = {a.partition("/")[0] for a in answerable}

@@ -38,6 +38,7 @@ from typing import Any
 
 from crmctl.config.schema_check import schema_diagnostics
 from crmctl.config.yamlsource import SourceMap
+from crmctl.dialect import is_custom_field, is_custom_object
 from crmctl.kinds import HANDLERS, KINDS, ConfigIndex
 from crmctl.kinds.permission_set import declarable, declarable_field
 from crmctl.model import Resource
@@ -233,7 +234,7 @@ class _Importer(SourceReader):
                     f"{obj} is not a custom object (platform event, custom metadata type …); not converted",
                 )
             return
-        custom = obj.endswith("__c")
+        custom = is_custom_object(obj)
         if custom and not object_files:
             for path in part_files:
                 self.note(
@@ -266,7 +267,7 @@ class _Importer(SourceReader):
             if root is None:
                 continue
             name = mx.text(root, "fullName") or path.name.split(".")[0]
-            if not name.endswith("__c"):
+            if not is_custom_field(name):
                 self.standard_field(path, obj, name, root)
                 continue
             self.add(

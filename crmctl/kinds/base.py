@@ -310,6 +310,14 @@ class KindHandler:
         """
         return {}
 
+    def adopt_unsaid(self, desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+        """`desired` (canonical) with what the CRM chose where the manifest may say but did
+        not (a Dataverse option's integer value): the live choice is then not a change.
+
+        Plan and drift compare the result with `live`; most kinds have nothing of the kind.
+        """
+        return desired
+
     def retired(self, live: dict[str, Any]) -> bool:
         """Whether a live spec is what the CRM keeps of a resource it was asked to delete
         (a user is deactivated, never deleted): a delete landed when the read shows this."""

@@ -16,6 +16,7 @@ from typing import Any
 from crmctl.dialect import DEFAULT_DIALECT
 from crmctl.errors import Diagnostic
 from crmctl.kinds.base import ConfigIndex, KindHandler, field_dependency, object_dependency
+from crmctl.kinds.custom_object import microsoft_name_problems
 from crmctl.kinds.formulas import (
     formula_dependencies,
     formula_diagnostics,
@@ -23,26 +24,51 @@ from crmctl.kinds.formulas import (
 )
 from crmctl.model import Resource, address_of
 
-__all__ = ["CustomFieldKind", "picklist_values"]
+__all__ = ["CustomFieldKind", "picklist_values", "adopt_option_values"]
 
 _DEFAULT_LENGTH = {"Text": 255, "LongTextArea": 32768, "Html": 32768}
 _NUMERIC = ("Number", "Currency", "Percent")
 
 
 def picklist_values(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """Picklist values in their full form: {value, label, default, active}."""
+    """Picklist values in their full form: {value, label, default, active[, optionValue]}.
+
+    `optionValue` (Dataverse only: the option's integer value) is kept where given."""
     out = []
     for item in spec.get("values") or []:
         given = {"value": item} if isinstance(item, str) else item
-        out.append(
-            {
-                "value": given.get("value"),
-                "label": given.get("label", given.get("value")),
-                "default": given.get("default", False),
-                "active": given.get("active", True),
-            }
-        )
+        entry = {
+            "value": given.get("value"),
+            "label": given.get("label", given.get("value")),
+            "default": given.get("default", False),
+            "active": given.get("active", True),
+        }
+        if given.get("optionValue") is not None:
+            entry["optionValue"] = given["optionValue"]
+        out.append(entry)
     return out
+
+
+def adopt_option_values(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """`desired` whose options without an `optionValue` take the live option's (same value)."""
+    wanted = desired.get("values")
+    if not isinstance(wanted, list) or not any(
+        isinstance(v, dict) and "optionValue" not in v for v in wanted
+    ):
+        return desired
+    chosen = {
+        v.get("value"): v["optionValue"]
+        for v in live.get("values") or []
+        if isinstance(v, dict) and v.get("optionValue") is not None
+    }
+    if not chosen:
+        return desired
+    values = []
+    for v in wanted:
+        if isinstance(v, dict) and "optionValue" not in v and v.get("value") in chosen:
+            v = {**v, "optionValue": chosen[v.get("value")]}
+        values.append(v)
+    return {**desired, "values": values}
 
 
 class CustomFieldKind(KindHandler):
@@ -76,6 +102,10 @@ class CustomFieldKind(KindHandler):
         if isinstance(spec.get("formula"), str):  # whitespace around a formula means nothing
             spec["formula"] = spec["formula"].strip()
         return spec
+
+    def adopt_unsaid(self, desired: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+        # An option whose value the manifest leaves out has the one the CRM gave it.
+        return adopt_option_values(desired, live)
 
     def normalise_named(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
         # CRMs name a relationship after its field unless told otherwise, and read the
@@ -122,6 +152,7 @@ class CustomFieldKind(KindHandler):
     def check(self, resource: Resource, index: ConfigIndex) -> Iterator[Diagnostic]:
         obj = resource.name.partition(".")[0]
         spec = resource.spec
+        yield from microsoft_name_problems(resource, resource.name.partition(".")[2], index)
         if not index.has_object(obj):
             yield self.error(
                 resource,

@@ -191,6 +191,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
         keys = inputs.unstored.get(resource.kind, frozenset())
         recorded = inputs.labels.get(address) if keys and inputs.labels is not None else None
         before = carry_unstored(read, after if recorded is None else dict(recorded), keys)
+        after = HANDLERS[resource.kind].adopt_unsaid(after, before)
         if index is None:
             declared = inputs.desired if inputs.declared is None else inputs.declared
             index = ConfigIndex(declared.values(), inputs.dialect)

@@ -106,7 +106,9 @@ def test_an_update_shows_field_by_field_and_applies(dv: Path, org: DataverseOrg,
     assert r.exit_code == 0, r.output
     assert '  ~ CustomField/nw_invoice.nw_amount\n      ~ label: "Amount" -> "Total"\n' in r.out
     assert (
-        '      - values[Sent]: {"value": "Sent", "label": "Sent", "default": false, "active": true}\n'
+        # The removed option is shown with the value Dataverse gave it (publisher prefix 41230).
+        '      - values[Sent]: {"value": "Sent", "label": "Sent", "default": false, "active": true, '
+        '"optionValue": 412300001}\n'
         '      + values[Paid]: {"value": "Paid", "label": "Paid", "default": false, "active": true}\n'
     ) in r.out
     assert '      ~ depths.nw_invoice.read: "Global" -> "Local"' in r.out

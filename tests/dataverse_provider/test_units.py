@@ -23,7 +23,7 @@ def test_a_type_change_is_refused_except_text_to_autonumber() -> None:
     )
 
 
-def test_a_picklist_column_reads_as_values_with_its_default() -> None:
+def test_a_picklist_column_reads_as_values_with_their_option_values_and_default() -> None:
     attribute = {
         "LogicalName": "nw_status",
         "AttributeType": "Picklist",
@@ -42,7 +42,10 @@ def test_a_picklist_column_reads_as_values_with_its_default() -> None:
     }
     assert columns.column_spec(attribute, detail) == {
         "type": "Picklist",
-        "values": [{"value": "Draft"}, {"value": "Sent", "default": True}],
+        "values": [
+            {"value": "Draft", "optionValue": 412300000},
+            {"value": "Sent", "default": True, "optionValue": 412300001},
+        ],
         "label": "Status",
         "required": True,
     }

@@ -5,13 +5,16 @@ counterpart but is a governance label: crmctl keeps it in git only (`UNSTORED`),
 never sends it and never compares it. The other settings with no counterpart
 (`unique`, `externalId`, `helpText`) are refused by `validate` in the Dataverse
 dialect (schemas/kinds/CustomField.json), so they never reach a plan. Option values: a crmctl `value`
-is the option's label; the integer value Dataverse gives it stays Dataverse's.
+is the option's label; its integer value is `optionValue`, read back always, sent when the
+manifest gives it (else Dataverse assigns one, and the plan takes it as said: `adopt_unsaid`).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from crmctl.dialect import publisher_prefix
 
 __all__ = [
     "LANGUAGE",
@@ -168,6 +171,8 @@ def column_spec(attribute: dict[str, Any], detail: dict[str, Any] | None) -> dic
             entry: dict[str, Any] = {"value": text}
             if default is not None and default != -1 and option.get("Value") == default:
                 entry["default"] = True
+            if type(option.get("Value")) is int:
+                entry["optionValue"] = option["Value"]
             values.append(entry)
         spec["values"] = values
         if option_set.get("IsGlobal"):
@@ -299,7 +304,7 @@ def _typed(spec: dict[str, Any], body: dict[str, Any]) -> None:
 def create_column_body(
     name: str, spec: dict[str, Any], global_id: str | None = None
 ) -> dict[str, Any]:
-    """The POST body that creates a column (choice options: system-assigned values)."""
+    """The POST body that creates a column (choice options: `options_body`)."""
     column = name.partition(".")[2]
     kind = metadata_type(spec)
     body: dict[str, Any] = {
@@ -325,12 +330,22 @@ def create_column_body(
                 "@odata.type": f"{_NS}OptionSetMetadata",
                 "IsGlobal": False,
                 "OptionSetType": "Picklist",
-                "Options": [
-                    {"Value": None, "Label": label(_text_of(v))} for v in spec.get("values") or []
-                ],
+                "Options": options_body(spec),
             }
         body.pop("DefaultFormValue", None)
     return body
+
+
+def options_body(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A choice's options to create: the manifest's `optionValue`, else null (Dataverse
+    assigns the next value with the publisher's prefix)."""
+    return [
+        {
+            "Value": v.get("optionValue") if isinstance(v, dict) else None,
+            "Label": label(_text_of(v)),
+        }
+        for v in spec.get("values") or []
+    ]
 
 
 def _text_of(value: Any) -> str:
@@ -356,8 +371,9 @@ def update_column_body(live: dict[str, Any], spec: dict[str, Any]) -> dict[str, 
 
 def create_table_body(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     """The POST body that creates a table with its primary name column."""
-    prefix = name.partition("_")[0]
-    primary = spec.get("primaryColumn") or f"{prefix}_name"
+    primary = (
+        spec.get("primaryColumn") or f"{publisher_prefix(name) or name.partition('_')[0]}_name"
+    )
     record = spec.get("recordName") or {}
     return {
         "@odata.type": f"{_NS}EntityMetadata",

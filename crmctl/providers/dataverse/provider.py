@@ -29,6 +29,7 @@ from crmctl.providers.base import (
 )
 from crmctl.providers.dataverse import (
     audit,
+    checks,
     columns,
     fieldsecurity,
     reads,
@@ -175,6 +176,8 @@ class DataverseProvider:
                     )
                 )
                 continue
+            if change.kind == "CustomField" and resource is not None and change.after:
+                out.extend(checks.option_value_refusals(resource, change))
             if change.kind == "CustomField" and change.before and change.after:
                 refusal = columns.type_change_refusal(change.before, change.after)
                 if refusal:
@@ -187,6 +190,8 @@ class DataverseProvider:
                             code="dataverse-immutable",
                         )
                     )
+        out.extend(checks.root_unit_refusals(desired, changes, self.snapshot))
+        out.extend(checks.option_prefix_warnings(self.api, desired, changes))
         published: dict[str, list[Resource]] = {}
         for resource in desired.values():
             out.extend(_resource_notes(resource))

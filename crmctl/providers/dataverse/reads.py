@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.dialect import DATAVERSE, is_custom_field, is_custom_object
 from crmctl.errors import ProviderError
 from crmctl.model import Resource
 from crmctl.providers.dataverse import columns, rules, security, userprofiles
@@ -98,7 +99,10 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
         table = str(entity["LogicalName"])
         snapshot.tables[table] = entity
         for attribute in entity.get("Attributes") or []:
-            custom = attribute.get("IsCustomAttribute", "_" in str(attribute.get("LogicalName")))
+            # Dataverse says which columns are custom; the name tells only when it does not.
+            custom = attribute.get(
+                "IsCustomAttribute", is_custom_field(str(attribute.get("LogicalName")), DATAVERSE)
+            )
             if not custom or attribute.get("IsPrimaryName"):
                 continue
             if attribute.get("AttributeOf"):
@@ -108,7 +112,9 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
     details = {f"{table}.{a['LogicalName']}": a for table, a in wanted}
     for entity in entities:
         table = str(entity["LogicalName"])
-        if "CustomObject" in kinds and entity.get("IsCustomEntity", "_" in table):
+        if "CustomObject" in kinds and entity.get(
+            "IsCustomEntity", is_custom_object(table, DATAVERSE)
+        ):
             primary = next(
                 (
                     a

@@ -51,6 +51,11 @@ _DAYS_PER = (365.25, 30.4375, 7, 1)
 _NAME = re.compile(r"^([A-Za-z][A-Za-z0-9_]*) (\{.*\})$", re.S)
 _STORED = ("legalBasis", "retain", "description")  # what the name carries, in this order
 _OTHERS = "bulk-delete job or retention policy not written by crmctl; left alone"
+#: Longest names Dataverse stores (MaxLength of the columns, Microsoft Learn table reference:
+#: retentionconfig.name 100; asyncoperation.name and bulkdeleteoperation.name, which a
+#: BulkDelete JobName becomes, 256). retentionconfig.uniquename holds 128: crmctl_<name> fits,
+#: as a RetentionPolicy name is at most 80 characters (crmctl/limits).
+NAME_MAX = {"archive": 100, "delete": 256}
 
 
 def retain_days(retain: str) -> int:
@@ -66,6 +71,16 @@ def job_name(name: str, spec: dict[str, Any]) -> str:
     """`<name> <JSON of legalBasis, retain, description>` (the keys that have a value)."""
     carried = {key: spec[key] for key in _STORED if spec.get(key)}
     return f"{name} {json.dumps(carried, ensure_ascii=False)}"
+
+
+def unique_name(name: str) -> str:
+    """The `uniquename` of the retention policy of RetentionPolicy `name`."""
+    return f"crmctl_{name.lower()}"
+
+
+def text_length(text: str) -> int:
+    """Length as Dataverse counts it (UTF-16 code units: a character outside the BMP is 2)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def parse_name(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -193,6 +208,7 @@ def refusals(resource: Resource) -> list[Diagnostic]:
                 code="dataverse-unsupported",
             )
         )
+    out.extend(_length_refusals(resource))
     if spec.get("filter"):
         out.append(
             Diagnostic(
@@ -201,6 +217,33 @@ def refusals(resource: Resource) -> list[Diagnostic]:
                 resource.address,
                 hint="remove the filter, or express it through dateField",
                 code="dataverse-unsupported",
+            )
+        )
+    return out
+
+
+def _length_refusals(resource: Resource) -> list[Diagnostic]:
+    """The names the policy's job or retention policy would get must fit their columns."""
+    spec = resource.spec
+    action = str(spec.get("action") or "")
+    limit = NAME_MAX.get(action)
+    if limit is None:
+        return []
+    what = "retention policy (retentionconfig)" if action == "archive" else "bulk-delete job"
+    out = []
+    length = text_length(job_name(resource.name, spec))
+    if length > limit:
+        carried = [key for key in ("legalBasis", "description") if spec.get(key)]
+        out.append(
+            Diagnostic(
+                f"Dataverse keeps the policy's name, legalBasis, retain and description in its "
+                f"{what}'s name ('<name> <JSON>'), which holds at most {limit} characters: this "
+                f"one would be {length}; refused",
+                resource.location("legalBasis") or resource.location(),
+                resource.address,
+                hint=f"shorten {' or '.join(carried) or 'the policy name'} by at least "
+                f"{length - limit} character{'s' if length - limit > 1 else ''}",
+                code="dataverse-limit",
             )
         )
     return out
@@ -235,7 +278,7 @@ def write_policy(api: WebApi, change: Change, live: dict[str, dict[str, Any]]) -
                 "retentionconfigs",
                 {
                     **body,
-                    "uniquename": f"crmctl_{change.name.lower()}",
+                    "uniquename": unique_name(change.name),
                     "starttime": _now(),
                     "statecode": 0,
                     "statuscode": 10,

@@ -210,9 +210,7 @@ class Writer:
             "DisplayName": columns.label(spec.get("label")),
             "IsGlobal": True,
             "OptionSetType": "Picklist",
-            "Options": [
-                {"Value": None, "Label": columns.label(v["value"])} for v in picklist_values(spec)
-            ],
+            "Options": columns.options_body(spec),
         }
         self.publish_option_sets.add(name)
         return self.api.create("GlobalOptionSetDefinitions", body)
@@ -241,18 +239,50 @@ class Writer:
             (columns.label_text(o.get("Label")) or str(o.get("Value"))): o.get("Value")
             for o in option_set.get("Options") or []
         }
-        wanted = [v["value"] for v in picklist_values(spec)]
+        options = picklist_values(spec)
+        wanted = [v["value"] for v in options]
+        declared = {v["value"]: v["optionValue"] for v in options if "optionValue" in v}
         changed = False
         for text, value in list(current.items()):
-            if text not in wanted:
+            if text in declared and declared[text] != value:
+                # Refused by the plan (checks.option_value_refusals): never change data here.
+                raise ProviderError(
+                    f"option '{text}' of {table}.{column} has the value {value} in Dataverse, "
+                    f"not {declared[text]}: an option's value cannot change"
+                )
+        by_value = {value: text for text, value in current.items()}
+        relabel = {  # a declared value the column has under a label no longer wanted: relabelled
+            text: by_value[declared[text]]
+            for text in wanted
+            if text not in current
+            and declared.get(text) in by_value
+            and by_value[declared[text]] not in wanted
+        }
+        kept = set(wanted) | set(relabel.values())
+        for text, value in list(current.items()):
+            if text not in kept:
                 self.api.send("POST", "DeleteOptionValue", {**target, "Value": value})
                 del current[text]
                 changed = True
+        for text, old in relabel.items():
+            self.api.send(
+                "POST",
+                "UpdateOptionValue",
+                {
+                    **target,
+                    "Value": current[old],
+                    "Label": columns.label(text),
+                    "MergeLabels": True,
+                },
+            )
+            current[text] = current.pop(old)
+            changed = True
         for text in wanted:
             if text not in current:
-                answer = self.api.send(
-                    "POST", "InsertOptionValue", {**target, "Label": columns.label(text)}
-                )
+                body = {**target, "Label": columns.label(text)}
+                if text in declared:
+                    body["Value"] = declared[text]
+                answer = self.api.send("POST", "InsertOptionValue", body)
                 current[text] = (answer or {}).get("NewOptionValue")
                 changed = True
         order = [current[t] for t in wanted]

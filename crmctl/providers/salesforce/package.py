@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crmctl.dialect import is_custom_field, is_custom_object
 from crmctl.model import Resource
 from crmctl.providers.salesforce import merge
 from crmctl.providers.salesforce import metadata_xml as mx
@@ -117,7 +118,7 @@ class Live:
 
 def kind_of(type_name: str, full_name: str) -> str:
     """The crmctl kind of a component: a CustomField without `__c` is a StandardField."""
-    if type_name == "CustomField" and not full_name.lower().endswith("__c"):
+    if type_name == "CustomField" and not is_custom_field(full_name.rpartition(".")[2]):
         return "StandardField"
     return KIND_OF[type_name]
 
@@ -327,7 +328,7 @@ def _object_components(
     file_name: str, obj: str, root: ET.Element, value_sets: Mapping[str, list[dict[str, Any]]]
 ) -> list[Component]:
     found: list[Component] = []
-    if obj.endswith("__c") and mx.text(root, "label") is not None:
+    if is_custom_object(obj) and mx.text(root, "label") is not None:
         own = ET.Element(root.tag)
         own.extend(item for item in root if item.tag not in OBJECT_CHILDREN)
         found.append(Component("CustomObject", obj, file_name, mx.object_spec(root), own))
@@ -335,7 +336,7 @@ def _object_components(
         field_name = mx.text(element, "fullName") or ""
         converted = (
             mx.field_spec(obj, element, value_sets)
-            if field_name.endswith("__c")
+            if is_custom_field(field_name)
             else mx.standard_field_spec(element)  # what is customised of a standard field
         )
         found.append(Component("CustomField", f"{obj}.{field_name}", file_name, converted, element))

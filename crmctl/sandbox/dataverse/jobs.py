@@ -53,6 +53,8 @@ __all__ = ["configure", "MAX_PUBLISHED", "advance"]
 MAX_PUBLISHED = 5
 PUBLISH_DUPLICATE_RULE, BULK_DELETE = 7, 13
 _READY, _SUSPENDED, _LOCKED, _COMPLETED = 0, 1, 2, 3
+#: The longest JobName: the name of the system job it becomes (asyncoperation.name, 256).
+JOB_NAME_MAX = 256
 _RECURRENCE = re.compile(r"^FREQ=(DAILY|WEEKLY|MONTHLY|YEARLY);INTERVAL=([1-9]\d*)$")
 
 
@@ -275,6 +277,12 @@ def _bulk_delete(ctx: Context, method: str, segments: list[Segment], body: Any) 
     queries = body.get("QuerySet")
     if not isinstance(name, str) or not name.strip():
         raise bad("BulkDelete needs a JobName.")
+    if len(name) > JOB_NAME_MAX:
+        raise bad(
+            "A validation error occurred. The length of the 'name' attribute of the "
+            f"'asyncoperation' entity exceeded the maximum allowed length of '{JOB_NAME_MAX}'.",
+            "0x80044331",
+        )
     if not isinstance(queries, list) or not queries:
         raise bad("BulkDelete needs a QuerySet: a list of QueryExpression.")
     for query in queries:

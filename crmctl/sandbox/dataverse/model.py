@@ -235,13 +235,15 @@ def _options(option_set: Any, what: str, next_value: int) -> list[dict[str, Any]
         raise bad(f"{what}: OptionSet.Options must be a list.")
     out: list[dict[str, Any]] = []
     seen: set[int] = set()
+    # Values given by the client are theirs: the system assigns the others around them.
+    given = {i.get("Value") for i in raw if isinstance(i, dict) and type(i.get("Value")) is int}
     for item in raw:
         if not isinstance(item, dict):
             raise bad(f"{what}: every option is an object with Value and Label.")
         value = item.get("Value")
         if value is None:
             value = next_value + len(out)
-            while value in seen:
+            while value in seen or value in given:
                 value += 1
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad(f"{what}: option Value must be a whole number (got {value!r}).")

@@ -98,6 +98,10 @@ SYSTEM: dict[str, tuple[str, str, str | None, str, list[tuple[str, str]]]] = {
     "organization": ("Organization", "organizations", "name", "None", [("name", S)]),
 }  # fmt: skip
 
+#: Text columns of system tables longer than the default 100 (Microsoft Learn table reference).
+_MAX_LENGTH = {("asyncoperation", "name"): 256, ("bulkdeleteoperation", "name"): 256,
+               ("retentionconfig", "uniquename"): 128, ("retentionconfig", "recurrence"): 256}  # fmt: skip
+
 #: Tables whose privileges carry another name than their SchemaName.
 PRIVILEGE_NAMES = {"systemuser": "User"}
 #: Tables with statecode/statuscode.
@@ -293,7 +297,10 @@ def ensure_org(conn: sqlite3.Connection, now: datetime) -> None:
         cols = []
         for name, kind in columns:
             base, _, target = kind.partition(":")
-            attr = _system_attribute(logical, name, base, target or None)
+            extra = (
+                {"MaxLength": _MAX_LENGTH[logical, name]} if (logical, name) in _MAX_LENGTH else {}
+            )
+            attr = _system_attribute(logical, name, base, target or None, **extra)
             attr["IsPrimaryName"] = name == primary
             cols.append(attr)
         body = {
