@@ -204,7 +204,9 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
         adopted = (
             drift is not None
             and from_history
-            and declared(address, now) == now
+            # What no manifest can declare counts as the baseline held it: a grant added
+            # by hand on an object made in Setup is drift, never adopted.
+            and declared(address, base) == now
             and applied.get(address) != now  # else a later apply made it (--since-version)
         )
         if drift is not None:

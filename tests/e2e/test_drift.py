@@ -274,3 +274,23 @@ def test_a_grant_on_what_the_manifests_cannot_define_is_neither_pending_nor_plan
     assert report["drift"] == [], report["drift"]
     planned = crmctl("plan", "--detailed-exitcode")
     assert planned.exit_code == 0, planned.output
+
+
+def test_a_hand_made_grant_on_what_the_manifests_cannot_define_is_drift(
+    http_project, sandbox_server, crmctl
+):
+    """plan keeps the entry (not crmctl's), but drift reports it: someone widened a crmctl
+    permission set by hand; it is never counted as adopted into the manifests."""
+    apply_all(crmctl)
+    store = sandbox_server.store
+    store.put_config("CustomObject", "Hand__c", {"label": "Hand", "pluralLabel": "Hands"}, PRIYA)
+    rep = next(i["spec"] for i in store.list_all_config() if i["name"] == "Sales_Rep")
+    hand = {**rep, "objects": {**rep["objects"], "Hand__c": ["read", "edit"]}}
+    store.put_config("PermissionSet", "Sales_Rep", hand, PRIYA)
+    result = crmctl("drift", "--format", "json")
+    assert result.exit_code == 2, result.output
+    [drift] = [
+        d for d in json.loads(result.out)["drift"] if d["address"] == "PermissionSet/Sales_Rep"
+    ]
+    assert drift["adopted"] is False, drift
+    assert crmctl("plan", "--detailed-exitcode").exit_code == 0  # and plan leaves it alone
