@@ -22,7 +22,7 @@ from crmctl.plan import Action, Change, Plan, PlanInputs, canonical, fingerprint
 from crmctl.plan.encode import change_to_dict, plan_to_dict
 from crmctl.plan.planner import labels_only, without_keys
 from crmctl.providers import ApplyResult, ChangeFailure, Provider
-from crmctl.providers.base import ResolvesWrites
+from crmctl.providers.base import ResolvesWrites, unstored_keys_of
 
 __all__ = [
     "ApplyOutcome",
@@ -250,6 +250,8 @@ def towards(
             requires_replace=provider.requires_replace,
             dialect=dialect_of(provider.type),
             declared=target,
+            # The target's labels are carried: a restore or recovery never sends them.
+            unstored=unstored_keys_of(provider, provider.supported_kinds()),
         )
     )
 

@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import os
 import socket
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -53,7 +53,15 @@ from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.impact.model import ChangeImpact
 from crmctl.kinds import KINDS
 from crmctl.model import DesiredState, Resource, share_strings
-from crmctl.plan import Plan, PlanInputs, canonical, fingerprint, make_plan, matches_any
+from crmctl.plan import (
+    Change,
+    Plan,
+    PlanInputs,
+    canonical,
+    fingerprint,
+    make_plan,
+    matches_any,
+)
 from crmctl.plan.binding import plan_differences, snapshot_digest
 from crmctl.plan.encode import plan_from_dict
 from crmctl.providers import Provider, create_provider
@@ -101,8 +109,6 @@ class Workspace:
         self.live: dict[str, Resource] | None = None  # as the last plan() read it
         # The desired addresses once apply has released the desired state (_shed_positions).
         self._desired_addresses: list[str] | None = None
-        # ...and the labels of it the CRM does not store (`_labels_after`).
-        self._desired_labels: dict[str, dict[str, Any]] | None = None
 
     @cached_property
     def actor(self) -> Actor:
@@ -201,7 +207,7 @@ class Workspace:
                 excludes=list(excludes),
                 dialect=dialect_of(self.provider.type),
                 unstored=unstored,
-                labels=self.history.labels(self.env.name) if any(unstored.values()) else None,
+                labels=self.recorded_labels(),
             )
         )
         plan.diagnostics = [*desired.diagnostics, *plan.diagnostics]
@@ -249,6 +255,14 @@ class Workspace:
         target = {
             a: r for a, r in resources_from_snapshot(record.after).items() if a in managed_then
         }
+        # The labels the CRM does not store, as version N left them: a rollback puts them
+        # back too, planned (and governed) like the rest; none recorded then: left as they are.
+        then = self._rollback_labels(f"v{version}")
+        if then is not None:
+            target = {
+                a: Resource(r.kind, r.name, {**r.spec, **then.get(a, {})})
+                for a, r in target.items()
+            }
         self.live = self.read_live()
         plan = make_plan(
             PlanInputs(
@@ -261,6 +275,7 @@ class Workspace:
                 requires_replace=self.provider.requires_replace,
                 dialect=dialect_of(self.provider.type),
                 unstored=self.unstored(),
+                labels=self.recorded_labels() if then is not None else None,
             )
         )
         self._provider_checks(plan, target)
@@ -387,7 +402,7 @@ class Workspace:
             if r.kind == "CustomField" and r.spec.get("classification")
         }
         if "classification" in self.unstored().get("CustomField", frozenset()):
-            for address, labels in (self.history.labels(self.env.name) or {}).items():
+            for address, labels in (self.recorded_labels() or {}).items():
                 kind, _, name = address.partition("/")
                 if kind == "CustomField" and labels.get("classification"):
                     out[name.lower()] = labels["classification"]
@@ -471,8 +486,12 @@ class Workspace:
             state,
             live_after,
             grant,
-            # What the manifests labelled is now applied, unless the CRM went back to before.
-            labels_from_changes=plan.rollback_to is None and outcome.restore is None,
+            # What the changes labelled is now in effect, unless the CRM went back to before
+            # (a rollback to a version that recorded no labels carries none).
+            labels_from=outcome.applied
+            if outcome.restore is None
+            and (plan.rollback_to is None or self._rollback_labels(plan.rollback_to) is not None)
+            else (),
         )
         self.journal.clear()
         return outcome
@@ -490,7 +509,6 @@ class Workspace:
         if self._desired is None:
             return
         self._desired_addresses = list(self._desired.resources)
-        self._desired_labels = self._labels_of(self._desired.resources)
         # A later desired() reads the manifests again rather than see a thinned state.
         self._desired = None
 
@@ -623,6 +641,8 @@ class Workspace:
             state,
             live_after,
             grant,
+            # Finished: the interrupted plan's changes are in effect, their labels with them.
+            labels_from=original.changes if original and how == "finished" and outcome.ok else (),
         )
         if outcome.ok:
             self.journal.clear()
@@ -698,12 +718,12 @@ class Workspace:
         state: JournalState,
         present: Container[str],
         grant: Authorization | None = None,
-        labels_from_changes: bool = False,
+        labels_from: Iterable[Change] = (),
     ) -> int:
         """Record the version (`present`: the addresses the CRM holds after it).
 
-        `labels_from_changes`: the applied changes carry the manifests' labels the CRM does
-        not store, which the version records (`_labels_after`).
+        `labels_from`: changes now in effect whose `after` carries labels the CRM does not
+        store, which the version records (`_labels_after`).
         """
         managed = managed_after(self.history.managed(self.env.name), outcome)
         addresses = (
@@ -735,7 +755,7 @@ class Workspace:
             result_document(outcome, streamed=True),
             before,
             after,
-            self._labels_after(plan, outcome, managed, present, labels_from_changes),
+            self._labels_after(managed, present, labels_from),
         )
         # If the process dies from here on, recover finishes this recording.
         self.journal.recording(
@@ -745,45 +765,38 @@ class Workspace:
         )
         return self.history.record(record, managed, self.actor, message, number)
 
-    def _labels_of(self, resources: Mapping[str, Resource]) -> dict[str, dict[str, Any]]:
-        """address -> the values of its spec keys the CRM does not store."""
+    def _rollback_labels(self, version: str) -> dict[str, dict[str, Any]] | None:
+        """The labels version `version` (vN) recorded; None if it recorded none (an older
+        crmctl, or a CRM that stores every key)."""
+        if not any(self.unstored().values()):
+            return None
+        return self.history.version_labels(self.env.name, parse_version(version))
+
+    def recorded_labels(self) -> dict[str, dict[str, Any]] | None:
+        """The labels the last apply recorded (`HistoryStore.labels`; {} before any did), or
+        None when this CRM stores every key (nothing to compare)."""
         keys = {kind: k for kind, k in self.unstored().items() if k}
         if not keys:
-            return {}
-        return {
-            a: {k: r.spec[k] for k in keys[r.kind] if k in r.spec}
-            for a, r in resources.items()
-            if r.kind in keys
-        }
+            return None
+        recorded = self.history.labels(self.env.name)
+        if recorded is None:  # a history from before versions recorded labels
+            recorded = self.history.labels_from_plans(self.env.name, keys)
+        return recorded
 
     def _labels_after(
-        self,
-        plan: Plan,
-        outcome: ApplyOutcome,
-        managed: set[str],
-        present: Container[str],
-        from_changes: bool,
+        self, managed: set[str], present: Container[str], changes: Iterable[Change]
     ) -> dict[str, dict[str, Any]] | None:
         """The labels the CRM does not store, as this version leaves them (None: no such keys).
 
-        Per managed resource the CRM holds: an applied change's (`from_changes`), else what
-        the last version recorded, else, first seen in a plan's scope, the manifests'. A
-        relabel is recorded only once a plan showed it and an apply carried it out.
+        Per managed resource the CRM holds: that of a change now in effect (`changes`),
+        else what the last version recorded. A label no apply carried out is not recorded,
+        so the next plan shows it (as new, or changed) until one does.
         """
         keys = {kind: k for kind, k in self.unstored().items() if k}
         if not keys:
             return None
-        previous = self.history.labels(self.env.name) or {}
-        changed = (
-            {c.address: c.after for c in outcome.applied if c.after is not None}
-            if from_changes
-            else {}
-        )
-        desired = (
-            self._labels_of(self._desired.resources)
-            if self._desired is not None
-            else self._desired_labels or {}
-        )
+        previous = self.recorded_labels() or {}
+        changed = {c.address: c.after for c in changes if c.after is not None}
         out: dict[str, dict[str, Any]] = {}
         for address in sorted(managed):
             kind = address.partition("/")[0]
@@ -794,8 +807,6 @@ class Workspace:
                 out[address] = {k: spec[k] for k in keys[kind] if k in spec}
             elif address in previous:
                 out[address] = previous[address]
-            elif address in desired and _in_scope(address, plan):
-                out[address] = desired[address]
         return out
 
     def close(self) -> None:

@@ -286,7 +286,10 @@ class HistoryStore:
     def labels(self, env: str) -> dict[str, dict[str, Any]] | None:
         """The labels the CRM does not store, as the latest version that recorded them left
         them (address -> {key: value}); None before any version recorded labels."""
-        path = self._env_dir(env) / "labels.json"
+        return self._labels_file(self._env_dir(env) / "labels.json")
+
+    @staticmethod
+    def _labels_file(path: Path) -> dict[str, dict[str, Any]] | None:
         if not (path.exists() or path.is_symlink()):
             return None
         data = read_json(path, "history file")
@@ -296,6 +299,40 @@ class HistoryStore:
                 hint=_REPAIR,
             )
         return data
+
+    def labels_from_plans(
+        self, env: str, keys: dict[str, frozenset[str]]
+    ) -> dict[str, dict[str, Any]]:
+        """The labels (`keys`: kind -> keys) as the applied plans left them, oldest first:
+        for a history written before versions recorded labels.json. A change's `after`
+        sets its resource's labels, a delete drops them; versions that left the CRM as it
+        was, and rollbacks (their plans carried no labels then), change nothing."""
+        out: dict[str, dict[str, Any]] = {}
+        folder = self._env_dir(env) / "versions"
+        for meta in self.versions(env):
+            if meta.get("status") in UNCHANGED or meta.get("rollbackTo"):
+                continue
+            plan = read_json(
+                folder / f"{meta['version']:06d}" / "plan.json",
+                f"version v{meta['version']} of {env}:",
+            )
+            changes = plan.get("changes") if isinstance(plan, dict) else None
+            for change in changes if isinstance(changes, list) else []:
+                if not isinstance(change, dict) or not isinstance(change.get("address"), str):
+                    continue
+                address, after = change["address"], change.get("after")
+                wanted = keys.get(address.partition("/")[0])
+                if not wanted:
+                    continue
+                if isinstance(after, dict):
+                    out[address] = {k: after[k] for k in wanted if k in after}
+                else:
+                    out.pop(address, None)
+        return out
+
+    def version_labels(self, env: str, number: int) -> dict[str, dict[str, Any]] | None:
+        """The labels version `number` recorded (its labels.json); None if it recorded none."""
+        return self._labels_file(self._env_dir(env) / "versions" / f"{number:06d}" / "labels.json")
 
     def events(self, env: str) -> list[dict[str, Any]]:
         """The environment's recorded events, oldest first, as HEAD's commit holds them."""

@@ -56,9 +56,9 @@ class PlanInputs:
     #: crmctl keeps in git, never compared with the CRM nor sent to it.
     unstored: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: address -> the values of its unstored keys as the last apply recorded them
-    #: (`HistoryStore.labels`): a label the manifests changed since is a change (nothing is
-    #: sent for it, but it is shown and governed like any other). None, or an address not in
-    #: it: the manifests' label is carried, as there is nothing to compare it with.
+    #: (`HistoryStore.labels`): a label the manifests changed since, or one never recorded,
+    #: is a change (nothing is sent for it, but it is shown and governed like any other).
+    #: None: labels are not compared (the desired spec's are carried: restore, recovery).
     labels: Mapping[str, Mapping[str, Any]] | None = None
     #: The configuration whose objects and fields a permission entry may name (what is not
     #: in it is not crmctl's and is kept, `KindHandler.undeclarable`); None: `desired`. A
@@ -95,7 +95,7 @@ def _with(spec: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
 
 
 def carry_unstored(
-    live: dict[str, Any], desired: dict[str, Any], keys: frozenset[str]
+    live: dict[str, Any], desired: Mapping[str, Any], keys: frozenset[str]
 ) -> dict[str, Any]:
     """`live` with the desired value of each key in `keys` (the CRM does not store them)."""
     if not keys:
@@ -107,8 +107,20 @@ def carry_unstored(
 
 #: Why a change of labels alone is planned (`labels_only`).
 UNSTORED_REASON = (
-    "a label crmctl keeps in git changed since the last apply (nothing is sent to the CRM)"
+    "a label crmctl keeps in git is new or changed since the last apply "
+    "(nothing is sent to the CRM)"
 )
+
+
+def _recorded(
+    address: str, keys: frozenset[str], inputs: PlanInputs, otherwise: dict[str, Any]
+) -> Mapping[str, Any]:
+    """Where the live spec's unstored keys come from: the labels the last apply recorded
+    (none recorded for `address`: no label, so the manifests' one is new), or, when the
+    plan tracks no labels (`inputs.labels` None), `otherwise`."""
+    if not keys or inputs.labels is None:
+        return otherwise
+    return inputs.labels.get(address) or {}
 
 
 def labels_only(
@@ -189,8 +201,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
             continue
         read = canonical(live.kind, live.spec, live.name)
         keys = inputs.unstored.get(resource.kind, frozenset())
-        recorded = inputs.labels.get(address) if keys and inputs.labels is not None else None
-        before = carry_unstored(read, after if recorded is None else dict(recorded), keys)
+        before = carry_unstored(read, _recorded(address, keys, inputs, after), keys)
         after = HANDLERS[resource.kind].adopt_unsaid(after, before)
         if index is None:
             declared = inputs.desired if inputs.declared is None else inputs.declared
@@ -231,7 +242,10 @@ def make_plan(inputs: PlanInputs) -> Plan:
             continue
         if not _selected(address, inputs):
             continue
-        before = canonical(live.kind, live.spec, live.name)
+        read = canonical(live.kind, live.spec, live.name)
+        keys = inputs.unstored.get(live.kind, frozenset())
+        # A deleted column's label as recorded: a rule on PII governs deleting a PII column.
+        before = carry_unstored(read, _recorded(address, keys, inputs, {}), keys)
         changes.append(
             Change(
                 live.kind,
@@ -240,7 +254,7 @@ def make_plan(inputs: PlanInputs) -> Plan:
                 before,
                 None,
                 diff_specs(before, None),
-                fingerprint(before),
+                fingerprint(read),
                 "removed from the manifests (crmctl manages it)",
                 address_key=address,
             )
