@@ -45,6 +45,8 @@ __all__ = ["HttpClient", "RetryPolicy", "redact", "retry_notice"]
 log = logging.getLogger("crmctl.http")
 
 _RETRY_STATUSES = (429, 502, 503, 504)
+#: Statuses a gateway answers when it stops waiting for the server behind it.
+_GATEWAY_TIMEOUTS = frozenset({502, 504})
 #: Seconds during which the same retry line is not repeated (parallel requests, one outage).
 _NOTICE_WINDOW = 30.0
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -87,11 +89,16 @@ class _BudgetRetry(Retry):
     limits: dict[str, int] = {}
     notify: Callable[[str, str], None] | None = None
     origin: str = ""
+    #: Told of each attempt whose outcome leaves the request possibly still running on the
+    #: server: no answer after it was sent (a read timeout, a dropped connection), or a
+    #: gateway's 502/504 (the gateway gave up; the backend may not have).
+    on_unsure: Callable[[], None] | None = None
 
     def new(self, **kw: Any) -> _BudgetRetry:
         new = super().new(**kw)
         new.budget, new.deadline = self.budget, self.deadline
         new.limits, new.notify, new.origin = self.limits, self.notify, self.origin
+        new.on_unsure = self.on_unsure
         return new
 
     def _notice(self, wait: float) -> None:
@@ -123,6 +130,12 @@ class _BudgetRetry(Retry):
         self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any
     ) -> _BudgetRetry:
         error = kwargs.get("error")
+        response = kwargs.get("response")
+        if self.on_unsure is not None and (
+            isinstance(error, ReadTimeoutError | ProtocolError)
+            or getattr(response, "status", None) in _GATEWAY_TIMEOUTS
+        ):
+            self.on_unsure()
         if (
             isinstance(error, ReadTimeoutError | ProtocolError)
             and (method or "").upper() not in _IDEMPOTENT
@@ -191,9 +204,14 @@ class RetryPolicy:
         """Seconds to wait before retry number `attempt` (0-based), for retries done by hand."""
         return min(self.backoff * 2**attempt, self.backoff_max)
 
-    def urllib3_retry(self, notify: Callable[[str, str], None] | None = None) -> Retry:
+    def urllib3_retry(
+        self,
+        notify: Callable[[str, str], None] | None = None,
+        on_unsure: Callable[[], None] | None = None,
+    ) -> Retry:
         """The urllib3 Retry for this policy; `notify(key, line)` is told of each retry
-        (default: the policy's notify gets the line)."""
+        (default: the policy's notify gets the line); `on_unsure()` of each attempt that
+        may still be running on the server (`_BudgetRetry.on_unsure`)."""
         connect = min(self.connect_retries, self.retries)
         retry = _BudgetRetry(
             total=self.retries,
@@ -210,6 +228,7 @@ class RetryPolicy:
             raise_on_status=False,
         )
         retry.budget = self.budget
+        retry.on_unsure = on_unsure
         retry.limits = {"total": self.retries, "connect": connect}
         retry.limits.update(read=self.retries, status=self.retries)
         policy_notify = self.notify
@@ -259,7 +278,7 @@ class HttpClient:
         self.retry = retry or RetryPolicy.from_env()
         self._noticed: dict[str, float] = {}
         adapter = HTTPAdapter(
-            max_retries=self.retry.urllib3_retry(self._notice),
+            max_retries=self.retry.urllib3_retry(self._notice, self._unsure),
             pool_connections=pool_size,
             pool_maxsize=pool_size,
         )
@@ -269,6 +288,13 @@ class HttpClient:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.requests_made = 0  # for benchmarks and tests
+        #: Requests that may still be running on the server although crmctl moved on: sent
+        #: and never answered (then retried, or given up on), or cut off by a gateway
+        #: (502/504). A caller that must know nothing of a write is in flight compares it.
+        self.unsure = 0
+
+    def _unsure(self) -> None:
+        self.unsure += 1
 
     def _notice(self, key: str, line: str) -> None:
         """Pass a retry line on once: parallel requests failing alike share one line."""
@@ -328,6 +354,8 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"{method} {self._safe(url)}: {self._safe(str(exc))}") from None
         log.debug("%s %s -> %s", method, self._safe(url), response.status_code)
+        if response.status_code in _GATEWAY_TIMEOUTS:
+            self.unsure += 1  # the gateway gave up waiting; the CRM behind it may not have
         if response.status_code < 400 or response.status_code in accept:
             return response
         message, code = _error_message(response)
@@ -347,6 +375,7 @@ class HttpClient:
             try:
                 return self.session.request(method, url, **kwargs)
             except requests.exceptions.ChunkedEncodingError:
+                self.unsure += 1
                 if attempt + 1 == attempts:
                     raise
                 wait = self.retry.backoff_wait(attempt)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from crmctl.plan.action import Action
 from crmctl.plan.model import Change
 from crmctl.providers.base import ResolvesWrites
 from crmctl.providers.dataverse.provider import SUPPORTED_KINDS, DataverseProvider
-from crmctl.providers.dataverse.resolve import cut_from_config
+from crmctl.providers.dataverse.resolve import SETTLED, TrackedApi, cut_from_config
+from crmctl.providers.dataverse.webapi import WebApi
+from crmctl.providers.http import HttpClient, RetryPolicy
 from tests.dataverse_provider.org import (
     ID_VARIABLE,
     SECRET_VARIABLE,
@@ -184,3 +188,66 @@ def test_recover_waits_out_a_create_in_flight_then_restores(
     )
     # recover found the create by its journaled id and undid it.
     assert _roles(org) == []
+
+
+class _Slow(BaseHTTPRequestHandler):
+    """A server whose first request runs on after the client gave up waiting for it
+    (`slow`), or whose gateway gives up first (`504`: a 504 to the first request)."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        server = self.server
+        first = not server.seen  # type: ignore[attr-defined]
+        server.seen.append(self.command)  # type: ignore[attr-defined]
+        if first and server.mode == "slow":  # type: ignore[attr-defined]
+            time.sleep(1.0)
+        status = 504 if first and server.mode == "504" else 204  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_PUT = do_POST = do_PATCH = do_DELETE = _answer
+
+
+@pytest.mark.parametrize(("mode", "method"), [("slow", "PUT"), ("slow", "DELETE"), ("504", "POST")])
+def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method: str) -> None:
+    """The retry was answered, but the first attempt may still be running: a restore must
+    wait out the cut, so the write is not journaled `settled`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    server.seen, server.mode = [], mode  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        http = HttpClient(
+            f"http://127.0.0.1:{server.server_port}",
+            timeout=(2.0, 0.3),
+            retry=RetryPolicy(backoff=0.01, notify=None),
+        )
+        notes: list[str] = []
+        api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
+        api.send(method, "EntityDefinitions(LogicalName='account')/Attributes(1)", {"x": 1})
+        api.settled()
+        assert server.seen == [method, method]  # sent twice: the first answer never came in time
+        assert SETTLED not in notes, notes
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_write_whose_requests_were_all_answered_is_settled() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    server.seen, server.mode = [], "fast"  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        http = HttpClient(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(notify=None))
+        notes: list[str] = []
+        api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
+        api.send("PUT", "EntityDefinitions(LogicalName='account')/Attributes(1)", {"x": 1})
+        api.settled()
+        assert server.seen == ["PUT"]
+        assert SETTLED in notes
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -23,9 +23,10 @@ crmctl settles a write in two ways:
   the cut for an emulator that documents a shorter one: never for real Dataverse.
 - **Nothing to wait for.** A write whose every request was answered (it ended
   well, or with an error the CRM sent back) journals `settled` once it is over:
-  no request of it can still be running, so `resolve_write` does not wait. Only
-  a request that got no answer (a dropped connection, a timeout) leaves a write
-  unsettled.
+  no request of it can still be running, so `resolve_write` does not wait. A
+  request that got no answer (a dropped connection, a timeout), even one a
+  retry then got an answer for, a gateway's 502/504, or an asynchronous
+  operation crmctl stopped waiting for, leaves the write unsettled.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from crmctl.errors import EnvironmentFileError, ProviderError, TransportError
-from crmctl.providers.dataverse.webapi import BatchAnswer, BatchPart, WebApi
+from crmctl.providers.dataverse.webapi import BatchAnswer, BatchPart, StillRunning, WebApi
 from crmctl.providers.http import retry_notice
 
 __all__ = [
@@ -121,13 +122,17 @@ class TrackedApi(WebApi):
         self._seen: dict[str, int] = {}
         #: A request of this write got no answer: it may still be running.
         self.unanswered = False
+        self._unsure = api.http.unsure  # the client's count of requests that may still run
 
     def _answered(self, call: Callable[[], Any]) -> Any:
         try:
             return call()
-        except TransportError:
+        except (TransportError, StillRunning):
             self.unanswered = True
             raise
+
+    def wait_async(self, operation_id: str, what: str) -> None:
+        self._answered(lambda: super(TrackedApi, self).wait_async(operation_id, what))
 
     def send(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
         self.fence.before_unchecked()
@@ -154,7 +159,9 @@ class TrackedApi(WebApi):
 
     def settled(self) -> None:
         """The write is over: journal that nothing of it can still be running, if so."""
-        if self.note_ref is not None and not self.unanswered:
+        # A request retried after a timeout, or cut off by a gateway, may still run even
+        # though a later attempt was answered (HttpClient.unsure).
+        if self.note_ref is not None and not self.unanswered and self.http.unsure == self._unsure:
             self.note_ref(SETTLED)
 
     def row_id(self, path: str, body: dict[str, Any]) -> str:

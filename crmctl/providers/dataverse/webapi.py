@@ -83,6 +83,10 @@ class BatchAnswer:
         return self.status < 400
 
 
+class StillRunning(ProviderError):
+    """An asynchronous operation crmctl stopped waiting for: it may still change the CRM."""
+
+
 class WebApi:
     """One Dataverse environment's Web API over the shared HTTP client."""
 
@@ -242,7 +246,7 @@ class WebApi:
                 reason = row.get("friendlymessage") or row.get("message") or f"status {status}"
                 raise ProviderError(f"{what}: the asynchronous operation ended: {reason}")
             if time.monotonic() > deadline:
-                raise ProviderError(
+                raise StillRunning(
                     f"{what}: still running after {ASYNC_WAIT:.0f} s (asynchronous operation "
                     f"{operation_id}); it was not cancelled",
                     hint="run crmctl plan later to see whether it finished",
