@@ -256,11 +256,13 @@ class Workspace:
             a: r for a, r in resources_from_snapshot(record.after).items() if a in managed_then
         }
         # The labels the CRM does not store, as version N left them: a rollback puts them
-        # back too, planned (and governed) like the rest; none recorded then: left as they are.
-        then = self._rollback_labels(f"v{version}")
-        if then is not None:
+        # back too, planned (and governed) like the rest. Where version N recorded none for
+        # a resource (an older version, a gap), the label stays as recorded now.
+        recorded = self.recorded_labels()
+        if recorded is not None:
+            then = self.history.version_labels(self.env.name, version) or {}
             target = {
-                a: Resource(r.kind, r.name, {**r.spec, **then.get(a, {})})
+                a: Resource(r.kind, r.name, {**r.spec, **then.get(a, recorded.get(a, {}))})
                 for a, r in target.items()
             }
         self.live = self.read_live()
@@ -275,7 +277,7 @@ class Workspace:
                 requires_replace=self.provider.requires_replace,
                 dialect=dialect_of(self.provider.type),
                 unstored=self.unstored(),
-                labels=self.recorded_labels() if then is not None else None,
+                labels=recorded,
             )
         )
         self._provider_checks(plan, target)
@@ -486,12 +488,8 @@ class Workspace:
             state,
             live_after,
             grant,
-            # What the changes labelled is now in effect, unless the CRM went back to before
-            # (a rollback to a version that recorded no labels carries none).
-            labels_from=outcome.applied
-            if outcome.restore is None
-            and (plan.rollback_to is None or self._rollback_labels(plan.rollback_to) is not None)
-            else (),
+            # What the changes labelled is now in effect, unless the CRM went back to before.
+            labels_from=outcome.applied if outcome.restore is None else (),
         )
         self.journal.clear()
         return outcome
@@ -764,13 +762,6 @@ class Workspace:
             {**record.__dict__, "managed": sorted(managed), "message": message},
         )
         return self.history.record(record, managed, self.actor, message, number)
-
-    def _rollback_labels(self, version: str) -> dict[str, dict[str, Any]] | None:
-        """The labels version `version` (vN) recorded; None if it recorded none (an older
-        crmctl, or a CRM that stores every key)."""
-        if not any(self.unstored().values()):
-            return None
-        return self.history.version_labels(self.env.name, parse_version(version))
 
     def recorded_labels(self) -> dict[str, dict[str, Any]] | None:
         """The labels the last apply recorded (`HistoryStore.labels`; {} before any did), or

@@ -310,15 +310,26 @@ class HistoryStore:
         out: dict[str, dict[str, Any]] = {}
         folder = self._env_dir(env) / "versions"
         for meta in self.versions(env):
-            if meta.get("status") in UNCHANGED or meta.get("rollbackTo"):
-                continue
-            plan = read_json(
-                folder / f"{meta['version']:06d}" / "plan.json",
-                f"version v{meta['version']} of {env}:",
-            )
+            status = str(meta.get("status"))
+            if status in UNCHANGED or meta.get("rollbackTo") or "restore" in status:
+                continue  # the CRM went back (or partly back): the labels stay as they were
+            where = folder / f"{meta['version']:06d}"
+            what = f"version v{meta['version']} of {env}:"
+            plan = read_json(where / "plan.json", what)
+            applied: set[str] | None = None  # None: every change of the plan took effect
+            if status not in LIVE:  # partial: only what the result lists as applied
+                result = read_json(where / "result.json", what)
+                rows = result.get("changes") if isinstance(result, dict) else None
+                applied = {
+                    r["address"]
+                    for r in (rows if isinstance(rows, list) else [])
+                    if isinstance(r, dict) and r.get("result") == "applied"
+                }
             changes = plan.get("changes") if isinstance(plan, dict) else None
             for change in changes if isinstance(changes, list) else []:
                 if not isinstance(change, dict) or not isinstance(change.get("address"), str):
+                    continue
+                if applied is not None and change["address"] not in applied:
                     continue
                 address, after = change["address"], change.get("after")
                 wanted = keys.get(address.partition("/")[0])

@@ -143,3 +143,64 @@ def test_a_label_no_apply_recorded_is_new(dv: Path, org: DataverseOrg, crmctl):
     _apply(crmctl)
     assert _recorded(dv) == {"CustomField/account.nw_other": {"classification": "Public"}}
     _no_changes(crmctl, "dv")
+
+
+def _older(project: Path, *versions: int) -> None:
+    """Make the history look written before versions recorded labels (all, or some)."""
+    history = _history(project)
+    paths = (
+        [history / "dv" / "versions" / f"{v:06d}" / "labels.json" for v in versions]
+        if versions
+        else list(history.rglob("labels.json"))
+    )
+    for path in paths:
+        path.unlink()
+    subprocess.run(["git", "-C", str(history), "commit", "-qam", "older history"], check=True)
+
+
+def test_a_rollback_to_a_version_without_labels_keeps_the_recorded_ones(
+    dv: Path, org: DataverseOrg, crmctl, tmp_path: Path
+):
+    _write(dv, OTHER, _column("PII"))
+    _apply(crmctl)
+    _older(dv, 1)
+    _write(dv, OTHER, _column("PII", label="National Identity Number"))
+    _apply(crmctl)
+    saved = tmp_path / "rollback.json"
+    r = crmctl("rollback", "-e", "dv", "--to", "v1", "--out", str(saved))
+    assert r.exit_code == 0, r.output
+    [change] = [c for c in json.loads(saved.read_text())["changes"] if c["address"] == NATIONAL_ID]
+    # The label rules see: PII on both sides (v1 recorded none, so it stays as recorded).
+    assert (change["before"]["classification"], change["after"]["classification"]) == (
+        "PII",
+        "PII",
+    )
+    r = crmctl("rollback", "-e", "dv", "--to", "v1", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert _recorded(dv)[NATIONAL_ID] == {"classification": "PII"}
+
+
+def test_an_older_partial_apply_gives_only_its_applied_changes_labels(
+    dv: Path, org: DataverseOrg, crmctl
+):
+    alpha = manifest(
+        "CustomField", "account.nw_alpha", type="Text", label="Alpha", length=10,
+        description="First in plan order", classification="Public",
+    )  # fmt: skip
+    _write(dv, alpha, OTHER, _column("PII"))
+    _apply(crmctl)
+    renamed = {**alpha, "spec": {**alpha["spec"], "label": "Alpha name"}}
+    _write(dv, renamed, OTHER, _column("Public", label="National Identity Number"))
+    org.server.faults.configure({"failNthWrite": {"n": 4, "status": 500, "when": "before"}})
+    r = crmctl("apply", "-e", "dv", "--auto-approve", "--no-restore")
+    org.server.faults.clear()
+    assert r.exit_code == 1, r.output
+    assert "  ~ CustomField/account.nw_alpha       applied\n" in r.out, r.out
+    assert "  ~ CustomField/account.nw_nationalid  FAILED" in r.out, r.out
+    assert "(failed, partial)" in r.output, r.output
+    _older(dv)
+    change = _planned(crmctl)[NATIONAL_ID]  # the relabel did not take effect: still pending
+    assert (change["before"]["classification"], change["after"]["classification"]) == (
+        "PII",
+        "Public",
+    )
