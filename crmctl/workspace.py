@@ -60,10 +60,10 @@ from crmctl.plan import (
     canonical,
     fingerprint,
     make_plan,
-    matches_any,
 )
 from crmctl.plan.binding import plan_differences, snapshot_digest
 from crmctl.plan.encode import plan_from_dict
+from crmctl.plan.planner import in_scope
 from crmctl.providers import Provider, create_provider
 from crmctl.providers.base import ChecksPlan, unstored_keys_of
 
@@ -733,7 +733,9 @@ class Workspace:
         )
         if outcome.ok and plan.rollback_to is None and addresses is not None:
             # What already matched the manifests is adopted too.
-            managed.update(a for a in addresses if _in_scope(a, plan) and a in present)
+            managed.update(
+                a for a in addresses if in_scope(a, plan.targets, plan.excludes) and a in present
+            )
         counts = plan.counts()
         meta = {
             "status": outcome.status,
@@ -803,10 +805,3 @@ class Workspace:
     def close(self) -> None:
         if self._provider is not None:
             self._provider.close()
-
-
-def _in_scope(address: str, plan: Plan) -> bool:
-    """Whether the plan's --target / --exclude select `address`."""
-    if plan.targets and not matches_any(address, plan.targets):
-        return False
-    return not (plan.excludes and matches_any(address, plan.excludes))

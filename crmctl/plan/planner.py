@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ __all__ = [
     "matches_any",
     "canonical",
     "carry_unstored",
+    "in_scope",
     "keep_undeclarable",
     "labels_only",
     "without_keys",
@@ -66,10 +67,15 @@ class PlanInputs:
     declared: Mapping[str, Resource] | None = None
 
 
-def _selected(address: str, inputs: PlanInputs) -> bool:
-    if inputs.targets and not matches_any(address, inputs.targets):
+def in_scope(address: str, targets: Sequence[str], excludes: Sequence[str]) -> bool:
+    """Whether --target patterns (none: everything) select `address` and no --exclude drops it."""
+    if targets and not matches_any(address, targets):
         return False
-    return not (inputs.excludes and matches_any(address, inputs.excludes))
+    return not (excludes and matches_any(address, excludes))
+
+
+def _selected(address: str, inputs: PlanInputs) -> bool:
+    return in_scope(address, inputs.targets, inputs.excludes)
 
 
 def _protected(change: Change, inputs: PlanInputs) -> Diagnostic | None:
