@@ -333,7 +333,8 @@ def disown_unconfirmed(
     missing = [c for c in outcome.applied if not landed(c, live, unstored)]
     if not missing:
         return False
-    outcome.applied = [c for c in outcome.applied if c not in missing]
+    gone = {id(c) for c in missing}
+    outcome.applied = [c for c in outcome.applied if id(c) not in gone]
     outcome.failed, outcome.not_applied = missing[0], missing[1:]
     count = len(missing)
     names = ", ".join(c.address for c in missing[:5]) + (", ..." if count > 5 else "")
