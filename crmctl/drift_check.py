@@ -50,6 +50,7 @@ def check_drift(workspace: Workspace, since_version: int | None = None) -> Drift
             supported_kinds=provider.supported_kinds(),
             unstored=workspace.unstored(),
             dialect=dialect_of(provider.type),
+            labels=workspace.recorded_labels(),
         )
     )
     report.provider = provider.describe()

@@ -76,6 +76,9 @@ class DriftInputs:
     #: The provider's name dialect (`crmctl.dialect.dialect_of`): which objects and fields
     #: the manifests can define, so which permission entries are not crmctl's.
     dialect: str = DEFAULT_DIALECT
+    #: address -> the unstored keys' values the last apply recorded (`HistoryStore.labels`):
+    #: a relabel in the manifests is pending against them (None: not tracked).
+    labels: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def _sort_key(address: str) -> tuple[int, str]:
@@ -217,12 +220,14 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
                 )
             report.drifts.append(_with_ignores(drift, inputs.ignore))
         if from_history and not adopted:
-            pending = _pending(
-                address,
-                declared(address, applied.get(address)),
-                applied.get(address),
-                address in managed,
-            )
+            want, had = declared(address, applied.get(address)), applied.get(address)
+            keys = unstored.get(kind, frozenset())
+            if keys and inputs.labels is not None and want is not None and had is not None:
+                # Labels the CRM does not store: pending against the recorded ones, as in plan.
+                spec = HANDLERS[kind].canonical(inputs.desired[address].spec, name)
+                want = {**want, **{k: spec[k] for k in keys if k in spec}}
+                had = {**had, **(inputs.labels.get(address) or {})}
+            pending = _pending(address, want, had, address in managed)
             if pending is not None:
                 report.pending.append(pending)
     return report

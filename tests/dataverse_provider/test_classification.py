@@ -84,9 +84,16 @@ def test_classification_plans_empty_after_apply_and_never_drifts(
         '  ~ CustomField/account.nw_nationalid\n      ~ classification: "PII" -> "Sensitive"\n\n'
     ) in r.out, r.out
     assert r.out.endswith("Plan: 0 to add, 1 to change, 0 to destroy.\n"), r.out
-    r = crmctl("drift", "-e", "dv")  # the CRM did not change: no drift, only a pending relabel
+    r = crmctl("drift", "-e", "dv", "--format", "json")  # the CRM did not change: no drift
     assert (r.exit_code, r.err) == (0, ""), r.out
-    assert r.out.endswith("No drift in dv: 1 in sync.\n"), r.out
+    report = json.loads(r.out)
+    assert report["drift"] == []
+    [pending] = report["pending"]  # only the relabel, still to be applied
+    assert (pending["address"], pending["action"]) == (
+        "CustomField/account.nw_nationalid",
+        "update",
+    )
+    assert "classification" in json.dumps(pending), pending
     stamp = _account_metadata(org)["ServerVersionStamp"]
     r = crmctl("apply", "-e", "dv", "--auto-approve")
     assert r.exit_code == 0, r.output
