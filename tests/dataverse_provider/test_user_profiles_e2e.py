@@ -177,3 +177,21 @@ def test_a_set_that_comes_to_grant_fields_takes_in_the_users_holding_it(
     _apply(crmctl)
     assert _profiles(org, user) == ["Invoice Desk"]
     _plan_is_empty(crmctl)
+
+
+def test_a_user_dropping_a_set_leaves_its_profile_even_while_it_grants_no_fields(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    """Else, once the set grants fields again, the user reads them through the profile
+    without holding the set (review finding)."""
+    no_fields = dict(DESK, spec={k: v for k, v in DESK["spec"].items() if k != "fields"})
+    _write(dv, *ORG, RITA)
+    _apply(crmctl)
+    user = _user(org)
+    _write(dv, ROOT, SALES, TABLE, AMOUNT, REGION, no_fields, _with_sets(RITA))
+    _apply(crmctl)  # one apply: the set loses its fields and Rita drops it
+    assert (_roles(org, user), _profiles(org, user)) == ([], [])
+    _write(dv, *ORG, _with_sets(RITA))
+    _apply(crmctl)  # the fields come back; Rita still does not hold the set
+    assert (_roles(org, user), _profiles(org, user)) == ([], [])
+    _plan_is_empty(crmctl)

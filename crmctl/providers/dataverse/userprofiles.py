@@ -63,14 +63,22 @@ ROLE_ONLY = " (security role only)"
 PROFILE_ONLY = " (field security profile only)"
 
 
-def profile_id(profiles: dict[str, dict[str, Any]], name: str) -> str | None:
-    """The id of PermissionSet `name`'s profile, when it has one that grants fields."""
+def named_profile_id(profiles: dict[str, dict[str, Any]], name: str) -> str | None:
+    """The id of the profile named after PermissionSet `name`, granting fields or not
+    (never Dataverse's own System Administrator profile)."""
     row = profiles.get(name)
     if row is None:
         return None
     found = str(row.get("fieldsecurityprofileid") or "").lower()
-    if not found or found == ADMIN_PROFILE:
+    return found if found and found != ADMIN_PROFILE else None
+
+
+def profile_id(profiles: dict[str, dict[str, Any]], name: str) -> str | None:
+    """The id of PermissionSet `name`'s profile, when it has one that grants fields."""
+    found = named_profile_id(profiles, name)
+    if found is None:
         return None
+    row = profiles[name]
     granted = row.get("granted")
     if granted is None:  # as read: a profile with permission rows
         granted = bool(row.get("permissions"))
@@ -139,7 +147,8 @@ def write_user(
             _associate(api, user_id, found)
             current.add(found)
     for name in sorted(had - wanted):
-        found = profile_id(snapshot.profiles, name)
+        # Out of the set's profile even while it grants no fields: it may grant some again.
+        found = named_profile_id(snapshot.profiles, name)
         if found is not None and found in current:
             api.send("DELETE", f"systemusers({user_id})/{RELATIONSHIP}({found})/$ref")
             current.discard(found)
