@@ -16,6 +16,7 @@ resources (unless an environment override patches them: see `warnings`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -72,6 +73,37 @@ def _validate(env: Environment, files: list[Path], manifests: list[Path] | None 
     return load_desired_state(env, only=existing).diagnostics
 
 
+#: A permission set name as manifests write it; a live entry that is not one is a set the
+#: CRM holds only in part (Dataverse: `X (security role only)`, providers/dataverse/userprofiles).
+_SET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+def _importable(resources: dict[str, Resource], warnings: list[str]) -> dict[str, Resource]:
+    """The live resources as manifests can say them: a permission set a user holds only in
+    part is left out of its `permissionSets`, with a warning saying so (a manifest can only
+    grant a set whole, so it is for the admin to decide)."""
+    out = dict(resources)
+    for address, resource in resources.items():
+        sets = resource.spec.get("permissionSets") if resource.kind == "User" else None
+        if not isinstance(sets, list):
+            continue
+        partial = [s for s in sets if isinstance(s, str) and not _SET_NAME.match(s)]
+        if not partial:
+            continue
+        kept = [s for s in sets if s not in partial]
+        out[address] = Resource(
+            resource.kind, resource.name, {**resource.spec, "permissionSets": kept}
+        )
+        for entry in partial:
+            whole = entry.split(" (", 1)[0]
+            warnings.append(
+                f"{address}: the CRM holds {entry!r}, a permission set in part; left out of "
+                f"permissionSets (declare {whole!r} to grant it whole, or leave it out and "
+                "crmctl plan shows the rest being taken away)"
+            )
+    return out
+
+
 def import_all(
     workspace: Workspace, out_dir: Path, force: bool = False, owner: str | None = None
 ) -> ImportResult:
@@ -84,14 +116,15 @@ def import_all(
             hint="adopt single resources with: crmctl import KIND/NAME ...; "
             "or pass --force to overwrite files of the same names",
         )
-    live = sorted(workspace.read_live().values(), key=_sort_key)
+    notes: list[str] = []
+    live = sorted(_importable(workspace.read_live(), notes).values(), key=_sort_key)
     if not live:
         raise CrmctlError(f"the CRM of {workspace.env.name} holds no configuration to import")
     groups: dict[PurePosixPath, list[Resource]] = defaultdict(list)
     dialect = dialect_of(str(workspace.env.provider.get("type", "")))
     for resource in live:
         groups[layout_path(resource.kind, resource.name, dialect)].append(resource)
-    result = ImportResult()
+    result = ImportResult(warnings=notes)
     for relative, resources in sorted(groups.items()):
         path = out_dir.joinpath(*relative.parts)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,11 +213,12 @@ def import_resources(
     """Make the manifests say what the CRM holds for the given resources (globs allowed)."""
     env = workspace.env
     state = workspace.desired()
-    live = workspace.read_live()
-    addresses = _expand(patterns, set(live) | set(state.resources))
+    result = ImportResult()
+    read = workspace.read_live()
+    addresses = _expand(patterns, set(read) | set(state.resources))
+    live = _importable({a: read[a] for a in addresses if a in read}, result.warnings)
     root = env.manifest_paths[0]
     overridden = {o["target"] for o in env.overrides}
-    result = ImportResult()
     for address in addresses:
         kind, _, name = address.partition("/")
         declared = state.resources.get(address)

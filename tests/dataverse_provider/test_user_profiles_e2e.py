@@ -195,3 +195,31 @@ def test_a_user_dropping_a_set_leaves_its_profile_even_while_it_grants_no_fields
     _apply(crmctl)  # the fields come back; Rita still does not hold the set
     assert (_roles(org, user), _profiles(org, user)) == ([], [])
     _plan_is_empty(crmctl)
+
+
+def test_import_leaves_out_a_set_held_in_part_and_says_so(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    """Rita keeps Invoice Desk's role after someone took her out of its profile by hand: a
+    manifest can only grant the set whole, so import leaves it out and says why."""
+    _write(dv, *ORG, RITA)
+    _apply(crmctl)
+    user = _user(org)
+    profile = _profile_id(org, "Invoice Desk")
+    org.web("DELETE", f"systemusers({user})/systemuserprofiles_association({profile})/$ref")
+    out = dv / "imported"
+    r = crmctl("import", "-e", "dv", "--all", "--out", "imported")
+    assert r.exit_code == 0, r.output
+    said = (
+        "User/rita@contoso.com: the CRM holds 'Invoice_Desk (security role only)', a permission "
+        "set in part; left out of permissionSets (declare 'Invoice_Desk' to grant it whole, or "
+        "leave it out and crmctl plan shows the rest being taken away)"
+    )
+    assert said in r.output, r.output
+    written = "".join(p.read_text() for p in out.rglob("*.yaml"))
+    assert "security role only" not in written
+    r = crmctl("import", "-e", "dv", "User/rita@contoso.com")
+    assert r.exit_code == 0, r.output
+    assert said in r.output, r.output
+    r = crmctl("validate", "-e", "dv")
+    assert r.exit_code == 0, r.output
