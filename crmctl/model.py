@@ -10,7 +10,21 @@ from typing import Any, Protocol
 
 from crmctl.errors import Diagnostic, SourceLocation
 
-__all__ = ["Resource", "DesiredState", "SourceMap", "address_of", "share_strings"]
+__all__ = [
+    "Resource",
+    "DesiredState",
+    "SourceMap",
+    "address_of",
+    "share_strings",
+    "ROLE_ONLY",
+    "PROFILE_ONLY",
+]
+
+#: How a live User's `permissionSets` names a set the CRM holds only in part (Dataverse:
+#: a security role without the field security profile of the same name, or the other way
+#: round; crmctl.providers.dataverse.userprofiles). A manifest never writes these.
+ROLE_ONLY = " (security role only)"
+PROFILE_ONLY = " (field security profile only)"
 
 #: A path into a YAML document: mapping keys and sequence indexes.
 Path_ = tuple[str | int, ...]

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from crmctl.model import PROFILE_ONLY, ROLE_ONLY
 from crmctl.sandbox.permissions import Grants, grants_of
 from crmctl.sandbox.records import OrgModel
 
@@ -132,6 +133,7 @@ class OrgAccess:
         self.sets: dict[str, tuple[str, Grants, dict[str, Any]]] = {}  # lower -> name, grants, spec
         for key, spec in model.permission_sets.items():
             self.sets[key] = (declared.get(key, key), grants_of(spec), spec)
+        self._add_partial_sets()
         self.objects = sorted((o.name for o in model.objects.values()), key=str.lower)
         self.fields: list[Target] = []
         custom = [i for i in items if i["kind"] == "CustomField"]
@@ -142,6 +144,29 @@ class OrgAccess:
             if known is not None and fdef is not None:
                 classification = (item.get("spec") or {}).get("classification")
                 self.fields.append(Target(known.name, fdef.name, classification))
+
+    def _add_partial_sets(self) -> None:
+        """The sets users hold only in part (live Dataverse: `X (security role only)` has
+        X's object and system grants, `X (field security profile only)` its field grants),
+        for the users who hold them: else such a user would show no access from X at all."""
+        held = {
+            str(s)
+            for user in self.model.users.values()
+            for s in user.get("permissionSets") or []
+            if str(s).endswith((ROLE_ONLY, PROFILE_ONLY))
+        }
+        for entry in sorted(held):
+            suffix = ROLE_ONLY if entry.endswith(ROLE_ONLY) else PROFILE_ONLY
+            whole = self.sets.get(entry[: -len(suffix)].lower())
+            if whole is None:
+                continue
+            name, _, spec = whole
+            part = (
+                {k: v for k, v in spec.items() if k != "fields"}
+                if suffix == ROLE_ONLY
+                else {"fields": spec.get("fields") or {}}
+            )
+            self.sets[entry.lower()] = (name + suffix, grants_of(part), part)
 
     # ------------------------------------------------------------ users
 

@@ -16,7 +16,6 @@ resources (unless an environment override patches them: see `warnings`).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -36,7 +35,7 @@ from crmctl.importer.edit import append_document, find_document, remove_document
 from crmctl.importer.layout import layout_header, layout_path
 from crmctl.importer.result import Imported, ImportResult
 from crmctl.kinds import HANDLERS, KINDS
-from crmctl.model import DesiredState, Resource
+from crmctl.model import PROFILE_ONLY, ROLE_ONLY, DesiredState, Resource
 from crmctl.plan import matches_any
 from crmctl.plan.selection import closest_hint
 from crmctl.workspace import Workspace
@@ -73,11 +72,6 @@ def _validate(env: Environment, files: list[Path], manifests: list[Path] | None 
     return load_desired_state(env, only=existing).diagnostics
 
 
-#: A permission set name as manifests write it; a live entry that is not one is a set the
-#: CRM holds only in part (Dataverse: `X (security role only)`, providers/dataverse/userprofiles).
-_SET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-
-
 def _importable(resources: dict[str, Resource], warnings: list[str]) -> dict[str, Resource]:
     """The live resources as manifests can say them: a permission set a user holds only in
     part is left out of its `permissionSets`, with a warning saying so (a manifest can only
@@ -87,7 +81,7 @@ def _importable(resources: dict[str, Resource], warnings: list[str]) -> dict[str
         sets = resource.spec.get("permissionSets") if resource.kind == "User" else None
         if not isinstance(sets, list):
             continue
-        partial = [s for s in sets if isinstance(s, str) and not _SET_NAME.match(s)]
+        partial = [s for s in sets if isinstance(s, str) and s.endswith((ROLE_ONLY, PROFILE_ONLY))]
         if not partial:
             continue
         kept = [s for s in sets if s not in partial]
@@ -95,7 +89,7 @@ def _importable(resources: dict[str, Resource], warnings: list[str]) -> dict[str
             resource.kind, resource.name, {**resource.spec, "permissionSets": kept}
         )
         for entry in partial:
-            whole = entry.split(" (", 1)[0]
+            whole = entry.removesuffix(ROLE_ONLY).removesuffix(PROFILE_ONLY)
             warnings.append(
                 f"{address}: the CRM holds {entry!r}, a permission set in part; left out of "
                 f"permissionSets (declare {whole!r} to grant it whole, or leave it out and "

@@ -6,6 +6,7 @@ requests (org.web), never through the provider.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,25 @@ def test_import_leaves_out_a_set_held_in_part_and_says_so(
     assert said in r.output, r.output
     r = crmctl("validate", "-e", "dv")
     assert r.exit_code == 0, r.output
+
+
+def test_access_counts_the_part_of_a_set_a_user_holds(dv: Path, org: DataverseOrg, crmctl) -> None:
+    """Rita keeps Invoice Desk's role, not its profile: `crmctl access --live` shows the role's
+    table grants and none of the profile's field grants (review finding: it showed nothing)."""
+    _write(dv, *ORG, RITA)
+    _apply(crmctl)
+    user = _user(org)
+    profile = _profile_id(org, "Invoice Desk")
+    org.web("DELETE", f"systemusers({user})/systemuserprofiles_association({profile})/$ref")
+    r = crmctl("access", "-e", "dv", "--live", "--user", "rita@contoso.com", "--format", "json")
+    assert r.exit_code == 0, r.output
+    grants = json.loads(r.out)["grants"]
+    assert grants == [
+        {
+            "user": "rita@contoso.com",
+            "object": "nw_invoice",
+            "field": None,
+            "permissions": ["read"],
+            "via": {"read": ["Invoice_Desk (security role only)"]},
+        }
+    ]  # the role's table read; none of the profile's column grants

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from crmctl.model import PROFILE_ONLY, ROLE_ONLY
 from crmctl.providers.dataverse import security
 
 if TYPE_CHECKING:
@@ -59,8 +60,6 @@ RELATIONSHIP = "systemuserprofiles_association"
 EXPAND = f"{RELATIONSHIP}($select=fieldsecurityprofileid)"
 #: The System Administrator field security profile: Dataverse's own, never crmctl's.
 ADMIN_PROFILE = "572329c1-a042-4e22-be47-367c6374ea45"
-ROLE_ONLY = " (security role only)"
-PROFILE_ONLY = " (field security profile only)"
 
 
 def named_profile_id(profiles: dict[str, dict[str, Any]], name: str) -> str | None:
