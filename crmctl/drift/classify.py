@@ -164,8 +164,11 @@ def classify_drift(inputs: DriftInputs) -> DriftReport:
         _snapshot(inputs.baseline, kinds, unstored) if inputs.baseline is not None else desired
     )
     applied = _snapshot(inputs.applied, kinds, unstored) if inputs.applied is not None else baseline
-    # What the manifests left to the CRM (a Dataverse option's value) is the CRM's on every side.
-    desired, baseline, applied = (_adopted(specs, live) for specs in (desired, baseline, applied))
+    # What the manifests left to the CRM (a Dataverse option's value) is what the CRM gave it
+    # when crmctl applied it (the applied snapshot), else what it holds now: a value changed
+    # by hand since is drift, never taken for the manifests' wish.
+    desired = _adopted(_adopted(desired, applied), live)
+    baseline, applied = (_adopted(specs, live) for specs in (baseline, applied))
     managed = {a for a in inputs.managed if a.partition("/")[0] in kinds}
     answerable = set(desired) | managed
     managed_kinds = {a.partition("/")[0] for a in answerable}

@@ -308,3 +308,27 @@ def test_a_new_option_value_without_the_publisher_prefix_is_a_warning(
     _apply(crmctl)
     assert _options(org) == [("Draft", 412300000), ("Sent", 100000001)]
     _plan_is_empty(crmctl)  # an existing option's value is not planned again: no warning
+
+
+def test_an_option_value_changed_by_hand_is_drift_even_where_the_manifests_name_none(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    """Someone deletes an option and adds it back (records holding it lose it): the value
+    Dataverse gave it when crmctl applied it counts, never the new one (review finding)."""
+    _write(dv, TABLE, _status("Draft", "Sent"))
+    _apply(crmctl)
+    [(_, draft), (_, sent)] = _options(org)
+    column = {"EntityLogicalName": "nw_invoice", "AttributeLogicalName": "nw_status"}
+    org.web("POST", "DeleteOptionValue", app=org.other, json={**column, "Value": sent})
+    label = {"LocalizedLabels": [{"Label": "Sent", "LanguageCode": 1033}]}
+    org.web(
+        "POST",
+        "InsertOptionValue",
+        app=org.other,
+        json={**column, "Value": sent + 77, "Label": label},
+    )
+    assert _options(org) == [("Draft", draft), ("Sent", sent + 77)]
+    r = crmctl("drift", "-e", "dv")
+    assert r.exit_code == 2, r.output
+    assert "  ~ CustomField/nw_invoice.nw_status  modified out of band" in r.out, r.out
+    assert "adopted" not in r.out.splitlines()[-1], r.out
