@@ -51,7 +51,7 @@ from crmctl.history.journal import (
 from crmctl.history.jsonstream import Streamed
 from crmctl.history.lock import EnvironmentLock, process_alive
 from crmctl.impact.model import ChangeImpact
-from crmctl.kinds import KINDS
+from crmctl.kinds import HANDLERS, KINDS
 from crmctl.model import DesiredState, Resource, share_strings
 from crmctl.plan import (
     Change,
@@ -253,7 +253,9 @@ class Workspace:
         record = self.history.version(self.env.name, version)
         managed_then = self.history.managed_at(self.env.name, version)
         target = {
-            a: r for a, r in resources_from_snapshot(record.after).items() if a in managed_then
+            a: Resource(r.kind, r.name, HANDLERS[r.kind].unsaid(r.spec))
+            for a, r in resources_from_snapshot(record.after).items()
+            if a in managed_then
         }
         # The labels the CRM does not store, as version N left them: a rollback puts them
         # back too, planned (and governed) like the rest. Where version N recorded none for

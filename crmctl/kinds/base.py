@@ -318,6 +318,12 @@ class KindHandler:
         """
         return desired
 
+    def unsaid(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """`spec` (a snapshot: a read of the CRM) without what the CRM chose and
+        `adopt_unsaid` fills in: a rollback aims at what was said, never at a choice the CRM
+        cannot make again (a Dataverse option's value)."""
+        return spec
+
     def retired(self, live: dict[str, Any]) -> bool:
         """Whether a live spec is what the CRM keeps of a resource it was asked to delete
         (a user is deactivated, never deleted): a delete landed when the read shows this."""

@@ -107,6 +107,18 @@ class CustomFieldKind(KindHandler):
         # An option whose value the manifest leaves out has the one the CRM gave it.
         return adopt_option_values(desired, live)
 
+    def unsaid(self, spec: dict[str, Any]) -> dict[str, Any]:
+        values = spec.get("values")
+        if not isinstance(values, list) or not any(
+            isinstance(v, dict) and "optionValue" in v for v in values
+        ):
+            return spec
+        kept = [
+            {k: x for k, x in v.items() if k != "optionValue"} if isinstance(v, dict) else v
+            for v in values
+        ]
+        return {**spec, "values": kept}
+
     def normalise_named(self, spec: dict[str, Any], name: str) -> dict[str, Any]:
         # CRMs name a relationship after its field unless told otherwise, and read the
         # default back as "none given": spelling the default out is the same field.

@@ -332,3 +332,21 @@ def test_an_option_value_changed_by_hand_is_drift_even_where_the_manifests_name_
     assert r.exit_code == 2, r.output
     assert "  ~ CustomField/nw_invoice.nw_status  modified out of band" in r.out, r.out
     assert "adopted" not in r.out.splitlines()[-1], r.out
+
+
+def test_a_rollback_takes_option_values_as_dataverse_gives_them(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    """v1's snapshot holds the values Dataverse chose then; an option re-added since has
+    another, which no write can change: the rollback keeps it (it was refused before)."""
+    _write(dv, TABLE, _status("Draft", "Sent"))
+    _apply(crmctl)  # v1
+    _write(dv, TABLE, _status("Draft", "Paid"))
+    _apply(crmctl)  # v2
+    _write(dv, TABLE, _status("Draft", "Paid", "Sent"))
+    _apply(crmctl)  # v3: Sent comes back with a new value
+    sent_now = dict(_options(org))["Sent"]
+    r = crmctl("rollback", "-e", "dv", "--to", "v1", "--auto-approve")
+    assert r.exit_code == 0, r.output
+    assert [label for label, _ in _options(org)] == ["Draft", "Sent"]
+    assert dict(_options(org))["Sent"] == sent_now
