@@ -379,3 +379,37 @@ def test_a_table_with_a_lookup_to_it_is_not_deleted(dv: Path, org: DataverseOrg,
     assert "nothing was deleted" in r.out
     tables = org.web("GET", "EntityDefinitions?$select=LogicalName")["value"]
     assert "nw_order" in {t["LogicalName"] for t in tables}
+
+
+def _label_body(text: str) -> dict:
+    return {"LocalizedLabels": [{"Label": text, "LanguageCode": 1033}]}
+
+
+def test_microsoft_tables_and_columns_are_never_read_as_crmctls(
+    dv: Path, org: DataverseOrg, crmctl
+) -> None:
+    """A Dynamics 365 app's `msdyn_` table and column are custom to Dataverse, not to the
+    manifests, which may not declare them: plan leaves them out, import writes none."""
+    _write(dv, TABLE)
+    _applied(dv, crmctl, TABLE)
+    text = {"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "MaxLength": 50,
+            "RequiredLevel": {"Value": "None"}, "FormatName": {"Value": "Text"}}  # fmt: skip
+    table = {
+        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata", "SchemaName": "msdyn_workorder",
+        "DisplayName": _label_body("Work Order"),
+        "DisplayCollectionName": _label_body("Work Orders"), "OwnershipType": "UserOwned",
+        "HasNotes": False, "HasActivities": False, "IsActivity": False,
+        "Attributes": [{**text, "SchemaName": "msdyn_name", "IsPrimaryName": True,
+                        "DisplayName": _label_body("Name")}],
+    }  # fmt: skip
+    org.web("POST", "EntityDefinitions", app=org.other, json=table)
+    column = {**text, "SchemaName": "msdyn_rating", "DisplayName": _label_body("Rating")}
+    org.web(
+        "POST", "EntityDefinitions(LogicalName='account')/Attributes", app=org.other, json=column
+    )
+    r = crmctl("plan", "-e", "dv", "--detailed-exitcode")
+    assert r.exit_code == 0, r.output
+    assert "msdyn" not in r.out, r.out
+    r = crmctl("import", "-e", "dv", "--all", "--out", "imported")
+    assert r.exit_code == 0, r.output
+    assert "msdyn" not in "".join(p.read_text() for p in (dv / "imported").rglob("*.yaml"))

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from crmctl.dialect import DATAVERSE, is_custom_field, is_custom_object
+from crmctl.dialect import DATAVERSE, is_custom_field, is_custom_object, microsoft_prefix
 from crmctl.errors import ProviderError
 from crmctl.model import Resource
 from crmctl.providers.dataverse import columns, rules, security, userprofiles
@@ -100,9 +100,11 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
         snapshot.tables[table] = entity
         for attribute in entity.get("Attributes") or []:
             # Dataverse says which columns are custom; the name tells only when it does not.
+            # Microsoft's own (msdyn_…, an app's) are never crmctl's, whatever the flag says.
+            column = str(attribute.get("LogicalName"))
             custom = attribute.get(
-                "IsCustomAttribute", is_custom_field(str(attribute.get("LogicalName")), DATAVERSE)
-            )
+                "IsCustomAttribute", is_custom_field(column, DATAVERSE)
+            ) and not microsoft_prefix(column)
             if not custom or attribute.get("IsPrimaryName"):
                 continue
             if attribute.get("AttributeOf"):
@@ -112,8 +114,10 @@ def read_metadata(api: WebApi, snapshot: Snapshot, kinds: set[str]) -> list[Reso
     details = {f"{table}.{a['LogicalName']}": a for table, a in wanted}
     for entity in entities:
         table = str(entity["LogicalName"])
-        if "CustomObject" in kinds and entity.get(
-            "IsCustomEntity", is_custom_object(table, DATAVERSE)
+        if (
+            "CustomObject" in kinds
+            and entity.get("IsCustomEntity", is_custom_object(table, DATAVERSE))
+            and not microsoft_prefix(table)
         ):
             primary = next(
                 (
