@@ -18,6 +18,7 @@ __all__ = [
     "share_strings",
     "ROLE_ONLY",
     "PROFILE_ONLY",
+    "partial_set",
 ]
 
 #: How a live User's `permissionSets` names a set the CRM holds only in part (Dataverse:
@@ -25,6 +26,16 @@ __all__ = [
 #: round; crmctl.providers.dataverse.userprofiles). A manifest never writes these.
 ROLE_ONLY = " (security role only)"
 PROFILE_ONLY = " (field security profile only)"
+
+
+def partial_set(entry: str) -> tuple[str, str] | None:
+    """(the set's name, ROLE_ONLY or PROFILE_ONLY) of an entry naming a set held in part;
+    None for a whole set's name."""
+    for suffix in (ROLE_ONLY, PROFILE_ONLY):
+        if entry.endswith(suffix):
+            return entry[: -len(suffix)], suffix
+    return None
+
 
 #: A path into a YAML document: mapping keys and sequence indexes.
 Path_ = tuple[str | int, ...]

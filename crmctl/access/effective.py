@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from crmctl.model import PROFILE_ONLY, ROLE_ONLY
+from crmctl.model import ROLE_ONLY, partial_set
 from crmctl.sandbox.permissions import Grants, grants_of
 from crmctl.sandbox.records import OrgModel
 
@@ -150,14 +150,13 @@ class OrgAccess:
         X's object and system grants, `X (field security profile only)` its field grants),
         for the users who hold them: else such a user would show no access from X at all."""
         held = {
-            str(s)
+            str(s): found
             for user in self.model.users.values()
             for s in user.get("permissionSets") or []
-            if str(s).endswith((ROLE_ONLY, PROFILE_ONLY))
+            if (found := partial_set(str(s)))
         }
-        for entry in sorted(held):
-            suffix = ROLE_ONLY if entry.endswith(ROLE_ONLY) else PROFILE_ONLY
-            whole = self.sets.get(entry[: -len(suffix)].lower())
+        for entry, (set_name, suffix) in sorted(held.items()):
+            whole = self.sets.get(set_name.lower())
             if whole is None:
                 continue
             name, _, spec = whole

@@ -35,7 +35,7 @@ from crmctl.importer.edit import append_document, find_document, remove_document
 from crmctl.importer.layout import layout_header, layout_path
 from crmctl.importer.result import Imported, ImportResult
 from crmctl.kinds import HANDLERS, KINDS
-from crmctl.model import PROFILE_ONLY, ROLE_ONLY, DesiredState, Resource
+from crmctl.model import DesiredState, Resource, partial_set
 from crmctl.plan import matches_any
 from crmctl.plan.selection import closest_hint
 from crmctl.workspace import Workspace
@@ -81,15 +81,14 @@ def _importable(resources: dict[str, Resource], warnings: list[str]) -> dict[str
         sets = resource.spec.get("permissionSets") if resource.kind == "User" else None
         if not isinstance(sets, list):
             continue
-        partial = [s for s in sets if isinstance(s, str) and s.endswith((ROLE_ONLY, PROFILE_ONLY))]
+        partial = {s: part for s in sets if isinstance(s, str) and (part := partial_set(s))}
         if not partial:
             continue
         kept = [s for s in sets if s not in partial]
         out[address] = Resource(
             resource.kind, resource.name, {**resource.spec, "permissionSets": kept}
         )
-        for entry in partial:
-            whole = entry.removesuffix(ROLE_ONLY).removesuffix(PROFILE_ONLY)
+        for entry, (whole, _) in partial.items():
             warnings.append(
                 f"{address}: the CRM holds {entry!r}, a permission set in part; left out of "
                 f"permissionSets (declare {whole!r} to grant it whole, or leave it out and "

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from crmctl.model import PROFILE_ONLY, ROLE_ONLY
+from crmctl.model import PROFILE_ONLY, ROLE_ONLY, partial_set
 from crmctl.providers.dataverse import security
 
 if TYPE_CHECKING:
@@ -117,10 +117,9 @@ def split(entries: Iterable[str]) -> tuple[set[str], set[str]]:
     roles: set[str] = set()
     profiles: set[str] = set()
     for entry in entries:
-        if entry.endswith(ROLE_ONLY):
-            roles.add(entry[: -len(ROLE_ONLY)])
-        elif entry.endswith(PROFILE_ONLY):
-            profiles.add(entry[: -len(PROFILE_ONLY)])
+        part = partial_set(entry)
+        if part is not None:
+            (roles if part[1] == ROLE_ONLY else profiles).add(part[0])
         else:
             roles.add(entry)
             profiles.add(entry)
