@@ -109,6 +109,8 @@ class Workspace:
         self.live: dict[str, Resource] | None = None  # as the last plan() read it
         # The desired addresses once apply has released the desired state (_shed_positions).
         self._desired_addresses: list[str] | None = None
+        # (the latest version when read, its recorded labels): `recorded_labels`.
+        self._labels: tuple[int, dict[str, dict[str, Any]]] | None = None
 
     @cached_property
     def actor(self) -> Actor:
@@ -773,9 +775,14 @@ class Workspace:
         keys = {kind: k for kind, k in self.unstored().items() if k}
         if not keys:
             return None
+        # Read once per version: plan, the approval checks and the recording all ask.
+        version = self.history.latest_version(self.env.name)
+        if self._labels is not None and self._labels[0] == version:
+            return self._labels[1]
         recorded = self.history.labels(self.env.name)
         if recorded is None:  # a history from before versions recorded labels
             recorded = self.history.labels_from_plans(self.env.name, keys)
+        self._labels = (version, recorded)
         return recorded
 
     def _labels_after(
