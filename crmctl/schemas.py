@@ -10,12 +10,13 @@ import copy
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from crmctl.dialect import DEFAULT_DIALECT, dialect_of, provider_title
+
+if TYPE_CHECKING:  # jsonschema is imported only when a document fails the compiled check
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 __all__ = [
     "KINDS",
@@ -64,6 +65,8 @@ def _load(relative: str) -> dict[str, Any]:
 
 @cache
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     common = _load("common.json")
     return Registry().with_resource(_COMMON_ID, Resource.from_contents(common))
 
@@ -134,6 +137,8 @@ def validator_for(name: str, dialect: str = DEFAULT_DIALECT) -> Draft202012Valid
     """A validator for a kind (`CustomField`) or a file type (`environment`, `plan`).
 
     Kinds are checked in a name dialect (`dialect_of(provider type)`)."""
+    from jsonschema import Draft202012Validator
+
     schema = dialect_schema(name, dialect) if name in KINDS else _load(f"{name}.json")
     return Draft202012Validator(schema, registry=_registry())
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Any
-
-from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
+from typing import TYPE_CHECKING, Any
 
 from crmctl.config.yamlsource import SourceMap
 from crmctl.errors import Diagnostic
 from crmctl.schemas import DEFAULT_DIALECT, quick_is_valid, validator_for
+
+if TYPE_CHECKING:  # imported when a document is invalid, not on every run (it is slow to load)
+    from jsonschema import ValidationError
 
 __all__ = ["schema_diagnostics", "describe_path", "type_name"]
 
@@ -174,6 +174,8 @@ def _message(error: ValidationError) -> tuple[str, str | None, tuple]:
 def _leaf(error: ValidationError) -> ValidationError:
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.context and "x-message" not in schema:
+        from jsonschema.exceptions import best_match
+
         return _leaf(best_match(error.context))
     return error
 
@@ -184,6 +186,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     jsonschema reports all unknown keys in one error, and one error per
     missing key without saying which key each is about.
     """
+    from jsonschema import ValidationError
+
     if error.validator == "required" and isinstance(error.instance, dict):
         absent = [k for k in _value(error) if k not in error.instance]
         return [

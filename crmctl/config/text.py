@@ -7,9 +7,10 @@ something else in a pull request. None of them is ever meant.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["control_character", "line_break", "non_ascii"]
+__all__ = ["control_character", "may_hold_control_character", "line_break", "non_ascii"]
 
 # C0 controls other than tab and line breaks, DEL and the C1 controls, and
 # the bidirectional overrides and isolates (the "Trojan Source" characters).
@@ -53,6 +54,20 @@ def control_character(text: str) -> str | None:
         if ch in _FORBIDDEN:
             return describe(ch)
     return None
+
+
+#: Any forbidden character, for one search over a whole file (done in C).
+_FORBIDDEN_ANYWHERE = re.compile("[" + re.escape("".join(sorted(_FORBIDDEN))) + "]")
+
+
+def may_hold_control_character(text: str) -> bool:
+    """Whether a YAML scalar read from `text` can hold a forbidden character.
+
+    It can only if `text` holds one itself, or an escape (a backslash, in a
+    double-quoted scalar) that can spell one out. False lets a parser skip
+    checking each of a file's strings.
+    """
+    return "\\" in text or _FORBIDDEN_ANYWHERE.search(text) is not None
 
 
 def line_break(text: str) -> str | None:

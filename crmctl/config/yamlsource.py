@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 import yaml
 
 from crmctl.config.files import FileRefused, read_limited
-from crmctl.config.text import control_character
+from crmctl.config.text import control_character, may_hold_control_character
 from crmctl.errors import Diagnostic, SourceLocation
 from crmctl.model import Path_
 
@@ -74,6 +74,9 @@ _MERGE = "tag:yaml.org,2002:merge"
 _MAX_DEPTH = 64
 #: A line that starts a new YAML document: where parsing resumes after a syntax error.
 _DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)")
+#: What every alias starts with: libyaml and PyYAML read an alias name of these characters
+#: only, right after the `*`. A text without it has no alias (`/* ... */` or `a * b` are not).
+_ALIAS = re.compile(r"\*[0-9A-Za-z_-]")
 #: Aliases share one node, so a small file can expand exponentially ("billion
 #: laughs"); no hand-written manifest repeats anywhere near this many values.
 _MAX_ALIAS_VALUES = 100_000
@@ -309,7 +312,11 @@ def _dotted(path: Path_) -> str:
 class _Expansion:
     """The nodes of one document seen so far, and how many values aliases re-built."""
 
-    def __init__(self) -> None:
+    def __init__(self, check: bool = True, aliases: bool = True) -> None:
+        #: Whether a string of the document can hold a control character (else none is checked).
+        self.check = check
+        #: Whether the document can use an alias (see `_ALIAS`).
+        self.aliases = aliases
         self.seen: set[int] = set()
         self.aliased = 0
         self.site = SourceLocation("")
@@ -367,14 +374,15 @@ def _build(
     if depth > _MAX_DEPTH:
         mark = node.start_mark
         raise _BuildError("document is nested too deeply", mark.line + 1, mark.column + 1)
-    aliased = expansion.visit(node, aliased, smap, path)
+    if expansion.aliases:
+        aliased = expansion.visit(node, aliased, smap, path)
     if isinstance(node, yaml.ScalarNode):
         mark = node.start_mark
         if smap.values is not None:
             smap.values[path] = _pack(mark.line + 1, mark.column + 1)
             if node.style and smap.styles is not None:
                 smap.styles[path] = node.style
-        if node.tag == _STR and not aliased:
+        if expansion.check and node.tag == _STR and not aliased:
             expansion.check_text(node, path)
         return _scalar(node, loader)
     if isinstance(node, yaml.SequenceNode | yaml.MappingNode) and node.tag not in (_SEQ, _MAP):
@@ -406,7 +414,7 @@ def _build(
                 )
             # Interned: the same few keys recur in every resource of a large org.
             key = intern(str(_scalar(key_node, loader)) if key_node.tag != _STR else key_node.value)
-            if not aliased:
+            if expansion.check and not aliased:
                 expansion.check_text(key_node, path, key=True)
             mark = key_node.start_mark
             child = (*path, key)
@@ -492,6 +500,9 @@ def _parse_pass(
     docs: list[YamlDocument] = []
     problems: list[Diagnostic] = []
     loader = _Loader(text)
+    # Two questions answered once for the whole text, in C, so that most files skip
+    # the per-node work: can any string hold a control character, can any node be aliased?
+    check, aliases = may_hold_control_character(text), _ALIAS.search(text) is not None
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -500,7 +511,7 @@ def _parse_pass(
             smap = SourceMap(file, node.start_mark.line + 1)
             if values:
                 smap.values, smap.styles = {}, {}
-            expansion = _Expansion()
+            expansion = _Expansion(check, aliases)
             try:
                 data = _build(node, (), smap, loader, expansion)
             except _BuildError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -116,3 +117,22 @@ def test_the_impact_limit_options_bound_is_the_impact_engines() -> None:
     from crmctl.impact.run import MAX_LIVE_LIMIT as ENGINE_LIMIT
 
     assert MAX_LIVE_LIMIT == ENGINE_LIMIT
+
+
+def test_validating_valid_manifests_never_loads_jsonschema(project: Path) -> None:
+    # Valid documents are answered by the compiled validator; jsonschema (a tenth of a
+    # second to import) only explains an invalid one.
+    code, modules, out = loaded_modules("validate", "--no-cache")
+    assert (code, "valid:" in out) == (0, True)
+    assert [m for m in modules if m.split(".")[0] in ("jsonschema", "referencing")] == []
+    (project / "manifests" / "broken.yaml").write_text(
+        "apiVersion: crmctl/v1\nkind: Role\nmetadata: {name: Board}\nspec: {labl: Board}\n"
+    )
+    code, modules, out = loaded_modules("validate", "--no-cache")
+    assert code == 1
+    assert out.startswith(
+        "manifests/broken.yaml:4: Role/Board: spec: missing required key 'label'\n"
+        "manifests/broken.yaml:4: Role/Board: spec: unknown key 'labl'\n"
+        "  hint: did you mean 'label'?\n"
+    )
+    assert "jsonschema" in modules

@@ -9,6 +9,8 @@ import pytest
 from crmctl.config.yamlsource import MAX_FILE_BYTES, parse_yaml_text, read_yaml_file
 from crmctl.errors import SourceLocation
 
+CONTROL_HINT = "remove it: control characters are not allowed in any text"
+
 
 def problems(text: str) -> list[tuple[str, int, str | None]]:
     """(message, line, hint) of every problem `text` has."""
@@ -102,6 +104,26 @@ def test_anchor_alias_and_merge_key() -> None:
     assert docs[0].data["field"] == {"type": "Text", "label": "B", "values": ["x", "y"]}
 
 
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\u202e", "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("\u200b", "U+200B (ZERO WIDTH SPACE)"),
+        ("\u2066", "U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+    ],
+)
+def test_a_control_character_written_as_itself_is_found_in_every_document(
+    raw: str, shown: str
+) -> None:
+    # No escape anywhere: the whole-file search alone must send the parser to check strings,
+    # in a later document too, and in a key as well as in a value.
+    text = f"a: plain\n---\nlabel: Bo{raw}ard\n---\nB{raw}x: 1\n"
+    assert problems(text) == [
+        (f"label contains the control character {shown}", 3, CONTROL_HINT),
+        (f"a key of the document contains the control character {shown}", 5, CONTROL_HINT),
+    ]
+
+
 def test_duplicate_key_names_both_lines() -> None:
     assert problems("spec:\n  label: A\n  type: Text\n  label: B\n") == [
         (
@@ -150,16 +172,27 @@ def test_nesting_is_limited() -> None:
     assert problems(text) == [("document is nested too deeply", 66, None)]
 
 
-def test_aliases_of_aliases_cannot_expand_without_limit() -> None:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
-    assert problems("\n".join(lines) + "\n") == [
+@pytest.mark.parametrize(
+    ("name", "separator"),
+    [("a", ", "), ("a", ","), ("_-", ",\n    "), ("Z9", ", ")],
+    ids=["spaced", "packed", "odd-name-one-per-line", "letters-and-digits"],
+)
+def test_aliases_of_aliases_cannot_expand_without_limit(name: str, separator: str) -> None:
+    # Each spelling of an alias must be seen (a parser may skip the count for a text with
+    # none), with a formula's `/* */` and `*` in the same file.
+    lines = [f"note: OR(a /* why */, b * 2)\n{name}0: &{name}0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [
+        f"{name}{i}: &{name}{i} [{separator.join([f'*{name}{i - 1}'] * 10)}]" for i in range(1, 9)
+    ]
+    found = problems("\n".join(lines) + "\n")
+    assert [(message, hint) for message, _, hint in found] == [
         (
             "YAML aliases expand this document to more than 100000 values",
-            5,  # a4, the first list whose aliases go over the limit
             "write the values out instead of nesting aliases of aliases",
         )
     ]
+    if separator == ", ":
+        assert found[0][1] == 6  # a4, the first list whose aliases go over the limit
 
 
 def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
