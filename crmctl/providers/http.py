@@ -40,13 +40,13 @@ from urllib3.util.retry import Retry
 from crmctl import __version__
 from crmctl.errors import AuthError, CrmctlError, ProviderError, RateLimitError, TransportError
 
-__all__ = ["HttpClient", "RetryPolicy", "redact", "retry_notice"]
+__all__ = ["GATEWAY_TIMEOUTS", "HttpClient", "RetryPolicy", "redact", "retry_notice"]
 
 log = logging.getLogger("crmctl.http")
 
 _RETRY_STATUSES = (429, 502, 503, 504)
 #: Statuses a gateway answers when it stops waiting for the server behind it.
-_GATEWAY_TIMEOUTS = frozenset({502, 504})
+GATEWAY_TIMEOUTS = frozenset({502, 504})
 #: Seconds during which the same retry line is not repeated (parallel requests, one outage).
 _NOTICE_WINDOW = 30.0
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -133,7 +133,7 @@ class _BudgetRetry(Retry):
         response = kwargs.get("response")
         if self.on_unsure is not None and (
             isinstance(error, ReadTimeoutError | ProtocolError)
-            or getattr(response, "status", None) in _GATEWAY_TIMEOUTS
+            or getattr(response, "status", None) in GATEWAY_TIMEOUTS
         ):
             self.on_unsure()
         if (
@@ -354,7 +354,7 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             raise TransportError(f"{method} {self._safe(url)}: {self._safe(str(exc))}") from None
         log.debug("%s %s -> %s", method, self._safe(url), response.status_code)
-        if response.status_code in _GATEWAY_TIMEOUTS:
+        if response.status_code in GATEWAY_TIMEOUTS:
             self.unsure += 1  # the gateway gave up waiting; the CRM behind it may not have
         if response.status_code < 400 or response.status_code in accept:
             return response

@@ -22,7 +22,7 @@ from crmctl.plan.model import Change
 from crmctl.providers.base import ResolvesWrites
 from crmctl.providers.dataverse.provider import SUPPORTED_KINDS, DataverseProvider
 from crmctl.providers.dataverse.resolve import SETTLED, TrackedApi, cut_from_config
-from crmctl.providers.dataverse.webapi import WebApi
+from crmctl.providers.dataverse.webapi import BatchPart, WebApi
 from crmctl.providers.http import HttpClient, RetryPolicy
 from tests.dataverse_provider.org import (
     ID_VARIABLE,
@@ -192,7 +192,8 @@ def test_recover_waits_out_a_create_in_flight_then_restores(
 
 class _Slow(BaseHTTPRequestHandler):
     """A server whose first request runs on after the client gave up waiting for it
-    (`slow`), or whose gateway gives up first (`504`: a 504 to the first request)."""
+    (`slow`), or whose gateway gives up first (`504`: a 504 to the first request;
+    `batch504`: a $batch answered, its one part with a 504)."""
 
     def log_message(self, *args: object) -> None:
         pass
@@ -204,6 +205,17 @@ class _Slow(BaseHTTPRequestHandler):
         server.seen.append(self.command)  # type: ignore[attr-defined]
         if first and server.mode == "slow":  # type: ignore[attr-defined]
             time.sleep(1.0)
+        if server.mode == "batch504":  # type: ignore[attr-defined]
+            body = (
+                b"--b1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+                b"\r\nHTTP/1.1 504 Gateway Timeout\r\n\r\n\r\n--b1--\r\n"
+            )
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/mixed; boundary=b1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         status = 504 if first and server.mode == "504" else 204  # type: ignore[attr-defined]
         self.send_response(status)
         self.send_header("Content-Length", "0")
@@ -230,6 +242,23 @@ def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method:
         api.send(method, "EntityDefinitions(LogicalName='account')/Attributes(1)", {"x": 1})
         api.settled()
         assert server.seen == [method, method]  # sent twice: the first answer never came in time
+        assert SETTLED not in notes, notes
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_batch_part_a_gateway_gave_up_on_is_never_settled() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    server.seen, server.mode = [], "batch504"  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        http = HttpClient(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(notify=None))
+        notes: list[str] = []
+        api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
+        [answer] = api.batch([BatchPart("PATCH", "roles(1)", {"name": "x"})])
+        api.settled()
+        assert (server.seen, answer.status) == (["POST"], 504)
         assert SETTLED not in notes, notes
     finally:
         server.shutdown()

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from crmctl.errors import ProviderError
-from crmctl.providers.http import HttpClient
+from crmctl.providers.http import GATEWAY_TIMEOUTS, HttpClient
 
 __all__ = ["WebApi", "BatchPart", "BatchAnswer", "API_PATH", "odata_error", "literal"]
 
@@ -206,6 +206,8 @@ class WebApi:
                 f"POST {self.root}$batch: {response.status_code} {odata_error(response.content)}"
             )
         answers = parse_multipart(response.content, content_type)
+        # A part a gateway inside gave up on may still run, as a whole request would.
+        self.http.unsure += sum(a.status in GATEWAY_TIMEOUTS for a in answers)
         if atomic and len(answers) == 1 and not answers[0].ok and len(parts) > 1:
             return answers * len(parts)  # the change set failed as a whole
         if len(answers) != len(parts):
