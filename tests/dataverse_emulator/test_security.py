@@ -86,6 +86,12 @@ def test_users_are_disabled_never_deleted_and_hold_roles_by_ref(dv: Env) -> None
     assert dv.post(f"systemusers({user})/systemuserroles_association/$ref", ref).status_code == 204
     held = dv.get(f"systemusers({user})/systemuserroles_association?$select=name").json()["value"]
     assert [r["name"] for r in held] == ["System Customizer"]
+    # Associating it again is refused, as Dataverse refuses a second intersect row.
+    twice = dv.post(f"systemusers({user})/systemuserroles_association/$ref", ref)
+    assert (twice.status_code, twice.json()["error"]) == (
+        412,
+        {"code": "0x80040237", "message": "Cannot insert duplicate key."},
+    )
     removed = dv.delete(
         f"systemusers({user})/systemuserroles_association/$ref?$id={dv.api}/roles({role})"
     )  # noqa: E501
@@ -155,6 +161,7 @@ def test_users_join_and_leave_field_security_profiles_by_ref(dv: Env) -> None:
     assert dv.post(f"{nav}/$ref", ref).status_code == 204
     held = dv.get(f"{nav}?$select=name").json()["value"]
     assert [(p["fieldsecurityprofileid"], p["name"]) for p in held] == [(profile, "Finance")]
+    assert dv.post(f"{nav}/$ref", ref).status_code == 412  # already a member
     expanded = dv.get(
         "systemusers?$select=domainname&$filter=domainname eq 'ada@contoso.com'"
         "&$expand=systemuserroles_association($select=name),"

@@ -35,6 +35,7 @@ from crmctl.sandbox.dataverse import api, expand, records, seed, state
 from crmctl.sandbox.dataverse.api import Context, Response
 from crmctl.sandbox.dataverse.odata import (
     ACCESS_DENIED,
+    DUPLICATE,
     NOT_FOUND,
     DataverseFault,
     Segment,
@@ -338,11 +339,13 @@ def _association(relationship: str, target: str) -> Any:
             url = api.check_keys(body, "an association").get("@odata.id")
             target_id = records.bind_target(ctx, url, [target], "@odata.id")
             require(ctx, target_entity, "Read")
-            if state.link(ctx.conn, relationship, source, target_id):
-                action = 55 if relationship == _ROLES_OF_USER else 33
-                records.write_audit(
-                    ctx, "systemuser", source, action, {relationship: (None, target_id)}
-                )
+            if not state.link(ctx.conn, relationship, source, target_id):
+                # As Dataverse: the intersect row exists already (its key is the pair).
+                raise bad("Cannot insert duplicate key.", DUPLICATE, 412)
+            action = 55 if relationship == _ROLES_OF_USER else 33
+            records.write_audit(
+                ctx, "systemuser", source, action, {relationship: (None, target_id)}
+            )
             return 204, None, {}
         if method == "DELETE" and is_ref:
             url = ctx.query.get("$id") or (
