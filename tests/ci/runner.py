@@ -29,11 +29,18 @@ _IGNORED = shutil.ignore_patterns(
 
 
 def build_wheel(folder: Path) -> None:
-    """Build a wheel of this checkout into `folder`, from a copy (pip builds a folder in place)."""
+    """Build a wheel of this checkout into `folder`, from a copy (pip builds a folder in place).
+
+    With the build backend of this venv (the test extra holds [build-system]'s requirements,
+    which pip checks): an isolated build environment would install setuptools every run.
+    """
     source = folder / "crmctl-source"
     shutil.copytree(REPO, source, ignore=_IGNORED, symlinks=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder), str(source)],
+        [
+            *(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(folder)),
+            *("--no-build-isolation", "--check-build-dependencies", str(source)),
+        ],
         check=True,
         timeout=600,
     )
