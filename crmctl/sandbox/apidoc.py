@@ -166,4 +166,18 @@ def document() -> dict[str, Any]:
     _kind_parts(doc)
     _item_paths(doc)
     _batch_operation(doc)
+    _early_refusals(doc)
     return doc
+
+
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _early_refusals(doc: dict[str, Any]) -> None:
+    """Every operation may be refused before it is routed: a request line or headers too long."""
+    for item in doc["paths"].values():
+        for method in _METHODS:
+            if method in item:
+                responses = item[method].setdefault("responses", {})
+                responses.setdefault("414", {"$ref": "#/components/responses/UriTooLong"})
+                responses.setdefault("431", {"$ref": "#/components/responses/HeadersTooLarge"})

@@ -54,6 +54,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,10 @@ def _fault_answer(found: Route | None, decision: FaultDecision) -> Response:
     return status, body, headers
 
 
+#: Error codes of what http.server refuses before routing (see `_Handler.send_error`).
+_EARLY_REFUSALS = {400: "BAD_REQUEST", 414: "URI_TOO_LONG", 431: "HEADERS_TOO_LARGE"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client session reuses its connection
     disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
@@ -289,6 +294,15 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     _expect_continue = False  # the client sent Expect: 100-continue and waits for it
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals, before a request reaches the routes (a request line
+        over 64 KiB, too many or too long headers, bad syntax): the API's JSON error, not
+        http.server's HTML page; the connection is closed, as its state is unknown."""
+        self.close_connection = True
+        name = _EARLY_REFUSALS.get(code, "BAD_REQUEST")
+        status, body, headers = _error(code, name, message or HTTPStatus(code).phrase)
+        self._send(status, body, headers, drop=False)
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)

@@ -145,6 +145,25 @@ def test_a_client_still_sending_a_large_body_reads_the_answer(sandbox: Sandbox) 
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
 
 
+def test_a_request_line_over_64_kib_is_refused_in_the_apis_own_words(sandbox: Sandbox) -> None:
+    # http.server refuses it before routing; the answer is still the API's JSON error, which
+    # the OpenAPI document lists for every operation (schemathesis found the HTML page).
+    path = "/api/v1/records/Account?where=" + "x" * 70_000
+    response = requests.get(sandbox.server.url + path, timeout=10)
+    assert response.status_code == 414
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json() == _error("URI_TOO_LONG", "Request-URI Too Long")
+    many = {f"X-H{i}": "1" for i in range(101)}
+    response = requests.get(sandbox.server.url + "/api/v1/health", headers=many, timeout=10)
+    assert response.status_code == 431
+    assert response.json()["error"]["code"] == "HEADERS_TOO_LARGE"
+    doc = requests.get(sandbox.server.url + "/api/v1/openapi.json", timeout=10).json()
+    operations = [op for item in doc["paths"].values() for op in item.values() if "responses" in op]
+    assert operations and all({"414", "431"} <= set(op["responses"]) for op in operations), (
+        "every operation lists the early refusals"
+    )
+
+
 def test_trace_is_not_allowed(sandbox: Sandbox) -> None:
     response = sandbox.admin.request("TRACE", "/config/Role/CEO")
     assert response.status_code == 405
