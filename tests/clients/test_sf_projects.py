@@ -42,13 +42,16 @@ from crmctl.cli import main
 from tests.clients.conftest import Sf, logged_in_cli, sfdx_project, shared_project
 from tests.conftest import REPO, CliResult
 
-# One worker runs this module (`--dist loadgroup`): each project is deployed once a run, not
-# once per worker that happens to get one of its tests (a deploy costs the CLI seconds).
-pytestmark = pytest.mark.xdist_group("sf-projects")
-
 #: The example org (the repository's manifests/), as Salesforce DX source (see `_example_source`).
 EXAMPLE = "example-org"
-PROJECTS = ["dreamhouse-lwc", "navikt-crm-arbeidsgiver-base", EXAMPLE]
+#: The example org first: the longest (it is applied and retrieved before its deploy), so
+#: its worker starts it early rather than last.
+PROJECTS = [EXAMPLE, "navikt-crm-arbeidsgiver-base", "dreamhouse-lwc"]
+#: One xdist group per project (`--dist loadgroup`): one worker runs a project's tests, so
+#: each project is deployed once a run, not once per worker that happens to get one of its
+#: tests (a deploy costs the CLI seconds); the projects themselves spread over the workers.
+PROJECT_PARAMS = [pytest.param(name, marks=pytest.mark.xdist_group(f"sf-project-{name}"))
+                  for name in PROJECTS]  # fmt: skip
 NS = "http://soap.sforce.com/2006/04/metadata"
 #: What a real org adds to a component that lacks it (and the emulator adds too).
 DEFAULTS = {
@@ -127,7 +130,7 @@ class Deployed:
         self.source = source
 
 
-@pytest.fixture(scope="session", params=PROJECTS)
+@pytest.fixture(scope="session", params=PROJECT_PARAMS)
 def deployed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:

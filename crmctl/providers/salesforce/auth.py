@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -120,13 +121,20 @@ def jwt_assertion(credentials: Credentials, now: float | None = None) -> str:
         "exp": issued + _ASSERTION_LIFETIME,
     }
     try:
-        return jwt.encode(claims, credentials.private_key, algorithm="RS256")
+        return jwt.encode(claims, _signing_key(credentials.private_key), algorithm="RS256")
     except (ValueError, TypeError, jwt.PyJWTError):
         # The library's message may quote the key; say only what is wrong.
         raise AuthError(
             "the JWT private key is not a usable RSA private key (PEM)",
             hint="the file must hold the PEM private key that matches the connected app's certificate",
         ) from None
+
+
+@lru_cache(maxsize=8)
+def _signing_key(pem: str) -> Any:
+    """The RS256 key of a PEM text, as PyJWT reads it (errors as it raises them), read once
+    a process: loading an RSA key checks it, some 70 ms each time, which every login paid."""
+    return jwt.get_algorithm_by_name("RS256").prepare_key(pem)
 
 
 def login(http: HttpClient, credentials: Credentials) -> Session:
