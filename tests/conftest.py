@@ -45,23 +45,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--dist loadgroup` with pytest 9: a test marked `xdist_group(NAME)` goes to the worker
-    that runs NAME's other tests. pytest-xdist (3.8) marks that by renaming a worker's test
-    `ID@NAME`, through an attribute pytest 9 no longer reads, so without this every group
-    was spread over the workers (each worker set up its module or session fixtures again:
-    the Salesforce CLI's logins and deploys). Renames as pytest-xdist means to, once."""
+    """`--dist loadgroup` must really group: a test marked `xdist_group(NAME)` runs on the
+    worker that runs NAME's other tests, where their module and session fixtures (a Salesforce
+    CLI login, an SFDX project deployed once) are set up once. pytest-xdist marks that by
+    renaming the test `ID@NAME`, which pytest 9 ignores (so pyproject keeps pytest below 9):
+    a run where the renaming did not happen stops here instead of silently spreading groups."""
     if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
         return
-    from _pytest.nodeid import NodeId  # pytest 9's node ids (where the rename is needed)
-
-    for item in items:
-        names = {
-            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
-            for mark in item.iter_markers("xdist_group")
-        }
-        suffix = "@" + "_".join(sorted(names))
-        if names and not item.nodeid.endswith(suffix):
-            item._id = NodeId.parse(item.nodeid + suffix)
+    lost = [
+        item.nodeid
+        for item in items
+        if any(True for _ in item.iter_markers("xdist_group")) and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"pytest-xdist did not group {len(lost)} tests marked xdist_group (first: {lost[0]}); "
+            "this pytest and pytest-xdist do not work together for --dist loadgroup"
+        )
 
 
 def built_once(
