@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -224,14 +225,24 @@ class _Slow(BaseHTTPRequestHandler):
     do_PUT = do_POST = do_PATCH = do_DELETE = _answer
 
 
-@pytest.mark.parametrize(("mode", "method"), [("slow", "PUT"), ("slow", "DELETE"), ("504", "POST")])
-def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method: str) -> None:
-    """The retry was answered, but the first attempt may still be running: a restore must
-    wait out the cut, so the write is not journaled `settled`."""
+@contextlib.contextmanager
+def _slow_server(mode: str) -> Iterator[ThreadingHTTPServer]:
+    """A `_Slow` server in `mode`, serving on a thread; `server.seen` lists the methods asked."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
     server.seen, server.mode = [], mode  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("mode", "method"), [("slow", "PUT"), ("slow", "DELETE"), ("504", "POST")])
+def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method: str) -> None:
+    """The retry was answered, but the first attempt may still be running: a restore must
+    wait out the cut, so the write is not journaled `settled`."""
+    with _slow_server(mode) as server:
         http = HttpClient(
             f"http://127.0.0.1:{server.server_port}",
             timeout=(2.0, 0.3),
@@ -243,16 +254,10 @@ def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method:
         api.settled()
         assert server.seen == [method, method]  # sent twice: the first answer never came in time
         assert SETTLED not in notes, notes
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_batch_part_a_gateway_gave_up_on_is_never_settled() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    server.seen, server.mode = [], "batch504"  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with _slow_server("batch504") as server:
         http = HttpClient(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(notify=None))
         notes: list[str] = []
         api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
@@ -260,16 +265,10 @@ def test_a_batch_part_a_gateway_gave_up_on_is_never_settled() -> None:
         api.settled()
         assert (server.seen, answer.status) == (["POST"], 504)
         assert SETTLED not in notes, notes
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_write_whose_requests_were_all_answered_is_settled() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
-    server.seen, server.mode = [], "fast"  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with _slow_server("fast") as server:
         http = HttpClient(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(notify=None))
         notes: list[str] = []
         api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
@@ -277,6 +276,3 @@ def test_a_write_whose_requests_were_all_answered_is_settled() -> None:
         api.settled()
         assert server.seen == ["PUT"]
         assert SETTLED in notes
-    finally:
-        server.shutdown()
-        server.server_close()
