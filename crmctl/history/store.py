@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmctl.errors import HistoryError
+from crmctl.history.gitobjects import init_repo, open_repo
 from crmctl.history.jsonstream import write_json_file
 
 if TYPE_CHECKING:
@@ -162,10 +163,10 @@ class HistoryStore:
                 )
             try:
                 if (self.path / ".git").exists():
-                    self._repo = git.Repo(self.path)
+                    self._repo = open_repo(self.path)
                 else:
                     self.path.mkdir(parents=True, exist_ok=True)
-                    self._repo = git.Repo.init(self.path, initial_branch="main")
+                    self._repo = init_repo(self.path)
                     exclude = self.path / ".git" / "info" / "exclude"
                     exclude.parent.mkdir(parents=True, exist_ok=True)
                     exclude.write_text(".state/\n", encoding="utf-8")
