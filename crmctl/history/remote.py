@@ -39,15 +39,18 @@ class RemoteHistory:
         self.store, self.url = store, url
         self._lock_sha: str | None = None
         self._current = False  # pulled, and nothing since may have let the remote move on
+        self._configured = False  # the repository's remote is set to `url` (once per command)
 
     @property
     def repo(self) -> git.Repo:
         repo = self.store.repo
-        names = [r.name for r in repo.remotes]
-        if REMOTE not in names:
-            repo.create_remote(REMOTE, self.url)
-        elif repo.remote(REMOTE).url != self.url:
-            repo.remote(REMOTE).set_url(self.url)
+        if not self._configured:
+            names = [r.name for r in repo.remotes]
+            if REMOTE not in names:
+                repo.create_remote(REMOTE, self.url)
+            elif repo.remote(REMOTE).url != self.url:
+                repo.remote(REMOTE).set_url(self.url)
+            self._configured = True
         return repo
 
     def _remote_has_branch(self) -> bool:
@@ -72,6 +75,7 @@ class RemoteHistory:
 
     def _pull(self) -> None:
         repo = self.repo
+        self.store.head_moved()  # the fetch and rebase below may move HEAD
         try:
             if not self._remote_has_branch():
                 return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from crmctl.history import Actor, HistoryStore
+from crmctl.history import Actor, HistoryStore, VersionRecord
 
 
 def _git(*args: str, cwd: Path) -> str:
@@ -52,3 +52,27 @@ def test_a_second_pull_is_a_no_op_until_expired_and_a_fresh_store_pulls(tmp_path
     assert second.remote is not None
     second.remote.pull()
     assert second.repo.head.commit.hexsha == later
+
+
+def _record(store: HistoryStore, n: int) -> int:
+    record = VersionRecord("gov", {"status": "applied"}, {}, {}, {}, {}, None)
+    return store.record(record, set(), Actor("t", "t@example.com"), f"apply {n}")
+
+
+def test_the_versions_a_store_reads_follow_its_own_commits_and_pulls(tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    _git("init", "-q", "--bare", "--initial-branch=main", str(remote), cwd=tmp_path)
+    mine = HistoryStore(tmp_path / "mine", str(remote))
+    theirs = HistoryStore(tmp_path / "theirs", str(remote))
+    assert mine.remote is not None and theirs.remote is not None
+    assert _record(theirs, 1) == 1
+    mine.remote.pull()
+    assert [m["version"] for m in mine.versions("gov")] == [1]
+    assert _record(theirs, 2) == 2
+    assert mine.committed("gov", 1) and not mine.committed("gov", 2)  # not pulled yet
+    mine.remote.expire()
+    mine.remote.pull()
+    assert [m["version"] for m in mine.versions("gov")] == [1, 2]
+    assert _record(mine, 3) == 3
+    assert [m["version"] for m in mine.versions("gov")] == [1, 2, 3]
+    assert mine.committed("gov", 3)
