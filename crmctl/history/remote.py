@@ -53,8 +53,30 @@ class RemoteHistory:
             self._configured = True
         return repo
 
-    def _remote_has_branch(self) -> bool:
-        return bool(str(self.repo.git.ls_remote("--heads", REMOTE, BRANCH)).strip())
+    def _remote_refs(self) -> dict[str, str]:
+        """The remote's branches and tags: ref name -> object id (peeled entries left out)."""
+        refs: dict[str, str] = {}
+        for line in str(self.repo.git.ls_remote("--heads", "--tags", REMOTE)).splitlines():
+            sha, _, name = line.partition("\t")
+            if name and not name.endswith("^{}"):
+                refs[name] = sha
+        return refs
+
+    def _has_all(self, remote: dict[str, str]) -> bool:
+        """Whether fetching the branch and tags would change nothing here: the remote-tracking
+        branch and every tag are where the remote has them, and there are no other tags."""
+        fmt = "%(objectname) %(refname)"
+        listing = self.repo.git.for_each_ref(
+            f"--format={fmt}", "refs/tags", f"refs/remotes/{REMOTE}"
+        )
+        local: dict[str, str] = {}
+        for line in str(listing).splitlines():
+            sha, _, name = line.partition(" ")
+            local[name] = sha
+        tags = {n: s for n, s in remote.items() if n.startswith("refs/tags/")}
+        return local.get(f"refs/remotes/{REMOTE}/{BRANCH}") == remote.get(
+            f"refs/heads/{BRANCH}"
+        ) and tags == {n: s for n, s in local.items() if n.startswith("refs/tags/")}
 
     def pull(self) -> None:
         """Bring the local history up to date with the remote's.
@@ -77,9 +99,13 @@ class RemoteHistory:
         repo = self.repo
         self.store.head_moved()  # the fetch and rebase below may move HEAD
         try:
-            if not self._remote_has_branch():
+            remote = self._remote_refs()
+            # As `git ls-remote --heads origin main` matched: a branch named main, or .../main.
+            heads = [name for name in remote if name.startswith("refs/heads/")]
+            if not any(name.endswith(f"/{BRANCH}") for name in heads):
                 return
-            repo.git.fetch(REMOTE, BRANCH, "--tags")
+            if not self._has_all(remote):  # one fetch per pull, when anything is new
+                repo.git.fetch(REMOTE, BRANCH, "--tags")
             if not repo.head.is_valid():
                 repo.git.checkout("-B", BRANCH, f"{REMOTE}/{BRANCH}")
             else:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from crmctl.errors import HistoryError
 from crmctl.history import Actor, HistoryStore, VersionRecord
 
 
@@ -76,3 +79,27 @@ def test_the_versions_a_store_reads_follow_its_own_commits_and_pulls(tmp_path: P
     assert _record(mine, 3) == 3
     assert [m["version"] for m in mine.versions("gov")] == [1, 2, 3]
     assert mine.committed("gov", 3)
+
+
+def test_a_pull_fetches_a_tag_pushed_alone_and_a_moved_one_is_an_error(tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    _git("init", "-q", "--bare", "--initial-branch=main", str(remote), cwd=tmp_path)
+    mine = HistoryStore(tmp_path / "mine", str(remote))
+    assert mine.remote is not None
+    _record(mine, 1)
+    clone = tmp_path / "clone"
+    _git("clone", "-q", str(remote), str(clone), cwd=tmp_path)
+    _git("tag", "gov/extra", "HEAD", cwd=clone)  # the branch stays where it is
+    _git("push", "-q", "origin", "refs/tags/gov/extra", cwd=clone)
+    mine.remote.expire()
+    mine.remote.pull()
+    assert "gov/extra" in {t.name for t in mine.repo.tags}
+
+    _git("commit", "-q", "--allow-empty", "-m", "elsewhere", cwd=clone)
+    _git("tag", "-f", "gov/v1", "HEAD", cwd=clone)
+    _git("push", "-q", "-f", "origin", "refs/tags/gov/v1", cwd=clone)
+    mine.remote.expire()
+    with pytest.raises(
+        HistoryError, match=r"(?s)cannot update the history from .*would clobber existing tag"
+    ):
+        mine.remote.pull()  # git fetch refuses to move a tag this history has
