@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import weakref
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 else:
     from crmctl.history.lazygit import git
 
-__all__ = ["open_repo", "init_repo"]
+__all__ = ["open_repo", "init_repo", "write_object"]
 
 #: Settings under which only git itself writes objects as configured, and the values
 #: that leave git writing them plainly.
@@ -84,3 +85,11 @@ def open_repo(path: Path) -> git.Repo:
 def init_repo(path: Path) -> git.Repo:
     """A new repository at `path` on branch main (as `git.Repo.init`)."""
     return _ready(git.Repo.init(path, initial_branch="main", odbt=_object_db()))
+
+
+def write_object(repo: git.Repo, kind: str, data: bytes) -> str:
+    """Store a `kind` object (blob, tree...) holding `data` in `repo`; its id (hex)."""
+    from gitdb.base import IStream  # type: ignore[import-untyped]
+
+    stored = repo.odb.store(IStream(kind, len(data), BytesIO(data)))
+    return str(stored.hexsha.decode("ascii"))

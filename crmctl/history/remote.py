@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import socket
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from crmctl.errors import HistoryError
+from crmctl.history.gitobjects import write_object
 from crmctl.history.lock import LockHeldError, LockInfo, parse_lock_info
 
 if TYPE_CHECKING:
@@ -153,13 +153,13 @@ class RemoteHistory:
             "nonce": uuid.uuid4().hex,
         }
         try:
-            with _stdin(json.dumps(info)) as data:
-                blob = repo.git.hash_object("-w", "--stdin", istream=data)
-            with _stdin(f"100644 blob {blob}\tlock.json\n") as listing:
-                tree = repo.git.mktree(istream=listing)
+            blob = write_object(repo, "blob", json.dumps(info).encode())
+            tree = write_object(repo, "tree", b"100644 lock.json\0" + bytes.fromhex(blob))
             sha = repo.git.commit_tree(tree, "-m", f"lock {env} for {holder}")
         except git.GitCommandError as exc:
             raise HistoryError(f"cannot prepare the remote lock: {exc.stderr.strip()}") from None
+        except (OSError, ValueError) as exc:
+            raise HistoryError(f"cannot prepare the remote lock: {exc}") from None
         ref = f"refs/crmctl-locks/{env}"
         try:
             repo.git.push(REMOTE, f"{sha}:{ref}")
@@ -204,11 +204,3 @@ class RemoteHistory:
                 f"cannot release the remote lock of {env}: {exc.stderr.strip()}"
             ) from None
         self._lock_sha = None
-
-
-def _stdin(text: str):
-    """A real file holding `text` (git reads standard input from a file descriptor)."""
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it (with-statement)
-    handle.write(text.encode())
-    handle.seek(0)
-    return handle
