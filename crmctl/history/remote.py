@@ -63,20 +63,40 @@ class RemoteHistory:
         return refs
 
     def _has_all(self, remote: dict[str, str]) -> bool:
-        """Whether fetching the branch and tags would change nothing here: the remote-tracking
-        branch and every tag are where the remote has them, and there are no other tags."""
+        """Whether `git fetch origin main --tags` would change nothing here: the remote-tracking
+        branch is where the remote's branch is and every remote tag is here, at the same
+        object (tags only this history has stay as they are, unless fetching prunes them)."""
         fmt = "%(objectname) %(refname)"
         listing = self.repo.git.for_each_ref(
-            f"--format={fmt}", "refs/tags", f"refs/remotes/{REMOTE}"
+            f"--format={fmt}", "refs/tags", f"refs/remotes/{REMOTE}/{BRANCH}"
         )
         local: dict[str, str] = {}
         for line in str(listing).splitlines():
             sha, _, name = line.partition(" ")
             local[name] = sha
+        if local.get(f"refs/remotes/{REMOTE}/{BRANCH}") != remote.get(f"refs/heads/{BRANCH}"):
+            return False
         tags = {n: s for n, s in remote.items() if n.startswith("refs/tags/")}
-        return local.get(f"refs/remotes/{REMOTE}/{BRANCH}") == remote.get(
-            f"refs/heads/{BRANCH}"
-        ) and tags == {n: s for n, s in local.items() if n.startswith("refs/tags/")}
+        if any(local.get(name) != sha for name, sha in tags.items()):
+            return False
+        return len(local) == len(tags) + 1 or not self._fetch_prunes()
+
+    def _fetch_prunes(self) -> bool:
+        """Whether git is configured to prune refs (or tags) when fetching from the remote."""
+        reader = self.repo.config_reader()
+        for section, option in (
+            ("fetch", "prune"),
+            ("fetch", "prunetags"),
+            (f'remote "{REMOTE}"', "prune"),
+            (f'remote "{REMOTE}"', "prunetags"),
+        ):
+            try:
+                value = reader.get_value(section, option, "")
+            except Exception:  # unreadable: as if it pruned (the fetch runs, as always)
+                return True
+            if str(value).strip().lower() not in ("", "false", "no", "off", "0"):
+                return True
+        return False
 
     def pull(self) -> None:
         """Bring the local history up to date with the remote's.
