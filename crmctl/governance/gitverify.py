@@ -36,6 +36,7 @@ else:
     from crmctl.history.lazygit import git
 
 __all__ = [
+    "ProjectGit",
     "open_repository",
     "head_commit",
     "gather_requesters",
@@ -52,6 +53,35 @@ def open_repository(project_dir: Path) -> git.Repo | None:
         return git.Repo(project_dir, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
+
+
+class ProjectGit:
+    """The project's repository for one governance check: opened once, and what holds for
+    the whole repository (is it shallow, is a commit in it) asked of git once.
+
+    For one `govern` run, which asks about the changes and then about the governance
+    change back to back; a later check makes its own (the repository may have moved).
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self.repo = open_repository(project_dir)
+        self._shallow: bool | None = None
+        self._known: dict[str, bool] = {}
+
+    def shallow(self) -> bool:
+        if self._shallow is None:
+            assert self.repo is not None
+            self._shallow = self.repo.git.rev_parse("--is-shallow-repository").strip() == "true"
+        return self._shallow
+
+    def known(self, sha: str | None) -> bool:
+        if not sha:
+            return False
+        if sha not in self._known:
+            assert self.repo is not None
+            self._known[sha] = _known(self.repo, sha)
+        return self._known[sha]
 
 
 def head_commit(project_dir: Path) -> str | None:
@@ -156,18 +186,21 @@ def gather_requesters(
     since: str | None,
     signers_text: str | None = None,
     signers_name: str = "approvals/allowed_signers",
+    project: ProjectGit | None = None,
 ) -> dict[str, Requesters]:
     """The requesters of each change (by address), from the commits to its files since `since`.
 
     `signers_text`: when given, every such commit must be SSH-signed by a key
-    it lists, and the signer counts as a requester.
+    it lists, and the signer counts as a requester. `project`: the repository
+    as this check opened it (else it is opened here).
     """
-    repo = open_repository(project_dir)
+    project = project or ProjectGit(project_dir)
+    repo = project.repo
     if repo is None:
         problem = "the project is not a git repository, so who asked for it cannot be known"
         return {a: Requesters((), (problem,)) for a in files}
-    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
-    start = since if _known(repo, since) else None
+    shallow = project.shallow()
+    start = since if project.known(since) else None
     with tempfile.TemporaryDirectory(prefix="crmctl-signers-") as tmp:
         signers = None
         if signers_text is not None:
@@ -224,9 +257,11 @@ def _requesters(
     return Requesters(tuple(sorted(people)), tuple(problems))
 
 
-def record_provenance(project_dir: Path, paths: Iterable[str]) -> dict[str, RecordProvenance]:
+def record_provenance(
+    project_dir: Path, paths: Iterable[str], project: ProjectGit | None = None
+) -> dict[str, RecordProvenance]:
     """How each unsigned record (path relative to the project) got into the repository."""
-    repo = open_repository(project_dir)
+    repo = (project or ProjectGit(project_dir)).repo
     out: dict[str, RecordProvenance] = {}
     for path in paths:
         rel = _rel(repo, project_dir / path) if repo is not None else None

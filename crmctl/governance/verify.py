@@ -20,7 +20,7 @@ from crmctl.config.yamlsource import read_yaml_file
 from crmctl.errors import ApprovalError, Diagnostic, Severity, SourceLocation
 from crmctl.governance.breakglass import BreakGlassStatus, break_glass_status
 from crmctl.governance.facts import GitFacts, GovernanceBaseline, Requesters
-from crmctl.governance.gitverify import gather_requesters, record_provenance
+from crmctl.governance.gitverify import ProjectGit, gather_requesters, record_provenance
 from crmctl.governance.matching import (
     Impacts,
     policy_requirements,
@@ -208,17 +208,19 @@ def govern(
     files = {c.address: _files_of(env, resources.get(c.address)) for c in plan.changes}
     relevant = [r for r in records if r.reviews or any(c.address in files for c in r.changes)]
     facts = GitFacts(repository=True)
+    project = ProjectGit(env.project_dir)  # asked about the changes, then the governance change
     facts.requesters = gather_requesters(
         env.project_dir,
         files,
         history.since,
         signers or "" if policy.require_signed_commits else None,
         SIGNERS_FILE,
+        project,
     )
     facts.signatures = _signature_facts(relevant, signers or "", SIGNERS_FILE)
     if policy.allow_unsigned_approvals:
         facts.records = record_provenance(
-            env.project_dir, [r.path for r in relevant if r.signature is None]
+            env.project_dir, [r.path for r in relevant if r.signature is None], project
         )
     result.facts = facts
     classes = field_classifications(resources.values(), plan.changes)
@@ -231,7 +233,9 @@ def govern(
         change.requires = required_roles(reqs)
         change.approvals = change_status(change, reqs, policy, records, facts)
     if pseudo is not None:
-        pseudo_facts = _baseline_facts(env, pseudo, records, owners, baseline, history.since)
+        pseudo_facts = _baseline_facts(
+            env, pseudo, records, owners, baseline, history.since, project
+        )
         reqs = policy_requirements(owners)
         pseudo.requires = required_roles(reqs)
         pseudo.approvals = change_status(pseudo, reqs, owners, records, pseudo_facts)
@@ -247,6 +251,7 @@ def _baseline_facts(
     owners: Policy,
     baseline: GovernanceBaseline,
     since: str | None,
+    project: ProjectGit,
 ) -> GitFacts:
     """Facts for the governance change: signatures checked against the signers as last applied."""
     if baseline.state is not None:
@@ -263,11 +268,12 @@ def _baseline_facts(
         since,
         signers if owners.require_signed_commits else None,
         name,
+        project,
     )
     facts.signatures = _signature_facts(mine, signers, name)
     if owners.allow_unsigned_approvals:
         facts.records = record_provenance(
-            env.project_dir, [r.path for r in mine if r.signature is None]
+            env.project_dir, [r.path for r in mine if r.signature is None], project
         )
     return facts
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import socket
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from crmctl.errors import HistoryError
+from crmctl.history.gitobjects import write_object
 from crmctl.history.lock import LockHeldError, LockInfo, parse_lock_info
 
 if TYPE_CHECKING:
@@ -39,19 +39,64 @@ class RemoteHistory:
         self.store, self.url = store, url
         self._lock_sha: str | None = None
         self._current = False  # pulled, and nothing since may have let the remote move on
+        self._configured = False  # the repository's remote is set to `url` (once per command)
 
     @property
     def repo(self) -> git.Repo:
         repo = self.store.repo
-        names = [r.name for r in repo.remotes]
-        if REMOTE not in names:
-            repo.create_remote(REMOTE, self.url)
-        elif repo.remote(REMOTE).url != self.url:
-            repo.remote(REMOTE).set_url(self.url)
+        if not self._configured:
+            names = [r.name for r in repo.remotes]
+            if REMOTE not in names:
+                repo.create_remote(REMOTE, self.url)
+            elif repo.remote(REMOTE).url != self.url:
+                repo.remote(REMOTE).set_url(self.url)
+            self._configured = True
         return repo
 
-    def _remote_has_branch(self) -> bool:
-        return bool(str(self.repo.git.ls_remote("--heads", REMOTE, BRANCH)).strip())
+    def _remote_refs(self) -> dict[str, str]:
+        """The remote's branches and tags: ref name -> object id (peeled entries left out)."""
+        refs: dict[str, str] = {}
+        for line in str(self.repo.git.ls_remote("--heads", "--tags", REMOTE)).splitlines():
+            sha, _, name = line.partition("\t")
+            if name and not name.endswith("^{}"):
+                refs[name] = sha
+        return refs
+
+    def _has_all(self, remote: dict[str, str]) -> bool:
+        """Whether `git fetch origin main --tags` would change nothing here: the remote-tracking
+        branch is where the remote's branch is and every remote tag is here, at the same
+        object (tags only this history has stay as they are, unless fetching prunes them)."""
+        fmt = "%(objectname) %(refname)"
+        listing = self.repo.git.for_each_ref(
+            f"--format={fmt}", "refs/tags", f"refs/remotes/{REMOTE}/{BRANCH}"
+        )
+        local: dict[str, str] = {}
+        for line in str(listing).splitlines():
+            sha, _, name = line.partition(" ")
+            local[name] = sha
+        if local.get(f"refs/remotes/{REMOTE}/{BRANCH}") != remote.get(f"refs/heads/{BRANCH}"):
+            return False
+        tags = {n: s for n, s in remote.items() if n.startswith("refs/tags/")}
+        if any(local.get(name) != sha for name, sha in tags.items()):
+            return False
+        return len(local) == len(tags) + 1 or not self._fetch_prunes()
+
+    def _fetch_prunes(self) -> bool:
+        """Whether git is configured to prune refs (or tags) when fetching from the remote."""
+        reader = self.repo.config_reader()
+        for section, option in (
+            ("fetch", "prune"),
+            ("fetch", "prunetags"),
+            (f'remote "{REMOTE}"', "prune"),
+            (f'remote "{REMOTE}"', "prunetags"),
+        ):
+            try:
+                value = reader.get_value(section, option, "")
+            except Exception:  # unreadable: as if it pruned (the fetch runs, as always)
+                return True
+            if str(value).strip().lower() not in ("", "false", "no", "off", "0"):
+                return True
+        return False
 
     def pull(self) -> None:
         """Bring the local history up to date with the remote's.
@@ -72,10 +117,15 @@ class RemoteHistory:
 
     def _pull(self) -> None:
         repo = self.repo
+        self.store.head_moved()  # the fetch and rebase below may move HEAD
         try:
-            if not self._remote_has_branch():
+            remote = self._remote_refs()
+            # As `git ls-remote --heads origin main` matched: a branch named main, or .../main.
+            heads = [name for name in remote if name.startswith("refs/heads/")]
+            if not any(name.endswith(f"/{BRANCH}") for name in heads):
                 return
-            repo.git.fetch(REMOTE, BRANCH, "--tags")
+            if not self._has_all(remote):  # one fetch per pull, when anything is new
+                repo.git.fetch(REMOTE, BRANCH, "--tags")
             if not repo.head.is_valid():
                 repo.git.checkout("-B", BRANCH, f"{REMOTE}/{BRANCH}")
             else:
@@ -123,13 +173,13 @@ class RemoteHistory:
             "nonce": uuid.uuid4().hex,
         }
         try:
-            with _stdin(json.dumps(info)) as data:
-                blob = repo.git.hash_object("-w", "--stdin", istream=data)
-            with _stdin(f"100644 blob {blob}\tlock.json\n") as listing:
-                tree = repo.git.mktree(istream=listing)
+            blob = write_object(repo, "blob", json.dumps(info).encode())
+            tree = write_object(repo, "tree", b"100644 lock.json\0" + bytes.fromhex(blob))
             sha = repo.git.commit_tree(tree, "-m", f"lock {env} for {holder}")
         except git.GitCommandError as exc:
             raise HistoryError(f"cannot prepare the remote lock: {exc.stderr.strip()}") from None
+        except (OSError, ValueError) as exc:
+            raise HistoryError(f"cannot prepare the remote lock: {exc}") from None
         ref = f"refs/crmctl-locks/{env}"
         try:
             repo.git.push(REMOTE, f"{sha}:{ref}")
@@ -174,11 +224,3 @@ class RemoteHistory:
                 f"cannot release the remote lock of {env}: {exc.stderr.strip()}"
             ) from None
         self._lock_sha = None
-
-
-def _stdin(text: str):
-    """A real file holding `text` (git reads standard input from a file descriptor)."""
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the caller closes it (with-statement)
-    handle.write(text.encode())
-    handle.seek(0)
-    return handle

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crmctl.errors import HistoryError
+from crmctl.history.gitobjects import init_repo, open_repo
 from crmctl.history.jsonstream import write_json_file
 
 if TYPE_CHECKING:
@@ -141,6 +142,9 @@ class HistoryStore:
     def __init__(self, path: Path, remote: str | None = None) -> None:
         self.path = path
         self._repo: git.Repo | None = None
+        #: env -> the versions HEAD's commit holds, read once while HEAD stays where it is
+        #: (forgotten whenever this store commits or pulls: `head_moved`).
+        self._committed: dict[str, frozenset[int]] = {}
         from crmctl.history.remote import RemoteHistory
 
         self.remote = RemoteHistory(self, remote) if remote else None
@@ -162,10 +166,10 @@ class HistoryStore:
                 )
             try:
                 if (self.path / ".git").exists():
-                    self._repo = git.Repo(self.path)
+                    self._repo = open_repo(self.path)
                 else:
                     self.path.mkdir(parents=True, exist_ok=True)
-                    self._repo = git.Repo.init(self.path, initial_branch="main")
+                    self._repo = init_repo(self.path)
                     exclude = self.path / ".git" / "info" / "exclude"
                     exclude.parent.mkdir(parents=True, exist_ok=True)
                     exclude.write_text(".state/\n", encoding="utf-8")
@@ -277,6 +281,7 @@ class HistoryStore:
             self._reset_index()  # what an interrupted commit staged is not this event's
             self.repo.index.add([str(path.relative_to(self.path))])
             who = git.Actor(actor.name, actor.email)
+            self.head_moved()
             self.repo.index.commit(f"{env}: {message}", author=who, committer=who)
         except (git.GitError, OSError, ValueError) as exc:
             raise HistoryError(f"cannot record an event of {env} in {self.path}: {exc}") from None
@@ -377,22 +382,35 @@ class HistoryStore:
         """Whether version `number` of `env` is in a commit (its files may exist without one)."""
         return number in self._committed_numbers(env)
 
-    def _committed_numbers(self, env: str) -> set[int]:
-        """The versions of `env` that HEAD's commit holds."""
+    def head_moved(self) -> None:
+        """HEAD may have moved (this store committed, or pulled): read it again when asked."""
+        self._committed.clear()
+
+    def _committed_numbers(self, env: str) -> frozenset[int]:
+        """The versions of `env` that HEAD's commit holds.
+
+        One command asks this many times (every read of the versions does); HEAD is
+        read once, and again after this store moved it. Each command opens its own store.
+        """
+        if env not in self._committed:
+            self._committed[env] = self._read_committed_numbers(env)
+        return self._committed[env]
+
+    def _read_committed_numbers(self, env: str) -> frozenset[int]:
         repo = self.repo
         try:
             if not repo.head.is_valid():
-                return set()
+                return frozenset()
             folder = repo.head.commit.tree / f"{env}/versions"
         except KeyError:
-            return set()
+            return frozenset()
         except (git.GitError, ValueError) as exc:
             raise HistoryError(f"cannot read the history repository {self.path}: {exc}") from None
-        return {
+        return frozenset(
             int(entry.name)
             for entry in folder.trees
             if entry.name.isdigit() and "meta.json" in {b.name for b in entry.blobs}
-        }
+        )
 
     def preflight(self, env: str) -> int:
         """Check, before the CRM is touched, that the next version can be recorded; its number.
@@ -502,6 +520,7 @@ class HistoryStore:
             paths.extend(str((self._env_dir(env) / n).relative_to(self.path)) for n in shared)
             repo.index.add(paths)
             who = git.Actor(actor.name, actor.email)
+            self.head_moved()
             repo.index.commit(f"{env} v{number}: {message}", author=who, committer=who)
             repo.create_tag(f"{env}/v{number}")
         except (git.GitError, OSError, ValueError) as exc:

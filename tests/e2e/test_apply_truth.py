@@ -119,13 +119,36 @@ esac
 exec {git} "$@"
 """
 
+#: Runs crmctl; the history's new objects are written in-process (crmctl.history.gitobjects),
+#: not by `git hash-object`: writing one of the type named is the same moment, killed alike.
+OBJECT_KILLER = """
+import os, runpy, signal
+from gitdb.db.loose import LooseObjectDB
+
+_store = LooseObjectDB.store
+
+
+def _store_or_die(self, istream):
+    kind = istream.type.decode() if isinstance(istream.type, bytes) else str(istream.type)
+    if istream.binsha is None and os.environ["CRMCTL_TEST_KILL_AT"] == f"hash-object -t {kind}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _store(self, istream)
+
+
+LooseObjectDB.store = _store_or_die
+runpy.run_module("crmctl", run_name="__main__")
+"""
+
 
 def _apply_killed_at(project: Path, tmp_path: Path, git_command: str) -> None:
-    """Run `crmctl apply` in a process that is SIGKILLed when it runs `git <git_command>`."""
+    """Run `crmctl apply` in a process that is SIGKILLed when it runs `git <git_command>`
+    (or, for `hash-object -t TYPE`, when it writes an object of that type itself)."""
     wrapper = tmp_path / "bin" / "git"
     wrapper.parent.mkdir()
     wrapper.write_text(GIT_WRAPPER.format(git=shutil.which("git")))
     wrapper.chmod(0o755)
+    killer = tmp_path / "bin" / "crmctl_killed.py"
+    killer.write_text(OBJECT_KILLER)
     env = {
         **os.environ,
         "PATH": f"{wrapper.parent}:{os.environ['PATH']}",
@@ -133,7 +156,7 @@ def _apply_killed_at(project: Path, tmp_path: Path, git_command: str) -> None:
         "PYTHONPATH": str(REPO),
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "crmctl", "apply", "--auto-approve"],
+        [sys.executable, str(killer), "apply", "--auto-approve"],
         cwd=project,
         env=env,
         capture_output=True,

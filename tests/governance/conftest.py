@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_crmctl
+from tests.conftest import REPO, compact_git, run_crmctl
 from tests.governance.gitrepo import AUTHOR, init
 from tests.governance.keys import key_of, write_signers
 
@@ -143,6 +143,8 @@ def governed_once(
         mp.delenv("CRMCTL_ENV", raising=False)
         mp.setenv("NO_COLOR", "1")
         _make_governed(root, run_crmctl, mp, env_text)
+    for git_dir in (root / ".git", root / ".crmctl" / "history" / ".git", bare_remote(root)):
+        compact_git(git_dir)
     template = tmp_path_factory.mktemp(f"{name}-template")
     shutil.copytree(folder, template, symlinks=True, dirs_exist_ok=True)
     return folder, template

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crmctl.sandbox.store import SandboxStore
-from tests.conftest import CliResult
+from tests.conftest import CliResult, compact_git
 
 ENVIRONMENT = """\
 description: the hostile corpus's embedded sandbox
@@ -118,6 +118,7 @@ def applied_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         os.chdir(before)
     assert code == 0
+    compact_git(root / ".crmctl" / "history" / ".git")
     return root
 
 

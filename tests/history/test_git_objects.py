@@ -1,0 +1,63 @@
+"""A version's git objects are written in-process, and are the objects git would write."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+from crmctl.history import Actor, HistoryStore, VersionRecord
+
+ACTOR = Actor("t", "t@example.com")
+SNAPSHOT = {f"Role/Team_{i}": {"label": f"Team {i} é"} for i in range(5)}
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _record(store: HistoryStore, n: int) -> int:
+    record = VersionRecord(
+        "dev", {"status": "applied"}, {"changes": []}, {"changes": []}, SNAPSHOT, SNAPSHOT, {}
+    )
+    return store.record(record, set(SNAPSHOT), ACTOR, f"apply {n}")
+
+
+def test_recorded_versions_are_sound_git_objects_holding_the_files(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "history")
+    assert [_record(store, 1), _record(store, 2)] == [1, 2]
+    root = tmp_path / "history"
+    _git(root, "fsck", "--strict", "--full", "--no-dangling")
+    assert _git(root, "status", "--porcelain", "--untracked-files=all") == ""
+    assert _git(root, "tag").split() == ["dev/v1", "dev/v2"]
+    assert _git(root, "log", "--format=%an <%ae> %s").splitlines() == [
+        "t <t@example.com> dev v2: apply 2",
+        "t <t@example.com> dev v1: apply 1",
+    ]
+    committed = dict(
+        line.split(" ", 3)[2:4][::-1]
+        for line in _git(root, "ls-tree", "-r", "dev/v2").replace("\t", " ").splitlines()
+    )
+    files = sorted(p.relative_to(root).as_posix() for p in (root / "dev").rglob("*.json"))
+    assert sorted(committed) == files
+    for path in files:  # each blob is the file's bytes, as git itself hashes them
+        assert committed[path] == _git(root, "hash-object", "--no-filters", path).strip()
+    assert [int(m["version"]) for m in store.versions("dev")] == [1, 2]
+
+
+def test_a_shared_repository_has_git_write_its_objects(tmp_path: Path) -> None:
+    """core.sharedRepository: git makes new object folders group-writable; so do we (by git)."""
+    root = tmp_path / "history"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "config", "core.sharedRepository", "group")
+    store = HistoryStore(root)
+    _record(store, 1)
+    _git(root, "fsck", "--strict", "--full", "--no-dangling")
+    blobs = {line.split()[2] for line in _git(root, "ls-tree", "-r", "HEAD").splitlines()}
+    assert len(blobs) > 3
+    for blob in blobs:  # (GitPython writes trees itself, as it always did)
+        mode = (root / ".git" / "objects" / blob[:2]).stat().st_mode
+        assert mode & stat.S_IWGRP and mode & stat.S_ISGID, (blob, oct(mode))
