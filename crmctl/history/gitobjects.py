@@ -15,7 +15,13 @@ object format other than SHA-1.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
 import weakref
+import zlib
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -29,19 +35,20 @@ else:
 __all__ = ["open_repo", "init_repo", "write_object"]
 
 #: Settings under which only git itself writes objects as configured, and the values
-#: that leave git writing them plainly.
+#: that leave git writing them plainly (a key without a value means true to git).
 _GIT_WRITES = {
-    ("core", "sharedrepository"): ("", "false", "umask", "no", "off", "0"),
-    ("core", "fsync"): ("",),
-    ("core", "fsyncobjectfiles"): ("", "false", "no", "off", "0"),
-    ("extensions", "objectformat"): ("", "sha1"),
+    ("core", "sharedrepository"): ("false", "umask", "no", "off", "0"),
+    ("core", "fsync"): ("none",),
+    ("core", "fsyncobjectfiles"): ("false", "no", "off", "0"),
+    ("extensions", "objectformat"): ("sha1",),
 }
+#: Read at most this much of an object at a time while writing it (snapshots reach 1 GiB).
+_CHUNK = 1 << 20
 
 
 @cache
 def _object_db() -> type:
     """GitPython's object database, storing new objects in-process when the repository allows."""
-    from gitdb.db.loose import LooseObjectDB  # type: ignore[import-untyped]
 
     class HistoryObjectDB(git.db.GitCmdObjectDB):
         #: The repository, to read its configuration when the first object is stored.
@@ -53,17 +60,77 @@ def _object_db() -> type:
                 repo = self.repo() if self.repo is not None else None
                 self.in_process = repo is not None and not _git_must_write(repo)
             if self.in_process:
-                return LooseObjectDB.store(self, istream)
+                istream.binsha = _store_loose(Path(self.root_path()), istream)
+                return istream
             return super().store(istream)
 
     return HistoryObjectDB
 
 
+def _store_loose(objects: Path, istream: Any) -> bytes:
+    """Write `istream` as a loose object under `objects`, as git does; its binary id.
+
+    The object goes to a `tmp_obj_*` file in its fan-out folder (git's own name for
+    one, so a crash leaves nothing `git gc` would not remove), read-only, then is
+    linked to its name. An object that exists already is kept as it is, whoever owns
+    it (only its time is touched, as git does, and a refusal is no error).
+    """
+    with tempfile.TemporaryFile(dir=objects) as spool:
+        if istream.binsha is not None:
+            # gitdb's convention: an id given with the stream means the stream is the object
+            # already deflated (GitPython copies the trees it built in memory this way).
+            hexsha = bytes(istream.binsha).hex()
+            shutil.copyfileobj(istream, spool, _CHUNK)
+        else:
+            kind = istream.type if isinstance(istream.type, bytes) else str(istream.type).encode()
+            header = b"%s %d\0" % (kind, istream.size)
+            digest = hashlib.sha1(header)
+            deflate = zlib.compressobj(zlib.Z_BEST_SPEED)  # git's core.looseCompression
+            spool.write(deflate.compress(header))
+            while chunk := istream.read(_CHUNK):
+                digest.update(chunk)
+                spool.write(deflate.compress(chunk))
+            spool.write(deflate.flush())
+            hexsha = digest.hexdigest()
+        folder = objects / hexsha[:2]
+        target = folder / hexsha[2:]
+        if target.exists():
+            with contextlib.suppress(OSError):
+                os.utime(target)
+            return bytes.fromhex(hexsha)
+        folder.mkdir(exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+        try:
+            os.fchmod(fd, 0o444)
+            spool.seek(0)
+            with os.fdopen(fd, "wb", closefd=False) as out:
+                shutil.copyfileobj(spool, out)
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                pass  # written meanwhile by another process: the same bytes
+            except OSError:  # a file system without hard links: git renames there too
+                os.replace(temp, target)
+        finally:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+    return bytes.fromhex(hexsha)
+
+
 def _git_must_write(repo: git.Repo) -> bool:
-    """Whether the repository's configuration asks git to write objects in its own way."""
+    """Whether the repository's configuration asks git to write objects in its own way.
+
+    Settings given to git through the environment (`git -c`, GIT_CONFIG_*) are not in
+    the files GitPython reads: with any of them set, git writes.
+    """
+    if any(name.startswith("GIT_CONFIG") for name in os.environ):
+        return True
     reader = repo.config_reader()
     for (section, option), plain in _GIT_WRITES.items():
         try:
+            if not reader.has_option(section, option):
+                continue
             value = str(reader.get_value(section, option, "")).strip().lower()
         except Exception:  # an unreadable configuration: git writes (and says what is wrong)
             return True

@@ -116,8 +116,11 @@ class RemoteHistory:
         self._current = False
 
     def _pull(self) -> None:
+        with self.store.writing():  # the fetch and rebase below may move HEAD
+            self._fetch_and_rebase()
+
+    def _fetch_and_rebase(self) -> None:
         repo = self.repo
-        self.store.head_moved()  # the fetch and rebase below may move HEAD
         try:
             remote = self._remote_refs()
             # As `git ls-remote --heads origin main` matched: a branch named main, or .../main.

@@ -20,10 +20,12 @@ shared (locks, apply journals) lives in `.state/`, which git ignores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,6 +276,14 @@ class HistoryStore:
     def record_event(self, env: str, event: dict[str, Any], actor: Actor, message: str) -> None:
         """Append an event (a forced unlock…) to the environment's event log and commit it."""
         path = self._env_dir(env) / "events.jsonl"
+        with self.writing():
+            self._record_event(path, env, event, actor, message)
+        if self.remote is not None:
+            self.remote.push_head()
+
+    def _record_event(
+        self, path: Path, env: str, event: dict[str, Any], actor: Actor, message: str
+    ) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as out:
@@ -285,8 +295,6 @@ class HistoryStore:
             self.repo.index.commit(f"{env}: {message}", author=who, committer=who)
         except (git.GitError, OSError, ValueError) as exc:
             raise HistoryError(f"cannot record an event of {env} in {self.path}: {exc}") from None
-        if self.remote is not None:
-            self.remote.push_head()
 
     def labels(self, env: str) -> dict[str, dict[str, Any]] | None:
         """The labels the CRM does not store, as the latest version that recorded them left
@@ -371,6 +379,31 @@ class HistoryStore:
             if isinstance(event, dict):
                 out.append(event)
         return out
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """One process at a time changes the repository's index and HEAD.
+
+        Environment locks keep two applies to one environment apart, but environments
+        share the history repository: two recordings at once (of `dev` and `prod`) would
+        each stage on the index the other just committed from, and one commit would drop
+        the other's version from HEAD. Held while a version or an event is committed and
+        while a pull moves HEAD; HEAD is read afresh inside.
+        """
+        path = Path(self.repo.git_dir) / "crmctl-write.lock"
+        try:
+            handle = path.open("a")
+        except OSError as exc:
+            raise HistoryError(f"cannot lock the history repository {self.path}: {exc}") from None
+        with handle:
+            try:
+                import fcntl
+            except ImportError:  # pragma: no cover - not POSIX: no lock between processes
+                pass
+            else:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes
+            self.head_moved()
+            yield
 
     def _reset_index(self) -> None:
         """Unstage anything an interrupted commit left staged (the working tree is untouched)."""
@@ -475,6 +508,21 @@ class HistoryStore:
         `number` finishes a version an interrupted apply was recording: files it left
         are replaced, and a commit that was made but not tagged is tagged.
         """
+        with self.writing():
+            number = self._record(record, managed, actor, message, number)
+        if self.remote is not None:
+            self.remote.push(f"{record.environment}/v{number}")
+        return number
+
+    def _record(
+        self,
+        record: VersionRecord,
+        managed: set[str],
+        actor: Actor,
+        message: str,
+        number: int | None,
+    ) -> int:
+        """`record`, inside `writing` (the push comes after)."""
         env = record.environment
         if number is not None and self.committed(env, number):
             tag = f"{env}/v{number}"
@@ -486,8 +534,6 @@ class HistoryStore:
                     self.repo.create_tag(tag, ref=added)
             except (git.GitError, OSError, ValueError) as exc:
                 raise HistoryError(f"cannot tag version {number} of {env}: {exc}") from None
-            if self.remote is not None:
-                self.remote.push(tag)
             return number
         if number is None:
             number = self.latest_version(env) + 1
@@ -527,8 +573,6 @@ class HistoryStore:
             raise HistoryError(
                 f"cannot record version {number} of {env} in {self.path}: {exc}"
             ) from None
-        if self.remote is not None:
-            self.remote.push(f"{env}/v{number}")
         return number
 
     def version(self, env: str, number: int) -> VersionRecord:

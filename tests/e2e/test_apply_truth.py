@@ -123,19 +123,19 @@ exec {git} "$@"
 #: not by `git hash-object`: writing one of the type named is the same moment, killed alike.
 OBJECT_KILLER = """
 import os, runpy, signal
-from gitdb.db.loose import LooseObjectDB
+from crmctl.history import gitobjects
 
-_store = LooseObjectDB.store
+_store = gitobjects._store_loose
 
 
-def _store_or_die(self, istream):
+def _store_or_die(objects, istream):
     kind = istream.type.decode() if isinstance(istream.type, bytes) else str(istream.type)
     if istream.binsha is None and os.environ["CRMCTL_TEST_KILL_AT"] == f"hash-object -t {kind}":
         os.kill(os.getpid(), signal.SIGKILL)
-    return _store(self, istream)
+    return _store(objects, istream)
 
 
-LooseObjectDB.store = _store_or_die
+gitobjects._store_loose = _store_or_die
 runpy.run_module("crmctl", run_name="__main__")
 """
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from crmctl.history import Actor, HistoryStore, VersionRecord
 
@@ -47,12 +50,34 @@ def test_recorded_versions_are_sound_git_objects_holding_the_files(tmp_path: Pat
     assert [int(m["version"]) for m in store.versions("dev")] == [1, 2]
 
 
-def test_a_shared_repository_has_git_write_its_objects(tmp_path: Path) -> None:
-    """core.sharedRepository: git makes new object folders group-writable; so do we (by git)."""
+SHARED = {
+    "in the config file": ({}, "\tsharedRepository = group\n"),
+    "as a bare key": ({}, "\tsharedRepository\n"),  # git reads a key without a value as true
+    "through git -c": ({"GIT_CONFIG_PARAMETERS": "'core.sharedRepository=group'"}, ""),
+    "through GIT_CONFIG_COUNT": (
+        {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "core.sharedRepository",
+            "GIT_CONFIG_VALUE_0": "group",
+        },
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize(("env", "setting"), SHARED.values(), ids=SHARED.keys())
+def test_a_shared_repository_has_git_write_its_objects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], setting: str
+) -> None:
+    """core.sharedRepository: git makes new object folders group-writable; so do we (by git),
+    however git is told."""
     root = tmp_path / "history"
     root.mkdir()
     _git(root, "init", "-q", "-b", "main")
-    _git(root, "config", "core.sharedRepository", "group")
+    with (root / ".git" / "config").open("a") as config:
+        config.write(f"[core]\n{setting}")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     store = HistoryStore(root)
     _record(store, 1)
     _git(root, "fsck", "--strict", "--full", "--no-dangling")
@@ -61,3 +86,20 @@ def test_a_shared_repository_has_git_write_its_objects(tmp_path: Path) -> None:
     for blob in blobs:  # (GitPython writes trees itself, as it always did)
         mode = (root / ".git" / "objects" / blob[:2]).stat().st_mode
         assert mode & stat.S_IWGRP and mode & stat.S_ISGID, (blob, oct(mode))
+
+
+def test_an_object_that_exists_is_left_as_it_is(tmp_path: Path) -> None:
+    """Versions repeat files (an unchanged managed.json): the object is there already, maybe
+    another user's. It is neither rewritten nor changed (git only touches its time)."""
+    store = HistoryStore(tmp_path / "history")
+    _record(store, 1)
+    root = tmp_path / "history"
+    blobs = {line.split()[2] for line in _git(root, "ls-tree", "-r", "HEAD").splitlines()}
+    paths = [root / ".git" / "objects" / b[:2] / b[2:] for b in blobs]
+    for path in paths:
+        os.chmod(path, 0o400)  # as another user's umask would leave it; gitdb chmods it back
+    _record(store, 2)  # the same snapshot: the same blobs
+    assert {oct(p.stat().st_mode & 0o777) for p in paths} == {"0o400"}
+    _git(root, "fsck", "--strict", "--full", "--no-dangling")
+    leftovers = [p.name for p in (root / ".git" / "objects").rglob("*") if "tmp" in p.name]
+    assert leftovers == []
