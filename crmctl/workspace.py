@@ -705,7 +705,12 @@ class Workspace:
         outcome.note = f"{pending['meta'].get('status')}; recording finished by recover"
         outcome.recorded_only = True
         outcome.version = self.history.record(
-            record, set(pending["managed"]), self.actor, pending["message"], state.recording
+            record,
+            set(pending["managed"]),
+            self.actor,
+            pending["message"],
+            state.recording,
+            finishing=True,
         )
         self.journal.clear()
         return outcome

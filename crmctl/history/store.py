@@ -502,13 +502,22 @@ class HistoryStore:
         actor: Actor,
         message: str,
         number: int | None = None,
+        *,
+        finishing: bool = False,
     ) -> int:
         """Write a new version and commit it (and push it, with a remote); return its number.
 
-        `number` finishes a version an interrupted apply was recording: files it left
-        are replaced, and a commit that was made but not tagged is tagged.
+        `number` is the number `preflight` gave. With `finishing`, it is a version an
+        interrupted apply was recording (`recover`): files it left are replaced, and a
+        commit that was made but not tagged is tagged. Without, a version `number` that
+        a commit holds already was recorded by another apply meanwhile (only a forced
+        unlock lets two run at once): this one becomes the next version, so that neither
+        record replaces the other.
         """
         with self.writing():
+            env = record.environment
+            if number is not None and not finishing and self.committed(env, number):
+                number = max(self.latest_version(env), number) + 1
             number = self._record(record, managed, actor, message, number)
         if self.remote is not None:
             self.remote.push(f"{record.environment}/v{number}")

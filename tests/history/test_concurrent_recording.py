@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crmctl.history import HistoryStore
+from crmctl.history import Actor, HistoryStore, VersionRecord
 
 #: One process recording `count` versions of one environment, a store per version (as each
 #: crmctl command opens its own).
@@ -42,3 +42,36 @@ def test_two_environments_recording_at_once_lose_no_version(tmp_path: Path) -> N
         check=True,
     )
     assert status.stdout == ""
+
+
+def test_a_version_number_taken_meanwhile_is_not_recorded_over(tmp_path: Path) -> None:
+    """Two applies to one environment run at once only if its lock was forced: the one that
+    records second gets the next number; HEAD keeps both records and each tag its own."""
+    root = tmp_path / "history"
+    first, second = HistoryStore(root), HistoryStore(root)
+    assert first.preflight("dev") == second.preflight("dev") == 1  # both read HEAD now
+    snapshots = [{"Role/X": {"label": label}} for label in ("first", "second")]
+    numbers = [
+        store.record(
+            VersionRecord("dev", {"status": "applied"}, {}, {}, snap, snap, None),
+            set(snap),
+            Actor("t", "t@example.com"),
+            f"apply of {snap['Role/X']['label']}",
+            1,
+        )
+        for store, snap in zip((first, second), snapshots, strict=True)
+    ]
+    assert numbers == [1, 2]
+    store = HistoryStore(root)
+    assert [store.version("dev", n).after for n in (1, 2)] == snapshots
+    subjects = [
+        subprocess.run(
+            ["git", "log", "-1", "--format=%s", tag],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for tag in ("dev/v1", "dev/v2")
+    ]
+    assert subjects == ["dev v1: apply of first", "dev v2: apply of second"]
