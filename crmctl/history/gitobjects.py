@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 else:
     from crmctl.history.lazygit import git
 
-__all__ = ["open_repo", "init_repo", "write_object"]
+__all__ = ["UNKNOWN", "git_setting", "open_repo", "init_repo", "write_object"]
 
 #: Settings under which only git itself writes objects as configured, and the values
 #: that leave git writing them plainly (a key without a value means true to git).
@@ -118,23 +118,35 @@ def _store_loose(objects: Path, istream: Any) -> bytes:
     return bytes.fromhex(hexsha)
 
 
-def _git_must_write(repo: git.Repo) -> bool:
-    """Whether the repository's configuration asks git to write objects in its own way.
+#: What `git_setting` answers when git may read a setting otherwise than from the files.
+UNKNOWN = "?"
 
-    Settings given to git through the environment (`git -c`, GIT_CONFIG_*) are not in
-    the files GitPython reads: with any of them set, git writes.
+
+def git_setting(repo: git.Repo, section: str, option: str) -> str | None:
+    """A setting of `repo` as git would read it from its configuration files, lower-cased:
+    None when unset, "true" for a key written without a value (git's reading of it).
+
+    UNKNOWN when the files cannot be read, or when git may be told otherwise through the
+    environment (`git -c`, GIT_CONFIG_*), which GitPython does not read.
     """
     if any(name.startswith("GIT_CONFIG") for name in os.environ):
-        return True
-    reader = repo.config_reader()
+        return UNKNOWN
+    try:
+        reader = repo.config_reader()
+        if not reader.has_option(section, option):
+            return None
+        value = str(reader.get_value(section, option, "")).strip().lower()
+    except Exception:
+        return UNKNOWN
+    return value or "true"
+
+
+def _git_must_write(repo: git.Repo) -> bool:
+    """Whether the repository's configuration asks git to write objects in its own way
+    (an unknown setting included: then git writes, and says what is wrong)."""
     for (section, option), plain in _GIT_WRITES.items():
-        try:
-            if not reader.has_option(section, option):
-                continue
-            value = str(reader.get_value(section, option, "")).strip().lower()
-        except Exception:  # an unreadable configuration: git writes (and says what is wrong)
-            return True
-        if value not in plain:
+        value = git_setting(repo, section, option)
+        if value is not None and value not in plain:
             return True
     return False
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from crmctl.errors import HistoryError
-from crmctl.history.gitobjects import write_object
+from crmctl.history.gitobjects import git_setting, write_object
 from crmctl.history.lock import LockHeldError, LockInfo, parse_lock_info
 
 if TYPE_CHECKING:
@@ -83,18 +83,15 @@ class RemoteHistory:
 
     def _fetch_prunes(self) -> bool:
         """Whether git is configured to prune refs (or tags) when fetching from the remote."""
-        reader = self.repo.config_reader()
         for section, option in (
             ("fetch", "prune"),
             ("fetch", "prunetags"),
             (f'remote "{REMOTE}"', "prune"),
             (f'remote "{REMOTE}"', "prunetags"),
         ):
-            try:
-                value = reader.get_value(section, option, "")
-            except Exception:  # unreadable: as if it pruned (the fetch runs, as always)
-                return True
-            if str(value).strip().lower() not in ("", "false", "no", "off", "0"):
+            # An unknown setting counts as pruning: the fetch runs, as it always did.
+            value = git_setting(self.repo, section, option)
+            if value is not None and value not in ("false", "no", "off", "0"):
                 return True
         return False
 
