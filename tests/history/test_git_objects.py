@@ -103,3 +103,26 @@ def test_an_object_that_exists_is_left_as_it_is(tmp_path: Path) -> None:
     _git(root, "fsck", "--strict", "--full", "--no-dangling")
     leftovers = [p.name for p in (root / ".git" / "objects").rglob("*") if "tmp" in p.name]
     assert leftovers == []
+
+
+def test_settings_are_read_as_git_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What decides whether git writes the objects, and whether a pull must fetch to prune."""
+    from crmctl.history.gitobjects import UNKNOWN, git_setting, open_repo
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    with (root / ".git" / "config").open("a") as config:
+        config.write("[fetch]\n\tprune\n\tpruneTags = False\n")
+    repo = open_repo(root)
+    for name in [n for n in os.environ if n.startswith("GIT_CONFIG")]:
+        monkeypatch.delenv(name)
+    assert [
+        git_setting(repo, "fetch", "prune"),  # a key without a value: true, to git
+        git_setting(repo, "fetch", "prunetags"),
+        git_setting(repo, "core", "sharedrepository"),
+    ] == ["true", "false", None]
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'fetch.prune=false'")  # git -c
+    assert git_setting(repo, "fetch", "prune") == UNKNOWN
