@@ -238,18 +238,21 @@ def _slow_server(mode: str) -> Iterator[ThreadingHTTPServer]:
         server.server_close()
 
 
+def _tracked(server: ThreadingHTTPServer, **http: Any) -> tuple[TrackedApi, list[str]]:
+    """One write's Web API against `server`, and the notes it journals."""
+    client = HttpClient(f"http://127.0.0.1:{server.server_port}", **http)
+    notes: list[str] = []
+    return TrackedApi(WebApi(client), "w1", notes.append, 240.0), notes
+
+
 @pytest.mark.parametrize(("mode", "method"), [("slow", "PUT"), ("slow", "DELETE"), ("504", "POST")])
 def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method: str) -> None:
     """The retry was answered, but the first attempt may still be running: a restore must
     wait out the cut, so the write is not journaled `settled`."""
     with _slow_server(mode) as server:
-        http = HttpClient(
-            f"http://127.0.0.1:{server.server_port}",
-            timeout=(2.0, 0.3),
-            retry=RetryPolicy(backoff=0.01, notify=None),
+        api, notes = _tracked(
+            server, timeout=(2.0, 0.3), retry=RetryPolicy(backoff=0.01, notify=None)
         )
-        notes: list[str] = []
-        api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
         api.send(method, "EntityDefinitions(LogicalName='account')/Attributes(1)", {"x": 1})
         api.settled()
         assert server.seen == [method, method]  # sent twice: the first answer never came in time
@@ -258,9 +261,7 @@ def test_a_write_retried_after_a_lost_answer_is_never_settled(mode: str, method:
 
 def test_a_batch_part_a_gateway_gave_up_on_is_never_settled() -> None:
     with _slow_server("batch504") as server:
-        http = HttpClient(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(notify=None))
-        notes: list[str] = []
-        api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
+        api, notes = _tracked(server, retry=RetryPolicy(notify=None))
         [answer] = api.batch([BatchPart("PATCH", "roles(1)", {"name": "x"})])
         api.settled()
         assert (server.seen, answer.status) == (["POST"], 504)
@@ -269,9 +270,7 @@ def test_a_batch_part_a_gateway_gave_up_on_is_never_settled() -> None:
 
 def test_a_write_whose_requests_were_all_answered_is_settled() -> None:
     with _slow_server("fast") as server:
-        http = HttpClient(f"http://127.0.0.1:{server.server_port}", retry=RetryPolicy(notify=None))
-        notes: list[str] = []
-        api = TrackedApi(WebApi(http), "w1", notes.append, 240.0)
+        api, notes = _tracked(server, retry=RetryPolicy(notify=None))
         api.send("PUT", "EntityDefinitions(LogicalName='account')/Attributes(1)", {"x": 1})
         api.settled()
         assert server.seen == ["PUT"]
