@@ -44,6 +44,8 @@ _GIT_WRITES = {
 }
 #: Read at most this much of an object at a time while writing it (snapshots reach 1 GiB).
 _CHUNK = 1 << 20
+#: Deflated objects up to this size are spooled in memory before they are written.
+_SPOOL_IN_MEMORY = 8 << 20
 
 
 @cache
@@ -75,7 +77,9 @@ def _store_loose(objects: Path, istream: Any) -> bytes:
     linked to its name. An object that exists already is kept as it is, whoever owns
     it (only its time is touched, as git does, and a refusal is no error).
     """
-    with tempfile.TemporaryFile(dir=objects) as spool:
+    # Its id is known only once it is read, so it is deflated into a spool first: in memory
+    # for the usual object, on disk (beside the objects) for a large snapshot.
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, dir=str(objects)) as spool:
         if istream.binsha is not None:
             # gitdb's convention: an id given with the stream means the stream is the object
             # already deflated (GitPython copies the trees it built in memory this way).

@@ -126,3 +126,18 @@ def test_settings_are_read_as_git_reads_them(
     ] == ["true", "false", None]
     monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'fetch.prune=false'")  # git -c
     assert git_setting(repo, "fetch", "prune") == UNKNOWN
+
+
+def test_a_large_object_is_the_object_git_writes(tmp_path: Path) -> None:
+    """Objects over the in-memory spool (a large snapshot) go through a file first."""
+    from crmctl.history.gitobjects import open_repo, write_object
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git(root, "init", "-q", "-b", "main")
+    data = os.urandom(9 << 20)  # does not deflate below the 8 MiB spooled in memory
+    (tmp_path / "big").write_bytes(data)
+    sha = write_object(open_repo(root), "blob", data)
+    assert sha == _git(root, "hash-object", "--no-filters", str(tmp_path / "big")).strip()
+    assert _git(root, "cat-file", "-s", sha).strip() == str(len(data))
+    _git(root, "fsck", "--strict", "--full")
