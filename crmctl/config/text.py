@@ -46,18 +46,16 @@ def describe(ch: str) -> str:
     return f"U+{code:04X}" + (f" ({name})" if name else "")
 
 
+#: Any forbidden character (the search runs in C).
+_FORBIDDEN_ANYWHERE = re.compile("[" + re.escape("".join(sorted(_FORBIDDEN))) + "]")
+
+
 def control_character(text: str) -> str | None:
     """The first forbidden control character of `text`, described; None if there is none."""
     if text.isprintable() and text.isascii():
         return None  # the common case, checked in C
-    for ch in text:
-        if ch in _FORBIDDEN:
-            return describe(ch)
-    return None
-
-
-#: Any forbidden character, for one search over a whole file (done in C).
-_FORBIDDEN_ANYWHERE = re.compile("[" + re.escape("".join(sorted(_FORBIDDEN))) + "]")
+    found = _FORBIDDEN_ANYWHERE.search(text)
+    return describe(found.group()) if found else None
 
 
 def may_hold_control_character(text: str) -> bool:
